@@ -1,0 +1,75 @@
+package parkd
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FuzzParseConfig feeds arbitrary text to the config reader. It must never
+// panic; whatever it accepts must validate, and must survive being written
+// out as YAML and read back unchanged (Kazoo's free-form data aside: it is
+// kept verbatim, so only its re-reading is checked).
+func FuzzParseConfig(f *testing.F) {
+	seeds := []string{
+		"",
+		designExample,
+		fullConfig,
+		`{"lots": [{"name": "a", "extension": "800", "slots": "801-810"}]}`,
+		"defaults:\n  recal_after: 3s\n",
+		"defaults: {recall_after: 45}\n",
+		"lots:\n  - {name: a, extension: \"1\", slots: \"2-3\", retrieve_extension: *700}\n",
+		"lots:\n  - &a {name: a, extension: \"100\", slots: \"101-110\", when_full: \"overflow:b\"}\n  - <<: *a\n    name: b\n    extension: \"200\"\n    slots: \"201-210\"\n    when_full: \"overflow:a\"\n",
+		"lots:\n  - {name: main, extension: \"700\", slots: \"720-701\"}\n",
+		"sip: {listen: [\"tls://127.0.0.1:5061\"], allow: [\"::1\", \"10.0.0.0/8\"]}\n",
+		"a: &a [*a]\n",
+		"lots:\n  - name: a\n    extension: \"1\"\n    slots: \"2-3\"\n    kazoo: &k {x: [*k]}\n",
+		"rtp: {timeout: 0, ports: \"1024-1025\"}\napi: {listen: \":0\"}\n",
+		"---\n---\n",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatalf("empty error message")
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("ParseConfig accepted a config that does not validate: %v", err)
+		}
+		out, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatalf("cannot marshal an accepted config: %v", err)
+		}
+		again, err := ParseConfig(out)
+		if err != nil {
+			t.Fatalf("re-reading the marshalled config: %v\n%s", err, out)
+		}
+		if !reflect.DeepEqual(roundTripView(cfg), roundTripView(again)) {
+			t.Fatalf("round trip changed the config:\n%s", out)
+		}
+	})
+}
+
+// roundTripView blanks what may differ without a difference in meaning: a nil
+// and an empty sip.listen or sip.allow (YAML writes both as []), and Kazoo.
+// Policy ring groups are compared as they are: there nil and [] differ.
+func roundTripView(c Config) Config {
+	if len(c.SIP.Listen) == 0 {
+		c.SIP.Listen = nil
+	}
+	if len(c.SIP.Allow) == 0 {
+		c.SIP.Allow = nil
+	}
+	c.Lots = slices.Clone(c.Lots)
+	for i := range c.Lots {
+		c.Lots[i].Kazoo = nil
+	}
+	return c
+}

@@ -1,0 +1,92 @@
+package parkd
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// EventKind names what happened to a slot.
+type EventKind string
+
+const (
+	EventParked    EventKind = "parked"    // a call took the slot
+	EventRetrieved EventKind = "retrieved" // someone took the call out; the slot is free
+	EventAbandoned EventKind = "abandoned" // the parked caller hung up; the slot is free
+	EventHungUp    EventKind = "hungup"    // parkd hung the parked call up (RTP timeout, shutdown); the slot is free
+)
+
+// Event is one change of one slot. Every consumer (BLF, the API stream, the
+// store, the console) reads the same events; Version orders them per slot.
+type Event struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Kind    EventKind `json:"kind"`
+	Lot     string    `json:"lot"`
+	Slot    string    `json:"slot"`
+	Version uint64    `json:"version"`
+	Call    *CallView `json:"call,omitempty"` // the call the event is about
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// eventBus fans events out to subscribers without letting a slow one stall
+// slot changes: a subscriber whose buffer is full misses events and is told
+// so by a gap in Seq.
+type eventBus struct {
+	mu     sync.Mutex
+	seq    uint64
+	subs   map[chan Event]struct{}
+	log    *slog.Logger
+	closed bool
+}
+
+func newEventBus(log *slog.Logger) *eventBus {
+	return &eventBus{subs: map[chan Event]struct{}{}, log: log}
+}
+
+// subscribe returns a channel of events and a function that ends it.
+func (b *eventBus) subscribe(buffer int) (<-chan Event, func()) {
+	ch := make(chan Event, buffer)
+	b.mu.Lock()
+	if b.closed {
+		close(ch)
+	} else {
+		b.subs[ch] = struct{}{}
+	}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// publish stamps and sends ev; callers hold the slot-state lock so events
+// leave in the order the changes happened.
+func (b *eventBus) publish(ev Event) Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seq++
+	ev.Seq = b.seq
+	for ch := range b.subs {
+		select {
+		case ch <- ev:
+		default:
+			b.log.Warn("event subscriber is behind: event dropped", "seq", ev.Seq, "slot", ev.Slot)
+		}
+	}
+	return ev
+}
+
+func (b *eventBus) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for ch := range b.subs {
+		delete(b.subs, ch)
+		close(ch)
+	}
+}

@@ -1,0 +1,132 @@
+package parkd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/parkd/parkd/sipcore"
+)
+
+// decision is what an INVITE asked for, worked out under s.mu.
+type decision struct {
+	park     *slot // reserved for the new call
+	retrieve *slot // its parked call is claimed by the new call
+	parked   *parkedCall
+	redirect string
+	code     int
+	reason   string
+	warning  string
+}
+
+func reject(code int, reason, format string, args ...any) decision {
+	return decision{code: code, reason: reason, warning: fmt.Sprintf(format, args...)}
+}
+
+// HandleInvite answers a new INVITE per DESIGN.md's SIP behaviour table.
+func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
+	s.mu.Lock()
+	d := s.decide(inv)
+	s.mu.Unlock()
+	switch {
+	case d.park != nil:
+		s.park(ctx, inv, d.park)
+	case d.retrieve != nil:
+		s.retrieve(inv, d.retrieve, d.parked)
+	case d.redirect != "":
+		inv.Redirect(d.redirect, d.warning)
+	default:
+		inv.Reject(d.code, d.reason, d.warning)
+	}
+}
+
+// decide reserves a slot to park in or takes a parked call out to retrieve
+// it, so that two INVITEs racing for one slot cannot both win.
+func (s *Server) decide(inv *sipcore.Invite) decision {
+	if inv.Replaces != nil {
+		return s.decideReplaces(inv.Replaces)
+	}
+	target := inv.Target
+	if l, ok := s.byExt[target]; ok {
+		return s.decidePark(l, map[string]bool{})
+	}
+	if l, ok := s.byRetr[target]; ok {
+		sl := l.longestWaiting()
+		if sl == nil {
+			return reject(404, "Not Found", "no call is parked in lot %s", l.cfg.Name)
+		}
+		return s.takeOut(sl)
+	}
+	sl, ok := s.bySlot[target]
+	if !ok {
+		return reject(404, "Not Found", "%q is not a park extension or slot", target)
+	}
+	return s.decideSlot(inv, sl)
+}
+
+func (s *Server) decideSlot(inv *sipcore.Invite, sl *slot) decision {
+	l := sl.lot
+	action := l.cfg.SlotAction
+	if sl.parked == nil && !sl.reserved {
+		if action == "retrieve" {
+			return reject(404, "Not Found", "slot %s is empty", sl.name)
+		}
+		sl.reserved = true
+		return decision{park: sl}
+	}
+	// The slot is taken. A transfer must never bridge two callers.
+	if inv.ReferredBy != nil {
+		if l.cfg.TransferToOccupied == "next_free" {
+			if free := l.findFree(); free != nil {
+				free.reserved = true
+				return decision{park: free}
+			}
+			return reject(486, "Busy Here", "slot %s is occupied and lot %s is full", sl.name, l.cfg.Name)
+		}
+		return reject(486, "Busy Here", "slot %s is occupied", sl.name)
+	}
+	if action == "park" || action == "direct_park" || sl.parked == nil || sl.retrieving {
+		return reject(486, "Busy Here", "slot %s is occupied", sl.name)
+	}
+	return s.takeOut(sl)
+}
+
+// decidePark finds a free slot in l, or applies its when_full rule.
+func (s *Server) decidePark(l *lot, seen map[string]bool) decision {
+	if sl := l.findFree(); sl != nil {
+		sl.reserved = true
+		return decision{park: sl}
+	}
+	seen[l.cfg.Name] = true
+	rule, arg, _ := strings.Cut(l.cfg.WhenFull, ":")
+	switch rule {
+	case "overflow":
+		if next, ok := s.byLot[arg]; ok && !seen[arg] {
+			return s.decidePark(next, seen)
+		}
+	case "forward":
+		return decision{redirect: arg, warning: fmt.Sprintf("lot %s is full", l.cfg.Name)}
+	}
+	return reject(486, "Busy Here", "lot %s is full", l.cfg.Name)
+}
+
+// decideReplaces serves a BLF pickup: an INVITE whose Replaces names a
+// parked call's dialog (to-tag is parkd's tag, from-tag the caller's).
+func (s *Server) decideReplaces(r *sipcore.Replaces) decision {
+	for c, sl := range s.inSlot {
+		if c.ID.CallID == r.CallID && c.ID.LocalTag == r.ToTag && c.ID.RemoteTag == r.FromTag {
+			return s.takeOut(sl)
+		}
+	}
+	return reject(481, "Call/Transaction Does Not Exist", "Replaces names no parked call")
+}
+
+// takeOut claims a parked call for one retriever: a second one dialling the
+// slot while the first is being answered gets 486.
+func (s *Server) takeOut(sl *slot) decision {
+	if sl.parked == nil || sl.retrieving {
+		return reject(486, "Busy Here", "slot %s is being picked up", sl.name)
+	}
+	sl.retrieving = true
+	return decision{retrieve: sl, parked: sl.parked}
+}

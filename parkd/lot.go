@@ -1,0 +1,81 @@
+package parkd
+
+import (
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+)
+
+// lot is a parking lot: a park extension and a range of numbered slots.
+type lot struct {
+	cfg      LotConfig
+	slots    []*slot // in number order
+	lastUsed int     // index of the slot parked into last, for find_slot: next
+}
+
+// slot is one parking position. Its state changes only through Server's
+// slot methods, under Server.mu.
+type slot struct {
+	lot      *lot
+	name     string
+	version  uint64
+	reserved   bool // a park into it is being answered
+	retrieving bool // its parked call is being answered to a retriever
+	parked   *parkedCall
+}
+
+// parkedCall is a call waiting in a slot.
+type parkedCall struct {
+	call     *sipcore.Call
+	caller   sipcore.Party
+	parker   sipcore.Party
+	parkedAt time.Time
+}
+
+func newLot(cfg LotConfig) *lot {
+	l := &lot{cfg: cfg, lastUsed: -1}
+	for _, name := range cfg.SlotNames() {
+		l.slots = append(l.slots, &slot{lot: l, name: name})
+	}
+	return l
+}
+
+func (s *slot) free() bool { return s.parked == nil && !s.reserved }
+
+// findFree picks a free slot: the lowest (find_slot: first) or the one after
+// the slot used last, wrapping (find_slot: next), like Asterisk's findslot.
+func (l *lot) findFree() *slot {
+	n := len(l.slots)
+	start := 0
+	if l.cfg.FindSlot == "next" {
+		start = l.lastUsed + 1
+	}
+	for i := 0; i < n; i++ {
+		s := l.slots[(start+i)%n]
+		if s.free() {
+			return s
+		}
+	}
+	return nil
+}
+
+// longestWaiting is the parked call that has waited longest, for the lot's
+// retrieve extension.
+func (l *lot) longestWaiting() *slot {
+	var oldest *slot
+	for _, s := range l.slots {
+		if s.parked != nil && (oldest == nil || s.parked.parkedAt.Before(oldest.parked.parkedAt)) {
+			oldest = s
+		}
+	}
+	return oldest
+}
+
+func (l *lot) indexOf(s *slot) int {
+	for i, x := range l.slots {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,170 @@
+// Package parkd is the parking domain: lots, slots, the park/retrieve state
+// machine and the event stream. It decides; sipcore carries it out.
+package parkd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// ShutdownGrace bounds how long Run waits for BYEs to be answered on stop.
+const ShutdownGrace = 4 * time.Second
+
+// Server is the parking daemon. Server.mu is the one owner of slot state.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	endpoint *sipcore.Endpoint
+	rtp      *media.Allocator
+	moh      *media.Source
+	events   *eventBus
+	now      func() time.Time
+
+	mu      sync.Mutex
+	lots    []*lot
+	byExt   map[string]*lot  // park extensions (and "park")
+	byRetr  map[string]*lot  // retrieve extensions
+	bySlot  map[string]*slot // slot numbers
+	byLot   map[string]*lot
+	inSlot  map[*sipcore.Call]*slot
+	bridged map[*sipcore.Call]*sipcore.Call
+}
+
+// New builds the daemon from a validated config and binds its SIP
+// listeners and RTP range; errors name what could not be had.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: log, events: newEventBus(log), now: time.Now,
+		byExt: map[string]*lot{}, byRetr: map[string]*lot{}, bySlot: map[string]*slot{},
+		byLot: map[string]*lot{}, inSlot: map[*sipcore.Call]*slot{}, bridged: map[*sipcore.Call]*sipcore.Call{},
+	}
+	for i, lc := range cfg.Lots {
+		l := newLot(lc)
+		s.lots = append(s.lots, l)
+		s.byLot[lc.Name] = l
+		s.byExt[lc.Extension] = l
+		if i == 0 {
+			s.byExt["park"] = l
+		}
+		if lc.RetrieveExtension != "" {
+			s.byRetr[lc.RetrieveExtension] = l
+		}
+		for _, sl := range l.slots {
+			s.bySlot[sl.name] = sl
+		}
+		if len(lc.Kazoo) > 0 {
+			log.Warn("lot has a kazoo: object; its mapping onto recall policies is not implemented yet and it is ignored", "lot", lc.Name)
+		}
+	}
+
+	moh, err := loadMOH(cfg.MOH)
+	if err != nil {
+		return nil, err
+	}
+	s.moh = moh
+
+	rtpIP, err := netip.ParseAddr(cfg.RTP.Address)
+	if err != nil {
+		return nil, &ConfigError{Key: "rtp.address", Msg: err.Error()}
+	}
+	low, high, err := cfg.RTPPortRange()
+	if err != nil {
+		return nil, err
+	}
+	if s.rtp, err = media.NewAllocator(rtpIP, low, high); err != nil {
+		return nil, &ConfigError{Key: "rtp.ports", Msg: err.Error()}
+	}
+
+	listen, err := cfg.ListenURIs()
+	if err != nil {
+		return nil, err
+	}
+	allow, err := cfg.AllowNets()
+	if err != nil {
+		return nil, err
+	}
+	var addrs []sipcore.ListenAddr
+	for _, l := range listen {
+		addrs = append(addrs, sipcore.ListenAddr{Network: l.Network, Addr: l.Addr})
+	}
+	s.endpoint, err = sipcore.NewEndpoint(sipcore.Config{
+		Listen: addrs, Advertise: cfg.SIP.Advertise, Allow: allow,
+		UserAgent: "parkd", RTP: s.rtp, RTPTimeout: cfg.RTP.Timeout.D(), Logger: log,
+	}, s)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func loadMOH(setting string) (*media.Source, error) {
+	if setting == "" || setting == "builtin" {
+		return media.NewBuiltinSource(), nil
+	}
+	src, err := media.LoadWAVSource(setting)
+	if err != nil {
+		return nil, &ConfigError{Key: "moh", Msg: err.Error()}
+	}
+	return src, nil
+}
+
+// SIPAddrs lists the bound SIP listeners.
+func (s *Server) SIPAddrs() []sipcore.ListenAddr { return s.endpoint.Addrs() }
+
+// Run plays music on hold and serves calls until ctx ends, then stops
+// taking calls and hangs up every call with BYE.
+func (s *Server) Run(ctx context.Context) error {
+	mohCtx, stopMOH := context.WithCancel(context.Background())
+	mohDone := make(chan struct{})
+	go func() { defer close(mohDone); s.moh.Run(mohCtx) }()
+	for _, a := range s.endpoint.Addrs() {
+		s.log.Info("parkd listening", "sip", a.String())
+	}
+	<-ctx.Done()
+	s.log.Info("shutting down: hanging up every call", "calls", s.endpoint.Calls())
+	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	s.endpoint.Shutdown(grace)
+	stopMOH()
+	<-mohDone
+	s.events.close()
+	s.log.Info("parkd stopped")
+	return nil
+}
+
+// Events streams every slot change; call the returned function to stop.
+func (s *Server) Events(buffer int) (<-chan Event, func()) { return s.events.subscribe(buffer) }
+
+// Snapshot lists every slot of every lot with its parked call.
+func (s *Server) Snapshot() []SlotView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []SlotView
+	for _, l := range s.lots {
+		for _, sl := range l.slots {
+			out = append(out, SlotView{Lot: l.cfg.Name, Slot: sl.name, Version: sl.version, Call: sl.parked.view()})
+		}
+	}
+	return out
+}
+
+// Slot returns one slot's view.
+func (s *Server) Slot(name string) (SlotView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.bySlot[name]
+	if !ok {
+		return SlotView{}, fmt.Errorf("no slot %q", name)
+	}
+	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, Version: sl.version, Call: sl.parked.view()}, nil
+}

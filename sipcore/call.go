@@ -1,0 +1,371 @@
+package sipcore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// EndReason says why a call ended.
+type EndReason string
+
+const (
+	EndRemoteBye  EndReason = "remote hung up"
+	EndLocal      EndReason = "hung up by parkd"
+	EndRTPTimeout EndReason = "no RTP"
+	EndNoAck      EndReason = "no ACK for 200"
+)
+
+// Call is an answered call leg: parkd is the UAS of its dialog.
+type Call struct {
+	ep     *Endpoint
+	ID     DialogID
+	Remote Party // the caller (From of the INVITE)
+	Target string
+	log    atomic.Pointer[slog.Logger]
+
+	media     *media.Session
+	transport string
+	source    string // where the INVITE came from: in-dialog requests over TCP reuse it
+
+	mu           sync.Mutex // serialises the dialog's requests: sipgo runs each in its own goroutine
+	ended        bool
+	done         chan struct{}
+	local        sip.FromHeader // our side, with our tag
+	remote       sip.ToHeader   // the caller's side, with its tag
+	remoteTarget sip.Uri
+	routeSet     []string
+	localCSeq    uint32
+	remoteCSeq   uint32
+	direction    Direction
+	sdp          LocalDescription
+	lastAnswer   []byte
+	pendingAck   map[uint32]chan *sip.Request // INVITE CSeq -> its ACK
+	lateOffer    bool                         // our last 200 carried the offer: the ACK has the answer
+}
+
+func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
+	req := inv.req
+	remoteTag, _ := req.From().Params.Get("tag")
+	c := &Call{
+		ep:         ep,
+		ID:         DialogID{CallID: inv.CallID, LocalTag: inv.localTag, RemoteTag: remoteTag},
+		Remote:     inv.From,
+		Target:     inv.Target,
+		media:      sess,
+		transport:  inv.Transport,
+		source:     inv.Source,
+		done:       make(chan struct{}),
+		remote:     req.From().AsTo(),
+		remoteCSeq: req.CSeq().SeqNo,
+		localCSeq:  uint32(randomSessionID() & 0x7fff),
+		direction:  SendRecv,
+		pendingAck: map[uint32]chan *sip.Request{},
+		sdp: LocalDescription{
+			SessionID: randomSessionID(),
+			Version:   randomSessionID() & 0xffff,
+			Address:   ep.mediaAddress(sess.LocalAddr().Addr()),
+			Port:      sess.LocalAddr().Port(),
+		},
+	}
+	c.log.Store(inv.Log)
+	c.remoteTarget = req.Recipient
+	if contact := req.Contact(); contact != nil {
+		c.remoteTarget = contact.Address
+	}
+	for _, rr := range req.GetHeaders("Record-Route") {
+		c.routeSet = append(c.routeSet, rr.Value())
+	}
+	return c
+}
+
+// Logger is the call's logger; parkd adds the slot to it with SetLogger.
+func (c *Call) Logger() *slog.Logger { return c.log.Load() }
+
+// SetLogger replaces the call's logger, e.g. with one that names the slot.
+func (c *Call) SetLogger(l *slog.Logger) { c.log.Store(l) }
+
+// Media is the call's RTP session: parkd plays music to it or bridges it.
+func (c *Call) Media() *media.Session { return c.media }
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// answerBody applies a peer's offer (nil: none, we offer) and returns our SDP.
+// Callers hold c.mu or own the call exclusively.
+func (c *Call) answerBody(offer *Offer) ([]byte, error) {
+	if offer == nil {
+		c.lateOffer = true
+		return c.sdp.Offer()
+	}
+	c.lateOffer = false
+	c.applyRemote(offer)
+	body, err := c.sdp.Answer(offer)
+	if err != nil {
+		return nil, err
+	}
+	if c.lastAnswer != nil && !bytes.Equal(body, c.lastAnswer) {
+		// RFC 4566: the version changes only when the session does.
+		c.sdp.Version++
+		if body, err = c.sdp.Answer(offer); err != nil {
+			return nil, err
+		}
+	}
+	c.lastAnswer = body
+	return body, nil
+}
+
+func (c *Call) applyRemote(offer *Offer) {
+	c.direction = offer.Direction
+	c.media.SetRemote(offer.Remote, offer.Format)
+	c.media.SetSending(!offer.OnHold())
+	if offer.Direction.PeerSends() {
+		c.media.ResetTimeout()
+	}
+}
+
+// onRTPTimeout hangs up a call whose peer promised media and sent none; a
+// peer that holds us with sendonly/inactive is allowed to stay silent.
+func (c *Call) onRTPTimeout() {
+	c.mu.Lock()
+	silentByRight := !c.direction.PeerSends()
+	c.mu.Unlock()
+	if silentByRight {
+		c.media.ResetTimeout()
+		return
+	}
+	c.Logger().Warn("no RTP from the caller: hanging up", "timeout", c.ep.cfg.RTPTimeout)
+	c.hangup(context.Background(), EndRTPTimeout, "RTP timeout")
+}
+
+// expectAck registers the INVITE CSeq whose ACK we wait for; it must run
+// before the 200 is sent, since the ACK can overtake our bookkeeping.
+// Callers hold c.mu.
+func (c *Call) expectAck(cseq uint32) chan *sip.Request {
+	ack := make(chan *sip.Request, 1)
+	c.pendingAck[cseq] = ack
+	return ack
+}
+
+// retransmitUntilAck resends a 2xx over UDP until its ACK comes (RFC 3261
+// §13.3.1.4); without one after 64*T1 the dialog is ended with BYE.
+func (c *Call) retransmitUntilAck(res *sip.Response, cseq uint32, ack chan *sip.Request) {
+	go func() {
+		interval := sip.T1
+		deadline := time.NewTimer(64 * sip.T1)
+		defer deadline.Stop()
+		retransmit := time.NewTimer(interval)
+		defer retransmit.Stop()
+		for {
+			select {
+			case <-ack:
+				return
+			case <-c.done:
+				return
+			case <-retransmit.C:
+				if !strings.EqualFold(c.transport, "udp") {
+					continue
+				}
+				if err := c.ep.ua.TransportLayer().WriteMsg(res); err != nil {
+					c.Logger().Debug("retransmitting 200 failed", "error", err)
+				}
+				interval = min(2*interval, sip.T2)
+				retransmit.Reset(interval)
+			case <-deadline.C:
+				c.Logger().Warn("no ACK for our 200: ending the call", "cseq", cseq)
+				c.mu.Lock()
+				delete(c.pendingAck, cseq)
+				c.mu.Unlock()
+				c.hangup(context.Background(), EndNoAck, "no ACK")
+				return
+			}
+		}
+	}()
+}
+
+func (c *Call) handleAck(req *sip.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cseq := req.CSeq().SeqNo
+	ack, ok := c.pendingAck[cseq]
+	if !ok {
+		return // a retransmitted or reordered ACK
+	}
+	delete(c.pendingAck, cseq)
+	ack <- req
+	if c.lateOffer && len(req.Body()) > 0 {
+		answer, err := ParseOffer(req.Body())
+		if err != nil {
+			c.Logger().Warn("ACK carried an unusable SDP answer", "error", err)
+			return
+		}
+		c.applyRemote(answer)
+		c.lateOffer = false
+	}
+}
+
+// handleRequest serves one in-dialog request.
+func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	cseq := req.CSeq().SeqNo
+	if cseq <= c.remoteCSeq && req.Method != sip.ACK {
+		c.mu.Unlock()
+		respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 parkd "CSeq out of order"`))
+		return
+	}
+	c.remoteCSeq = cseq
+	switch req.Method {
+	case sip.BYE:
+		c.mu.Unlock()
+		respond(tx, req, 200, "OK")
+		c.Logger().Info("caller hung up")
+		c.end(EndRemoteBye)
+		return
+	case sip.INVITE, sip.UPDATE:
+		c.offerAnswer(req, tx)
+	default: // INFO, OPTIONS
+		respond(tx, req, 200, "OK")
+	}
+	c.mu.Unlock()
+}
+
+// offerAnswer serves a re-INVITE or UPDATE: hold, unhold, session refresh.
+// A bad offer is refused and the call keeps its current media.
+func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
+	var offer *Offer
+	if len(req.Body()) > 0 {
+		var err error
+		offer, err = ParseOffer(req.Body())
+		if errors.Is(err, ErrNoCommonCodec) {
+			respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec"`))
+			return
+		}
+		if err != nil {
+			respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", err.Error())))
+			return
+		}
+	} else if req.Method == sip.UPDATE {
+		respond(tx, req, 200, "OK")
+		return
+	}
+	if contact := req.Contact(); contact != nil {
+		c.remoteTarget = contact.Address // a target refresh (RFC 3261 §12.2.2)
+	}
+	body, err := c.answerBody(offer)
+	if err != nil {
+		respond(tx, req, 500, "Server Internal Error")
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	res.AppendHeader(c.ep.contact(c.transport))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	var ack chan *sip.Request
+	cseq := req.CSeq().SeqNo
+	if req.Method == sip.INVITE {
+		ack = c.expectAck(cseq)
+	}
+	if err := tx.Respond(res); err != nil {
+		delete(c.pendingAck, cseq)
+		c.Logger().Warn("answering in-dialog offer failed", "method", req.Method, "error", err)
+		return
+	}
+	c.Logger().Info("media renegotiated", "method", req.Method, "direction", c.direction,
+		"codec", c.media.Format().Codec, "remote", c.media.Remote())
+	if ack != nil {
+		c.retransmitUntilAck(res, cseq, ack)
+	}
+}
+
+// Hangup ends the call from parkd's side with a BYE carrying why in a
+// Reason header. It returns once the BYE is answered or ctx ends.
+func (c *Call) Hangup(ctx context.Context, why string) {
+	c.hangup(ctx, EndLocal, why)
+}
+
+func (c *Call) hangup(ctx context.Context, reason EndReason, why string) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	bye := c.byeRequest(why)
+	c.mu.Unlock()
+	c.media.Close()
+	c.ep.dialogs.remove(c)
+	res, err := c.ep.client.Do(ctx, bye)
+	switch {
+	case err != nil:
+		c.Logger().Warn("BYE not answered", "error", err)
+	case !res.IsSuccess():
+		c.Logger().Info("BYE answered", "status", res.StatusCode)
+	}
+	c.Logger().Info("call hung up by parkd", "why", why)
+	c.finish(reason)
+}
+
+// end closes a call the peer ended (no BYE from us).
+func (c *Call) end(reason EndReason) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	c.mu.Unlock()
+	c.media.Close()
+	c.ep.dialogs.remove(c)
+	c.finish(reason)
+}
+
+func (c *Call) finish(reason EndReason) {
+	close(c.done)
+	c.ep.handler.CallEnded(c, reason)
+}
+
+// byeRequest builds an in-dialog BYE; callers hold c.mu.
+func (c *Call) byeRequest(why string) *sip.Request {
+	req := c.newRequest(sip.BYE)
+	req.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", why)))
+	return req
+}
+
+// newRequest builds a request inside the dialog: Request-URI the remote
+// target, Route from the Record-Route set, our own CSeq. Callers hold c.mu.
+func (c *Call) newRequest(method sip.RequestMethod) *sip.Request {
+	req := sip.NewRequest(method, c.remoteTarget)
+	from := c.local
+	to := c.remote
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	cid := sip.CallIDHeader(c.ID.CallID)
+	req.AppendHeader(&cid)
+	c.localCSeq++
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: c.localCSeq, MethodName: method})
+	for _, r := range c.routeSet {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	req.AppendHeader(c.ep.contact(c.transport))
+	req.SetTransport(strings.ToUpper(c.transport))
+	if strings.EqualFold(c.transport, "tcp") {
+		// Reuse the connection the dialog came in on: the phone may not accept new ones.
+		req.SetDestination(c.source)
+	} else if l, ok := c.ep.listenerFor("udp"); ok {
+		req.Laddr = sip.Addr{IP: l.addr.Addr().AsSlice(), Port: int(l.addr.Port())}
+	}
+	return req
+}

@@ -1,0 +1,277 @@
+// Package sipcore is parkd's SIP endpoint: listeners, call legs, dialogs and
+// SDP. It reports calls up to a Handler and knows nothing of slots or lots.
+package sipcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// Handler receives what the SIP side cannot decide alone.
+type Handler interface {
+	// HandleInvite is called for every new INVITE (outside a dialog) whose
+	// SDP parkd can serve. It must finish with exactly one of inv.Answer,
+	// inv.Reject or inv.Redirect before returning; sipcore rejects with 500
+	// if it does not.
+	HandleInvite(ctx context.Context, inv *Invite)
+	// CallEnded is called once for every answered call, whatever ended it.
+	CallEnded(call *Call, reason EndReason)
+}
+
+// ListenAddr is one SIP listener: network "udp" or "tcp", and host:port.
+type ListenAddr struct {
+	Network string
+	Addr    string
+}
+
+func (l ListenAddr) String() string { return l.Network + "://" + l.Addr }
+
+// Config is what the endpoint needs from parkd's configuration.
+type Config struct {
+	Listen     []ListenAddr
+	Advertise  string         // host or IP for Contact and SDP; "" = the listener's own
+	Allow      []netip.Prefix // sources that may use parkd; empty allows every source
+	UserAgent  string
+	RTP        *media.Allocator
+	RTPTimeout time.Duration // a call with no RTP for this long is hung up; 0 disables
+	Logger     *slog.Logger
+}
+
+// Endpoint is parkd's SIP user agent: it answers calls and holds their dialogs.
+type Endpoint struct {
+	cfg     Config
+	log     *slog.Logger
+	handler Handler
+	ua      *sipgo.UserAgent
+	server  *sipgo.Server
+	client  *sipgo.Client
+
+	listeners []listener
+	dialogs   dialogRegistry
+	draining  atomic.Bool
+	wg        sync.WaitGroup
+}
+
+type listener struct {
+	network string
+	addr    netip.AddrPort
+	closer  interface{ Close() error }
+}
+
+// NewEndpoint binds every listener; a bind failure is returned at once.
+func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "parkd"
+	}
+	if cfg.RTP == nil {
+		return nil, errors.New("sipcore: no RTP allocator")
+	}
+	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
+	ep.dialogs.init()
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerUnhandledResponseHandler(ep.unhandledResponse),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sipcore: %w", err)
+	}
+	ep.ua = ua
+	if ep.server, err = sipgo.NewServer(ua, sipgo.WithServerLogger(ep.log)); err != nil {
+		return nil, fmt.Errorf("sipcore: %w", err)
+	}
+	if ep.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(ep.log)); err != nil {
+		return nil, fmt.Errorf("sipcore: %w", err)
+	}
+	ep.routes()
+	if err := ep.listen(); err != nil {
+		ep.closeListeners()
+		ua.Close()
+		return nil, err
+	}
+	return ep, nil
+}
+
+func (ep *Endpoint) listen() error {
+	for _, l := range ep.cfg.Listen {
+		switch l.Network {
+		case "udp":
+			conn, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("sip listen %s: %w", l, err)
+			}
+			addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+			ep.listeners = append(ep.listeners, listener{"udp", addr, conn})
+			ep.serve(func() error { return ep.server.ServeUDP(conn) })
+			ep.waitServing("udp", conn.LocalAddr().String())
+		case "tcp":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("sip listen %s: %w", l, err)
+			}
+			addr := ln.Addr().(*net.TCPAddr).AddrPort()
+			ep.listeners = append(ep.listeners, listener{"tcp", addr, ln})
+			ep.serve(func() error { return ep.server.ServeTCP(ln) })
+		default:
+			return fmt.Errorf("sip listen %s: unsupported transport %q (use udp or tcp)", l, l.Network)
+		}
+	}
+	return nil
+}
+
+func (ep *Endpoint) serve(run func() error) {
+	ep.wg.Add(1)
+	go func() {
+		defer ep.wg.Done()
+		if err := run(); err != nil && !errors.Is(err, net.ErrClosed) {
+			ep.log.Debug("sip listener stopped", "error", err)
+		}
+	}()
+}
+
+// waitServing waits until sipgo has registered a UDP listener, so that our
+// own requests (BYE) leave from it instead of a new socket.
+func (ep *Endpoint) waitServing(network, addr string) {
+	for i := 0; i < 1000; i++ {
+		if c, _ := ep.ua.TransportLayer().GetConnection(network, addr); c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ep.log.Warn("sip listener not registered after 1 s", "addr", addr)
+}
+
+// Addrs lists the bound listeners, with the real ports when :0 was asked.
+func (ep *Endpoint) Addrs() []ListenAddr {
+	out := make([]ListenAddr, 0, len(ep.listeners))
+	for _, l := range ep.listeners {
+		out = append(out, ListenAddr{l.network, l.addr.String()})
+	}
+	return out
+}
+
+func (ep *Endpoint) listenerFor(network string) (listener, bool) {
+	network = strings.ToLower(network)
+	for _, l := range ep.listeners {
+		if l.network == network {
+			return l, true
+		}
+	}
+	return listener{}, false
+}
+
+// contactHost is the host parkd puts in Contact and SDP for a transport.
+func (ep *Endpoint) contactHost(l listener) string {
+	if ep.cfg.Advertise != "" {
+		return ep.cfg.Advertise
+	}
+	return l.addr.Addr().Unmap().String()
+}
+
+// mediaAddress is the address announced in SDP c= lines.
+func (ep *Endpoint) mediaAddress(local netip.Addr) netip.Addr {
+	if ep.cfg.Advertise != "" {
+		if a, err := netip.ParseAddr(ep.cfg.Advertise); err == nil {
+			return a
+		}
+		if ips, err := net.LookupIP(ep.cfg.Advertise); err == nil && len(ips) > 0 {
+			if a, ok := netip.AddrFromSlice(ips[0]); ok {
+				return a.Unmap()
+			}
+		}
+	}
+	return local
+}
+
+func (ep *Endpoint) contact(network string) *sip.ContactHeader {
+	l, ok := ep.listenerFor(network)
+	if !ok {
+		l = ep.listeners[0]
+	}
+	uri := sip.Uri{Scheme: "sip", User: "parkd", Host: ep.contactHost(l), Port: int(l.addr.Port())}
+	if l.network == "tcp" {
+		uri.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
+	}
+	return &sip.ContactHeader{Address: uri}
+}
+
+// Calls is the number of answered calls still up.
+func (ep *Endpoint) Calls() int { return ep.dialogs.len() }
+
+// Shutdown stops taking calls (new INVITEs get 503), hangs up every call
+// with BYE, waits for the BYEs to be answered or ctx to end, then closes
+// the listeners.
+func (ep *Endpoint) Shutdown(ctx context.Context) {
+	ep.draining.Store(true)
+	var wg sync.WaitGroup
+	for _, c := range ep.dialogs.all() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Hangup(ctx, "shutdown")
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		ep.log.Warn("shutdown: some BYEs were not answered in time", "calls", ep.dialogs.len())
+	}
+	ep.closeListeners()
+	ep.ua.Close()
+	ep.wg.Wait()
+}
+
+func (ep *Endpoint) closeListeners() {
+	for _, l := range ep.listeners {
+		l.closer.Close()
+	}
+}
+
+// allowed reports whether a request's source may use parkd (sip.allow).
+func (ep *Endpoint) allowed(req *sip.Request) bool {
+	if len(ep.cfg.Allow) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range ep.cfg.Allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// unhandledResponse sees responses whose transaction is gone, such as a
+// resent 200 to a BYE; parkd originates no INVITE yet, so nothing needs an ACK.
+func (ep *Endpoint) unhandledResponse(res *sip.Response) {
+	ep.log.Debug("unmatched response", "status", res.StatusCode, "call_id", callID(res))
+}
+
+func callID(m sip.Message) string {
+	if h := m.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}

@@ -1,0 +1,300 @@
+package sipcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// ErrCanceled is returned by Invite.Answer when the caller sent CANCEL first.
+var ErrCanceled = errors.New("sipcore: INVITE was canceled by the caller")
+
+// Party is a SIP identity as parkd shows it: display name and URI.
+type Party struct {
+	Display string
+	URI     string // e.g. sip:alice@example.com
+	User    string // the URI's user part
+}
+
+func (p Party) String() string {
+	if p.Display != "" {
+		return fmt.Sprintf("%q <%s>", p.Display, p.URI)
+	}
+	return "<" + p.URI + ">"
+}
+
+// Replaces is an RFC 3891 Replaces header: the dialog the new INVITE takes over.
+type Replaces struct {
+	CallID    string
+	ToTag     string
+	FromTag   string
+	EarlyOnly bool
+}
+
+// Invite is a new incoming INVITE waiting for parkd's decision.
+type Invite struct {
+	ep       *Endpoint
+	req      *sip.Request
+	tx       sip.ServerTransaction
+	offer    *Offer // nil when the INVITE carried no SDP (late offer)
+	localTag string
+	Log      *slog.Logger
+
+	CallID     string
+	Target     string // the Request-URI user: the extension dialled
+	From       Party
+	ReferredBy *Party    // set when the INVITE comes from a transfer (RFC 3892)
+	Replaces   *Replaces // set for pickups and attended transfers
+	Source     string    // host:port the INVITE came from
+	Transport  string    // "udp" or "tcp"
+
+	mu       sync.Mutex
+	finished bool
+	canceled chan struct{}
+	once     sync.Once
+}
+
+// Header returns the first value of a request header, or "".
+func (inv *Invite) Header(name string) string {
+	if h := inv.req.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+// Canceled is closed when the caller sends CANCEL (sipgo has then already
+// answered 487) or the INVITE transaction ends before parkd answered.
+func (inv *Invite) Canceled() <-chan struct{} { return inv.canceled }
+
+func (inv *Invite) cancel() { inv.once.Do(func() { close(inv.canceled) }) }
+
+func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
+	log := ep.log.With("call_id", callID(req))
+	if ep.draining.Load() {
+		respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"),
+			sip.NewHeader("Warning", `399 parkd "shutting down"`))
+		return
+	}
+	inv := &Invite{
+		ep: ep, req: req, tx: tx, Log: log,
+		localTag:  sip.GenerateTagN(16),
+		canceled:  make(chan struct{}),
+		CallID:    callID(req),
+		Target:    req.Recipient.User,
+		Source:    req.Source(),
+		Transport: strings.ToLower(req.Transport()),
+	}
+	if from := req.From(); from != nil {
+		inv.From = party(from.DisplayName, from.Address)
+	}
+	if rb := req.GetHeader("Referred-By"); rb != nil {
+		if p, ok := parseNameAddr(rb.Value()); ok {
+			inv.ReferredBy = &p
+		}
+	}
+	if h := req.GetHeader("Replaces"); h != nil {
+		r, err := parseReplaces(h.Value())
+		if err != nil {
+			log.Info("rejected INVITE with a malformed Replaces", "error", err)
+			respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
+			return
+		}
+		inv.Replaces = &r
+	}
+	if body := req.Body(); len(body) > 0 {
+		offer, err := ParseOffer(body)
+		switch {
+		case errors.Is(err, ErrNoCommonCodec):
+			log.Info("rejected INVITE: no common codec", "from", inv.From.URI)
+			respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec: offer PCMU or PCMA"`))
+			return
+		case err != nil:
+			log.Info("rejected INVITE: bad SDP", "error", err)
+			respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
+			return
+		}
+		inv.offer = offer
+	}
+
+	if !tx.OnCancel(func(*sip.Request) { inv.cancel() }) {
+		inv.cancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-tx.Done():
+			inv.cancel()
+		case <-inv.canceled:
+		case <-ctx.Done():
+			return
+		}
+		cancel()
+	}()
+	ep.handler.HandleInvite(ctx, inv)
+	if !inv.finish() {
+		log.Error("handler left an INVITE unanswered")
+		respond(tx, req, 500, "Server Internal Error")
+	}
+}
+
+// finish marks the INVITE as answered; false when it already was.
+func (inv *Invite) finish() bool {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.finished {
+		return false
+	}
+	inv.finished = true
+	return true
+}
+
+func (inv *Invite) response(code int, reason string, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(inv.req, code, reason, body)
+	res.To().Params.Add("tag", inv.localTag)
+	return res
+}
+
+// Ring sends 180 Ringing.
+func (inv *Invite) Ring() error {
+	res := inv.response(180, "Ringing", nil)
+	res.AppendHeader(inv.ep.contact(inv.Transport))
+	return inv.tx.Respond(res)
+}
+
+// Reject answers with a final error; warning, when set, explains why in a
+// Warning header so the caller's logs show the reason.
+func (inv *Invite) Reject(code int, reason, warning string) error {
+	if !inv.finish() {
+		return errors.New("sipcore: INVITE already answered")
+	}
+	res := inv.response(code, reason, nil)
+	if warning != "" {
+		res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", warning)))
+	}
+	if code == 486 || code == 503 {
+		res.AppendHeader(sip.NewHeader("Retry-After", "10"))
+	}
+	inv.Log.Info("INVITE rejected", "status", code, "why", warning)
+	return inv.tx.Respond(res)
+}
+
+// Redirect answers 302 Moved Temporarily towards uri, for a full lot that
+// forwards; the caller's proxy follows it.
+func (inv *Invite) Redirect(uri, why string) error {
+	var target sip.Uri
+	if err := sip.ParseUri(uri, &target); err != nil {
+		return fmt.Errorf("sipcore: redirect target %q: %w", uri, err)
+	}
+	if !inv.finish() {
+		return errors.New("sipcore: INVITE already answered")
+	}
+	res := inv.response(302, "Moved Temporarily", nil)
+	res.AppendHeader(&sip.ContactHeader{Address: target})
+	if why != "" {
+		res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", why)))
+	}
+	inv.Log.Info("INVITE redirected", "to", uri, "why", why)
+	return inv.tx.Respond(res)
+}
+
+// Answer opens an RTP session, answers 200 with SDP and returns the call.
+func (inv *Invite) Answer() (*Call, error) {
+	select {
+	case <-inv.canceled:
+		inv.finish()
+		return nil, ErrCanceled
+	default:
+	}
+	if !inv.finish() {
+		return nil, errors.New("sipcore: INVITE already answered")
+	}
+	ep := inv.ep
+	sess, err := ep.cfg.RTP.Open(inv.Log)
+	if err != nil {
+		inv.Log.Error("no RTP port for the call", "error", err)
+		res := inv.response(503, "Service Unavailable", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `399 parkd "no free RTP port"`))
+		res.AppendHeader(sip.NewHeader("Retry-After", "10"))
+		inv.tx.Respond(res)
+		return nil, err
+	}
+	c := newCall(ep, inv, sess)
+	body, err := c.answerBody(inv.offer)
+	if err != nil {
+		sess.Close()
+		inv.tx.Respond(inv.response(500, "Server Internal Error", nil))
+		return nil, err
+	}
+	res := inv.response(200, "OK", body)
+	res.AppendHeader(ep.contact(inv.Transport))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	c.local = res.To().AsFrom()
+
+	cseq := inv.req.CSeq().SeqNo
+	c.mu.Lock()
+	ack := c.expectAck(cseq)
+	c.mu.Unlock()
+	ep.dialogs.add(c)
+	sess.Start(ep.cfg.RTPTimeout, c.onRTPTimeout)
+	if err := inv.tx.Respond(res); err != nil {
+		ep.dialogs.remove(c)
+		sess.Close()
+		if errors.Is(err, sip.ErrTransactionCanceled) {
+			return nil, ErrCanceled
+		}
+		return nil, fmt.Errorf("sipcore: sending 200: %w", err)
+	}
+	c.retransmitUntilAck(res, cseq, ack)
+	inv.Log.Info("call answered", "from", inv.From.URI, "to", inv.Target,
+		"codec", c.media.Format().Codec, "rtp_local", sess.LocalAddr(), "transport", inv.Transport)
+	return c, nil
+}
+
+func party(display string, uri sip.Uri) Party {
+	u := sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}
+	if u.Scheme == "" {
+		u.Scheme = "sip"
+	}
+	return Party{Display: display, URI: u.String(), User: uri.User}
+}
+
+// parseNameAddr reads a name-addr header value such as Referred-By.
+func parseNameAddr(value string) (Party, bool) {
+	var uri sip.Uri
+	var params sip.HeaderParams
+	display, err := sip.ParseAddressValue(value, &uri, &params)
+	if err != nil || uri.Host == "" {
+		return Party{}, false
+	}
+	return party(display, uri), true
+}
+
+func parseReplaces(value string) (Replaces, error) {
+	parts := strings.Split(value, ";")
+	r := Replaces{CallID: strings.TrimSpace(parts[0])}
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(k) {
+		case "to-tag":
+			r.ToTag = v
+		case "from-tag":
+			r.FromTag = v
+		case "early-only":
+			r.EarlyOnly = true
+		}
+	}
+	if r.CallID == "" || r.ToTag == "" || r.FromTag == "" {
+		return r, fmt.Errorf("Replaces %q needs a call-id, to-tag and from-tag", value)
+	}
+	return r, nil
+}
+
+func randomSessionID() uint64 { return rand.Uint64N(1 << 53) }

@@ -1,0 +1,263 @@
+package media
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	frameDuration = 20 * time.Millisecond
+	// maxTickLag is how far the ticker may fall behind schedule and still
+	// catch up by sending the missed ticks back to back. Beyond it, phones
+	// would get a burst their jitter buffers drop anyway, so resync instead.
+	maxTickLag = 3 * frameDuration
+	// minPerWorker is the smallest share of listeners worth handing to
+	// another worker; below it the dispatch costs more than it saves.
+	minPerWorker = 64
+)
+
+// Source is music on hold: a loop of 8 kHz audio, encoded once in both
+// G.711 laws, played by one ticker goroutine to every listening session.
+// All listeners hear the same position (like a radio), which is what makes
+// one encode and one ticker per source possible.
+type Source struct {
+	name   string
+	ulaw   []byte // the whole loop, a multiple of frameSamples
+	alaw   []byte
+	frames int
+	log    *slog.Logger
+
+	mu        sync.Mutex
+	listeners []*listener // unordered; each knows its index for O(1) removal
+
+	// Owned by the single goroutine calling tick.
+	pos      int
+	snapshot []*listener
+
+	running atomic.Bool
+}
+
+// listener is one session on a source, with its own packet buffer so the
+// fan-out writes the header and payload without allocating.
+type listener struct {
+	s   *Session
+	gen uint64 // the session's output generation this listener owns
+	idx int    // index in Source.listeners; guarded by Source.mu
+	buf [mohPacketLen]byte
+}
+
+// NewSourceFromPCM makes a source from 8 kHz mono linear PCM. The loop is
+// padded with silence to whole 20 ms frames; empty input gives one silent
+// frame.
+func NewSourceFromPCM(name string, pcm8k []int16) *Source {
+	frames := max(1, (len(pcm8k)+frameSamples-1)/frameSamples)
+	n := frames * frameSamples
+	src := &Source{
+		name:   name,
+		ulaw:   make([]byte, n),
+		alaw:   make([]byte, n),
+		frames: frames,
+		log:    slog.Default().With("moh", name),
+	}
+	for i := range n {
+		var v int16
+		if i < len(pcm8k) {
+			v = pcm8k[i]
+		}
+		src.ulaw[i] = EncodeUlaw(v)
+		src.alaw[i] = EncodeAlaw(v)
+	}
+	return src
+}
+
+// Name is the source's name (the builtin's, or the WAV file's base name).
+func (src *Source) Name() string { return src.name }
+
+// SetLogger replaces the logger (default slog.Default()). Call before Run.
+func (src *Source) SetLogger(log *slog.Logger) {
+	if log != nil {
+		src.log = log.With("moh", src.name)
+	}
+}
+
+// Listeners is the number of sessions currently attached.
+func (src *Source) Listeners() int {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	return len(src.listeners)
+}
+
+// Add starts playing to s. s keeps its own SSRC and continues its sequence
+// numbers and timestamps; the first packet after Add carries the marker
+// bit. A session plays one thing at a time: Add moves s off another source
+// and out of a bridge (Unbridge). Adding a closed session does nothing.
+func (src *Source) Add(s *Session) {
+	controlMu.Lock()
+	defer controlMu.Unlock()
+	if s.closed || s.moh == src {
+		return
+	}
+	if s.bridgePeer != nil {
+		unbridgeLocked(s)
+	}
+	if s.moh != nil {
+		s.moh.removeLocked(s)
+	}
+	l := &listener{s: s, gen: s.out.takeOwner()}
+	src.mu.Lock()
+	l.idx = len(src.listeners)
+	src.listeners = append(src.listeners, l)
+	src.mu.Unlock()
+	s.moh, s.mohEntry = src, l
+}
+
+// Remove stops playing to s (if it is on this source).
+func (src *Source) Remove(s *Session) {
+	controlMu.Lock()
+	defer controlMu.Unlock()
+	if s.moh == src {
+		src.removeLocked(s)
+	}
+}
+
+// removeLocked detaches s, which must be on src. controlMu held.
+func (src *Source) removeLocked(s *Session) {
+	l := s.mohEntry
+	src.mu.Lock()
+	last := len(src.listeners) - 1
+	moved := src.listeners[last]
+	src.listeners[l.idx] = moved
+	moved.idx = l.idx
+	src.listeners[last] = nil
+	src.listeners = src.listeners[:last]
+	src.mu.Unlock()
+	s.moh, s.mohEntry = nil, nil
+	// A tick already holding l in its snapshot will find the generation
+	// changed and skip it.
+	s.out.releaseOwner()
+}
+
+// Run drives the source until ctx is done: every 20 ms the current frame
+// goes to every listener in its codec. The schedule is start + n*20ms, so
+// timer and send latency do not accumulate into drift; falling more than
+// maxTickLag behind restarts the schedule instead of bursting. Run must not
+// be called twice at the same time on one source.
+func (src *Source) Run(ctx context.Context) {
+	if !src.running.CompareAndSwap(false, true) {
+		src.log.Error("moh source is already running")
+		return
+	}
+	defer src.running.Store(false)
+
+	pool := newFanoutPool(runtime.GOMAXPROCS(0))
+	defer pool.close()
+
+	timer := time.NewTimer(frameDuration)
+	defer timer.Stop()
+	var lastResyncLog time.Time
+	start := time.Now()
+	for n := 1; ; n++ {
+		if ctx.Err() != nil {
+			return
+		}
+		src.tick(pool)
+
+		wait := time.Until(start.Add(time.Duration(n) * frameDuration))
+		if wait < -maxTickLag {
+			if time.Since(lastResyncLog) > 10*time.Second {
+				lastResyncLog = time.Now()
+				src.log.Warn("moh ticker fell behind; resynchronizing", "behind", -wait, "listeners", src.Listeners())
+			}
+			start, n, wait = time.Now(), 0, frameDuration
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
+	}
+}
+
+// tick sends the current frame to every listener and advances the loop.
+// The listener list is copied into a reused snapshot under a brief lock so
+// Add/Remove never wait for the sends. Zero allocations in steady state.
+func (src *Source) tick(pool *fanoutPool) {
+	src.mu.Lock()
+	src.snapshot = append(src.snapshot[:0], src.listeners...)
+	src.mu.Unlock()
+
+	off := src.pos * frameSamples
+	ulaw := src.ulaw[off : off+frameSamples]
+	alaw := src.alaw[off : off+frameSamples]
+	src.pos++
+	if src.pos == src.frames {
+		src.pos = 0
+	}
+
+	pool.send(src.snapshot, ulaw, alaw)
+	clear(src.snapshot) // do not keep removed sessions reachable
+}
+
+func sendFrames(ls []*listener, ulaw, alaw []byte) {
+	for _, l := range ls {
+		l.s.sendMOH(l.gen, &l.buf, ulaw, alaw)
+	}
+}
+
+// fanoutPool splits one tick's sends across a fixed set of goroutines (one
+// per CPU, the ticker being one of them), so thousands of listeners fit in
+// a 20 ms tick without a goroutine per call. A nil pool sends serially.
+type fanoutPool struct {
+	workers int
+	jobs    chan fanoutJob
+	wg      sync.WaitGroup
+}
+
+type fanoutJob struct {
+	part       []*listener
+	ulaw, alaw []byte
+}
+
+func newFanoutPool(workers int) *fanoutPool {
+	if workers < 2 {
+		return nil
+	}
+	p := &fanoutPool{workers: workers, jobs: make(chan fanoutJob, workers)}
+	for range workers - 1 {
+		go func() {
+			for j := range p.jobs {
+				sendFrames(j.part, j.ulaw, j.alaw)
+				p.wg.Done()
+			}
+		}()
+	}
+	return p
+}
+
+// close stops the helper goroutines; only after the last send returned.
+func (p *fanoutPool) close() {
+	if p != nil {
+		close(p.jobs)
+	}
+}
+
+func (p *fanoutPool) send(ls []*listener, ulaw, alaw []byte) {
+	if p == nil || len(ls) < 2*minPerWorker {
+		sendFrames(ls, ulaw, alaw)
+		return
+	}
+	chunk := max(minPerWorker, (len(ls)+p.workers-1)/p.workers)
+	for lo := chunk; lo < len(ls); lo += chunk {
+		p.wg.Add(1)
+		p.jobs <- fanoutJob{part: ls[lo:min(lo+chunk, len(ls))], ulaw: ulaw, alaw: alaw}
+	}
+	sendFrames(ls[:chunk], ulaw, alaw)
+	p.wg.Wait()
+}

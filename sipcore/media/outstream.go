@@ -1,0 +1,170 @@
+package media
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// outStream is a session's outgoing RTP stream: one SSRC whose sequence
+// numbers and timestamps continue across whatever feeds it (MOH, then a
+// bridge, then MOH again...).
+//
+// Exactly one feeder owns the stream at a time. takeOwner hands out a new
+// generation number; writes carrying any other generation are dropped. So
+// an MOH tick or a relayed packet that raced with an attach/detach can
+// never slip between the new owner's packets with stale numbering. mu is
+// held across header rewrite and write; it is uncontended in steady state
+// because only the current owner gets past the generation check.
+type outStream struct {
+	mu         sync.Mutex
+	gen        uint64
+	sending    bool
+	ssrc       uint32
+	seq        uint16 // last sequence number sent
+	ts         uint32 // highest timestamp sent
+	sentAny    bool
+	sentAt     time.Time // when the last packet left
+	newSegment bool      // next packet starts a talkspurt: marker + timestamp rebase
+	failing    bool      // the last write failed (for logging state changes only)
+
+	// Relay offsets for the current segment: out = in + offset, so loss
+	// upstream stays visible downstream as sequence gaps.
+	relaySSRC uint32
+	seqOffset uint16
+	tsOffset  uint32
+
+	sent atomic.Uint64
+}
+
+func (o *outStream) init() {
+	o.ssrc = randomUint32()
+	o.seq = uint16(randomUint32())
+	o.ts = randomUint32()
+	o.sending = true
+	o.newSegment = true
+}
+
+// takeOwner makes the caller the stream's only feeder and returns the
+// generation to pass with each write. The next packet starts a new segment.
+func (o *outStream) takeOwner() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gen++
+	o.newSegment = true
+	return o.gen
+}
+
+// releaseOwner leaves the stream without a feeder.
+func (o *outStream) releaseOwner() { o.takeOwner() }
+
+func (o *outStream) setSending(on bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if on && !o.sending {
+		o.newSegment = true
+	}
+	o.sending = on
+}
+
+// segmentStartTS picks the timestamp of the first packet of a new segment:
+// the last timestamp advanced by the wall-clock time since it was sent (at
+// least one frame), so the receiver's jitter buffer sees time move forward
+// consistently. mu held.
+func (o *outStream) segmentStartTS(now time.Time) uint32 {
+	if !o.sentAny {
+		return o.ts
+	}
+	samples := int64(now.Sub(o.sentAt)) * sampleRate / int64(time.Second)
+	if samples < frameSamples {
+		samples = frameSamples
+	}
+	return o.ts + uint32(samples)
+}
+
+// sendMOH sends one 20 ms MOH frame to the session, in its codec, using
+// buf (the listener's own 172-byte packet buffer). Zero allocations.
+func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, ulaw, alaw []byte) {
+	peer := s.peer.Load()
+	if !peer.target.IsValid() {
+		return
+	}
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if gen != o.gen || !o.sending {
+		return
+	}
+	now := time.Now()
+	marker := o.newSegment
+	ts := o.ts + frameSamples
+	if marker {
+		ts = o.segmentStartTS(now)
+		o.newSegment = false
+	}
+	o.seq++
+	o.ts = ts
+	frame := ulaw
+	if peer.format.Codec == PCMA {
+		frame = alaw
+	}
+	copy(buf[rtpHeaderLen:], frame)
+	putRTPHeader(buf[:], marker, peer.format.AudioPT, o.seq, ts, o.ssrc)
+	s.writeLocked(buf[:], peer.target, now)
+}
+
+// sendRelayed sends a relayed packet whose payload is already in the
+// destination codec. pkt has 12 spare bytes in front of the payload where
+// the new header is written. Zero allocations.
+func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, target netip.AddrPort) {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if gen != o.gen || !o.sending {
+		return
+	}
+	now := time.Now()
+	marker := in.marker // keep the sender's talkspurt and DTMF-event starts
+	if o.newSegment || in.ssrc != o.relaySSRC {
+		// First packet of this direction (or the upstream stream restarted):
+		// continue our numbering seamlessly from what the peer last got.
+		start := o.segmentStartTS(now)
+		o.seqOffset = o.seq + 1 - in.seq
+		o.tsOffset = start - in.ts
+		o.relaySSRC = in.ssrc
+		o.newSegment = false
+		marker = true
+	}
+	seq := in.seq + o.seqOffset
+	ts := in.ts + o.tsOffset
+	// Late (reordered) packets keep their place but must not pull the
+	// stream's notion of "last sent" backwards.
+	if int16(seq-o.seq) > 0 {
+		o.seq = seq
+	}
+	if int32(ts-o.ts) > 0 {
+		o.ts = ts
+	}
+	putRTPHeader(pkt, marker, pt, seq, ts, o.ssrc)
+	s.writeLocked(pkt, target, now)
+}
+
+// writeLocked puts a finished packet on the wire. o.mu held.
+func (s *Session) writeLocked(pkt []byte, to netip.AddrPort, now time.Time) {
+	o := &s.out
+	o.sentAny = true
+	o.sentAt = now
+	if _, err := s.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+		if !o.failing {
+			o.failing = true
+			s.log.Warn("rtp send failing", "to", to, "err", err)
+		}
+		return
+	}
+	if o.failing {
+		o.failing = false
+		s.log.Info("rtp send recovered", "to", to)
+	}
+	o.sent.Add(1)
+}

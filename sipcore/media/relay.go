@@ -1,0 +1,102 @@
+package media
+
+import "errors"
+
+// relayLink is one direction of a bridge, held by the receiving session:
+// packets read on it go to `to`, whose output stream it owns as gen.
+type relayLink struct {
+	to  *Session
+	gen uint64
+}
+
+// Bridge relays RTP between a and b in both directions until Unbridge or
+// Close of either. Each direction runs on the receiving session's read
+// goroutine, so a bridge adds no goroutines. Both sessions are taken off
+// any MOH source first; their outgoing streams continue (same SSRC,
+// continuing seq/timestamps, marker on the first relayed packet).
+func Bridge(a, b *Session) error {
+	if a == nil || b == nil {
+		return errors.New("media: bridge needs two sessions")
+	}
+	if a == b {
+		return errors.New("media: cannot bridge a session to itself")
+	}
+	controlMu.Lock()
+	defer controlMu.Unlock()
+	if a.closed || b.closed {
+		return ErrSessionClosed
+	}
+	if a.bridgePeer != nil || b.bridgePeer != nil {
+		return ErrAlreadyBridged
+	}
+	for _, s := range [...]*Session{a, b} {
+		if s.moh != nil {
+			s.moh.removeLocked(s)
+		}
+	}
+	a.bridgePeer, b.bridgePeer = b, a
+	genA, genB := a.out.takeOwner(), b.out.takeOwner()
+	a.link.Store(&relayLink{to: b, gen: genB})
+	b.link.Store(&relayLink{to: a, gen: genA})
+	a.log.Debug("rtp bridged", "peer", b.local)
+	b.log.Debug("rtp bridged", "peer", a.local)
+	return nil
+}
+
+// Unbridge stops relaying between a and its bridge peer. Both sessions stay
+// open and silent until attached to something else. Idempotent.
+func Unbridge(a *Session) {
+	if a == nil {
+		return
+	}
+	controlMu.Lock()
+	defer controlMu.Unlock()
+	unbridgeLocked(a)
+}
+
+func unbridgeLocked(a *Session) {
+	b := a.bridgePeer
+	if b == nil {
+		return
+	}
+	a.link.Store(nil)
+	b.link.Store(nil)
+	a.bridgePeer, b.bridgePeer = nil, nil
+	// A packet the other read goroutine is forwarding right now carries the
+	// old generation and is dropped.
+	a.out.releaseOwner()
+	b.out.releaseOwner()
+	a.log.Debug("rtp unbridged", "peer", b.local)
+	b.log.Debug("rtp unbridged", "peer", a.local)
+}
+
+// forward relays one valid packet received on s to the bridge peer: map
+// the payload type, transcode in place if the laws differ, and rewrite the
+// header in place in the 12 bytes before the payload (CSRCs, extensions and
+// padding are dropped — they described the upstream hop, not ours). This is
+// the hot path: zero allocations.
+func (s *Session) forward(pkt []byte, p rtpPacket, link *relayLink) {
+	if p.payloadEnd == p.payloadOff {
+		return // empty keep-alive: nothing to play
+	}
+	in := s.peer.Load().format
+	dst := link.to
+	out := dst.peer.Load()
+	if !out.target.IsValid() {
+		return
+	}
+	var pt uint8
+	switch {
+	case p.pt == in.AudioPT:
+		pt = out.format.AudioPT
+		transcodeInPlace(pkt[p.payloadOff:p.payloadEnd], in.Codec, out.format.Codec)
+	case in.EventPT != 0 && p.pt == in.EventPT:
+		if out.format.EventPT == 0 {
+			return // the other side cannot receive RFC 4733 events
+		}
+		pt = out.format.EventPT // event payloads are codec independent
+	default:
+		return // comfort noise, unnegotiated or unknown payload types
+	}
+	dst.sendRelayed(link.gen, pkt[p.payloadOff-rtpHeaderLen:p.payloadEnd], p, pt, out.target)
+}

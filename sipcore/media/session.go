@@ -1,0 +1,331 @@
+package media
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by Bridge.
+var (
+	ErrSessionClosed  = errors.New("media: session is closed")
+	ErrAlreadyBridged = errors.New("media: session is already bridged")
+)
+
+// controlMu guards every attachment between sessions, MOH sources and
+// bridges (Session.moh, Session.bridgePeer, Session.closed/started). These
+// change at call-setup rate, never per packet, and one lock makes Bridge —
+// which touches two sessions and up to two sources — trivially free of lock
+// ordering problems. The packet paths never take it.
+var controlMu sync.Mutex
+
+// relinkAfter is how many consecutive valid RTP packets from a new source
+// address it takes to move an already latched session there. One stray
+// packet (or two streams interleaving) must not steal the call's audio.
+const relinkAfter = 3
+
+// Session is one call leg's RTP endpoint: a UDP socket, the peer it sends
+// to, its own outgoing RTP stream and one read goroutine.
+type Session struct {
+	conn    *net.UDPConn
+	local   netip.AddrPort
+	log     *slog.Logger
+	release func() // hands the port back to the allocator
+
+	// peer is read on every packet and written on SetRemote or a latch.
+	// Writers build a fresh value under peerMu, readers just Load.
+	peerMu sync.Mutex
+	peer   atomic.Pointer[peerState]
+
+	out outStream
+
+	// link is where the read goroutine relays packets; nil when not bridged.
+	link atomic.Pointer[relayLink]
+
+	// Guarded by controlMu.
+	moh        *Source
+	mohEntry   *listener
+	bridgePeer *Session
+	started    bool
+	closed     bool
+	done       chan struct{} // closed when the read goroutine exits
+
+	// Inactivity detection, see readLoop.
+	timeout      atomic.Int64 // nanoseconds; <=0 disables
+	lastActivity atomic.Int64 // monoNow() of the last valid RTP packet or reset
+	timeoutArmed atomic.Bool
+
+	received atomic.Uint64
+
+	// Read-goroutine-only state for re-latching.
+	candidate      netip.AddrPort
+	candidateCount int
+}
+
+// peerState is an immutable snapshot of where and how to send.
+type peerState struct {
+	sdp     netip.AddrPort // address from SetRemote (the peer's SDP)
+	target  netip.AddrPort // where packets go: the latched source, else sdp
+	latched bool           // target came from a received packet
+	format  Format
+}
+
+func newSession(conn *net.UDPConn, log *slog.Logger, release func()) *Session {
+	if log == nil {
+		log = slog.Default()
+	}
+	local := unmapAddrPort(conn.LocalAddr().(*net.UDPAddr).AddrPort())
+	s := &Session{
+		conn:    conn,
+		local:   local,
+		log:     log.With("rtp_local", local),
+		release: release,
+	}
+	s.peer.Store(&peerState{format: Format{Codec: PCMU, AudioPT: uint8(PCMU)}})
+	s.out.init()
+	return s
+}
+
+// LocalAddr is the address the session's socket is bound to (for our SDP).
+func (s *Session) LocalAddr() netip.AddrPort { return s.local }
+
+// SetRemote sets where to send (from the peer's SDP) and the negotiated
+// format. It may be called at any time, e.g. on a re-INVITE. If the address
+// is unchanged an existing latch is kept (the peer is still behind the same
+// NAT); a new address drops the latch and the next packet latches again.
+func (s *Session) SetRemote(addr netip.AddrPort, f Format) {
+	addr = unmapAddrPort(addr)
+	if f.Codec == PCMA && f.AudioPT == 0 {
+		// PT 0 is statically PCMU (RFC 3551); a zero here means "unset".
+		f.AudioPT = uint8(PCMA)
+	}
+	s.peerMu.Lock()
+	cur := s.peer.Load()
+	next := &peerState{sdp: addr, target: addr, format: f}
+	if cur.latched && cur.sdp == addr {
+		next.target, next.latched = cur.target, true
+	}
+	s.peer.Store(next)
+	s.peerMu.Unlock()
+	if cur.sdp != addr || cur.format != f {
+		s.log.Debug("rtp remote set", "sdp", addr, "send_to", next.target, "codec", f.Codec, "audio_pt", f.AudioPT, "event_pt", f.EventPT)
+	}
+}
+
+// Format is the format last passed to SetRemote.
+func (s *Session) Format() Format { return s.peer.Load().format }
+
+// Remote is the current send target: the latched source if any packet has
+// arrived, else the SDP address.
+func (s *Session) Remote() netip.AddrPort { return s.peer.Load().target }
+
+// SetSending switches all output on or off (off while the peer holds us
+// with a=recvonly/inactive). Output resumes as a new talkspurt: marker bit
+// set and the timestamp advanced by the time spent silent.
+func (s *Session) SetSending(on bool) { s.out.setSending(on) }
+
+// PacketsReceived counts valid RTP packets received.
+func (s *Session) PacketsReceived() uint64 { return s.received.Load() }
+
+// PacketsSent counts RTP packets successfully written to the socket.
+func (s *Session) PacketsSent() uint64 { return s.out.sent.Load() }
+
+// Start launches the session's single read goroutine. If no valid RTP
+// arrives for timeout (measured from Start, then from the last packet or
+// ResetTimeout), onTimeout is called once from its own goroutine; the
+// session keeps running until Close. After firing, the clock is disarmed
+// until ResetTimeout re-arms it. timeout<=0 or a nil onTimeout disables
+// the check. Start on a started or closed session does nothing.
+func (s *Session) Start(timeout time.Duration, onTimeout func()) {
+	controlMu.Lock()
+	if s.started || s.closed {
+		controlMu.Unlock()
+		return
+	}
+	s.started = true
+	s.done = make(chan struct{})
+	controlMu.Unlock()
+
+	if timeout > 0 && onTimeout != nil {
+		s.timeout.Store(int64(timeout))
+		s.lastActivity.Store(monoNow())
+		s.timeoutArmed.Store(true)
+		_ = s.conn.SetReadDeadline(time.Now().Add(timeout))
+	}
+	go s.readLoop(onTimeout)
+}
+
+// ResetTimeout restarts the inactivity clock and re-arms onTimeout.
+func (s *Session) ResetTimeout() {
+	t := s.timeout.Load()
+	if t <= 0 {
+		return
+	}
+	s.lastActivity.Store(monoNow())
+	s.timeoutArmed.Store(true)
+	_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
+}
+
+// Close stops the read goroutine, detaches the session from any MOH source
+// or bridge and releases the port. It is idempotent and waits for the read
+// goroutine to exit, so no callback of this session's relay runs after it.
+func (s *Session) Close() {
+	controlMu.Lock()
+	if s.closed {
+		controlMu.Unlock()
+		return
+	}
+	s.closed = true
+	s.detachLocked()
+	done := s.done
+	controlMu.Unlock()
+
+	s.out.releaseOwner() // drop whatever write is in flight from a feeder
+	_ = s.conn.Close()
+	if done != nil {
+		<-done
+	}
+	if s.release != nil {
+		s.release()
+	}
+	s.log.Debug("rtp session closed", "received", s.received.Load(), "sent", s.out.sent.Load())
+}
+
+// detachLocked removes s from its MOH source and bridge. controlMu held.
+func (s *Session) detachLocked() {
+	if s.moh != nil {
+		s.moh.removeLocked(s)
+	}
+	if s.bridgePeer != nil {
+		unbridgeLocked(s)
+	}
+}
+
+// readLoop is the session's only goroutine. Inactivity is detected with
+// read deadlines rather than a timer: the deadline is only moved when it
+// fires (to lastActivity+timeout), so steady traffic costs one wake-up per
+// timeout period and an atomic store per packet.
+func (s *Session) readLoop(onTimeout func()) {
+	defer close(s.done)
+	buf := make([]byte, maxPacketLen)
+	var readFailing bool
+	for {
+		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			switch {
+			case errors.Is(err, net.ErrClosed):
+				return
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				s.checkIdle(onTimeout)
+			default:
+				// E.g. ICMP errors surfaced on some platforms. Keep reading,
+				// but do not spin or log per packet.
+				if !readFailing {
+					readFailing = true
+					s.log.Warn("rtp read error", "err", err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			continue
+		}
+		readFailing = false
+		s.handlePacket(buf, n, src)
+	}
+}
+
+// handlePacket processes one received datagram: validate, count, refresh
+// the inactivity clock, latch, and relay if bridged. Zero allocations
+// unless the latch moves.
+func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) {
+	p, ok := parseRTP(buf[:n])
+	if !ok {
+		return
+	}
+	s.received.Add(1)
+	s.lastActivity.Store(monoNow())
+	src = unmapAddrPort(src)
+	if st := s.peer.Load(); st.latched && st.target == src {
+		s.candidateCount = 0 // the current source is alive: a switch must be consecutive
+	} else {
+		s.considerLatch(st, src)
+	}
+	if link := s.link.Load(); link != nil {
+		s.forward(buf[:n], p, link)
+	}
+}
+
+// considerLatch implements symmetric RTP (RFC 4961 style): the first
+// packet latches immediately; moving an existing latch needs relinkAfter
+// consecutive packets from the new source.
+func (s *Session) considerLatch(st *peerState, src netip.AddrPort) {
+	if st.latched && st.target != src {
+		if src != s.candidate {
+			s.candidate, s.candidateCount = src, 0
+		}
+		s.candidateCount++
+		if s.candidateCount < relinkAfter {
+			return
+		}
+	}
+	s.candidate, s.candidateCount = netip.AddrPort{}, 0
+
+	s.peerMu.Lock()
+	cur := s.peer.Load()
+	if cur != st { // SetRemote raced with us; decide again on the next packet
+		s.peerMu.Unlock()
+		return
+	}
+	next := *cur
+	next.target, next.latched = src, true
+	s.peer.Store(&next)
+	s.peerMu.Unlock()
+	if cur.latched {
+		s.log.Info("rtp peer source moved; re-latched", "source", src, "previous", cur.target, "sdp", cur.sdp)
+	} else {
+		s.log.Debug("rtp latched to peer source", "source", src, "sdp", cur.sdp)
+	}
+}
+
+// checkIdle runs when the read deadline fires.
+func (s *Session) checkIdle(onTimeout func()) {
+	t := s.timeout.Load()
+	if t <= 0 {
+		_ = s.conn.SetReadDeadline(time.Time{})
+		return
+	}
+	idle := monoNow() - s.lastActivity.Load()
+	if idle < t {
+		_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t - idle)))
+		return
+	}
+	if s.timeoutArmed.CompareAndSwap(true, false) {
+		s.log.Info("rtp inactivity timeout", "idle", time.Duration(idle).Round(time.Millisecond))
+		go onTimeout()
+	}
+	// Keep polling while disarmed so ResetTimeout never has to coordinate
+	// with this goroutine; it is one wake-up per timeout period.
+	_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
+}
+
+// clockBase anchors monoNow; time.Since uses the monotonic clock.
+var clockBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(clockBase)) }
+
+// unmapAddrPort turns ::ffff:a.b.c.d into a.b.c.d so that addresses from
+// SDP and from the socket compare equal.
+func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
+	if ap.Addr().Is4In6() {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return ap
+}
+
+// randomUint32 is used for SSRC and initial seq/timestamp (RFC 3550 §5.1).
+func randomUint32() uint32 { return rand.Uint32() }
