@@ -16,12 +16,12 @@ type lot struct {
 // slot is one parking position. Its state changes only through Server's
 // slot methods, under Server.mu.
 type slot struct {
-	lot      *lot
-	name     string
-	version  uint64
+	lot        *lot
+	name       string
+	version    uint64
 	reserved   bool // a park into it is being answered
 	retrieving bool // its parked call is being answered to a retriever
-	parked   *parkedCall
+	parked     *parkedCall
 }
 
 // parkedCall is a call waiting in a slot.
