@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -660,46 +661,85 @@ func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value, path string) erro
 	return nil
 }
 
-// decodeVerbatim keeps a free-form mapping (kazoo:) as generic values.
+// decodeVerbatim keeps a free-form mapping (kazoo:) as generic values:
+// map[string]any, []any and scalars. Keys become strings even when written
+// as numbers (Kazoo's slots are keyed "701"), so the value always encodes
+// as JSON, which is what Kazoo data is.
 func (d *nodeDecoder) decodeVerbatim(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind != yaml.MappingNode {
 		return nodeError(n, path, "must be a mapping, not %s", describe(n))
 	}
-	if err := d.spendTree(n, path, map[*yaml.Node]bool{}); err != nil {
+	val, err := d.verbatim(n, path, 0)
+	if err != nil {
 		return err
 	}
-	if len(n.Content) == 0 { // as in decodeMap
+	if m := val.(map[string]any); len(m) > 0 { // empty is nil, as in decodeMap
+		v.Set(reflect.ValueOf(m))
+	} else {
 		v.SetZero()
-		return nil
 	}
-	m := reflect.New(v.Type())
-	if err := n.Decode(m.Interface()); err != nil {
-		return nodeError(n, path, "%s", yamlTypeMessage(err))
-	}
-	v.Set(m.Elem())
 	return nil
 }
 
-// spendTree charges every node under n, aliases expanded, to the budget,
-// refusing alias cycles (which yaml.v3 would also refuse, less clearly).
-func (d *nodeDecoder) spendTree(n *yaml.Node, path string, active map[*yaml.Node]bool) error {
+// maxVerbatimDepth bounds nesting in free-form data; it also ends alias
+// cycles (&a [*a]), which would otherwise nest forever.
+const maxVerbatimDepth = 64
+
+func (d *nodeDecoder) verbatim(n *yaml.Node, path string, depth int) (any, error) {
 	if err := d.spend(n, path, 1); err != nil {
-		return err
+		return nil, err
 	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		if active[n] {
-			return nodeError(n, path, "alias *%s contains itself", n.Value)
+	if depth > maxVerbatimDepth {
+		return nil, nodeError(n, path, "nested more than %d levels deep (an alias that contains itself?)", maxVerbatimDepth)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil, nodeError(n, path, "alias *%s has no anchor", n.Value)
 		}
-		active[n] = true
-		defer delete(active, n)
-		return d.spendTree(n.Alias, path, active)
-	}
-	for _, c := range n.Content {
-		if err := d.spendTree(c, path, active); err != nil {
-			return err
+		return d.verbatim(n.Alias, path, depth+1)
+	case yaml.MappingNode:
+		pairs, err := d.pairs(n, path)
+		if err != nil {
+			return nil, err
 		}
+		m := make(map[string]any, len(pairs))
+		for _, p := range pairs {
+			if m[p.name], err = d.verbatim(p.value, mapKey(path, p.name), depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		list := make([]any, len(n.Content))
+		for i, item := range n.Content {
+			var err error
+			if list[i], err = d.verbatim(item, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return list, nil
 	}
-	return nil
+	return verbatimScalar(n, path)
+}
+
+// verbatimScalar decodes one scalar the way YAML types it (int, float,
+// bool, string, null), refusing what JSON cannot carry.
+func verbatimScalar(n *yaml.Node, path string) (any, error) {
+	var val any
+	if err := n.Decode(&val); err != nil {
+		return nil, nodeError(n, path, "%s", yamlTypeMessage(err))
+	}
+	switch x := val.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, nodeError(n, path, "%s is not a number JSON can carry", describe(n))
+		}
+	case nil, bool, int, int64, uint64, string:
+	default:
+		return n.Value, nil // timestamps and the like stay as written
+	}
+	return val, nil
 }
 
 // pair is one key of a mapping, after merge keys (<<) are resolved.

@@ -737,3 +737,32 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestKazooVerbatim(t *testing.T) {
+	lot := "lots:\n  - name: main\n    extension: \"700\"\n    slots: \"701-720\"\n    kazoo: "
+	cfg := mustParse(t, lot+"{slots: {701: {ringback_timeout: 30000}}, list: [1, a, true, ~, 1.5], since: 2024-01-02}\n")
+	want := map[string]any{
+		"slots": map[string]any{"701": map[string]any{"ringback_timeout": 30000}},
+		"list":  []any{1, "a", true, nil, 1.5},
+		"since": "2024-01-02",
+	}
+	if got := cfg.Lots[0].Kazoo; !reflect.DeepEqual(got, want) {
+		t.Errorf("kazoo = %#v\nwant %#v", got, want)
+	}
+	if _, err := json.Marshal(cfg); err != nil {
+		t.Errorf("kazoo data does not encode as JSON: %v", err)
+	}
+	for text, key := range map[string]string{
+		"{x: .nan}\n":      "lots[0].kazoo.x",
+		"&k {x: [*k]}\n":   "lots[0].kazoo.x[0]",
+		"{a: 1, a: 2}\n":   "lots[0].kazoo.a",
+		"{[1]: 2}\n":       "lots[0].kazoo",
+		"{x: !!int abc}\n": "lots[0].kazoo.x",
+	} {
+		_, err := ParseConfig([]byte(lot + text))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(ce.Key, key) {
+			t.Errorf("kazoo: %s: error %v, want key %s", text, err, key)
+		}
+	}
+}

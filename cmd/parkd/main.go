@@ -102,6 +102,8 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		return exitUsage
 	}
+	// sipgo's transaction and transport layers log through the default logger.
+	slog.SetDefault(log)
 	cfg, err := loadConfig(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)

@@ -100,21 +100,23 @@ func TestRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			xp := audioPayload(99, tc.fa.Codec)
-			raw, err := (&rtp.Packet{Header: x, Payload: xp, PaddingSize: 3}).Marshal()
+			x.Version, x.Padding, x.PaddingSize = 2, true, 3
+			raw, err := (&rtp.Packet{Header: x, Payload: xp}).Marshal()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if raw[0]&0x20 == 0 {
-				raw[0] |= 0x20 // make sure the padding flag is really set
+			if raw[0] != 0xB2 || raw[len(raw)-1] != 3 {
+				t.Fatalf("test packet lacks padding/extension/CSRCs: %x", raw)
 			}
-			raw[0] |= 0x80
 			pa.sendRaw(sa.LocalAddr(), raw)
-			x.Version = 2
 			want = append(want, sent{in: x, payload: convert(xp, tc.fa.Codec, tc.fb.Codec)})
 
 			var first rtp.Header
 			for i, w := range want {
-				r := pb.mustRecv(time.Second)
+				r, ok := pb.recv(time.Second)
+				if !ok {
+					t.Fatalf("packet %d (input seq %d) not relayed", i, w.in.SequenceNumber)
+				}
 				h := r.pkt.Header
 				if i == 0 {
 					first = h
@@ -205,8 +207,9 @@ func TestRelayContinuesStreamAfterMOH(t *testing.T) {
 	sa.Start(0, nil)
 	sb.Start(0, nil)
 	src.Add(sb)
+	var prev rtp.Header
 	for range 3 {
-		pb.mustRecv(time.Second)
+		prev = pb.mustRecv(time.Second).pkt.Header
 	}
 	if err := Bridge(sa, sb); err != nil {
 		t.Fatal(err)
@@ -220,7 +223,6 @@ func TestRelayContinuesStreamAfterMOH(t *testing.T) {
 		hdr.Timestamp += 160
 		pa.send(sa.LocalAddr(), hdr, audioPayload(i, PCMU))
 	}
-	var prev rtp.Header
 	var relayed int
 	for relayed < 5 {
 		r := pb.mustRecv(time.Second)
