@@ -108,6 +108,8 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	return ep, nil
 }
 
+// listen binds every listener before serving any, so the listener list is
+// complete before the first request can read it.
 func (ep *Endpoint) listen() error {
 	for _, l := range ep.cfg.Listen {
 		switch l.Network {
@@ -118,8 +120,6 @@ func (ep *Endpoint) listen() error {
 			}
 			addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 			ep.listeners = append(ep.listeners, listener{"udp", addr, conn})
-			ep.serve(func() error { return ep.server.ServeUDP(conn) })
-			ep.waitServing("udp", conn.LocalAddr().String())
 		case "tcp":
 			ln, err := net.Listen("tcp", l.Addr)
 			if err != nil {
@@ -127,9 +127,17 @@ func (ep *Endpoint) listen() error {
 			}
 			addr := ln.Addr().(*net.TCPAddr).AddrPort()
 			ep.listeners = append(ep.listeners, listener{"tcp", addr, ln})
-			ep.serve(func() error { return ep.server.ServeTCP(ln) })
 		default:
 			return fmt.Errorf("sip listen %s: unsupported transport %q (use udp or tcp)", l, l.Network)
+		}
+	}
+	for _, l := range ep.listeners {
+		switch c := l.closer.(type) {
+		case net.PacketConn:
+			ep.serve(func() error { return ep.server.ServeUDP(c) })
+			ep.waitServing("udp", c.LocalAddr().String())
+		case net.Listener:
+			ep.serve(func() error { return ep.server.ServeTCP(c) })
 		}
 	}
 	return nil

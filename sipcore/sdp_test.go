@@ -15,7 +15,9 @@ func sdpText(lines ...string) []byte {
 
 var sdpHead = []string{"v=0", "o=- 1 1 IN IP4 10.1.2.3", "s=-", "c=IN IP4 10.1.2.3", "t=0 0"}
 
-func offerOf(lines ...string) []byte { return sdpText(append(append([]string{}, sdpHead...), lines...)...) }
+func offerOf(lines ...string) []byte {
+	return sdpText(append(append([]string{}, sdpHead...), lines...)...)
+}
 
 func TestParseOffer(t *testing.T) {
 	cases := []struct {
