@@ -1143,6 +1143,9 @@ func (l LotConfig) check(ck *checker, key string) {
 }
 
 func (l LotConfig) checkSlotPolicies(ck *checker, key string) {
+	if len(l.SlotPolicies) == 0 {
+		return
+	}
 	slots := map[string]bool{}
 	for _, s := range l.SlotNames() {
 		slots[s] = true
@@ -1172,43 +1175,65 @@ func (c Config) checkLotPolicies(ck *checker) {
 // checkNumbers makes every dialled number mean one thing: slot ranges must
 // not overlap, and no extension may equal another extension or any slot.
 func (c Config) checkNumbers(ck *checker) {
-	type span struct{ first, last, width int }
 	spans := make([]span, len(c.Lots))
-	owner := map[string]string{} // number → who has it, for the message
+	owner := map[string]numberOwner{}
 	for i, l := range c.Lots {
 		first, last, width, err := parseSlots(l.Slots)
 		if err != nil {
 			continue
 		}
 		spans[i] = span{first, last, width}
-		for j := range i {
-			o := spans[j]
-			if o.width == width && first <= o.last && o.first <= last {
-				ck.add(lotKey(i)+".slots", "range %q overlaps lots[%d].slots %q (lot %q)", l.Slots, j, c.Lots[j].Slots, c.Lots[j].Name)
-				break
-			}
+		if j := overlapping(spans[:i], spans[i]); j >= 0 {
+			ck.add(lotKey(i)+".slots", "range %q overlaps lots[%d].slots %q (lot %q)", l.Slots, j, c.Lots[j].Slots, c.Lots[j].Name)
+			continue // its numbers are reported; registering them again costs time for nothing
 		}
 		for _, s := range l.SlotNames() {
-			if _, taken := owner[s]; !taken {
-				owner[s] = fmt.Sprintf("slot %s of lot %q (%s.slots)", s, l.Name, lotKey(i))
-			}
+			owner[s] = numberOwner{lot: i, key: "slots"}
 		}
 	}
 	for i, l := range c.Lots {
 		for _, f := range []struct{ key, num string }{
-			{lotKey(i) + ".extension", l.Extension},
-			{lotKey(i) + ".retrieve_extension", l.RetrieveExtension},
+			{"extension", l.Extension},
+			{"retrieve_extension", l.RetrieveExtension},
 		} {
 			if f.num == "" {
 				continue
 			}
-			if who, taken := owner[f.num]; taken {
-				ck.add(f.key, "%q is already %s", f.num, who)
+			if o, taken := owner[f.num]; taken {
+				ck.add(lotKey(i)+"."+f.key, "%q is already %s", f.num, o.describe(c, f.num))
 				continue
 			}
-			owner[f.num] = fmt.Sprintf("the %s of lot %q (%s)", f.key[strings.LastIndexByte(f.key, '.')+1:], l.Name, f.key)
+			owner[f.num] = numberOwner{lot: i, key: f.key}
 		}
 	}
+}
+
+// numberOwner is who dials a number: lots[lot].<key>.
+type numberOwner struct {
+	lot int
+	key string // slots, extension or retrieve_extension
+}
+
+func (o numberOwner) describe(c Config, num string) string {
+	name := c.Lots[o.lot].Name
+	if o.key == "slots" {
+		return fmt.Sprintf("slot %s of lot %q (%s.slots)", num, name, lotKey(o.lot))
+	}
+	return fmt.Sprintf("the %s of lot %q (%s.%s)", o.key, name, lotKey(o.lot), o.key)
+}
+
+// span is a parsed slot range; width 0 when it did not parse.
+type span struct{ first, last, width int }
+
+// overlapping returns the index of the first span that shares a number
+// with s, or -1. Ranges of different widths never share a dial string.
+func overlapping(spans []span, s span) int {
+	for j, o := range spans {
+		if o.width == s.width && s.first <= o.last && o.first <= s.last {
+			return j
+		}
+	}
+	return -1
 }
 
 // checkOverflow: an overflow target must be another lot, and following
@@ -1409,10 +1434,10 @@ func splitListenHostPort(s string) (host string, port int, err error) {
 	return host, port, nil
 }
 
-func parsePort(p string, min int) (int, error) {
+func parsePort(p string, lowest int) (int, error) {
 	n, err := strconv.Atoi(p)
-	if !isDigits(p) || len(p) > 5 || err != nil || n < min || n > 65535 {
-		return 0, fmt.Errorf("port %q is not a number in %d-65535", p, min)
+	if !isDigits(p) || len(p) > 5 || err != nil || n < lowest || n > 65535 {
+		return 0, fmt.Errorf("port %q is not a number in %d-65535", p, lowest)
 	}
 	return n, nil
 }

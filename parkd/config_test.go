@@ -368,6 +368,28 @@ lots:
 		b.SlotPolicies["201"].RecallAfter.D() != time.Minute {
 		t.Errorf("merged lot = %+v", b)
 	}
+
+	// A list of merges: the earlier source wins, a key written out wins
+	// over both.
+	cfg = mustParse(t, `
+lots:
+  - name: a
+    extension: "100"
+    slots: "101-110"
+    policy:
+      <<: [&p1 {recall_after: 1m, max_recalls: 1}, &p2 {recall_after: 2m, max_recalls: 2, on_failure: hangup}]
+      max_recalls: 5
+`)
+	p := cfg.Lots[0].Policy
+	if p.RecallAfter.D() != time.Minute || *p.MaxRecalls != 5 || *p.OnFailure != "hangup" {
+		t.Errorf("merged policy = %s", mustYAML(t, p))
+	}
+
+	for _, bad := range []string{"defaults: {<<: 5}\n", "defaults: {<<: [[{}]]}\n", "defaults: {<<: {recal_after: 1m}}\n"} {
+		if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), "defaults") {
+			t.Errorf("ParseConfig(%q) = %v, want an error naming defaults", bad, err)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -471,7 +493,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad operator", lot("    operator: \"100\"\n"), "lots[0].operator", "sip:"},
 		{"bad attendant", lot("    attendant_extension: \"front desk\"\n"), "lots[0].attendant_extension", "neither"},
 		{"kazoo not a mapping", lot("    kazoo: [1]\n"), "lots[0].kazoo", "must be a mapping"},
-		{"kazoo duplicate key", lot("    kazoo: {a: 1, a: 2}\n"), "lots[0].kazoo", "already defined"},
+		{"kazoo duplicate key", lot("    kazoo: {a: 1, a: 2}\n"), "lots[0].kazoo.a", "given twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func (l ListenAddr) String() string { return l.Network + "://" + l.Addr }
 type Config struct {
 	Listen     []ListenAddr
 	Advertise  string         // host or IP for Contact and SDP; "" = the listener's own
-	Allow      []netip.Prefix // sources that may use parkd; empty allows every source
+	Allow      []netip.Prefix // sources that may use parkd; empty refuses every source
 	UserAgent  string
 	RTP        *media.Allocator
 	RTPTimeout time.Duration // a call with no RTP for this long is hung up; 0 disables
@@ -82,6 +82,9 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, errors.New("sipcore: no RTP allocator")
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
+	if len(cfg.Allow) == 0 {
+		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
+	}
 	ep.dialogs.init()
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -255,9 +258,6 @@ func (ep *Endpoint) closeListeners() {
 
 // allowed reports whether a request's source may use parkd (sip.allow).
 func (ep *Endpoint) allowed(req *sip.Request) bool {
-	if len(ep.cfg.Allow) == 0 {
-		return true
-	}
 	ap, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
 		return false
