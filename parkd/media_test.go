@@ -120,6 +120,9 @@ func TestMalformedSIPLeavesCallsAlone(t *testing.T) {
 		"\x00\x01garbage",
 		"INVITE sip:700@x SIP/2.0\r\nVia: nonsense\r\n\r\n",
 		"BYE sip:parkd@127.0.0.1 SIP/2.0\r\nCall-ID: " + call.CallID() + "\r\nCSeq: x BYE\r\n\r\n",
+		"INVITE sip:700@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKnofrom\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+		"BYE sip:700@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKnoto\r\nCall-ID: " + call.CallID() + "\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n",
+		"ACK sip:700@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKack\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
 	} {
 		conn.Write([]byte(junk))
 	}

@@ -1,6 +1,8 @@
 package sipcore
 
 import (
+	"runtime/debug"
+
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -10,6 +12,11 @@ const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
 func (ep *Endpoint) routes() {
 	guard := func(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
 		return func(req *sip.Request, tx sip.ServerTransaction) {
+			defer ep.survive(req, tx)
+			if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+				respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "From, To, Call-ID and CSeq are required"`))
+				return
+			}
 			if !ep.allowed(req) {
 				ep.log.Warn("request from a source outside sip.allow", "method", req.Method, "source", req.Source(), "call_id", callID(req))
 				respond(tx, req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "source not in sip.allow"`))
@@ -19,7 +26,12 @@ func (ep *Endpoint) routes() {
 		}
 	}
 	ep.server.OnInvite(guard(ep.onInvite))
-	ep.server.OnAck(ep.onAck)
+	ep.server.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+		defer ep.survive(req, nil)
+		if req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil && ep.allowed(req) {
+			ep.onAck(req, tx)
+		}
+	})
 	ep.server.OnBye(guard(ep.inDialog))
 	ep.server.OnUpdate(guard(ep.inDialog))
 	ep.server.OnInfo(guard(ep.inDialog))
@@ -77,6 +89,18 @@ func (ep *Endpoint) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 func (ep *Endpoint) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := ep.dialogs.byRequest(req); c != nil {
 		c.handleAck(req)
+	}
+}
+
+// survive keeps one bad request from taking the daemon down: a panic in its
+// handler is logged with the stack and answered 500.
+func (ep *Endpoint) survive(req *sip.Request, tx sip.ServerTransaction) {
+	if r := recover(); r != nil {
+		ep.log.Error("panic while handling a request", "method", req.Method, "call_id", callID(req),
+			"panic", r, "stack", string(debug.Stack()))
+		if tx != nil {
+			respond(tx, req, 500, "Server Internal Error")
+		}
 	}
 }
 
