@@ -127,12 +127,15 @@ func (p *phone) mustRecv(timeout time.Duration) received {
 	return r
 }
 
-// drain discards whatever arrives until the line is quiet for quiet.
+// drain discards whatever arrives until the line is quiet for quiet; a
+// line that stays busy for 2 s fails the test instead of hanging it.
 func (p *phone) drain(quiet time.Duration) {
 	p.tb.Helper()
-	for {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
 		if _, ok := p.recv(quiet); !ok {
 			return
 		}
 	}
+	p.tb.Fatalf("phone %s: still receiving after 2s", p.addr())
 }

@@ -2,6 +2,12 @@ package media
 
 import "errors"
 
+// Errors returned by Bridge.
+var (
+	ErrSessionClosed  = errors.New("media: session is closed")
+	ErrAlreadyBridged = errors.New("media: session is already bridged")
+)
+
 // relayLink is one direction of a bridge, held by the receiving session:
 // packets read on it go to `to`, whose output stream it owns as gen.
 type relayLink struct {

@@ -12,12 +12,6 @@ import (
 	"time"
 )
 
-// Errors returned by Bridge.
-var (
-	ErrSessionClosed  = errors.New("media: session is closed")
-	ErrAlreadyBridged = errors.New("media: session is already bridged")
-)
-
 // controlMu guards every attachment between sessions, MOH sources and
 // bridges (Session.moh, Session.bridgePeer, Session.closed/started). These
 // change at call-setup rate, never per packet, and one lock makes Bridge —
@@ -31,7 +25,10 @@ var controlMu sync.Mutex
 const relinkAfter = 3
 
 // Session is one call leg's RTP endpoint: a UDP socket, the peer it sends
-// to, its own outgoing RTP stream and one read goroutine.
+// to, its own outgoing RTP stream and one read goroutine. Output (MOH or
+// relay into this leg) works as soon as SetRemote is called; input —
+// latching, the inactivity timeout and relaying out of this leg — needs
+// Start.
 type Session struct {
 	conn    *net.UDPConn
 	local   netip.AddrPort
@@ -99,15 +96,21 @@ func (s *Session) LocalAddr() netip.AddrPort { return s.local }
 // format. It may be called at any time, e.g. on a re-INVITE. If the address
 // is unchanged an existing latch is kept (the peer is still behind the same
 // NAT); a new address drops the latch and the next packet latches again.
+// An unspecified address or port 0 (RFC 2543-style hold, c=0.0.0.0) means
+// "do not send" until a packet from the peer latches a real address.
 func (s *Session) SetRemote(addr netip.AddrPort, f Format) {
 	addr = unmapAddrPort(addr)
 	if f.Codec == PCMA && f.AudioPT == 0 {
 		// PT 0 is statically PCMU (RFC 3551); a zero here means "unset".
 		f.AudioPT = uint8(PCMA)
 	}
+	target := addr
+	if addr.Addr().IsUnspecified() || addr.Port() == 0 {
+		target = netip.AddrPort{}
+	}
 	s.peerMu.Lock()
 	cur := s.peer.Load()
-	next := &peerState{sdp: addr, target: addr, format: f}
+	next := &peerState{sdp: addr, target: target, format: f}
 	if cur.latched && cur.sdp == addr {
 		next.target, next.latched = cur.target, true
 	}
@@ -214,7 +217,7 @@ func (s *Session) detachLocked() {
 func (s *Session) readLoop(onTimeout func()) {
 	defer close(s.done)
 	buf := make([]byte, maxPacketLen)
-	var readFailing bool
+	var readFailing, probed bool
 	for {
 		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -222,7 +225,7 @@ func (s *Session) readLoop(onTimeout func()) {
 			case errors.Is(err, net.ErrClosed):
 				return
 			case errors.Is(err, os.ErrDeadlineExceeded):
-				s.checkIdle(onTimeout)
+				probed = s.checkIdle(onTimeout, probed)
 			default:
 				// E.g. ICMP errors surfaced on some platforms. Keep reading,
 				// but do not spin or log per packet.
@@ -234,43 +237,47 @@ func (s *Session) readLoop(onTimeout func()) {
 			}
 			continue
 		}
-		readFailing = false
+		readFailing, probed = false, false
 		s.handlePacket(buf, n, src)
 	}
 }
 
-// handlePacket processes one received datagram: validate, count, refresh
-// the inactivity clock, latch, and relay if bridged. Zero allocations
-// unless the latch moves.
+// handlePacket processes one received datagram: validate, count, latch,
+// refresh the inactivity clock and relay if bridged. Only packets from the
+// peer's (latched) address refresh the clock and get relayed, so a stray
+// stream — say, a previous call still sending to a reused port — is
+// neither mixed into the call nor keeps it alive. Zero allocations unless
+// the latch moves.
 func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) {
 	p, ok := parseRTP(buf[:n])
 	if !ok {
 		return
 	}
 	s.received.Add(1)
-	s.lastActivity.Store(monoNow())
 	src = unmapAddrPort(src)
-	if st := s.peer.Load(); st.latched && st.target == src {
+	st := s.peer.Load()
+	if st.latched && st.target == src {
 		s.candidateCount = 0 // the current source is alive: a switch must be consecutive
-	} else {
-		s.considerLatch(st, src)
+	} else if !s.considerLatch(st, src) {
+		return
 	}
+	s.lastActivity.Store(monoNow())
 	if link := s.link.Load(); link != nil {
 		s.forward(buf[:n], p, link)
 	}
 }
 
-// considerLatch implements symmetric RTP (RFC 4961 style): the first
-// packet latches immediately; moving an existing latch needs relinkAfter
-// consecutive packets from the new source.
-func (s *Session) considerLatch(st *peerState, src netip.AddrPort) {
-	if st.latched && st.target != src {
+// considerLatch implements symmetric RTP: the first packet latches
+// immediately; moving an existing latch takes relinkAfter consecutive
+// packets from the new source. It reports whether src is now the target.
+func (s *Session) considerLatch(st *peerState, src netip.AddrPort) bool {
+	if st.latched {
 		if src != s.candidate {
 			s.candidate, s.candidateCount = src, 0
 		}
 		s.candidateCount++
 		if s.candidateCount < relinkAfter {
-			return
+			return false
 		}
 	}
 	s.candidate, s.candidateCount = netip.AddrPort{}, 0
@@ -279,7 +286,7 @@ func (s *Session) considerLatch(st *peerState, src netip.AddrPort) {
 	cur := s.peer.Load()
 	if cur != st { // SetRemote raced with us; decide again on the next packet
 		s.peerMu.Unlock()
-		return
+		return false
 	}
 	next := *cur
 	next.target, next.latched = src, true
@@ -290,19 +297,31 @@ func (s *Session) considerLatch(st *peerState, src netip.AddrPort) {
 	} else {
 		s.log.Debug("rtp latched to peer source", "source", src, "sdp", cur.sdp)
 	}
+	return true
 }
 
-// checkIdle runs when the read deadline fires.
-func (s *Session) checkIdle(onTimeout func()) {
+// idleProbe is how long checkIdle listens once more before declaring a
+// timeout. An expired deadline fails reads without looking at the socket,
+// so after the process was starved (GC, an overloaded host) packets can be
+// queued while lastActivity is stale; the probe reads them first.
+const idleProbe = 20 * time.Millisecond
+
+// checkIdle runs when the read deadline fires. probed says whether the
+// previous expiry already started a probe read; the result is the new value.
+func (s *Session) checkIdle(onTimeout func(), probed bool) bool {
 	t := s.timeout.Load()
 	if t <= 0 {
 		_ = s.conn.SetReadDeadline(time.Time{})
-		return
+		return false
 	}
 	idle := monoNow() - s.lastActivity.Load()
 	if idle < t {
 		_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t - idle)))
-		return
+		return false
+	}
+	if !probed && s.timeoutArmed.Load() {
+		_ = s.conn.SetReadDeadline(time.Now().Add(idleProbe))
+		return true
 	}
 	if s.timeoutArmed.CompareAndSwap(true, false) {
 		s.log.Info("rtp inactivity timeout", "idle", time.Duration(idle).Round(time.Millisecond))
@@ -311,6 +330,7 @@ func (s *Session) checkIdle(onTimeout func()) {
 	// Keep polling while disarmed so ResetTimeout never has to coordinate
 	// with this goroutine; it is one wake-up per timeout period.
 	_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
+	return false
 }
 
 // clockBase anchors monoNow; time.Since uses the monotonic clock.

@@ -177,4 +177,10 @@ func TestSetRemoteFormat(t *testing.T) {
 	if f := s.Format(); f != (Format{Codec: PCMA, AudioPT: 8, EventPT: 101}) {
 		t.Fatalf("PCMA with AudioPT 0 must mean PT 8, got %+v", f)
 	}
+	for _, hold := range []string{"0.0.0.0:4000", "127.0.0.1:0", "[::]:4000"} {
+		s.SetRemote(netip.MustParseAddrPort(hold), Format{Codec: PCMU})
+		if s.Remote().IsValid() {
+			t.Errorf("SetRemote(%s): Remote() = %v, want none", hold, s.Remote())
+		}
+	}
 }

@@ -1,0 +1,20 @@
+// Package media is the media plane of parkd: RTP port allocation, RTP
+// sessions on UDP sockets, G.711 µ-law/A-law, music on hold (MOH) with
+// fan-out, and a two-leg relay. It knows nothing about SIP or parking
+// slots; the signalling layer drives it through Allocator, Session, Source
+// and Bridge.
+//
+// Streams are RTP version 2 carrying 20 ms frames of 160 G.711 samples at
+// 8 kHz. Every Session owns one outgoing stream (random SSRC, sequence
+// number and timestamp) that continues across whatever feeds it, so a
+// phone sees one stream from hold music to the bridged call and back, with
+// the marker bit at each talkspurt start. Sessions use symmetric RTP: they
+// send to where the peer's packets come from, not only to its SDP address.
+//
+// Goroutines: one read goroutine per Session (which also does that leg's
+// relaying), one ticker per Source (plus a small fixed worker pool when it
+// has many listeners). The per-packet paths — relay and MOH fan-out — do
+// not allocate; attach/detach operations (Add, Remove, Bridge, Unbridge,
+// Close) are serialized by one package-level lock that the packet paths
+// never take.
+package media
