@@ -138,7 +138,7 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		cancel()
 	}()
 	ep.handler.HandleInvite(ctx, inv)
-	if !inv.finish() {
+	if inv.finish() {
 		log.Error("handler left an INVITE unanswered")
 		respond(tx, req, 500, "Server Internal Error")
 	}
