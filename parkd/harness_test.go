@@ -34,11 +34,41 @@ type daemon struct {
 	once   sync.Once
 }
 
+// testLogger fails the test on any ERROR line parkd logs: an error a
+// caller never sees in a SIP response is still a bug.
 func testLogger(t *testing.T) *slog.Logger {
+	var out io.Writer = io.Discard
+	level := slog.LevelInfo
 	if os.Getenv("PARKD_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		out, level = os.Stderr, slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	errs := &errorLines{}
+	t.Cleanup(func() {
+		for _, line := range errs.lines() {
+			t.Errorf("parkd logged an error: %s", line)
+		}
+	})
+	return slog.New(slog.NewTextHandler(io.MultiWriter(out, errs), &slog.HandlerOptions{Level: level}))
+}
+
+type errorLines struct {
+	mu  sync.Mutex
+	buf []string
+}
+
+func (e *errorLines) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "level=ERROR") {
+		e.mu.Lock()
+		e.buf = append(e.buf, strings.TrimSpace(string(p)))
+		e.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+func (e *errorLines) lines() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.buf...)
 }
 
 // startDaemon runs parkd with its defaults on 127.0.0.1:0, changed by edit.
