@@ -60,11 +60,12 @@ func (l *lot) findFree() *slot {
 }
 
 // longestWaiting is the parked call that has waited longest, for the lot's
-// retrieve extension.
+// retrieve extension; calls already being picked up are skipped, so
+// retrievers dialling at once each get a different call.
 func (l *lot) longestWaiting() *slot {
 	var oldest *slot
 	for _, s := range l.slots {
-		if s.parked != nil && (oldest == nil || s.parked.parkedAt.Before(oldest.parked.parkedAt)) {
+		if s.parked != nil && !s.retrieving && (oldest == nil || s.parked.parkedAt.Before(oldest.parked.parkedAt)) {
 			oldest = s
 		}
 	}
