@@ -33,24 +33,18 @@ type Call struct {
 	Target string
 	log    atomic.Pointer[slog.Logger]
 
-	media     *media.Session
-	transport string
-	source    string // where the INVITE came from: in-dialog requests over TCP reuse it
+	media *media.Session
 
-	mu           sync.Mutex // serialises the dialog's requests: sipgo runs each in its own goroutine
-	ended        bool
-	done         chan struct{}
-	local        sip.FromHeader // our side, with our tag
-	remote       sip.ToHeader   // the caller's side, with its tag
-	remoteTarget sip.Uri
-	routeSet     []string
-	localCSeq    uint32
-	remoteCSeq   uint32
-	direction    Direction
-	sdp          LocalDescription
-	lastAnswer   []byte
-	pendingAck   map[uint32]chan *sip.Request // INVITE CSeq -> its ACK
-	lateOffer    bool                         // our last 200 carried the offer: the ACK has the answer
+	mu sync.Mutex // serialises the dialog's requests: sipgo runs each in its own goroutine
+	dialogPeer
+	ended      bool
+	done       chan struct{}
+	remoteCSeq uint32
+	direction  Direction
+	sdp        LocalDescription
+	lastAnswer []byte
+	pendingAck map[uint32]chan *sip.Request // INVITE CSeq -> its ACK
+	lateOffer  bool                         // our last 200 carried the offer: the ACK has the answer
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
@@ -62,12 +56,9 @@ func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
 		Remote:     inv.From,
 		Target:     inv.Target,
 		media:      sess,
-		transport:  inv.Transport,
-		source:     inv.Source,
+		dialogPeer: newUASPeer(req, inv.localTag),
 		done:       make(chan struct{}),
-		remote:     req.From().AsTo(),
 		remoteCSeq: req.CSeq().SeqNo,
-		localCSeq:  uint32(randomSessionID() & 0x7fff),
 		direction:  SendRecv,
 		pendingAck: map[uint32]chan *sip.Request{},
 		sdp: LocalDescription{
@@ -78,13 +69,6 @@ func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
 		},
 	}
 	c.log.Store(inv.Log)
-	c.remoteTarget = req.Recipient
-	if contact := req.Contact(); contact != nil {
-		c.remoteTarget = contact.Address
-	}
-	for _, rr := range req.GetHeaders("Record-Route") {
-		c.routeSet = append(c.routeSet, rr.Value())
-	}
 	return c
 }
 
@@ -339,33 +323,7 @@ func (c *Call) finish(reason EndReason) {
 
 // byeRequest builds an in-dialog BYE; callers hold c.mu.
 func (c *Call) byeRequest(why string) *sip.Request {
-	req := c.newRequest(sip.BYE)
+	req := c.newRequest(c.ep, sip.BYE)
 	req.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", why)))
-	return req
-}
-
-// newRequest builds a request inside the dialog: Request-URI the remote
-// target, Route from the Record-Route set, our own CSeq. Callers hold c.mu.
-func (c *Call) newRequest(method sip.RequestMethod) *sip.Request {
-	req := sip.NewRequest(method, c.remoteTarget)
-	from := c.local
-	to := c.remote
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	cid := sip.CallIDHeader(c.ID.CallID)
-	req.AppendHeader(&cid)
-	c.localCSeq++
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: c.localCSeq, MethodName: method})
-	for _, r := range c.routeSet {
-		req.AppendHeader(sip.NewHeader("Route", r))
-	}
-	req.AppendHeader(c.ep.contact(c.transport))
-	req.SetTransport(strings.ToUpper(c.transport))
-	if strings.EqualFold(c.transport, "tcp") {
-		// Reuse the connection the dialog came in on: the phone may not accept new ones.
-		req.SetDestination(c.source)
-	} else if l, ok := c.ep.listenerFor("udp"); ok {
-		req.Laddr = sip.Addr{IP: l.addr.Addr().AsSlice(), Port: int(l.addr.Port())}
-	}
 	return req
 }

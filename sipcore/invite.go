@@ -236,7 +236,6 @@ func (inv *Invite) Answer() (*Call, error) {
 	res.AppendHeader(ep.contact(inv.Transport))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
-	c.local = res.To().AsFrom()
 
 	cseq := inv.req.CSeq().SeqNo
 	c.mu.Lock()

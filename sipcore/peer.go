@@ -1,0 +1,71 @@
+package sipcore
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// dialogPeer is what any dialog where parkd is the UAS (a call, a
+// subscription) needs to send requests to the far end: RFC 3261 §12.1.1.
+type dialogPeer struct {
+	callID       string
+	local        sip.FromHeader // our side, with our tag
+	remote       sip.ToHeader   // the peer's side, with its tag
+	remoteTarget sip.Uri
+	routeSet     []string
+	localCSeq    uint32
+	transport    string // "udp" or "tcp"
+	source       string // where the dialog's first request came from
+}
+
+// newUASPeer builds the peer of a dialog created by req; localTag is the
+// tag parkd put in its response's To.
+func newUASPeer(req *sip.Request, localTag string) dialogPeer {
+	p := dialogPeer{
+		callID:    callID(req),
+		remote:    req.From().AsTo(),
+		localCSeq: uint32(randomSessionID() & 0x7fff),
+		transport: strings.ToLower(req.Transport()),
+		source:    req.Source(),
+	}
+	p.local = req.To().AsFrom()
+	if !p.local.Params.Has("tag") {
+		p.local.Params.Add("tag", localTag)
+	}
+	p.remoteTarget = req.From().Address
+	if contact := req.Contact(); contact != nil {
+		p.remoteTarget = contact.Address
+	}
+	for _, rr := range req.GetHeaders("Record-Route") {
+		p.routeSet = append(p.routeSet, rr.Value())
+	}
+	return p
+}
+
+// newRequest builds a request inside the dialog: Request-URI the remote
+// target, Route from the Record-Route set, our own CSeq. Callers serialise
+// access to p.
+func (p *dialogPeer) newRequest(ep *Endpoint, method sip.RequestMethod) *sip.Request {
+	req := sip.NewRequest(method, p.remoteTarget)
+	from := p.local
+	to := p.remote
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	cid := sip.CallIDHeader(p.callID)
+	req.AppendHeader(&cid)
+	p.localCSeq++
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.localCSeq, MethodName: method})
+	for _, r := range p.routeSet {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	req.AppendHeader(ep.contact(p.transport))
+	req.SetTransport(strings.ToUpper(p.transport))
+	if p.transport == "tcp" {
+		// Reuse the connection the dialog came in on: the phone may not accept new ones.
+		req.SetDestination(p.source)
+	} else if l, ok := ep.listenerFor("udp"); ok {
+		req.Laddr = sip.Addr{IP: l.addr.Addr().AsSlice(), Port: int(l.addr.Port())}
+	}
+	return req
+}
