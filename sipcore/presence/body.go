@@ -1,0 +1,50 @@
+package presence
+
+import "strconv"
+
+// Media types for the NOTIFY Content-Type header. A Body carries its own, so
+// callers never have to keep a body and its header in step by hand.
+const (
+	DialogInfoType = "application/dialog-info+xml"
+	PIDFType       = "application/pidf+xml"
+)
+
+// Body is a NOTIFY body rendered once for one state of one resource and
+// then sent to every subscriber of that resource. It is immutable, so one
+// Body can be shared by any number of goroutines; the zero Body stands for
+// "nothing prepared yet".
+type Body struct {
+	contentType string
+	// prefix is everything before the version number, or the whole
+	// document when the body is not versioned; suffix is everything after.
+	prefix, suffix string
+	versioned      bool
+}
+
+// ContentType returns the media type for the NOTIFY's Content-Type header.
+func (b Body) ContentType() string { return b.contentType }
+
+// Append is the per-subscriber step of the fan-out: it appends the document
+// stamped with this subscription's version to dst, and does not allocate
+// when dst has room. PIDF has no version, so version is ignored there.
+func (b Body) Append(dst []byte, version uint32) []byte {
+	dst = append(dst, b.prefix...)
+	if b.versioned {
+		dst = strconv.AppendUint(dst, uint64(version), 10)
+	}
+	return append(dst, b.suffix...)
+}
+
+// Bytes returns the same as Append(nil, version), for callers that send
+// one body and do not keep a buffer around; it allocates exactly once.
+func (b Body) Bytes(version uint32) []byte {
+	if b.IsZero() {
+		return nil
+	}
+	const maxDigits = 10 // math.MaxUint32 in decimal
+	return b.Append(make([]byte, 0, len(b.prefix)+maxDigits+len(b.suffix)), version)
+}
+
+// IsZero reports whether b is the zero Body, so that callers can tell "no
+// state rendered yet" from a rendered, possibly empty, document.
+func (b Body) IsZero() bool { return b.contentType == "" }
