@@ -30,8 +30,12 @@ type Phone struct {
 	client *sipgo.Client
 	closer func()
 
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close, to wake Subscription.Next
+
 	mu    sync.Mutex
-	calls map[string]*Call // by Call-ID
+	calls map[string]*Call         // by Call-ID
+	subs  map[string]*Subscription // by Call-ID
 }
 
 // Option changes a Phone.
@@ -46,7 +50,7 @@ func WithDisplay(name string) Option { return func(p *Phone) { p.Display = name 
 // NewPhone starts a phone listening on 127.0.0.1; it is closed with the test.
 func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	t.Helper()
-	p := &Phone{t: t, User: user, Transport: "udp", calls: map[string]*Call{}}
+	p := &Phone{t: t, User: user, Transport: "udp", calls: map[string]*Call{}, subs: map[string]*Subscription{}, closed: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
 	}
@@ -59,6 +63,7 @@ func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	p.client, _ = sipgo.NewClient(ua)
 	p.server.OnBye(p.onBye)
 	p.server.OnInvite(p.onReinvite)
+	p.server.OnNotify(p.onNotify)
 	p.server.OnAck(func(*sip.Request, sip.ServerTransaction) {})
 	p.server.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -98,10 +103,14 @@ func waitServing(ua *sipgo.UserAgent, network, addr string) {
 	}
 }
 
-// Close hangs up nothing: it only closes the sockets.
+// Close hangs up nothing: it only closes the sockets (once, so a test may
+// close a phone early and still have it closed again by Cleanup).
 func (p *Phone) Close() {
-	p.closer()
-	p.ua.Close()
+	p.closeOnce.Do(func() {
+		close(p.closed)
+		p.closer()
+		p.ua.Close()
+	})
 }
 
 // URI is the phone's address of record.
