@@ -133,6 +133,6 @@ func (s *Server) emit(kind EventKind, sl *slot, pc *parkedCall, detail string) {
 	sl.version++
 	s.events.publish(Event{
 		Time: s.now(), Kind: kind, Lot: sl.lot.cfg.Name, Slot: sl.name,
-		Version: sl.version, Call: pc.view(), Detail: detail,
+		Version: sl.version, Call: pc.view(), Detail: detail, Subscribers: sl.watchers,
 	})
 }

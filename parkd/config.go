@@ -127,6 +127,7 @@ type Config struct {
 	SIP      SIPConfig   `yaml:"sip" json:"sip"`
 	RTP      RTPConfig   `yaml:"rtp" json:"rtp"`
 	API      APIConfig   `yaml:"api" json:"api"`
+	BLF      BLFConfig   `yaml:"blf" json:"blf"`
 	Data     string      `yaml:"data" json:"data"` // ~ expanded; default $XDG_STATE_HOME/parkd else ~/.local/state/parkd
 	MOH      string      `yaml:"moh" json:"moh"`   // "builtin" or a WAV path
 	Defaults Policy      `yaml:"defaults" json:"defaults"`
@@ -264,6 +265,7 @@ func DefaultConfig() Config {
 		},
 		RTP:      RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
 		API:      APIConfig{Listen: "127.0.0.1:7080"},
+		BLF:      DefaultBLF(),
 		Data:     DefaultDataDir(),
 		MOH:      MOHBuiltin,
 		Defaults: BuiltinPolicy(),
@@ -992,12 +994,13 @@ func (c Config) Validate() error {
 }
 
 // Problems returns every problem found (up to 100), in file order as far
-// as practical: sip, rtp, api, data, moh, defaults, lots.
+// as practical: sip, rtp, api, blf, data, moh, defaults, lots.
 func (c Config) Problems() []*ConfigError {
 	ck := &checker{}
 	c.checkSIP(ck)
 	c.checkRTP(ck)
 	c.checkAPI(ck)
+	c.checkBLF(ck)
 	c.checkPaths(ck)
 	ck.addPolicy(c.Defaults.problems("defaults", 0))
 	checkComplete(ck, "defaults", c.Defaults, c.Defaults.Over(BuiltinPolicy()))

@@ -121,8 +121,12 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 			Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 			Allow:  []string{"127.0.0.0/8"},
 		},
-		RTP:  RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
-		API:  APIConfig{Listen: "127.0.0.1:7080"},
+		RTP: RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
+		API: APIConfig{Listen: "127.0.0.1:7080"},
+		BLF: BLFConfig{
+			MinExpires: Duration(time.Minute), MaxExpires: Duration(time.Hour), DefaultExpires: Duration(time.Hour),
+			MaxPerSource: 500, MaxTotal: 50000, NotifyTimeout: Duration(32 * time.Second),
+		},
 		Data: "/home/rita/.local/state/parkd",
 		MOH:  "builtin",
 		Defaults: Policy{

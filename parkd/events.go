@@ -14,6 +14,8 @@ const (
 	EventRetrieved EventKind = "retrieved" // someone took the call out; the slot is free
 	EventAbandoned EventKind = "abandoned" // the parked caller hung up; the slot is free
 	EventHungUp    EventKind = "hungup"    // parkd hung the parked call up (RTP timeout, shutdown); the slot is free
+	// EventSubscribers: the number of BLF subscriptions watching the slot changed.
+	EventSubscribers EventKind = "subscribers"
 )
 
 // Event is one change of one slot. Every consumer (BLF, the API stream, the
@@ -27,6 +29,9 @@ type Event struct {
 	Version uint64    `json:"version"`
 	Call    *CallView `json:"call,omitempty"` // the call the event is about
 	Detail  string    `json:"detail,omitempty"`
+	// Subscribers is how many BLF subscriptions the slot's state reaches
+	// (its own, its lot's, its presence_id's), after the change.
+	Subscribers int `json:"subscribers"`
 }
 
 // eventBus fans events out to subscribers without letting a slow one stall
@@ -35,6 +40,7 @@ type Event struct {
 type eventBus struct {
 	mu     sync.Mutex
 	seq    uint64
+	sinks  []func(Event)
 	subs   map[chan Event]struct{}
 	log    *slog.Logger
 	closed bool
@@ -64,6 +70,15 @@ func (b *eventBus) subscribe(buffer int) (<-chan Event, func()) {
 	}
 }
 
+// addSink registers a consumer that must see every event, in order, and
+// never block: it runs inside publish, under the slot-state lock. BLF is
+// one; it only hands bodies to a fan-out.
+func (b *eventBus) addSink(sink func(Event)) {
+	b.mu.Lock()
+	b.sinks = append(b.sinks, sink)
+	b.mu.Unlock()
+}
+
 // publish stamps and sends ev; callers hold the slot-state lock so events
 // leave in the order the changes happened.
 func (b *eventBus) publish(ev Event) Event {
@@ -71,6 +86,9 @@ func (b *eventBus) publish(ev Event) Event {
 	defer b.mu.Unlock()
 	b.seq++
 	ev.Seq = b.seq
+	for _, sink := range b.sinks {
+		sink(ev)
+	}
 	for ch := range b.subs {
 		select {
 		case ch <- ev:

@@ -22,6 +22,7 @@ type slot struct {
 	reserved   bool // a park into it is being answered
 	retrieving bool // its parked call is being answered to a retriever
 	parked     *parkedCall
+	watchers   int // BLF subscriptions its changes reach
 }
 
 // parkedCall is a call waiting in a slot.

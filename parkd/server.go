@@ -25,6 +25,7 @@ type Server struct {
 	rtp      *media.Allocator
 	moh      *media.Source
 	events   *eventBus
+	blf      *blf
 	now      func() time.Time
 
 	mu      sync.Mutex
@@ -48,6 +49,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		byExt: map[string]*lot{}, byRetr: map[string]*lot{}, bySlot: map[string]*slot{},
 		byLot: map[string]*lot{}, inSlot: map[*sipcore.Call]*slot{}, bridged: map[*sipcore.Call]*sipcore.Call{},
 	}
+	s.blf = newBLF(cfg)
+	s.events.addSink(s.blf.onEvent)
 	for i, lc := range cfg.Lots {
 		l := newLot(lc)
 		s.lots = append(s.lots, l)
@@ -100,11 +103,32 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.endpoint, err = sipcore.NewEndpoint(sipcore.Config{
 		Listen: addrs, Advertise: cfg.SIP.Advertise, Allow: allow,
 		UserAgent: "parkd", RTP: s.rtp, RTPTimeout: cfg.RTP.Timeout.D(), Logger: log,
+		Subscriptions: sipcore.SubscriptionConfig{
+			MinExpires: cfg.BLF.MinExpires.D(), MaxExpires: cfg.BLF.MaxExpires.D(),
+			DefaultExpires: cfg.BLF.DefaultExpires.D(), MaxPerSource: cfg.BLF.MaxPerSource,
+			MaxTotal: cfg.BLF.MaxTotal, NotifyTimeout: cfg.BLF.NotifyTimeout.D(),
+			OnFanout: s.observeFanout,
+		},
 	}, s)
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	s.blf.start(s.entityHost(), s.endpoint.Publish)
+	s.mu.Unlock()
 	return s, nil
+}
+
+// entityHost is the host BLF bodies name slots under.
+func (s *Server) entityHost() string {
+	if s.cfg.SIP.Advertise != "" {
+		return s.cfg.SIP.Advertise
+	}
+	ap, err := netip.ParseAddrPort(s.endpoint.Addrs()[0].Addr)
+	if err != nil {
+		return "localhost"
+	}
+	return ap.Addr().Unmap().String()
 }
 
 func loadMOH(setting string) (*media.Source, error) {
@@ -152,7 +176,7 @@ func (s *Server) Snapshot() []SlotView {
 	var out []SlotView
 	for _, l := range s.lots {
 		for _, sl := range l.slots {
-			out = append(out, SlotView{Lot: l.cfg.Name, Slot: sl.name, Version: sl.version, Call: sl.parked.view()})
+			out = append(out, sl.viewLocked())
 		}
 	}
 	return out
@@ -166,5 +190,10 @@ func (s *Server) Slot(name string) (SlotView, error) {
 	if !ok {
 		return SlotView{}, fmt.Errorf("no slot %q", name)
 	}
-	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, Version: sl.version, Call: sl.parked.view()}, nil
+	return sl.viewLocked(), nil
+}
+
+// viewLocked is the slot as the API and console show it; callers hold s.mu.
+func (sl *slot) viewLocked() SlotView {
+	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, Version: sl.version, Call: sl.parked.view(), Subscribers: sl.watchers}
 }

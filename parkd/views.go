@@ -24,6 +24,8 @@ type SlotView struct {
 	Slot    string    `json:"slot"`
 	Version uint64    `json:"version"`
 	Call    *CallView `json:"call,omitempty"` // nil: the slot is free
+	// Subscribers is how many BLF subscriptions watch the slot.
+	Subscribers int `json:"subscribers"`
 }
 
 func (p *parkedCall) view() *CallView {

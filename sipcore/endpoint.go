@@ -28,6 +28,14 @@ type Handler interface {
 	HandleInvite(ctx context.Context, inv *Invite)
 	// CallEnded is called once for every answered call, whatever ended it.
 	CallEnded(call *Call, reason EndReason)
+	// ResolveSubscription maps a new SUBSCRIBE's target to the resource
+	// parkd publishes its state under (see Endpoint.Publish); false means
+	// there is no such entity (404).
+	ResolveSubscription(req *SubscribeRequest) (resource string, ok bool)
+	// SubscriptionsChanged says the number of subscriptions to resource
+	// changed; read it with Endpoint.Subscribers. It is called without
+	// sipcore locks held, possibly from several goroutines at once.
+	SubscriptionsChanged(resource string)
 }
 
 // ListenAddr is one SIP listener: network "udp" or "tcp", and host:port.
@@ -47,6 +55,8 @@ type Config struct {
 	RTP        *media.Allocator
 	RTPTimeout time.Duration // a call with no RTP for this long is hung up; 0 disables
 	Logger     *slog.Logger
+	// Subscriptions bounds SUBSCRIBE dialogs; zero values take defaults.
+	Subscriptions SubscriptionConfig
 }
 
 // Endpoint is parkd's SIP user agent: it answers calls and holds their dialogs.
@@ -60,6 +70,7 @@ type Endpoint struct {
 
 	listeners []listener
 	dialogs   dialogRegistry
+	subs      subscriptionRegistry
 	draining  atomic.Bool
 	wg        sync.WaitGroup
 }
@@ -86,6 +97,8 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
 	}
 	ep.dialogs.init()
+	ep.subs.init()
+	ep.cfg.Subscriptions.setDefaults()
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(
@@ -225,12 +238,19 @@ func (ep *Endpoint) contact(network string) *sip.ContactHeader {
 // Calls is the number of answered calls still up.
 func (ep *Endpoint) Calls() int { return ep.dialogs.len() }
 
-// Shutdown stops taking calls (new INVITEs get 503), hangs up every call
-// with BYE, waits for the BYEs to be answered or ctx to end, then closes
-// the listeners.
+// Shutdown stops taking calls and subscriptions (new ones get 503), hangs
+// up every call with BYE and ends every subscription with a final NOTIFY,
+// waits for the answers or ctx to end, then closes the listeners.
 func (ep *Endpoint) Shutdown(ctx context.Context) {
 	ep.draining.Store(true)
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ep.endSubscriptions(ctx.Done()); err != nil {
+			ep.log.Warn("shutdown: "+err.Error(), "subscriptions", ep.Subscriptions())
+		}
+	}()
 	for _, c := range ep.dialogs.all() {
 		wg.Add(1)
 		go func() {

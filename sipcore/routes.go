@@ -7,7 +7,7 @@ import (
 )
 
 // allowHeader lists what parkd answers; sent on OPTIONS and 405s.
-const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, SUBSCRIBE"
 
 func (ep *Endpoint) routes() {
 	guard := func(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
@@ -40,9 +40,7 @@ func (ep *Endpoint) routes() {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	}))
 	ep.server.OnOptions(guard(ep.onOptions))
-	ep.server.OnSubscribe(guard(func(req *sip.Request, tx sip.ServerTransaction) {
-		respond(tx, req, 489, "Bad Event")
-	}))
+	ep.server.OnSubscribe(guard(ep.onSubscribe))
 	ep.server.OnNoRoute(guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		if hasToTag(req) && req.Method == sip.OPTIONS {
 			ep.inDialog(req, tx)
@@ -65,6 +63,7 @@ func (ep *Endpoint) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", allowEvents))
 	tx.Respond(res)
 }
 

@@ -1,0 +1,239 @@
+package parkd
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/presence"
+)
+
+// blf publishes slot state to SIP subscribers (BLF keys). It is a consumer
+// of the event stream like the API and the console: it keeps the little
+// state it needs from events and never reads the slots themselves.
+type blf struct {
+	publish   func(resource, event string, body presence.Body)
+	host      string                    // host part of entity URIs
+	resources map[string]*blfResource   // by the user part phones subscribe to
+	bySlot    map[string][]*blfResource // slot → every resource that shows it
+	slots     map[string]*blfSlot
+}
+
+// blfResource is one subscribable entity: a slot, a lot (all its slots),
+// or a presence_id several slots publish under.
+type blfResource struct {
+	key   string // the name sipcore knows the resource by
+	user  string // entity user part
+	host  string // entity host, "" = parkd's own
+	slots []*blfSlot
+}
+
+// blfSlot is what BLF knows of one slot.
+type blfSlot struct {
+	name         string
+	presenceType string // early | confirmed, from the slot's policy
+	call         *CallView
+	recalling    bool
+}
+
+func newBLF(cfg Config) *blf {
+	b := &blf{resources: map[string]*blfResource{}, bySlot: map[string][]*blfResource{}, slots: map[string]*blfSlot{}}
+	for i, lc := range cfg.Lots {
+		var lotSlots []*blfSlot
+		for _, name := range lc.SlotNames() {
+			pol := cfg.EffectivePolicy(i, name)
+			bs := &blfSlot{name: name, presenceType: *pol.PresenceType}
+			b.slots[name] = bs
+			lotSlots = append(lotSlots, bs)
+			b.add(name, "", bs)
+			if id := *pol.PresenceID; id != "" {
+				user, host := splitPresenceID(id)
+				b.add(user, host, bs)
+			}
+		}
+		b.add(lc.Extension, "", lotSlots...)
+		if i == 0 {
+			b.resources[ParkAlias] = b.resources[lc.Extension]
+		}
+	}
+	return b
+}
+
+// add makes slots visible under user; names shared by several sources
+// (a presence_id equal to a slot number, say) show the union.
+func (b *blf) add(user, host string, slots ...*blfSlot) {
+	r := b.resources[user]
+	if r == nil {
+		r = &blfResource{key: user, user: user, host: host}
+		b.resources[user] = r
+	}
+	for _, bs := range slots {
+		if !containsSlot(r.slots, bs) {
+			r.slots = append(r.slots, bs)
+			b.bySlot[bs.name] = append(b.bySlot[bs.name], r)
+		}
+	}
+	sort.Slice(r.slots, func(i, j int) bool { return slotLess(r.slots[i].name, r.slots[j].name) })
+}
+
+func containsSlot(list []*blfSlot, bs *blfSlot) bool {
+	for _, x := range list {
+		if x == bs {
+			return true
+		}
+	}
+	return false
+}
+
+// slotLess orders slot numbers numerically when they have equal length,
+// which config validation guarantees within a lot.
+func slotLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// splitPresenceID reads a presence_id as Kazoo writes it: "user@realm",
+// "sip:user@realm" or a bare "user".
+func splitPresenceID(id string) (user, host string) {
+	id = strings.TrimPrefix(strings.TrimPrefix(id, "sip:"), "sips:")
+	user, host, _ = strings.Cut(id, "@")
+	return user, host
+}
+
+// resolve maps a SUBSCRIBE target to its resource.
+func (b *blf) resolve(target string) (string, bool) {
+	r, ok := b.resources[target]
+	if !ok {
+		return "", false
+	}
+	return r.key, true
+}
+
+// start publishes every resource's initial state, once the host is known.
+func (b *blf) start(host string, publish func(resource, event string, body presence.Body)) {
+	b.host, b.publish = host, publish
+	done := map[*blfResource]bool{}
+	for _, r := range b.resources {
+		if !done[r] {
+			done[r] = true
+			b.render(r)
+		}
+	}
+}
+
+// onEvent is the event-stream sink: it runs in event order under the
+// slot-state lock, and Publish only hands the bodies to a fan-out.
+func (b *blf) onEvent(ev Event) {
+	bs := b.slots[ev.Slot]
+	if bs == nil || b.publish == nil {
+		return
+	}
+	switch ev.Kind {
+	case EventParked:
+		bs.call, bs.recalling = ev.Call, false
+	case EventRetrieved, EventAbandoned, EventHungUp:
+		bs.call, bs.recalling = nil, false
+	default:
+		return // subscriber counts and the like change no lamp
+	}
+	for _, r := range b.bySlot[bs.name] {
+		b.render(r)
+	}
+}
+
+func (b *blf) render(r *blfResource) {
+	b.publish(r.key, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r)))
+	b.publish(r.key, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r)}))
+}
+
+func (b *blf) entity(r *blfResource) string {
+	host := r.host
+	if host == "" {
+		host = b.host
+	}
+	return "sip:" + r.user + "@" + host
+}
+
+func (b *blf) slotURI(bs *blfSlot) string { return "sip:" + bs.name + "@" + b.host }
+
+// dialogs lists one RFC 4235 dialog per occupied slot: the parked call's
+// own dialog identifiers, so a phone can build its pickup Replaces, and the
+// caller as the remote party, so its screen says who is waiting.
+func (b *blf) dialogs(r *blfResource) []presence.Dialog {
+	var out []presence.Dialog
+	for _, bs := range r.slots {
+		c := bs.call
+		if c == nil {
+			continue
+		}
+		state, local := bs.presenceType, "Park "+bs.name
+		if bs.recalling {
+			state, local = PresenceEarly, "Recall "+bs.name
+		}
+		out = append(out, presence.Dialog{
+			ID:        bs.name + "-" + c.LocalTag,
+			CallID:    c.CallID,
+			LocalTag:  c.LocalTag,
+			RemoteTag: c.RemoteTag,
+			Direction: "recipient",
+			State:     state,
+			Local:     &presence.Identity{Display: local, URI: b.slotURI(bs)},
+			Remote:    &presence.Identity{Display: c.Caller.Display, URI: c.Caller.URI},
+		})
+	}
+	return out
+}
+
+// tuple sums a resource up for PIDF phones: closed (busy) while any of its
+// slots holds a call, with who is waiting in the note.
+func (b *blf) tuple(r *blfResource) presence.Tuple {
+	var waiting []string
+	for _, bs := range r.slots {
+		if bs.call == nil {
+			continue
+		}
+		who := bs.call.Caller.Display
+		if who == "" {
+			who = bs.call.Caller.URI
+		}
+		if len(r.slots) > 1 {
+			who = fmt.Sprintf("%s (%s)", who, bs.name)
+		}
+		if bs.recalling {
+			who = "recalling " + who
+		}
+		waiting = append(waiting, who)
+	}
+	t := presence.Tuple{ID: "park-" + r.key, Contact: b.entity(r), Open: len(waiting) == 0, OnThePhone: len(waiting) > 0}
+	if t.Open {
+		t.Note = "Empty"
+	} else {
+		t.Note = "Parked: " + strings.Join(waiting, ", ")
+	}
+	return t
+}
+
+// watchers is how many subscriptions a change of slot reaches.
+func (b *blf) watchers(slot string, count func(resource string) int) int {
+	n := 0
+	for _, r := range b.bySlot[slot] {
+		n += count(r.key)
+	}
+	return n
+}
+
+// slotsOf lists the slots a resource shows.
+func (b *blf) slotsOf(resource string) []string {
+	r := b.resources[resource]
+	if r == nil {
+		return nil
+	}
+	out := make([]string, len(r.slots))
+	for i, bs := range r.slots {
+		out[i] = bs.name
+	}
+	return out
+}

@@ -1,0 +1,35 @@
+package parkd
+
+import (
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+)
+
+// ResolveSubscription maps a SUBSCRIBE target (a slot, a lot's park
+// extension, "park", a presence_id) to the resource BLF publishes.
+func (s *Server) ResolveSubscription(req *sipcore.SubscribeRequest) (string, bool) {
+	return s.blf.resolve(req.Target)
+}
+
+// SubscriptionsChanged recounts the watchers of every slot the resource
+// shows and emits an event for each slot whose count moved.
+func (s *Server) SubscriptionsChanged(resource string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range s.blf.slotsOf(resource) {
+		sl := s.bySlot[name]
+		if sl == nil {
+			continue
+		}
+		if n := s.blf.watchers(name, s.endpoint.Subscribers); n != sl.watchers {
+			sl.watchers = n
+			s.emit(EventSubscribers, sl, sl.parked, "")
+		}
+	}
+}
+
+// observeFanout logs how long a slot change took to reach every subscriber.
+func (s *Server) observeFanout(resource string, notified int, took time.Duration) {
+	s.log.Debug("BLF change sent", "resource", resource, "notified", notified, "took", took)
+}
