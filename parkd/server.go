@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
@@ -27,6 +28,8 @@ type Server struct {
 	events   *eventBus
 	blf      *blf
 	now      func() time.Time
+
+	fanoutObserver atomic.Pointer[fanoutFunc]
 
 	mu      sync.Mutex
 	lots    []*lot

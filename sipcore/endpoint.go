@@ -59,6 +59,10 @@ type Config struct {
 	Subscriptions SubscriptionConfig
 }
 
+// udpReadBuffer is asked of the kernel for each SIP UDP socket; Linux caps
+// it at net.core.rmem_max.
+const udpReadBuffer = 4 << 20
+
 // Endpoint is parkd's SIP user agent: it answers calls and holds their dialogs.
 type Endpoint struct {
 	cfg     Config
@@ -133,6 +137,11 @@ func (ep *Endpoint) listen() error {
 			conn, err := net.ListenPacket("udp", l.Addr)
 			if err != nil {
 				return fmt.Errorf("sip listen %s: %w", l, err)
+			}
+			// Phones resubscribe all at once after a restart or a network
+			// blip; a deep buffer rides out the burst instead of dropping it.
+			if uc, ok := conn.(*net.UDPConn); ok {
+				uc.SetReadBuffer(udpReadBuffer)
 			}
 			addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 			ep.listeners = append(ep.listeners, listener{"udp", addr, conn})

@@ -3,6 +3,8 @@ package sipcore
 import (
 	"errors"
 	"net"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,10 +222,33 @@ func (ep *Endpoint) fanout(rs *resourceState) {
 		r.mu.Unlock()
 
 		track := newFanoutTrack(ep, rs.key.resource, at, len(batch))
+		deliver(batch, body, seq, track)
+	}
+}
+
+// fanoutChunk is the fewest subscribers worth a goroutine of their own.
+const fanoutChunk = 128
+
+// deliver writes a large fan-out from one goroutine per CPU: the cost is
+// mostly the kernel's, one sendto per NOTIFY, and it spreads.
+func deliver(batch []*Subscription, body presence.Body, seq uint64, track *fanoutTrack) {
+	workers := min(runtime.GOMAXPROCS(0), (len(batch)+fanoutChunk-1)/fanoutChunk)
+	if workers <= 1 {
 		for _, s := range batch {
 			s.update(body, seq, track)
 		}
+		return
 	}
+	var wg sync.WaitGroup
+	per := (len(batch) + workers - 1) / workers
+	for part := range slices.Chunk(batch, per) {
+		wg.Go(func() {
+			for _, s := range part {
+				s.update(body, seq, track)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // fanoutTrack reports when the last NOTIFY of one publication was written.

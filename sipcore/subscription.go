@@ -79,7 +79,19 @@ func (s *Subscription) flushLocked(track *fanoutTrack) {
 	if final {
 		s.gone = true
 	}
-	go s.send(req, final, track)
+	if s.transport == "udp" {
+		// Written here, in the fan-out's loop: a UDP write does not block,
+		// and a goroutine per NOTIFY only to write it costs more than the write.
+		tx, err := s.ep.client.TransactionRequest(context.Background(), req)
+		track.done()
+		go s.await(tx, err, final)
+		return
+	}
+	go func() { // a TCP write may have to wait for the connection
+		tx, err := s.ep.client.TransactionRequest(context.Background(), req)
+		track.done()
+		s.await(tx, err, final)
+	}()
 }
 
 // notifyLocked builds the next NOTIFY; callers hold s.mu.
@@ -100,13 +112,13 @@ func (s *Subscription) notifyLocked() *sip.Request {
 	return req
 }
 
-// send writes one NOTIFY and waits for its answer: a 481, a 4xx/6xx or no
-// answer at all means the phone no longer has the subscription.
-func (s *Subscription) send(req *sip.Request, final bool, track *fanoutTrack) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.ep.cfg.Subscriptions.NotifyTimeout)
-	defer cancel()
-	tx, err := s.ep.client.TransactionRequest(ctx, req)
-	track.done()
+// await waits for a NOTIFY's answer: a 481, a 4xx/6xx or no answer at
+// all means the phone no longer has the subscription.
+func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
+	// A timer, not a context deadline: this runs once per subscriber per
+	// change, and a timer is the cheaper of the two.
+	timeout := time.NewTimer(s.ep.cfg.Subscriptions.NotifyTimeout)
+	defer timeout.Stop()
 	if final {
 		defer s.finish()
 	}
@@ -125,7 +137,7 @@ func (s *Subscription) send(req *sip.Request, final bool, track *fanoutTrack) {
 		case <-tx.Done():
 			s.failed(final, "NOTIFY not answered", "error", tx.Err())
 			return
-		case <-ctx.Done():
+		case <-timeout.C:
 			s.failed(final, "NOTIFY not answered", "timeout", s.ep.cfg.Subscriptions.NotifyTimeout)
 			return
 		}

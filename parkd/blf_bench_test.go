@@ -1,0 +1,295 @@
+package parkd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parkd/parkd/sipcore/siptest"
+)
+
+// The BLF benchmarks subscribe with a stateless raw-UDP client (no SIP
+// stack, no per-subscription memory of its own), so that the daemon's heap
+// is what the memory figure measures and the client costs little CPU.
+//
+//	go test -run x -bench BLF -benchtime 100x ./parkd/
+
+// BenchmarkBLFFanout1000: 1,000 subscriptions on slot 701, a call parked
+// and hung up per iteration; reports the time from the slot change to the
+// last NOTIFY written to the socket (p50/p99 over both changes) and to the
+// last NOTIFY received by the subscribers.
+func BenchmarkBLFFanout1000(b *testing.B) { benchFanout(b, 1000, []string{"701"}) }
+
+// BenchmarkBLFFanout20000: the same change of slot 701 while 20,000
+// subscriptions are spread over slots 701–720 (1,000 each).
+func BenchmarkBLFFanout20000(b *testing.B) {
+	var slots []string
+	for i := 701; i <= 720; i++ {
+		slots = append(slots, fmt.Sprint(i))
+	}
+	benchFanout(b, 20000, slots)
+}
+
+func benchFanout(b *testing.B, subs int, slots []string) {
+	d := startBenchDaemon(b)
+	c := newRawSubscriber(b, d.udp, 4)
+	c.subscribeAll(b, subs, slots)
+	perSlot := subs / len(slots)
+
+	var mu sync.Mutex
+	var sent []time.Duration
+	observer := fanoutFunc(func(resource string, notified int, took time.Duration) {
+		if resource == "701" && notified == perSlot {
+			mu.Lock()
+			sent = append(sent, took)
+			mu.Unlock()
+		}
+	})
+	d.srv.fanoutObserver.Store(&observer)
+
+	alice := siptest.NewPhone(b, "alice")
+	var received []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c.expect(perSlot, true)
+		start := time.Now()
+		call, err := alice.Dial(ctx, "sip:700@"+d.udp, siptest.CallOptions{})
+		if err != nil || call.Status() != 200 {
+			b.Fatalf("park: %v %d", err, call.Status())
+		}
+		received = append(received, c.wait(b, start))
+		c.expect(perSlot, false)
+		start = time.Now()
+		if _, err := call.Hangup(ctx); err != nil {
+			b.Fatal(err)
+		}
+		received = append(received, c.wait(b, start))
+		cancel()
+	}
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	reportQuantiles(b, "sent", sent)
+	reportQuantiles(b, "recv", received)
+}
+
+func reportQuantiles(b *testing.B, name string, ds []time.Duration) {
+	if len(ds) == 0 {
+		b.Fatalf("no %s samples", name)
+	}
+	slices.Sort(ds)
+	q := func(p float64) float64 { return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.5), name+"-p50-ms")
+	b.ReportMetric(q(0.99), name+"-p99-ms")
+}
+
+// BenchmarkBLFMemory: heap and stacks per subscription with 20,000 live
+// subscriptions, measured after sipgo's SUBSCRIBE transactions have ended
+// (Timer J, 32 s), so only what a subscription keeps is counted.
+func BenchmarkBLFMemory(b *testing.B) {
+	const subs = 20000
+	d := startBenchDaemon(b)
+	c := newRawSubscriber(b, d.udp, 4)
+	var slots []string
+	for i := 701; i <= 720; i++ {
+		slots = append(slots, fmt.Sprint(i))
+	}
+	before := liveBytes()
+	c.subscribeAll(b, subs, slots)
+	time.Sleep(34 * time.Second)
+	after := liveBytes()
+	if got := d.srv.endpoint.Subscriptions(); got != subs {
+		b.Fatalf("%d subscriptions live, want %d", got, subs)
+	}
+	b.ReportMetric(float64(after-before)/subs, "bytes/sub")
+	for range b.N {
+	}
+}
+
+func liveBytes() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse + m.StackInuse)
+}
+
+type benchDaemon struct {
+	srv *Server
+	udp string
+}
+
+func startBenchDaemon(b *testing.B) *benchDaemon {
+	cfg := DefaultConfig()
+	cfg.SIP.Listen = []string{"udp://127.0.0.1:0"}
+	cfg.RTP.Ports = "41000-41199"
+	cfg.Data = b.TempDir()
+	cfg.BLF.MaxPerSource = 100000
+	cfg.BLF.MaxTotal = 100000
+	srv, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return &benchDaemon{srv: srv, udp: srv.SIPAddrs()[0].Addr}
+}
+
+// rawSubscriber holds many subscriptions on a few UDP sockets and answers
+// every NOTIFY 200 from the request's own headers.
+type rawSubscriber struct {
+	server *net.UDPAddr
+	conns  []*net.UDPConn
+	ok     atomic.Int64 // 200s to SUBSCRIBE
+	failed atomic.Int64 // other final answers
+
+	mu       sync.Mutex
+	want     int  // NOTIFYs to wait for
+	occupied bool // … whose body shows a dialog (true) or none
+	got      int
+	last     time.Time
+	done     chan struct{}
+}
+
+func newRawSubscriber(b *testing.B, server string, sockets int) *rawSubscriber {
+	addr, err := net.ResolveUDPAddr("udp", server)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &rawSubscriber{server: addr}
+	for range sockets {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		conn.SetReadBuffer(8 << 20)
+		c.conns = append(c.conns, conn)
+		go c.read(conn)
+	}
+	b.Cleanup(func() {
+		for _, conn := range c.conns {
+			conn.Close()
+		}
+	})
+	return c
+}
+
+func (c *rawSubscriber) subscribeAll(b *testing.B, n int, slots []string) {
+	const window = 100
+	for i := 0; i < n; i++ {
+		for int64(i)-c.ok.Load()-c.failed.Load() >= window {
+			time.Sleep(time.Millisecond)
+		}
+		conn := c.conns[i%len(c.conns)]
+		slot := slots[i%len(slots)]
+		local := conn.LocalAddr().String()
+		msg := fmt.Sprintf("SUBSCRIBE sip:%s@%s SIP/2.0\r\n"+
+			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-bench-%d;rport\r\n"+
+			"Max-Forwards: 70\r\nFrom: <sip:bench@%s>;tag=b%d\r\nTo: <sip:%s@%s>\r\n"+
+			"Call-ID: blf-%d@bench\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:bench@%s>\r\n"+
+			"Event: dialog\r\nAccept: application/dialog-info+xml\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n",
+			slot, c.server, local, i, local, i, slot, c.server, i, local)
+		if _, err := conn.WriteToUDP([]byte(msg), c.server); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for c.ok.Load()+c.failed.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d SUBSCRIBEs answered", c.ok.Load()+c.failed.Load(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f := c.failed.Load(); f > 0 {
+		b.Fatalf("%d of %d SUBSCRIBEs refused", f, n)
+	}
+	time.Sleep(500 * time.Millisecond) // let the initial NOTIFYs drain
+}
+
+// expect arms the count of NOTIFYs the next change must deliver.
+func (c *rawSubscriber) expect(n int, occupied bool) {
+	c.mu.Lock()
+	c.want, c.occupied, c.got, c.done = n, occupied, 0, make(chan struct{})
+	c.mu.Unlock()
+}
+
+// wait returns how long after start the last expected NOTIFY arrived.
+func (c *rawSubscriber) wait(b *testing.B, start time.Time) time.Duration {
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		b.Fatalf("%d of %d NOTIFYs arrived", c.got, c.want)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last.Sub(start)
+}
+
+func (c *rawSubscriber) read(conn *net.UDPConn) {
+	buf := make([]byte, 65536)
+	var reply []byte
+	for {
+		n, from, err := conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		msg := buf[:n]
+		switch {
+		case bytes.HasPrefix(msg, []byte("SIP/2.0 200")):
+			c.ok.Add(1)
+		case bytes.HasPrefix(msg, []byte("SIP/2.0 1")):
+		case bytes.HasPrefix(msg, []byte("SIP/2.0 ")):
+			c.failed.Add(1)
+		case bytes.HasPrefix(msg, []byte("NOTIFY ")):
+			reply = okFor(reply[:0], msg)
+			conn.WriteToUDP(reply, from)
+			c.notified(bytes.Contains(msg, []byte("<dialog ")))
+		}
+	}
+}
+
+func (c *rawSubscriber) notified(occupied bool) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil || occupied != c.occupied || c.got >= c.want {
+		return
+	}
+	c.got++
+	c.last = now
+	if c.got == c.want {
+		close(c.done)
+	}
+}
+
+// okFor builds a 200 to a request from its Via, From, To, Call-ID and CSeq.
+func okFor(dst, req []byte) []byte {
+	head, _, _ := bytes.Cut(req, []byte("\r\n\r\n"))
+	dst = append(dst, "SIP/2.0 200 OK\r\n"...)
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, _ := strings.Cut(string(line), ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
+			dst = append(dst, line...)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	return append(dst, "Content-Length: 0\r\n\r\n"...)
+}
