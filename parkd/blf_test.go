@@ -401,3 +401,31 @@ func TestBLFShutdownEndsSubscriptions(t *testing.T) {
 			n.State, n.Reason, n.RetryAfter)
 	}
 }
+
+// Malformed SUBSCRIBEs get a clear 400 and leave a parked call (and its
+// music) and the slot's BLF alone.
+func TestBLFBadSubscribeLeavesCallsAlone(t *testing.T) {
+	d := startDaemon(t, nil)
+	alice := siptest.NewPhone(t, "alice")
+	call := d.dial(alice, "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	mallory := siptest.NewPhone(t, "mallory")
+	for _, tc := range []struct {
+		name string
+		opts siptest.SubscribeOptions
+	}{
+		{"Expires not a number", siptest.SubscribeOptions{Expires: siptest.NoExpires, Headers: [][2]string{{"Expires", "soon"}}}},
+		{"Expires negative", siptest.SubscribeOptions{Expires: siptest.NoExpires, Headers: [][2]string{{"Expires", "-5"}}}},
+	} {
+		sub := d.subscribe(mallory, "701", 400, tc.opts)
+		if !strings.Contains(sub.Header("Warning"), "Expires") {
+			t.Errorf("%s: Warning %q does not say what was wrong", tc.name, sub.Header("Warning"))
+		}
+	}
+	if _, err := call.RTP.Collect(ctxFor(t, 3*time.Second), 10, nil); err != nil {
+		t.Fatalf("music on hold stopped after bad SUBSCRIBEs: %v", err)
+	}
+	if v := d.slot("701"); v.Call == nil || v.Subscribers != 0 {
+		t.Errorf("slot 701 after bad SUBSCRIBEs: %+v, want the call still parked and no subscribers", v)
+	}
+}

@@ -441,6 +441,13 @@ func TestParseErrors(t *testing.T) {
 		{"bad api listen", "api: {listen: \"7080\"}\n", "api.listen", "host:port"},
 		{"empty data", "data: \"\"\n", "data", "directory"},
 		{"empty moh", "moh: \"\"\n", "moh", "builtin"},
+		{"min_expires too short", "blf: {min_expires: 500ms}\n", "blf.min_expires", "between 1s and 24h (got 500ms)"},
+		{"max below min", "blf: {min_expires: 2m, max_expires: 1m, default_expires: 2m}\n", "blf.max_expires", "between blf.min_expires (2m)"},
+		{"default outside bounds", "blf: {default_expires: 2h}\n", "blf.default_expires", "between blf.min_expires (1m) and blf.max_expires (1h)"},
+		{"zero per source", "blf: {max_per_source: 0}\n", "blf.max_per_source", "between 1 and"},
+		{"zero total", "blf: {max_total: 0}\n", "blf.max_total", "between 1 and"},
+		{"notify timeout", "blf: {notify_timeout: 10m}\n", "blf.notify_timeout", "between 500ms and 5m"},
+		{"unknown blf key", "blf: {max_subscriptions: 5}\n", "blf.max_subscriptions", "max_subscriptions"},
 
 		{"integer duration", "defaults: {recall_after: 45}\n", "defaults.recall_after", `use a duration like "45s"`},
 		{"quoted integer duration", "defaults: {recall_after: \"45\"}\n", "defaults.recall_after", `use a duration like "45s"`},
