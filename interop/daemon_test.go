@@ -244,8 +244,12 @@ func (d *daemon) log() string {
 	return string(b)
 }
 
-// logTail is the end of parkd's log, for failure messages.
+// logTail is the end of parkd's log, for failure messages (nil: a test
+// of sipp against sipp).
 func (d *daemon) logTail(lines int) string {
+	if d == nil {
+		return "(no parkd in this test)"
+	}
 	return "--- parkd log (" + d.logPath + ", last lines) ---\n" + tail(d.log(), lines)
 }
 

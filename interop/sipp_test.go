@@ -28,7 +28,14 @@ type sippRun struct {
 	hold      time.Duration     // -d: duration of the scenario's <pause/>
 	keys      map[string]string // -key name value, e.g. rtp_sink
 	timeout   time.Duration     // sipp -timeout, and the test's own limit (+10 s)
+	dir       string            // sipp's logs go here (default: a new temp dir), for tests that read them while sipp runs
+	remote    string            // host:port sipp sends to (default: the daemon's SIP address); sippAsUAS: none
+	port      int               // -p: sipp's own SIP port (default: a free one)
 }
+
+// sippAsUAS as sippRun.remote runs sipp with no remote host: a UAS whose
+// scenario starts with a recv, answering whoever sends to its port.
+const sippAsUAS = "uas"
 
 // sippResult is what one sipp run left behind.
 type sippResult struct {
@@ -76,7 +83,13 @@ func prepareSipp(t *testing.T, d *daemon, name string, r sippRun) func(context.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := &sippResult{name: name, dir: filepath.Join(t.TempDir(), name)}
+	if r.dir == "" {
+		r.dir = filepath.Join(t.TempDir(), name)
+	}
+	if r.port == 0 {
+		r.port = freeSIPPort(t)
+	}
+	res := &sippResult{name: name, dir: r.dir}
 	if err := os.MkdirAll(res.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +98,7 @@ func prepareSipp(t *testing.T, d *daemon, name string, r sippRun) func(context.C
 		"-s", r.service,
 		"-t", r.transport,
 		"-i", "127.0.0.1",
-		"-p", strconv.Itoa(freeSIPPort(t)),
+		"-p", strconv.Itoa(r.port),
 		"-mp", strconv.Itoa(freeMediaPort(t)),
 		"-m", "1", "-l", "1",
 		"-d", strconv.FormatInt(r.hold.Milliseconds(), 10),
@@ -100,7 +113,13 @@ func prepareSipp(t *testing.T, d *daemon, name string, r sippRun) func(context.C
 	for k, v := range r.keys {
 		args = append(args, "-key", k, v)
 	}
-	args = append(args, d.sipAddr())
+	switch r.remote {
+	case "":
+		args = append(args, d.sipAddr())
+	case sippAsUAS:
+	default:
+		args = append(args, r.remote)
+	}
 	res.args = args
 	return func(ctx context.Context) *sippResult { return res.run(ctx, r.timeout+10*time.Second) }
 }
