@@ -1,0 +1,75 @@
+package parkd
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/presence"
+)
+
+// What a slot's BLF body says in each state, including a ringing recall
+// (which issue 4's recall machine will drive through the same renderer).
+func TestBLFRender(t *testing.T) {
+	caller := &CallView{CallID: "c1@pbx", LocalTag: "ptag", RemoteTag: "ctag",
+		Caller: Party{Display: "Alice", URI: "sip:alice@pbx"}}
+	cases := []struct {
+		name         string
+		presenceType string
+		call         *CallView
+		recalling    bool
+		wantState    string // "" = no dialog
+		wantLocal    string
+		wantOpen     bool
+		wantNote     string
+	}{
+		{"empty", PresenceEarly, nil, false, "", "", true, "Empty"},
+		{"parked early", PresenceEarly, caller, false, "early", "Park 701", false, "Parked: Alice"},
+		{"parked confirmed", PresenceConfirmed, caller, false, "confirmed", "Park 701", false, "Parked: Alice"},
+		{"recall ringing blinks even when confirmed", PresenceConfirmed, caller, true, "early", "Recall 701", false, "Parked: recalling Alice"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Defaults.PresenceType = &tc.presenceType
+			b := newBLF(cfg)
+			bodies := map[string]presence.Body{}
+			b.start("10.0.0.5", func(resource, event string, body presence.Body) {
+				if resource == "701" {
+					bodies[event] = body
+				}
+			})
+			b.slots["701"].call, b.slots["701"].recalling = tc.call, tc.recalling
+			b.render(b.resources["701"])
+
+			info, err := presence.ParseDialogInfo(bodies[sipcore.EventDialog].Bytes(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Entity != "sip:701@10.0.0.5" || info.Version != 3 {
+				t.Errorf("entity %q version %d, want sip:701@10.0.0.5 and 3", info.Entity, info.Version)
+			}
+			switch {
+			case tc.wantState == "" && len(info.Dialogs) != 0:
+				t.Errorf("dialogs %+v, want none", info.Dialogs)
+			case tc.wantState != "":
+				if len(info.Dialogs) != 1 {
+					t.Fatalf("%d dialogs, want 1", len(info.Dialogs))
+				}
+				d := info.Dialogs[0]
+				if d.State != tc.wantState || d.Local.Display != tc.wantLocal || d.Remote.Display != "Alice" ||
+					d.CallID != "c1@pbx" || d.LocalTag != "ptag" || d.RemoteTag != "ctag" {
+					t.Errorf("dialog %+v local %+v remote %+v; want state %s, local %q, Alice, c1@pbx ptag ctag",
+						d, d.Local, d.Remote, tc.wantState, tc.wantLocal)
+				}
+			}
+			doc, err := presence.ParsePIDF(bodies[sipcore.EventPresence].Bytes(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tu := doc.Tuples[0]; tu.Open != tc.wantOpen || !strings.Contains(tu.Note, tc.wantNote) {
+				t.Errorf("PIDF tuple %+v, want open=%v note %q", tu, tc.wantOpen, tc.wantNote)
+			}
+		})
+	}
+}
