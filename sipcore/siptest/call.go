@@ -78,15 +78,7 @@ func (p *Phone) Start(ctx context.Context, target string, opts CallOptions) (*Ca
 	}
 	c.destination = fmt.Sprintf("%s:%d", uri.Host, uri.Port)
 
-	req := sip.NewRequest(sip.INVITE, uri)
-	host, port, _ := sip.ParseAddr(p.addr)
-	from := &sip.FromHeader{DisplayName: p.Display, Address: sip.Uri{Scheme: "sip", User: p.User, Host: host, Port: port}}
-	from.Params.Add("tag", sip.GenerateTagN(12))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}})
-	cid := sip.CallIDHeader(c.callID)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: c.cseq, MethodName: sip.INVITE})
+	req := p.newDialogRequest(sip.INVITE, uri, c.callID, c.cseq)
 	req.AppendHeader(p.contact())
 	for _, h := range opts.Headers {
 		req.AppendHeader(sip.NewHeader(h[0], h[1]))

@@ -139,6 +139,21 @@ func (p *Phone) prepare(req *sip.Request, destination string) {
 	}
 }
 
+// newDialogRequest starts a request that opens a dialog to target: From
+// the phone with a new tag, To the target without one.
+func (p *Phone) newDialogRequest(method sip.RequestMethod, target sip.Uri, callID string, cseq uint32) *sip.Request {
+	req := sip.NewRequest(method, target)
+	host, port, _ := sip.ParseAddr(p.addr)
+	from := &sip.FromHeader{DisplayName: p.Display, Address: sip.Uri{Scheme: "sip", User: p.User, Host: host, Port: port}}
+	from.Params.Add("tag", sip.GenerateTagN(12))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: target.User, Host: target.Host, Port: target.Port}})
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
+	return req
+}
+
 func (p *Phone) track(c *Call) {
 	p.mu.Lock()
 	p.calls[c.callID] = c

@@ -101,15 +101,7 @@ func (p *Phone) Subscribe(ctx context.Context, target string, opts SubscribeOpti
 	}
 	s.destination = fmt.Sprintf("%s:%d", uri.Host, uri.Port)
 
-	req := sip.NewRequest(sip.SUBSCRIBE, uri)
-	host, port, _ := sip.ParseAddr(p.addr)
-	from := &sip.FromHeader{DisplayName: p.Display, Address: sip.Uri{Scheme: "sip", User: p.User, Host: host, Port: port}}
-	from.Params.Add("tag", sip.GenerateTagN(12))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}})
-	cid := sip.CallIDHeader(s.callID)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.SUBSCRIBE})
+	req := p.newDialogRequest(sip.SUBSCRIBE, uri, s.callID, s.cseq)
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(p.contact())
