@@ -45,13 +45,23 @@ func (r *dialogRegistry) get(id DialogID) *Call {
 // byRequest finds the call an in-dialog request belongs to: its To-tag is
 // ours and its From-tag is the peer's.
 func (r *dialogRegistry) byRequest(req *sip.Request) *Call {
+	id, ok := requestDialogID(req)
+	if !ok {
+		return nil
+	}
+	return r.get(id)
+}
+
+// requestDialogID is the dialog an in-dialog request names, from parkd's
+// side: its To-tag is ours and its From-tag is the peer's.
+func requestDialogID(req *sip.Request) (DialogID, bool) {
 	from, to, cid := req.From(), req.To(), req.CallID()
 	if from == nil || to == nil || cid == nil {
-		return nil
+		return DialogID{}, false
 	}
 	localTag, _ := to.Params.Get("tag")
 	remoteTag, _ := from.Params.Get("tag")
-	return r.get(DialogID{CallID: cid.Value(), LocalTag: localTag, RemoteTag: remoteTag})
+	return DialogID{CallID: cid.Value(), LocalTag: localTag, RemoteTag: remoteTag}, true
 }
 
 func (r *dialogRegistry) all() []*Call {

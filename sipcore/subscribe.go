@@ -111,9 +111,8 @@ func (ep *Endpoint) fetch(s *Subscription, req *sip.Request, tx sip.ServerTransa
 // refreshSubscription serves a SUBSCRIBE inside a subscription dialog:
 // a refresh extends it, Expires: 0 ends it with a final NOTIFY.
 func (ep *Endpoint) refreshSubscription(req *sip.Request, tx sip.ServerTransaction) {
-	localTag, _ := req.To().Params.Get("tag")
-	remoteTag, _ := req.From().Params.Get("tag")
-	s := ep.subs.get(DialogID{CallID: callID(req), LocalTag: localTag, RemoteTag: remoteTag})
+	id, _ := requestDialogID(req) // guard() has checked From, To and Call-ID
+	s := ep.subs.get(id)
 	if s == nil || s.ended() {
 		respond(tx, req, 481, "Subscription Does Not Exist")
 		return
