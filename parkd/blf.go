@@ -57,6 +57,9 @@ func newBLF(cfg Config) *blf {
 			b.resources[ParkAlias] = b.resources[lc.Extension]
 		}
 	}
+	for _, r := range b.resources {
+		sort.Slice(r.slots, func(i, j int) bool { return slotLess(r.slots[i].name, r.slots[j].name) })
+	}
 	return b
 }
 
@@ -74,7 +77,6 @@ func (b *blf) add(user, host string, slots ...*blfSlot) {
 			b.bySlot[bs.name] = append(b.bySlot[bs.name], r)
 		}
 	}
-	sort.Slice(r.slots, func(i, j int) bool { return slotLess(r.slots[i].name, r.slots[j].name) })
 }
 
 func containsSlot(list []*blfSlot, bs *blfSlot) bool {
