@@ -25,7 +25,8 @@ const (
 	EndNoAck      EndReason = "no ACK for 200"
 )
 
-// Call is an answered call leg: parkd is the UAS of its dialog.
+// Call is an answered call leg: parkd is the UAS of its dialog, or the UAC
+// for a call it placed (Endpoint.Originate).
 type Call struct {
 	ep     *Endpoint
 	ID     DialogID
@@ -45,6 +46,8 @@ type Call struct {
 	lastAnswer []byte
 	pendingAck map[uint32]chan *sip.Request // INVITE CSeq -> its ACK
 	lateOffer  bool                         // our last 200 carried the offer: the ACK has the answer
+	outbound   bool                         // parkd placed the call
+	ack        *sip.Request                 // outbound: the ACK of the 200, resent if the 200 is
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {

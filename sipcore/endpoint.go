@@ -300,12 +300,6 @@ func (ep *Endpoint) allowed(req *sip.Request) bool {
 	return false
 }
 
-// unhandledResponse sees responses whose transaction is gone, such as a
-// resent 200 to a BYE; parkd originates no INVITE yet, so nothing needs an ACK.
-func (ep *Endpoint) unhandledResponse(res *sip.Response) {
-	ep.log.Debug("unmatched response", "status", res.StatusCode, "call_id", callID(res))
-}
-
 func callID(m sip.Message) string {
 	if h := m.CallID(); h != nil {
 		return h.Value()

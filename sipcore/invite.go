@@ -68,6 +68,45 @@ func (inv *Invite) Header(name string) string {
 	return ""
 }
 
+// Headers returns every value of a request header, with comma-joined
+// values (History-Info: <a>;index=1, <b>;index=1.1) split apart.
+func (inv *Invite) Headers(name string) []string {
+	var out []string
+	for _, h := range inv.req.GetHeaders(name) {
+		out = append(out, splitHeaderValues(h.Value())...)
+	}
+	return out
+}
+
+// splitHeaderValues splits a header on the commas between values, not
+// those inside <...> or quotes.
+func splitHeaderValues(v string) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' && (i == 0 || v[i-1] != '\\'):
+			quoted = !quoted
+		case quoted:
+		case c == '<':
+			depth++
+		case c == '>' && depth > 0:
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, strings.TrimSpace(v[start:i]))
+			start = i + 1
+		}
+	}
+	if rest := strings.TrimSpace(v[start:]); rest != "" {
+		out = append(out, rest)
+	}
+	return out
+}
+
+// ParseNameAddr reads a name-addr or addr-spec header value (Referred-By,
+// Diversion, History-Info) as a Party.
+func ParseNameAddr(value string) (Party, bool) { return parseNameAddr(value) }
+
 // Canceled is closed when the caller sends CANCEL (sipgo has then already
 // answered 487) or the INVITE transaction ends before parkd answered.
 func (inv *Invite) Canceled() <-chan struct{} { return inv.canceled }

@@ -47,6 +47,13 @@ func newUASPeer(req *sip.Request, localTag string) dialogPeer {
 // target, Route from the Record-Route set, our own CSeq. Callers serialise
 // access to p.
 func (p *dialogPeer) newRequest(ep *Endpoint, method sip.RequestMethod) *sip.Request {
+	p.localCSeq++
+	return p.request(ep, method, p.localCSeq)
+}
+
+// request builds an in-dialog request with a given CSeq: an ACK for a 2xx
+// carries the INVITE's.
+func (p *dialogPeer) request(ep *Endpoint, method sip.RequestMethod, cseq uint32) *sip.Request {
 	req := sip.NewRequest(method, p.remoteTarget)
 	from := p.local
 	to := p.remote
@@ -54,8 +61,7 @@ func (p *dialogPeer) newRequest(ep *Endpoint, method sip.RequestMethod) *sip.Req
 	req.AppendHeader(&to)
 	cid := sip.CallIDHeader(p.callID)
 	req.AppendHeader(&cid)
-	p.localCSeq++
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.localCSeq, MethodName: method})
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
 	for _, r := range p.routeSet {
 		req.AppendHeader(sip.NewHeader("Route", r))
 	}

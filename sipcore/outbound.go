@@ -1,0 +1,115 @@
+package sipcore
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// uacPeer is the dialog a 2xx to our INVITE created (RFC 3261 §12.1.2):
+// our From, the callee's To with its tag, its Contact as remote target and
+// the Record-Route set reversed. invite may be nil for a 200 whose
+// transaction is gone; the response then says all that is needed.
+func uacPeer(invite *sip.Request, res *sip.Response) dialogPeer {
+	local := *(sip.HeaderClone(res.From()).(*sip.FromHeader))
+	p := dialogPeer{
+		callID:    callID(res),
+		local:     local,
+		remote:    *(sip.HeaderClone(res.To()).(*sip.ToHeader)),
+		localCSeq: res.CSeq().SeqNo,
+		transport: strings.ToLower(res.Transport()),
+		source:    res.Source(),
+	}
+	p.remoteTarget = res.To().Address
+	if invite != nil {
+		p.remoteTarget = invite.Recipient
+		p.transport = strings.ToLower(invite.Transport())
+		p.source = invite.Destination()
+	}
+	if contact := res.Contact(); contact != nil {
+		p.remoteTarget = contact.Address
+	}
+	rr := res.GetHeaders("Record-Route")
+	for i := len(rr) - 1; i >= 0; i-- {
+		p.routeSet = append(p.routeSet, rr[i].Value())
+	}
+	return p
+}
+
+// ackFor builds the ACK of a 2xx: a request of its own in the new dialog,
+// with the INVITE's CSeq number.
+func (ep *Endpoint) ackFor(invite *sip.Request, res *sip.Response) *sip.Request {
+	p := uacPeer(invite, res)
+	return p.request(ep, sip.ACK, res.CSeq().SeqNo)
+}
+
+// byeStray ACKs and hangs up a 200 nobody wants: a ring group member that
+// answered after another, or after parkd stopped ringing (the CANCEL and the
+// 200 crossed).
+func (ep *Endpoint) byeStray(invite *sip.Request, res *sip.Response, why string) {
+	p := uacPeer(invite, res)
+	if err := ep.client.WriteRequest(p.request(ep, sip.ACK, res.CSeq().SeqNo)); err != nil {
+		ep.log.Debug("ACK for a stray 200 not sent", "call_id", p.callID, "error", err)
+	}
+	bye := p.newRequest(ep, sip.BYE)
+	bye.AppendHeader(sip.NewHeader("Reason", `SIP;cause=200;text="`+why+`"`))
+	ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
+	defer cancel()
+	res, err := ep.client.Do(ctx, bye)
+	if err != nil {
+		ep.log.Info("BYE for a stray 200 not answered", "call_id", p.callID, "error", err)
+		return
+	}
+	ep.log.Info("hung up a call answered too late", "call_id", p.callID, "why", why, "status", res.StatusCode)
+}
+
+// newOutboundCall is the call an answered Originate branch became; parkd is
+// the UAC of its dialog.
+func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess *media.Session, desc LocalDescription, answer *Offer, log *slog.Logger) *Call {
+	peer := uacPeer(invite, res)
+	localTag, _ := invite.From().Params.Get("tag")
+	remoteTag, _ := res.To().Params.Get("tag")
+	c := &Call{
+		ep:         ep,
+		ID:         DialogID{CallID: peer.callID, LocalTag: localTag, RemoteTag: remoteTag},
+		Remote:     party(res.To().DisplayName, res.To().Address),
+		Target:     invite.Recipient.User,
+		media:      sess,
+		dialogPeer: peer,
+		done:       make(chan struct{}),
+		direction:  SendRecv,
+		pendingAck: map[uint32]chan *sip.Request{},
+		sdp:        desc,
+		outbound:   true,
+	}
+	c.log.Store(log)
+	c.applyRemote(answer)
+	return c
+}
+
+// unhandledResponse sees responses whose transaction is gone. A 200 to an
+// INVITE of ours resent after the transaction ended is re-ACKed when its
+// dialog is a call of ours, and ACKed and hung up when it is not (a late
+// answer from a ring group member).
+func (ep *Endpoint) unhandledResponse(res *sip.Response) {
+	cseq := res.CSeq()
+	if cseq == nil || cseq.MethodName != sip.INVITE || !res.IsSuccess() || res.From() == nil || res.To() == nil {
+		ep.log.Debug("unmatched response", "status", res.StatusCode, "call_id", callID(res))
+		return
+	}
+	localTag, _ := res.From().Params.Get("tag")
+	remoteTag, _ := res.To().Params.Get("tag")
+	if c := ep.dialogs.get(DialogID{CallID: callID(res), LocalTag: localTag, RemoteTag: remoteTag}); c != nil {
+		c.mu.Lock()
+		ack := c.ack
+		c.mu.Unlock()
+		if ack != nil {
+			ep.client.WriteRequest(ack)
+		}
+		return
+	}
+	go ep.byeStray(nil, res, "answered too late")
+}
