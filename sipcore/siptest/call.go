@@ -20,7 +20,8 @@ type CallOptions struct {
 	SDP     []byte      // a raw offer instead of the phone's own
 }
 
-// Call is one outgoing call from a Phone.
+// Call is one call of a Phone: placed with Start or Dial, or answered
+// from Incoming (see incoming.go for what differs then).
 type Call struct {
 	p      *Phone
 	opts   CallOptions
@@ -40,6 +41,9 @@ type Call struct {
 	bye         chan *sip.Request
 	byeOnce     sync.Once
 	destination string
+	uas         *uasDialog     // set when the phone answered the call
+	acks        []*sip.Request // ACKs the phone received in the dialog
+	acked       chan struct{}  // closed by the first of them
 }
 
 // Dial places a call and waits for its final response (ACKing a 2xx).
@@ -204,10 +208,13 @@ func (c *Call) Provisional() []int {
 // CallID is the call's Call-ID.
 func (c *Call) CallID() string { return c.callID }
 
-// FromTag and ToTag are the dialog's tags as this phone sees them.
+// FromTag and ToTag are the tags of the INVITE's From and of its final
+// response's To: for an outgoing call the phone's and the far end's, for an
+// answered one the caller's and the phone's (LocalTag and RemoteTag do not
+// depend on the direction).
 func (c *Call) FromTag() string { t, _ := c.invite.From().Params.Get("tag"); return t }
 
-// ToTag is the far end's tag from the final response.
+// ToTag is the To tag of the final response to the INVITE.
 func (c *Call) ToTag() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -220,6 +227,9 @@ func (c *Call) ToTag() string {
 
 // Cancel sends CANCEL for the pending INVITE.
 func (c *Call) Cancel(ctx context.Context) (*sip.Response, error) {
+	if c.uas != nil {
+		return nil, errors.New("siptest: only the caller can CANCEL an INVITE")
+	}
 	inv := c.invite
 	req := sip.NewRequest(sip.CANCEL, inv.Recipient)
 	req.AppendHeader(inv.Via().Clone())
@@ -229,6 +239,7 @@ func (c *Call) Cancel(ctx context.Context) (*sip.Response, error) {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
+	req.SetBody(nil) // Content-Length: 0, which TCP needs
 	c.p.prepare(req, c.destination)
 	return c.p.client.Do(ctx, req, func(*sipgo.Client, *sip.Request) error { return nil })
 }
@@ -284,10 +295,15 @@ func (c *Call) Request(ctx context.Context, method sip.RequestMethod, contentTyp
 // have no concurrent users.
 func (c *Call) inDialog(method sip.RequestMethod, cseq uint32, body []byte) *sip.Request {
 	req := sip.NewRequest(method, c.target)
-	req.AppendHeader(sip.HeaderClone(c.invite.From()))
-	if c.remoteTo != nil {
+	switch {
+	case c.uas != nil: // the phone answered: its side is the INVITE's To
+		req.AppendHeader(sip.HeaderClone(c.uas.local))
+		req.AppendHeader(sip.HeaderClone(c.uas.remote))
+	case c.remoteTo != nil:
+		req.AppendHeader(sip.HeaderClone(c.invite.From()))
 		req.AppendHeader(sip.HeaderClone(c.remoteTo))
-	} else {
+	default:
+		req.AppendHeader(sip.HeaderClone(c.invite.From()))
 		req.AppendHeader(sip.HeaderClone(c.invite.To()))
 	}
 	cid := sip.CallIDHeader(c.callID)

@@ -36,6 +36,8 @@ type Phone struct {
 	mu    sync.Mutex
 	calls map[string]*Call         // by Call-ID
 	subs  map[string]*Subscription // by Call-ID
+
+	inbox inbox // calls ringing at the phone, see incoming.go
 }
 
 // Option changes a Phone.
@@ -54,7 +56,8 @@ func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	for _, o := range opts {
 		o(p)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("siptest-" + user))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("siptest-"+user),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(p.readFilter)))
 	if err != nil {
 		t.Fatalf("siptest: %v", err)
 	}
@@ -62,9 +65,10 @@ func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	p.server, _ = sipgo.NewServer(ua)
 	p.client, _ = sipgo.NewClient(ua)
 	p.server.OnBye(p.onBye)
-	p.server.OnInvite(p.onReinvite)
+	p.server.OnInvite(p.onInvite)
 	p.server.OnNotify(p.onNotify)
-	p.server.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	p.server.OnAck(p.onAck)
+	p.server.OnCancel(p.onStrayCancel)
 	p.server.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
