@@ -32,17 +32,19 @@ type blfResource struct {
 // blfSlot is what BLF knows of one slot.
 type blfSlot struct {
 	name         string
-	presenceType string // early | confirmed, from the slot's policy
+	presenceType string // early | confirmed | terminated, from the slot's policy
 	call         *CallView
 	recalling    bool
 }
 
-func newBLF(cfg Config) *blf {
+// newBLF builds the resources from each slot's policy (presence_type,
+// presence_id) as it is at start-up.
+func newBLF(cfg Config, policy func(lot int, slot string) Policy) *blf {
 	b := &blf{resources: map[string]*blfResource{}, bySlot: map[string][]*blfResource{}, slots: map[string]*blfSlot{}}
 	for i, lc := range cfg.Lots {
 		var lotSlots []*blfSlot
 		for _, name := range lc.SlotNames() {
-			pol := cfg.EffectivePolicy(i, name)
+			pol := policy(i, name)
 			bs := &blfSlot{name: name, presenceType: *pol.PresenceType}
 			b.slots[name] = bs
 			lotSlots = append(lotSlots, bs)
@@ -134,10 +136,17 @@ func (b *blf) onEvent(ev Event) {
 		return
 	}
 	switch ev.Kind {
-	case EventParked:
+	case EventParked, EventRecallFailed, EventReparked:
 		bs.call, bs.recalling = ev.Call, false
-	case EventRetrieved, EventAbandoned, EventHungUp:
+	case EventRecalling:
+		bs.call, bs.recalling = ev.Call, true
+	case EventRetrieved, EventAbandoned, EventHungUp, EventRecalled, EventForwarded:
 		bs.call, bs.recalling = nil, false
+	case EventPolicy:
+		if ev.Policy == nil || *ev.Policy.PresenceType == bs.presenceType {
+			return
+		}
+		bs.presenceType = *ev.Policy.PresenceType
 	default:
 		return // subscriber counts and the like change no lamp
 	}

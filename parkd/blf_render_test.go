@@ -32,7 +32,7 @@ func TestBLFRender(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Defaults.PresenceType = &tc.presenceType
-			b := newBLF(cfg)
+			b := newBLF(cfg, cfg.EffectivePolicy)
 			bodies := map[string]presence.Body{}
 			b.start("10.0.0.5", func(resource, event string, body presence.Body) {
 				if resource == "701" {

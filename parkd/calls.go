@@ -35,10 +35,7 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 		return
 	}
 	call.SetLogger(log)
-	parker := inv.From
-	if inv.ReferredBy != nil {
-		parker = *inv.ReferredBy
-	}
+	parker, parkerFrom := s.parkerOf(inv)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,11 +46,16 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 	default:
 	}
 	sl.reserved = false
-	sl.parked = &parkedCall{call: call, caller: inv.From, parker: parker, parkedAt: s.now()}
+	sl.parked = &parkedCall{call: call, caller: inv.From, parker: parker, parkerFrom: parkerFrom, parkedAt: s.clock.Now()}
 	sl.lot.lastUsed = sl.lot.indexOf(sl)
 	s.inSlot[call] = sl
 	s.moh.Add(call.Media())
-	log.Info("call parked", "caller", inv.From.String(), "parker", parker.URI)
+	if parkerFrom == "" {
+		log.Info("call parked; parker unknown, a recall skips to the ring group", "caller", inv.From.String())
+	} else {
+		log.Info("call parked", "caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)
+	}
+	s.armRecallLocked(sl, sl.parked)
 	s.emit(EventParked, sl, sl.parked, "")
 }
 
@@ -65,6 +67,10 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *parkedCall) {
 	s.mu.Lock()
 	sl.retrieving = false
 	if err != nil {
+		if sl.parked == pc && pc.overdue {
+			pc.overdue = false
+			go s.recallDue(sl, pc) // it fell due while the retrieve was tried
+		}
 		s.mu.Unlock()
 		log.Info("retrieve not answered; the call stays parked", "error", err)
 		return
@@ -76,6 +82,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *parkedCall) {
 		call.Hangup(context.Background(), "the parked caller hung up")
 		return
 	}
+	pc.stopRecallLocked() // a ringing recall gets CANCEL
 	sl.parked = nil
 	delete(s.inSlot, pc.call)
 	s.bridged[call] = pc.call
@@ -89,7 +96,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *parkedCall) {
 		return
 	}
 	log.Info("call retrieved and bridged", "retriever", inv.From.String(), "caller", pc.caller.String(),
-		"parked_for", s.now().Sub(pc.parkedAt).Round(time.Millisecond))
+		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
 }
 
 // CallEnded frees the slot of a parked call that ended, or hangs up the
@@ -98,14 +105,17 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 	s.mu.Lock()
 	if sl, ok := s.inSlot[call]; ok {
 		pc := sl.parked
+		pc.stopRecallLocked()
 		delete(s.inSlot, call)
 		sl.parked = nil
-		kind := EventHungUp
+		kind, detail := EventHungUp, string(reason)
 		if reason == sipcore.EndRemoteBye {
 			kind = EventAbandoned
+		} else if pc.hangupWhy != "" {
+			detail = pc.hangupWhy
 		}
-		call.Logger().Info("parked call ended; slot freed", "reason", reason)
-		s.emit(kind, sl, pc, string(reason))
+		call.Logger().Info("parked call ended; slot freed", "reason", reason, "detail", detail)
+		s.emit(kind, sl, pc, detail)
 	}
 	peer, wasBridged := s.bridged[call]
 	delete(s.bridged, call)
@@ -130,9 +140,16 @@ func (s *Server) releaseLocked(sl *slot) { sl.reserved = false }
 
 // emit bumps the slot's version and publishes the change; callers hold s.mu.
 func (s *Server) emit(kind EventKind, sl *slot, pc *parkedCall, detail string) {
+	s.publish(Event{Kind: kind, Call: pc.view(), Detail: detail}, sl)
+}
+
+// emitPolicy publishes a slot's new effective policy; callers hold s.mu.
+func (s *Server) emitPolicy(sl *slot, p *Policy) {
+	s.publish(Event{Kind: EventPolicy, Call: sl.parked.view(), Policy: p}, sl)
+}
+
+func (s *Server) publish(ev Event, sl *slot) {
 	sl.version++
-	s.events.publish(Event{
-		Time: s.now(), Kind: kind, Lot: sl.lot.cfg.Name, Slot: sl.name,
-		Version: sl.version, Call: pc.view(), Detail: detail, Subscribers: sl.watchers,
-	})
+	ev.Time, ev.Lot, ev.Slot, ev.Version, ev.Subscribers = s.clock.Now(), sl.lot.cfg.Name, sl.name, sl.version, sl.watchers
+	s.events.publish(ev)
 }

@@ -140,7 +140,18 @@ type SIPConfig struct {
 	Advertise     string   `yaml:"advertise" json:"advertise"`           // host or IP put in SDP c= and Contact; "" = the listen address
 	OutboundProxy string   `yaml:"outbound_proxy" json:"outbound_proxy"` // SIP URI or host:port, may be ""
 	Allow         []string `yaml:"allow" json:"allow"`                   // CIDRs; a bare IP means /32 (/128); empty refuses everyone
+	// ParkerHeaders are tried, in order, after Referred-By to learn who
+	// parked a call whose transfer carried none (e.g. Diversion,
+	// History-Info, a PBX's own X- header).
+	ParkerHeaders []string `yaml:"parker_headers,omitempty" json:"parker_headers,omitempty"`
+	// RecallAlertInfo is the Alert-Info of recall INVITEs, so phones ring
+	// them distinctly; "" sends none.
+	RecallAlertInfo string `yaml:"recall_alert_info" json:"recall_alert_info"`
 }
+
+// DefaultRecallAlertInfo is RFC 7462's URN for a call coming back after a
+// transfer: phones that know it ring distinctly, the rest ring normally.
+const DefaultRecallAlertInfo = "<urn:alert:service:recall:transfer>"
 
 // RTPConfig is the `rtp:` section.
 type RTPConfig struct {
@@ -260,8 +271,9 @@ func (e *ConfigError) Error() string {
 func DefaultConfig() Config {
 	return Config{
 		SIP: SIPConfig{
-			Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
-			Allow:  []string{"127.0.0.0/8"},
+			Listen:          []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+			Allow:           []string{"127.0.0.0/8"},
+			RecallAlertInfo: DefaultRecallAlertInfo,
 		},
 		RTP:      RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
 		API:      APIConfig{Listen: "127.0.0.1:7080"},
@@ -1035,6 +1047,23 @@ func (c Config) checkSIP(ck *checker) {
 	if c.SIP.OutboundProxy != "" {
 		ck.addErr("sip.outbound_proxy", checkProxy(c.SIP.OutboundProxy))
 	}
+	for i, h := range c.SIP.ParkerHeaders {
+		ck.addErr(fmt.Sprintf("sip.parker_headers[%d]", i), checkHeaderName(h))
+	}
+	ck.addErr("sip.recall_alert_info", checkText(c.SIP.RecallAlertInfo))
+}
+
+// checkHeaderName accepts a SIP header name (an RFC 3261 token).
+func checkHeaderName(h string) error {
+	if h == "" {
+		return errors.New(`must be a header name, like "Diversion"`)
+	}
+	for _, r := range h {
+		if !(r < 0x7f && (isAlnum(byte(r)) || strings.ContainsRune("-.!%*_+`'~", r))) {
+			return fmt.Errorf("%q is not a SIP header name (letters, digits and -.!%%*_+`'~)", h)
+		}
+	}
+	return nil
 }
 
 func (c Config) checkRTP(ck *checker) {
@@ -1075,11 +1104,8 @@ func (c Config) checkPaths(ck *checker) {
 // layer touches either key, so an inherited problem is reported once, at
 // the layer that caused it.
 func checkComplete(ck *checker, path string, layer, merged Policy) {
-	if layer.OnFailure == nil && layer.ForwardTo == nil {
-		return
-	}
-	if merged.OnFailure != nil && *merged.OnFailure == FailureForward && (merged.ForwardTo == nil || *merged.ForwardTo == "") {
-		ck.add(joinKey(path, "forward_to"), "required when on_failure is forward (a sip: URI)")
+	for _, e := range merged.incomplete(path, layer) {
+		ck.add(e.Key, "%s", e.Msg)
 	}
 }
 
@@ -1143,6 +1169,44 @@ func (l LotConfig) check(ck *checker, key string) {
 	}
 	ck.addPolicy(l.Policy.problems(key+".policy", 0))
 	l.checkSlotPolicies(ck, key)
+	l.checkKazoo(ck, key)
+}
+
+// checkKazoo maps the lot's kazoo: object; its errors name Kazoo's keys.
+func (l LotConfig) checkKazoo(ck *checker, key string) {
+	if len(l.Kazoo) == 0 {
+		return
+	}
+	first, last, width, err := parseSlots(l.Slots)
+	inLot := func(s string) bool {
+		n, convErr := strconv.Atoi(s)
+		return err == nil && convErr == nil && isDigits(s) && len(s) == width && n >= first && n <= last
+	}
+	kz, errs := ParseKazoo(l.Kazoo, key+".kazoo", inLot)
+	ck.addPolicy(errs)
+	if err == nil && kz.MaxSlot > 0 && kz.MaxSlot < first {
+		ck.add(key+".kazoo.max_slot_number", "%d leaves no slot of %s to park in", kz.MaxSlot, l.Slots)
+	}
+}
+
+// ParkSettings is how a lot parks once its kazoo: object is applied: the
+// slot action (Kazoo's action wins over slot_action, so a pasted Kazoo
+// object behaves as it did in Kazoo), a fixed slot for the park extension
+// (Kazoo's slot) and the slots in use (Kazoo's max_slot_number cuts the
+// range).
+func (l LotConfig) ParkSettings() (action, fixedSlot string, slots []string) {
+	kz := l.kazoo("")
+	action = l.SlotAction
+	if kz.Action != "" {
+		action = kz.Action
+	}
+	for _, name := range l.SlotNames() {
+		if n, err := strconv.Atoi(name); kz.MaxSlot > 0 && err == nil && n > kz.MaxSlot {
+			continue
+		}
+		slots = append(slots, name)
+	}
+	return action, kz.Slot, slots
 }
 
 func (l LotConfig) checkSlotPolicies(ck *checker, key string) {
@@ -1590,16 +1654,10 @@ func checkText(s string) error {
 }
 
 // EffectivePolicy is the merged policy of a slot of lot i (slot "" for
-// the lot itself): slot < lot < defaults < built-in. Live overrides go on
-// top with Over.
+// the lot itself) from the config file: built-in < defaults < lot (its
+// kazoo: object under its policy:) < slot. Live overrides go on top in the
+// Server.
 func (c Config) EffectivePolicy(lot int, slot string) Policy {
-	p := c.Defaults.Over(BuiltinPolicy())
-	if lot < 0 || lot >= len(c.Lots) {
-		return p
-	}
-	p = c.Lots[lot].Policy.Over(p)
-	if sp, ok := c.Lots[lot].SlotPolicies[slot]; ok && slot != "" {
-		p = sp.Over(p)
-	}
+	p, _ := merge(c.configLayers(lot, slot))
 	return p
 }

@@ -1,6 +1,7 @@
 package parkd
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
@@ -67,9 +68,48 @@ func roundTripView(c Config) Config {
 	if len(c.SIP.Allow) == 0 {
 		c.SIP.Allow = nil
 	}
+	if len(c.SIP.ParkerHeaders) == 0 {
+		c.SIP.ParkerHeaders = nil
+	}
 	c.Lots = slices.Clone(c.Lots)
 	for i := range c.Lots {
 		c.Lots[i].Kazoo = nil
 	}
 	return c
+}
+
+// FuzzPolicyJSON: a policy override as the store (and the API) hands it
+// over: bad JSON or bad values are errors, never a panic, and whatever is
+// accepted survives a round trip unchanged.
+func FuzzPolicyJSON(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"recall_after":"45s","ring_group":[]}`, `{"ring_group":null}`,
+		`{"recall_to":"group_only","ring_group":["sip:201@pbx"],"on_failure":"forward","forward_to":"sip:vm@pbx"}`,
+		`{"recall_after":45}`, `{"max_recalls":-1}`, `{"presence_type":"terminated"}`, `[1]`, `{"recall_after":"1e9h"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p Policy
+		if err := json.Unmarshal(data, &p); err != nil {
+			return
+		}
+		if err := p.Validate(""); err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		out, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("cannot marshal an accepted policy: %v", err)
+		}
+		var again Policy
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatalf("re-reading %s: %v", out, err)
+		}
+		if !reflect.DeepEqual(p, again) {
+			t.Fatalf("round trip changed the policy:\n%+v\n%+v (%s)", p, again, out)
+		}
+	})
 }

@@ -20,15 +20,16 @@ const (
 	FailureHangup  = "hangup"
 	FailureForward = "forward"
 
-	PresenceEarly     = "early"
-	PresenceConfirmed = "confirmed"
+	PresenceEarly      = "early"
+	PresenceConfirmed  = "confirmed"
+	PresenceTerminated = "terminated" // Kazoo's: an occupied slot's key stays dark
 )
 
 // Policy ranges, from the reference systems' limits loosened to what is
-// still sensible for a receptionist: a recall sooner than 10 s fires before
-// anyone could walk to a phone, and later than an hour nobody is waiting.
+// still sensible: 5 s is the Kazoo docs' own example ringback, and later
+// than an hour nobody is waiting.
 const (
-	minRecallAfter = 10 * time.Second
+	minRecallAfter = 5 * time.Second
 	maxRecallAfter = time.Hour
 	minRingFor     = 5 * time.Second
 	maxRingFor     = 10 * time.Minute
@@ -38,7 +39,7 @@ const (
 var (
 	recallToValues     = []string{RecallParkerOnly, RecallParkerThenGroup, RecallGroupOnly}
 	onFailureValues    = []string{FailureRepark, FailureHangup, FailureForward}
-	presenceTypeValues = []string{PresenceEarly, PresenceConfirmed}
+	presenceTypeValues = []string{PresenceEarly, PresenceConfirmed, PresenceTerminated}
 )
 
 // Policy is one layer of recall settings. Every field is a pointer (and
@@ -220,6 +221,23 @@ func (p Policy) checkForward(add addFunc) {
 	if err := checkSIPURI(*p.ForwardTo); err != nil {
 		add("forward_to", "%v", err)
 	}
+}
+
+// incomplete checks what only the merged policy can tell: on_failure:
+// forward needs a forward_to, group_only needs a ring group. Only fields
+// this layer sets are blamed, so each mistake is reported once, where it
+// was made.
+func (merged Policy) incomplete(path string, layer Policy) []*PolicyError {
+	var errs []*PolicyError
+	if (layer.OnFailure != nil || layer.ForwardTo != nil) &&
+		merged.OnFailure != nil && *merged.OnFailure == FailureForward && (merged.ForwardTo == nil || *merged.ForwardTo == "") {
+		errs = append(errs, &PolicyError{Key: joinKey(path, "forward_to"), Msg: "required when on_failure is forward (a sip: URI)"})
+	}
+	if (layer.RecallTo != nil || layer.RingGroup != nil) &&
+		merged.RecallTo != nil && *merged.RecallTo == RecallGroupOnly && len(merged.RingGroup) == 0 {
+		errs = append(errs, &PolicyError{Key: joinKey(path, "ring_group"), Msg: "required when recall_to is group_only (a list of sip: URIs)"})
+	}
+	return errs
 }
 
 func checkRange(add addFunc, key string, d *Duration, lo, hi time.Duration) {

@@ -88,7 +88,7 @@ lots:
     attendant_extension: "sip:reception@pbx"
     operator: "sip:100@pbx"
     answer_delay: 2s
-    policy: {recall_after: 30s, ring_group: []}
+    policy: {recall_after: 30s, recall_to: parker_only, ring_group: []}
     slot_policies:
       "01": {on_failure: hangup}
     kazoo: {slots: {"01": {ringback_timeout: 30000}}, default_presence_type: early}
@@ -118,8 +118,9 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 	setHome(t, "/home/rita", "")
 	want := Config{
 		SIP: SIPConfig{
-			Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
-			Allow:  []string{"127.0.0.0/8"},
+			Listen:          []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+			Allow:           []string{"127.0.0.0/8"},
+			RecallAlertInfo: "<urn:alert:service:recall:transfer>",
 		},
 		RTP: RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
 		API: APIConfig{Listen: "127.0.0.1:7080"},
@@ -232,7 +233,7 @@ func TestParseFullConfig(t *testing.T) {
 		Name: "sales", Extension: "*80", RetrieveExtension: "#80", Slots: "01-20",
 		FindSlot: "next", SlotAction: "direct_park", WhenFull: "overflow:support", TransferToOccupied: "next_free",
 		AttendantExtension: "sip:reception@pbx", Operator: "sip:100@pbx", AnswerDelay: Duration(2 * time.Second),
-		Policy:       Policy{RecallAfter: ptr(Duration(30 * time.Second)), RingGroup: []string{}},
+		Policy:       Policy{RecallAfter: ptr(Duration(30 * time.Second)), RecallTo: ptr("parker_only"), RingGroup: []string{}},
 		SlotPolicies: map[string]Policy{"01": {OnFailure: ptr("hangup")}},
 		Kazoo: map[string]any{
 			"slots":                 map[string]any{"01": map[string]any{"ringback_timeout": 30000}},
@@ -454,12 +455,12 @@ func TestParseErrors(t *testing.T) {
 		{"garbage duration", "defaults: {recall_after: soon}\n", "defaults.recall_after", `"soon" is not a duration`},
 		{"negative duration", "defaults: {ring_group_for: -1m}\n", "defaults.ring_group_for", "negative"},
 		{"list as duration", "defaults: {recall_after: [1s]}\n", "defaults.recall_after", "not a list"},
-		{"recall_after range", "defaults: {recall_after: 2s}\n", "defaults.recall_after", "must be between 10s and 1h (got 2s)"},
+		{"recall_after range", "defaults: {recall_after: 2s}\n", "defaults.recall_after", "must be between 5s and 1h (got 2s)"},
 		{"ring_parker_for range", "defaults: {ring_parker_for: 11m}\n", "defaults.ring_parker_for", "between 5s and 10m"},
 		{"ring_group_for range", "defaults: {ring_group_for: 1s}\n", "defaults.ring_group_for", "between 5s and 10m"},
 		{"bad recall_to", "defaults: {recall_to: everyone}\n", "defaults.recall_to", "parker_only, parker_then_group, group_only"},
 		{"bad on_failure", "defaults: {on_failure: cry}\n", "defaults.on_failure", "repark, hangup, forward"},
-		{"bad presence_type", "defaults: {presence_type: terminated}\n", "defaults.presence_type", "early, confirmed"},
+		{"bad presence_type", "defaults: {presence_type: blinking}\n", "defaults.presence_type", "early, confirmed, terminated"},
 		{"max_recalls range", "defaults: {max_recalls: 21}\n", "defaults.max_recalls", "between 0 and 20"},
 		{"negative max_recalls", "defaults: {max_recalls: -1}\n", "defaults.max_recalls", "between 0 and 20"},
 		{"max_recalls not a number", "defaults: {max_recalls: many}\n", "defaults.max_recalls", "whole number"},
@@ -498,7 +499,7 @@ func TestParseErrors(t *testing.T) {
 		{"overflow loop", lot("    when_full: overflow:b\n") + "  - {name: b, extension: \"800\", slots: \"801-810\", when_full: \"overflow:main\"}\n", "lots[0].when_full", "overflow loop: main → b → main"},
 		{"forward not sip", lot("    when_full: forward:reception\n"), "lots[0].when_full", "sip: or sips:"},
 		{"slot policy outside range", lot("    slot_policies: {\"799\": {recall_after: 1m}}\n"), "lots[0].slot_policies.799", "not a slot of this lot"},
-		{"slot policy bad value", lot("    slot_policies: {\"701\": {recall_after: 1s}}\n"), "lots[0].slot_policies.701.recall_after", "between 10s and 1h"},
+		{"slot policy bad value", lot("    slot_policies: {\"701\": {recall_after: 1s}}\n"), "lots[0].slot_policies.701.recall_after", "between 5s and 1h"},
 		{"lot policy bad value", lot("    policy: {max_recalls: 99}\n"), "lots[0].policy.max_recalls", "between 0 and 20"},
 		{"answer delay too long", lot("    answer_delay: 31s\n"), "lots[0].answer_delay", "between 0s and 30s"},
 		{"bad operator", lot("    operator: \"100\"\n"), "lots[0].operator", "sip:"},
@@ -643,8 +644,8 @@ func TestPolicyValidate(t *testing.T) {
 	}{
 		{BuiltinPolicy(), "defaults", ""},
 		{Policy{}, "x", ""},
-		{Policy{RecallAfter: ptr(Duration(2 * time.Second))}, "lots[0].policy", "lots[0].policy.recall_after: must be between 10s and 1h (got 2s)"},
-		{Policy{RecallAfter: ptr(Duration(2 * time.Hour))}, "", "recall_after: must be between 10s and 1h (got 2h)"},
+		{Policy{RecallAfter: ptr(Duration(2 * time.Second))}, "lots[0].policy", "lots[0].policy.recall_after: must be between 5s and 1h (got 2s)"},
+		{Policy{RecallAfter: ptr(Duration(2 * time.Hour))}, "", "recall_after: must be between 5s and 1h (got 2h)"},
 		{Policy{OnFailure: ptr("forward"), ForwardTo: ptr("")}, "p", "p.forward_to: required when on_failure is forward (a sip: URI)"},
 		// A layer that only says "forward" may inherit its target.
 		{Policy{OnFailure: ptr("forward")}, "p", ""},
@@ -773,11 +774,12 @@ func TestRoundTrip(t *testing.T) {
 
 func TestKazooVerbatim(t *testing.T) {
 	lot := "lots:\n  - name: main\n    extension: \"700\"\n    slots: \"701-720\"\n    kazoo: "
-	cfg := mustParse(t, lot+"{slots: {701: {ringback_timeout: 30000}}, list: [1, a, true, ~, 1.5], since: 2024-01-02}\n")
+	cfg := mustParse(t, lot+"{slots: {701: {ringback_timeout: 30000, presence_id: ~}}, custom_presence_id: true, default_callback_timeout: 2.6e4, presence_id: 2024-01-02}\n")
 	want := map[string]any{
-		"slots": map[string]any{"701": map[string]any{"ringback_timeout": 30000}},
-		"list":  []any{1, "a", true, nil, 1.5},
-		"since": "2024-01-02",
+		"slots":                    map[string]any{"701": map[string]any{"ringback_timeout": 30000, "presence_id": nil}},
+		"custom_presence_id":       true,
+		"default_callback_timeout": 26000.0,
+		"presence_id":              "2024-01-02",
 	}
 	if got := cfg.Lots[0].Kazoo; !reflect.DeepEqual(got, want) {
 		t.Errorf("kazoo = %#v\nwant %#v", got, want)

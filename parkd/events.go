@@ -16,6 +16,17 @@ const (
 	EventHungUp    EventKind = "hungup"    // parkd hung the parked call up (RTP timeout, shutdown); the slot is free
 	// EventSubscribers: the number of BLF subscriptions watching the slot changed.
 	EventSubscribers EventKind = "subscribers"
+
+	// The recall of a call left parked too long, step by step.
+	EventRecalling    EventKind = "recalling"     // a recall step rings (the parker, the ring group, the forward target); the call stays parked
+	EventRecallFailed EventKind = "recall_failed" // a recall step ended unanswered (or was skipped: parker unknown); Detail says why
+	EventRecalled     EventKind = "recalled"      // the recall was answered and bridged; the slot is free
+	EventReparked     EventKind = "reparked"      // every step failed and on_failure is repark: the recall timer starts again
+	EventForwarded    EventKind = "forwarded"     // on_failure forward was answered and bridged; the slot is free
+	// EventPolicy: the slot's effective policy changed (a live override).
+	EventPolicy EventKind = "policy"
+	// EventParker: the parker was named after the park (through the API).
+	EventParker EventKind = "parker"
 )
 
 // Event is one change of one slot. Every consumer (BLF, the API stream, the
@@ -32,6 +43,8 @@ type Event struct {
 	// Subscribers is how many BLF subscriptions the slot's state reaches
 	// (its own, its lot's, its presence_id's), after the change.
 	Subscribers int `json:"subscribers"`
+	// Policy is the slot's new effective policy, on EventPolicy only.
+	Policy *Policy `json:"policy,omitempty"`
 }
 
 // eventBus fans events out to subscribers without letting a slow one stall

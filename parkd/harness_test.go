@@ -72,7 +72,7 @@ func (e *errorLines) lines() []string {
 }
 
 // startDaemon runs parkd with its defaults on 127.0.0.1:0, changed by edit.
-func startDaemon(t *testing.T, edit func(*parkd.Config)) *daemon {
+func startDaemon(t *testing.T, edit func(*parkd.Config), opts ...parkd.Option) *daemon {
 	t.Helper()
 	cfg := parkd.DefaultConfig()
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}
@@ -82,7 +82,7 @@ func startDaemon(t *testing.T, edit func(*parkd.Config)) *daemon {
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := parkd.New(cfg, testLogger(t))
+	srv, err := parkd.New(cfg, testLogger(t), opts...)
 	if err != nil {
 		t.Fatalf("starting parkd: %v", err)
 	}

@@ -66,7 +66,7 @@ func (s *Server) decide(inv *sipcore.Invite) decision {
 
 func (s *Server) decideSlot(inv *sipcore.Invite, sl *slot) decision {
 	l := sl.lot
-	action := l.cfg.SlotAction
+	action := l.slotAction
 	if sl.parked == nil && !sl.reserved {
 		if action == "retrieve" {
 			return reject(404, "Not Found", "slot %s is empty", sl.name)
@@ -93,7 +93,12 @@ func (s *Server) decideSlot(inv *sipcore.Invite, sl *slot) decision {
 
 // decidePark finds a free slot in l, or applies its when_full rule.
 func (s *Server) decidePark(l *lot, seen map[string]bool) decision {
-	if sl := l.findFree(); sl != nil {
+	if l.fixedSlot != nil {
+		if l.fixedSlot.free() {
+			l.fixedSlot.reserved = true
+			return decision{park: l.fixedSlot}
+		}
+	} else if sl := l.findFree(); sl != nil {
 		sl.reserved = true
 		return decision{park: sl}
 	}

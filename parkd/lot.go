@@ -1,6 +1,7 @@
 package parkd
 
 import (
+	"context"
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
@@ -8,9 +9,12 @@ import (
 
 // lot is a parking lot: a park extension and a range of numbered slots.
 type lot struct {
-	cfg      LotConfig
-	slots    []*slot // in number order
-	lastUsed int     // index of the slot parked into last, for find_slot: next
+	index      int // in Config.Lots
+	cfg        LotConfig
+	slotAction string  // slot_action, or the kazoo: object's action
+	fixedSlot  *slot   // where the park extension parks (Kazoo's slot); nil = find one
+	slots      []*slot // in number order
+	lastUsed   int     // index of the slot parked into last, for find_slot: next
 }
 
 // slot is one parking position. Its state changes only through Server's
@@ -25,18 +29,32 @@ type slot struct {
 	watchers   int // BLF subscriptions its changes reach
 }
 
-// parkedCall is a call waiting in a slot.
+// parkedCall is a call waiting in a slot. Its fields change under Server.mu.
 type parkedCall struct {
-	call     *sipcore.Call
-	caller   sipcore.Party
-	parker   sipcore.Party
-	parkedAt time.Time
+	call       *sipcore.Call
+	caller     sipcore.Party
+	parker     sipcore.Party
+	parkerFrom string // how the parker was learned; "" = unknown
+	parkedAt   time.Time
+
+	recallTimer Timer              // recall_after, while waiting for it
+	stopRinging context.CancelFunc // ends the recall round in progress
+	ringing     string             // the recall step ringing now
+	recalls     int                // recall rounds started
+	overdue     bool               // the recall fell due while a retrieve was being answered
+	hangupWhy   string             // why parkd hangs it up, for the event
 }
 
-func newLot(cfg LotConfig) *lot {
-	l := &lot{cfg: cfg, lastUsed: -1}
-	for _, name := range cfg.SlotNames() {
-		l.slots = append(l.slots, &slot{lot: l, name: name})
+func newLot(index int, cfg LotConfig) *lot {
+	l := &lot{index: index, cfg: cfg, lastUsed: -1}
+	action, fixed, names := cfg.ParkSettings()
+	l.slotAction = action
+	for _, name := range names {
+		sl := &slot{lot: l, name: name}
+		l.slots = append(l.slots, sl)
+		if name == fixed {
+			l.fixedSlot = sl
+		}
 	}
 	return l
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parkd/parkd/parkd/store"
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media"
 )
@@ -27,7 +28,9 @@ type Server struct {
 	moh      *media.Source
 	events   *eventBus
 	blf      *blf
-	now      func() time.Time
+	clock    Clock
+	store    *store.Store         // nil without a data directory
+	history  *store.HistoryWriter // nil without a store
 
 	fanoutObserver atomic.Pointer[fanoutFunc]
 
@@ -39,23 +42,49 @@ type Server struct {
 	byLot   map[string]*lot
 	inSlot  map[*sipcore.Call]*slot
 	bridged map[*sipcore.Call]*sipcore.Call
+	// overrides are the live policy layers by scope (defaults, lot/NAME,
+	// slot/NUMBER), kept in the store.
+	overrides map[string]Policy
+	stopping  bool // Run is shutting down: no new recalls
 }
 
-// New builds the daemon from a validated config and binds its SIP
-// listeners and RTP range; errors name what could not be had.
-func New(cfg Config, log *slog.Logger) (*Server, error) {
+// Option changes how New builds a Server.
+type Option func(*Server)
+
+// WithClock drives every recall timer from c instead of the wall clock.
+func WithClock(c Clock) Option { return func(s *Server) { s.clock = c } }
+
+// New builds the daemon from a validated config, opens its store and
+// binds its SIP listeners and RTP range; errors name what could not be had.
+func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, log: log, events: newEventBus(log), now: time.Now,
+		cfg: cfg, log: log, events: newEventBus(log), clock: RealClock{},
 		byExt: map[string]*lot{}, byRetr: map[string]*lot{}, bySlot: map[string]*slot{},
 		byLot: map[string]*lot{}, inSlot: map[*sipcore.Call]*slot{}, bridged: map[*sipcore.Call]*sipcore.Call{},
+		overrides: map[string]Policy{},
 	}
-	s.blf = newBLF(cfg)
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.openStore(); err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			s.closeStore()
+		}
+	}()
+	s.blf = newBLF(cfg, s.configuredPolicy)
 	s.events.addSink(s.blf.onEvent)
+	if s.history != nil {
+		s.events.addSink(s.recordHistory)
+	}
 	for i, lc := range cfg.Lots {
-		l := newLot(lc)
+		l := newLot(i, lc)
 		s.lots = append(s.lots, l)
 		s.byLot[lc.Name] = l
 		s.byExt[lc.Extension] = l
@@ -67,9 +96,6 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		for _, sl := range l.slots {
 			s.bySlot[sl.name] = sl
-		}
-		if len(lc.Kazoo) > 0 {
-			log.Warn("lot has a kazoo: object; its mapping onto recall policies is not implemented yet and it is ignored", "lot", lc.Name)
 		}
 	}
 
@@ -119,6 +145,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.mu.Lock()
 	s.blf.start(s.entityHost(), s.endpoint.Publish)
 	s.mu.Unlock()
+	built = true
 	return s, nil
 }
 
@@ -158,6 +185,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("parkd listening", "sip", a.String())
 	}
 	<-ctx.Done()
+	s.stopRecalls()
 	s.log.Info("shutting down: hanging up every call", "calls", s.endpoint.Calls())
 	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
@@ -165,8 +193,22 @@ func (s *Server) Run(ctx context.Context) error {
 	stopMOH()
 	<-mohDone
 	s.events.close()
+	s.closeStore()
 	s.log.Info("parkd stopped")
 	return nil
+}
+
+// stopRecalls ends every recall timer and ringing before the calls are
+// hung up, so nothing rings a phone for a call that is going away.
+func (s *Server) stopRecalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopping = true
+	for _, sl := range s.bySlot {
+		if sl.parked != nil {
+			sl.parked.stopRecallLocked()
+		}
+	}
 }
 
 // Events streams every slot change; call the returned function to stop.

@@ -1,0 +1,157 @@
+package parkd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/parkd/parkd/parkd/store"
+)
+
+// policyLocked is a slot's effective policy, live overrides included.
+// Callers hold s.mu.
+func (s *Server) policyLocked(sl *slot) Policy {
+	p, _ := s.mergedLocked(sl)
+	return p
+}
+
+func (s *Server) mergedLocked(sl *slot) (Policy, map[string]PolicySource) {
+	layers := s.cfg.configLayers(sl.lot.index, sl.name)
+	return merge(withOverrides(layers, s.overrides, sl.lot.cfg.Name, sl.name))
+}
+
+// configuredPolicy is the effective policy of a slot at start-up, for
+// newBLF; the overrides have been loaded by then.
+func (s *Server) configuredPolicy(lot int, slot string) Policy {
+	p, _ := merge(withOverrides(s.cfg.configLayers(lot, slot), s.overrides, s.cfg.Lots[lot].Name, slot))
+	return p
+}
+
+// Policy is a slot's effective recall policy with where each value came from.
+func (s *Server) Policy(slot string) (EffectivePolicy, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.bySlot[slot]
+	if !ok {
+		return EffectivePolicy{}, fmt.Errorf("no slot %q", slot)
+	}
+	p, sources := s.mergedLocked(sl)
+	return EffectivePolicy{Lot: sl.lot.cfg.Name, Slot: sl.name, Policy: p, Sources: sources}, nil
+}
+
+// Overrides lists the live policy overrides by scope.
+func (s *Server) Overrides() map[string]Policy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Policy, len(s.overrides))
+	for k, v := range s.overrides {
+		out[k] = v.Clone()
+	}
+	return out
+}
+
+// SetPolicy replaces the live override at scope ("defaults", LotScope(name)
+// or SlotScope(number)); a zero Policy removes it. The override is checked
+// against every slot it reaches, written to the store, then applied: each
+// slot whose effective policy changed gets an EventPolicy. A recall
+// already counting down keeps its timer; the next one uses the new policy.
+func (s *Server) SetPolicy(ctx context.Context, scope string, p Policy) error {
+	if err := s.cfg.checkScope(scope); err != nil {
+		return err
+	}
+	if err := p.Validate(""); err != nil {
+		return err
+	}
+	if p.PresenceID != nil {
+		return &PolicyError{Key: "presence_id", Msg: "cannot be changed while parkd runs (BLF resources are fixed at start); set it in the config file"}
+	}
+	p = p.Clone()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := maps.Clone(s.overrides)
+	if p.IsZero() {
+		delete(next, scope)
+	} else {
+		next[scope] = p
+	}
+	var changed []*slot
+	for _, name := range slices.Sorted(maps.Keys(s.bySlot)) {
+		sl := s.bySlot[name]
+		before := s.policyLocked(sl)
+		after, _ := merge(withOverrides(s.cfg.configLayers(sl.lot.index, sl.name), next, sl.lot.cfg.Name, sl.name))
+		if errs := after.incomplete("", p); len(errs) > 0 {
+			return fmt.Errorf("slot %s: %w", name, errs[0])
+		}
+		if !policyEqual(before, after) {
+			changed = append(changed, sl)
+		}
+	}
+	if err := s.saveOverride(ctx, scope, p); err != nil {
+		return err
+	}
+	s.overrides = next
+	for _, sl := range changed {
+		eff := s.policyLocked(sl)
+		s.emitPolicy(sl, &eff)
+	}
+	s.log.Info("policy override set", "scope", scope, "slots_changed", len(changed))
+	return nil
+}
+
+func policyEqual(a, b Policy) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// saveOverride writes one override (or its removal) to the store; without
+// a store the override lasts until parkd stops.
+func (s *Server) saveOverride(ctx context.Context, scope string, p Policy) error {
+	if s.store == nil {
+		return nil
+	}
+	if p.IsZero() {
+		return s.store.DeleteOverride(ctx, scope)
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.store.PutOverride(ctx, store.Override{Scope: scope, Policy: body, UpdatedAt: s.clock.Now()})
+}
+
+// loadOverrides reads the stored overrides at start. One that no longer
+// fits the config (its lot or slot is gone, a value out of range) is
+// skipped with a warning rather than keeping parkd from starting.
+func (s *Server) loadOverrides(ctx context.Context) error {
+	stored, err := s.store.Overrides(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range stored {
+		var p Policy
+		err := json.Unmarshal(o.Policy, &p)
+		if err == nil {
+			err = s.cfg.checkScope(o.Scope)
+		}
+		if err == nil {
+			err = p.Validate("")
+		}
+		if err == nil && p.PresenceID != nil {
+			err = errors.New("presence_id cannot be overridden")
+		}
+		if err != nil {
+			s.log.Warn("stored policy override ignored", "scope", o.Scope, "error", err)
+			continue
+		}
+		s.overrides[o.Scope] = p
+	}
+	if len(s.overrides) > 0 {
+		s.log.Info("policy overrides restored", "count", len(s.overrides))
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+package parkd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// Recall steps, as events and the console name them.
+const (
+	StepParker    = "parker"
+	StepRingGroup = "ring_group"
+	StepForward   = "forward"
+)
+
+// recallStep is one thing a recall round rings.
+type recallStep struct {
+	name    string
+	targets []string
+	ringFor time.Duration
+}
+
+func (st recallStep) String() string {
+	return st.name + " " + strings.Join(st.targets, ", ")
+}
+
+// recallPlan is what one recall round rings, in order, per policy. A
+// parker parkd does not know is skipped; skipped says so for the console.
+func recallPlan(p Policy, parker string) (steps []recallStep, skipped string) {
+	ringParker := *p.RecallTo != RecallGroupOnly
+	ringGroup := *p.RecallTo != RecallParkerOnly && len(p.RingGroup) > 0
+	if ringParker {
+		if parker != "" {
+			steps = append(steps, recallStep{StepParker, []string{parker}, p.RingParkerFor.D()})
+		} else {
+			skipped = "parker unknown: not rung back"
+		}
+	}
+	if ringGroup {
+		steps = append(steps, recallStep{StepRingGroup, p.RingGroup, p.RingGroupFor.D()})
+	}
+	return steps, skipped
+}
+
+// armRecallLocked starts the recall_after timer of a parked call; with
+// max_recalls 0 a call is never recalled. Callers hold s.mu.
+func (s *Server) armRecallLocked(sl *slot, pc *parkedCall) {
+	pol := s.policyLocked(sl)
+	if pc.recalls >= *pol.MaxRecalls {
+		return
+	}
+	pc.recallTimer = s.clock.AfterFunc(pol.RecallAfter.D(), func() { s.recallDue(sl, pc) })
+}
+
+// stopRecallLocked ends a call's recall: the timer, and any ringing (the
+// branches get CANCEL). Callers hold s.mu.
+func (pc *parkedCall) stopRecallLocked() {
+	if pc.recallTimer != nil {
+		pc.recallTimer.Stop()
+		pc.recallTimer = nil
+	}
+	if pc.stopRinging != nil {
+		pc.stopRinging()
+		pc.stopRinging = nil
+	}
+	pc.ringing = ""
+}
+
+// recallDue starts a recall round when recall_after has run out.
+func (s *Server) recallDue(sl *slot, pc *parkedCall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl.parked != pc || s.stopping {
+		return
+	}
+	pc.recallTimer = nil
+	if sl.retrieving {
+		pc.overdue = true // the retrieve decides; if it fails, the recall goes on
+		return
+	}
+	pc.recalls++
+	pol := s.policyLocked(sl)
+	ctx, cancel := context.WithCancel(context.Background())
+	pc.stopRinging = cancel
+	log := pc.call.Logger()
+	log.Info("recall due", "round", pc.recalls, "max_recalls", *pol.MaxRecalls, "recall_to", *pol.RecallTo)
+	go s.runRecall(ctx, sl, pc, pol)
+}
+
+// runRecall rings each step of the plan until one answers, then runs
+// on_failure. ctx ends when the call is retrieved or hangs up.
+func (s *Server) runRecall(ctx context.Context, sl *slot, pc *parkedCall, pol Policy) {
+	steps, skipped := recallPlan(pol, pc.parker.URI)
+	if skipped != "" && !s.stepFailed(sl, pc, skipped) {
+		return
+	}
+	for _, st := range steps {
+		call, err := s.ring(ctx, sl, pc, st)
+		if call != nil {
+			s.recallAnswered(sl, pc, call, EventRecalled)
+			return
+		}
+		if ctx.Err() != nil {
+			return // retrieved or hung up: nothing more to do
+		}
+		pc.call.Logger().Info("recall step unanswered", "step", st.name, "why", err)
+		if !s.stepFailed(sl, pc, fmt.Sprintf("%s: %v", st.name, err)) {
+			return
+		}
+	}
+	s.recallExhausted(ctx, sl, pc, pol)
+}
+
+// ring rings one step for its ring time on the recall clock.
+func (s *Server) ring(ctx context.Context, sl *slot, pc *parkedCall, st recallStep) (*sipcore.Call, error) {
+	ringCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	timer := s.clock.AfterFunc(st.ringFor, cancel)
+	defer timer.Stop()
+
+	s.mu.Lock()
+	if sl.parked != pc || ctx.Err() != nil {
+		s.mu.Unlock()
+		return nil, context.Canceled
+	}
+	pc.ringing = st.name
+	s.emit(EventRecalling, sl, pc, st.String())
+	caller := pc.caller
+	s.mu.Unlock()
+
+	who := caller.Display
+	if who == "" {
+		who = caller.User
+	}
+	o := sipcore.Originate{
+		Targets: st.targets,
+		// The recalled phone shows who is coming back and from where.
+		From:    sipcore.Party{Display: fmt.Sprintf("Park%s: %s", sl.name, who), URI: caller.URI},
+		Headers: [][2]string{{"Subject", fmt.Sprintf("Recall: %s was parked in %s", who, sl.name)}},
+		Proxy:   s.outboundProxy(),
+		Log:     pc.call.Logger().With("step", st.name),
+	}
+	if ai := s.cfg.SIP.RecallAlertInfo; ai != "" {
+		o.Headers = append(o.Headers, [2]string{"Alert-Info", ai})
+	}
+	return s.endpoint.Originate(ringCtx, o)
+}
+
+// outboundProxy is sip.outbound_proxy as a SIP URI ("" when unset).
+func (s *Server) outboundProxy() string {
+	p := s.cfg.SIP.OutboundProxy
+	if p == "" || strings.HasPrefix(strings.ToLower(p), "sip:") || strings.HasPrefix(strings.ToLower(p), "sips:") {
+		return p
+	}
+	return "sip:" + p
+}
+
+// stepFailed records an unanswered (or skipped) step; false when the call
+// is gone and the recall is over.
+func (s *Server) stepFailed(sl *slot, pc *parkedCall, why string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl.parked != pc || pc.stopRinging == nil {
+		return false
+	}
+	pc.ringing = ""
+	s.emit(EventRecallFailed, sl, pc, why)
+	return true
+}
+
+// recallAnswered bridges the parked call to whoever answered its recall
+// (or its forward) and frees the slot, unless a retrieve got there first.
+func (s *Server) recallAnswered(sl *slot, pc *parkedCall, call *sipcore.Call, kind EventKind) {
+	log := pc.call.Logger()
+	s.mu.Lock()
+	if sl.parked != pc || sl.retrieving {
+		s.mu.Unlock()
+		log.Info("recall answered after the call was picked up: hanging the recall up")
+		go call.Hangup(context.Background(), "the parked call was picked up meanwhile")
+		return
+	}
+	pc.stopRecallLocked()
+	sl.parked = nil
+	delete(s.inSlot, pc.call)
+	s.bridged[call] = pc.call
+	s.bridged[pc.call] = call
+	s.emit(kind, sl, pc, "answered by "+call.Remote.URI)
+	s.mu.Unlock()
+
+	call.SetLogger(log.With("recall_call_id", call.ID.CallID))
+	if err := media.Bridge(pc.call.Media(), call.Media()); err != nil {
+		log.Error("bridging the recall failed", "error", err)
+		go call.Hangup(context.Background(), "bridge failed")
+		return
+	}
+	log.Info("recall answered and bridged", "by", call.Remote.URI, "kind", kind,
+		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
+}
+
+// recallExhausted runs on_failure once every step of a round went unanswered.
+func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *parkedCall, pol Policy) {
+	switch *pol.OnFailure {
+	case FailureRepark:
+		s.mu.Lock()
+		if sl.parked != pc || ctx.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		if pc.stopRinging != nil {
+			pc.stopRinging() // this round is over
+			pc.stopRinging = nil
+		}
+		if pc.recalls >= *pol.MaxRecalls {
+			s.mu.Unlock()
+			s.hangUpParked(pc, fmt.Sprintf("not picked up after %d recalls", pc.recalls))
+			return
+		}
+		s.emit(EventReparked, sl, pc, fmt.Sprintf("recall %d of %d unanswered; recalling again in %s", pc.recalls, *pol.MaxRecalls, *pol.RecallAfter))
+		s.armRecallLocked(sl, pc)
+		s.mu.Unlock()
+	case FailureForward:
+		st := recallStep{StepForward, []string{*pol.ForwardTo}, pol.RingGroupFor.D()}
+		call, err := s.ring(ctx, sl, pc, st)
+		if call != nil {
+			s.recallAnswered(sl, pc, call, EventForwarded)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if s.stepFailed(sl, pc, fmt.Sprintf("%s: %v", st.name, err)) {
+			s.hangUpParked(pc, "recall and forward unanswered")
+		}
+	default: // hangup
+		s.hangUpParked(pc, "recall unanswered")
+	}
+}
+
+// hangUpParked ends a parked call politely: a BYE that says why. The slot
+// is freed by CallEnded, whose event carries why.
+func (s *Server) hangUpParked(pc *parkedCall, why string) {
+	s.mu.Lock()
+	pc.hangupWhy = why
+	pc.stopRecallLocked()
+	s.mu.Unlock()
+	pc.call.Logger().Info("hanging up the parked call", "why", why)
+	ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
+	defer cancel()
+	pc.call.Hangup(ctx, why)
+}
