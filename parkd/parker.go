@@ -1,6 +1,7 @@
 package parkd
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/parkd/parkd/sipcore"
@@ -33,4 +34,32 @@ func (s *Server) parkerOf(inv *sipcore.Invite) (sipcore.Party, string) {
 		}
 	}
 	return sipcore.Party{}, ""
+}
+
+// SetParker names who parked the call in slot, for callers that know
+// better than the SIP headers did (the API, the console): its recall then
+// rings uri. It fails when the slot holds no call or uri is not a SIP URI.
+func (s *Server) SetParker(slot string, p Party) error {
+	if err := checkSIPURI(p.URI); err != nil {
+		return &PolicyError{Key: "parker", Msg: err.Error()}
+	}
+	if err := checkText(p.Display); err != nil {
+		return &PolicyError{Key: "parker.display", Msg: err.Error()}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.bySlot[slot]
+	if !ok {
+		return fmt.Errorf("no slot %q", slot)
+	}
+	pc := sl.parked
+	if pc == nil {
+		return fmt.Errorf("slot %s holds no call", slot)
+	}
+	user, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(p.URI, "sips:"), "sip:"), "@")
+	pc.parker = sipcore.Party{Display: p.Display, URI: p.URI, User: user}
+	pc.parkerFrom = ParkerFromAPI
+	pc.call.Logger().Info("parker named", "parker", p.URI, "parker_from", ParkerFromAPI)
+	s.emit(EventParker, sl, pc, p.URI)
+	return nil
 }

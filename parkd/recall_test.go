@@ -372,3 +372,56 @@ func TestRecallThroughOutboundProxy(t *testing.T) {
 	answer(t, in)
 	r.waitEvent(parkd.EventRecalled, "701")
 }
+
+// The API names the parker of a call that arrived without one; its recall
+// rings that phone.
+func TestRecallParkerNamedByAPI(t *testing.T) {
+	clock := parkd.NewManualClock(time.Now())
+	bob := siptest.NewPhone(t, "bob")
+	d := startDaemon(t, func(c *parkd.Config) { c.Defaults.RecallTo = ptr(parkd.RecallParkerOnly) }, parkd.WithClock(clock))
+	d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	if err := d.srv.SetParker("701", parkd.Party{URI: "not a uri"}); err == nil {
+		t.Error("a parker that is not a SIP URI was accepted")
+	}
+	if err := d.srv.SetParker("702", parkd.Party{URI: bob.URI()}); err == nil {
+		t.Error("naming the parker of an empty slot was accepted")
+	}
+	if err := d.srv.SetParker("701", parkd.Party{Display: "Bob", URI: bob.URI()}); err != nil {
+		t.Fatal(err)
+	}
+	ev := d.waitEvent(parkd.EventParker, "701")
+	if ev.Call.ParkerFrom != parkd.ParkerFromAPI || ev.Call.Parker.URI != bob.URI() {
+		t.Errorf("parker event call = %+v", ev.Call)
+	}
+	clock.Advance(45 * time.Second)
+	answer(t, ringing(t, bob))
+	d.waitEvent(parkd.EventRecalled, "701")
+}
+
+// A lot configured with a Kazoo data object parks the Kazoo way: its
+// static slot, no slot above max_slot_number, its ringback timeout.
+func TestKazooLotParks(t *testing.T) {
+	clock := parkd.NewManualClock(time.Now())
+	bob := siptest.NewPhone(t, "bob")
+	d := startDaemon(t, func(c *parkd.Config) {
+		c.Lots[0].Kazoo = map[string]any{
+			"action": "park", "slot": "705", "max_slot_number": 710,
+			"default_ringback_timeout": 20000, "default_callback_timeout": 10000,
+		}
+		c.Defaults.RecallTo = ptr(parkd.RecallParkerOnly)
+	}, parkd.WithClock(clock))
+	d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{Headers: [][2]string{{"Referred-By", "<" + bob.URI() + ">"}}})
+	d.waitEvent(parkd.EventParked, "705")
+	d.dial(siptest.NewPhone(t, "carol"), "700", 486, siptest.CallOptions{}) // the static slot is taken
+	d.dial(siptest.NewPhone(t, "dave"), "715", 404, siptest.CallOptions{})  // above max_slot_number
+	d.dial(siptest.NewPhone(t, "erin"), "705", 486, siptest.CallOptions{})  // action park: dialling a slot never retrieves
+	clock.Advance(19 * time.Second)
+	if n := bob.IncomingCount(); n != 0 {
+		t.Fatalf("bob rang before Kazoo's 20 s ringback timeout")
+	}
+	clock.Advance(time.Second)
+	in := ringing(t, bob)
+	clock.Advance(10 * time.Second) // Kazoo's callback timeout
+	waitCanceled(t, "bob", in)
+}
