@@ -33,21 +33,25 @@ func (s *Server) openStore() error {
 	return nil
 }
 
+// closeStore flushes the history and closes the store, once. s.store
+// stays set: a late reader gets the store's own "closed" error, not a nil
+// pointer.
 func (s *Server) closeStore() {
 	if s.store == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if s.history != nil {
-		if err := s.history.Close(ctx); err != nil {
-			s.log.Warn("history not fully written", "error", err)
+	s.storeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if s.history != nil {
+			if err := s.history.Close(ctx); err != nil {
+				s.log.Warn("history not fully written", "error", err)
+			}
 		}
-	}
-	if err := s.store.Close(); err != nil {
-		s.log.Warn("closing the store", "error", err)
-	}
-	s.store = nil
+		if err := s.store.Close(); err != nil {
+			s.log.Warn("closing the store", "error", err)
+		}
+	})
 }
 
 // historyKinds are the events that make a history row: what happened to a

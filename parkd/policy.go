@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 
 	"github.com/parkd/parkd/parkd/store"
 )
@@ -15,6 +14,12 @@ import (
 // Callers hold s.mu.
 func (s *Server) policyLocked(sl *slot) Policy {
 	p, _ := s.mergedLocked(sl)
+	return p
+}
+
+// policyWith is a slot's effective policy under a given set of overrides.
+func (s *Server) policyWith(sl *slot, overrides map[string]Policy) Policy {
+	p, _ := merge(withOverrides(s.cfg.configLayers(sl.lot.index, sl.name), overrides, sl.lot.cfg.Name, sl.name))
 	return p
 }
 
@@ -70,36 +75,51 @@ func (s *Server) SetPolicy(ctx context.Context, scope string, p Policy) error {
 	}
 	p = p.Clone()
 
+	// One SetPolicy at a time, and the disk write outside s.mu: calls keep
+	// parking and recalling while SQLite commits.
+	s.policyMu.Lock()
+	defer s.policyMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	next := maps.Clone(s.overrides)
+	s.mu.Unlock()
 	if p.IsZero() {
 		delete(next, scope)
 	} else {
 		next[scope] = p
 	}
-	var changed []*slot
-	for _, name := range slices.Sorted(maps.Keys(s.bySlot)) {
-		sl := s.bySlot[name]
-		before := s.policyLocked(sl)
-		after, _ := merge(withOverrides(s.cfg.configLayers(sl.lot.index, sl.name), next, sl.lot.cfg.Name, sl.name))
+	for _, sl := range s.allSlots() {
+		after := s.policyWith(sl, next)
 		if errs := after.incomplete("", p); len(errs) > 0 {
-			return fmt.Errorf("slot %s: %w", name, errs[0])
-		}
-		if !policyEqual(before, after) {
-			changed = append(changed, sl)
+			return fmt.Errorf("slot %s: %w", sl.name, errs[0])
 		}
 	}
 	if err := s.saveOverride(ctx, scope, p); err != nil {
 		return err
 	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev := s.overrides
 	s.overrides = next
-	for _, sl := range changed {
-		eff := s.policyLocked(sl)
-		s.emitPolicy(sl, &eff)
+	changed := 0
+	for _, sl := range s.allSlots() {
+		if after := s.policyWith(sl, next); !policyEqual(s.policyWith(sl, prev), after) {
+			s.emitPolicy(sl, &after)
+			changed++
+		}
 	}
-	s.log.Info("policy override set", "scope", scope, "slots_changed", len(changed))
+	s.log.Info("policy override set", "scope", scope, "slots_changed", changed)
 	return nil
+}
+
+// allSlots lists every slot in lot and number order; the list is fixed
+// at start, so no lock is needed.
+func (s *Server) allSlots() []*slot {
+	var out []*slot
+	for _, l := range s.lots {
+		out = append(out, l.slots...)
+	}
+	return out
 }
 
 func policyEqual(a, b Policy) bool {

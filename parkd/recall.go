@@ -88,13 +88,29 @@ func (s *Server) recallDue(sl *slot, pc *parkedCall) {
 	pc.stopRinging = cancel
 	log := pc.call.Logger()
 	log.Info("recall due", "round", pc.recalls, "max_recalls", *pol.MaxRecalls, "recall_to", *pol.RecallTo)
-	go s.runRecall(ctx, sl, pc, pol)
+	go s.runRecall(ctx, sl, pc, pol, pc.parker.URI)
+}
+
+// pausedLocked stops a recall round while a retrieve of the call is being
+// answered: the retrieve decides, and if it fails the recall resumes with
+// a new round (pc.overdue). Callers hold s.mu.
+func (s *Server) pausedLocked(sl *slot, pc *parkedCall) bool {
+	if !sl.retrieving {
+		return false
+	}
+	pc.overdue = true
+	if pc.stopRinging != nil {
+		pc.stopRinging()
+		pc.stopRinging = nil
+	}
+	pc.ringing = ""
+	return true
 }
 
 // runRecall rings each step of the plan until one answers, then runs
 // on_failure. ctx ends when the call is retrieved or hangs up.
-func (s *Server) runRecall(ctx context.Context, sl *slot, pc *parkedCall, pol Policy) {
-	steps, skipped := recallPlan(pol, pc.parker.URI)
+func (s *Server) runRecall(ctx context.Context, sl *slot, pc *parkedCall, pol Policy, parker string) {
+	steps, skipped := recallPlan(pol, parker)
 	if skipped != "" && !s.stepFailed(sl, pc, skipped) {
 		return
 	}
@@ -123,7 +139,7 @@ func (s *Server) ring(ctx context.Context, sl *slot, pc *parkedCall, st recallSt
 	defer timer.Stop()
 
 	s.mu.Lock()
-	if sl.parked != pc || ctx.Err() != nil {
+	if sl.parked != pc || ctx.Err() != nil || s.pausedLocked(sl, pc) {
 		s.mu.Unlock()
 		return nil, context.Canceled
 	}
@@ -164,7 +180,7 @@ func (s *Server) outboundProxy() string {
 func (s *Server) stepFailed(sl *slot, pc *parkedCall, why string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sl.parked != pc || pc.stopRinging == nil {
+	if sl.parked != pc || pc.stopRinging == nil || s.pausedLocked(sl, pc) {
 		return false
 	}
 	pc.ringing = ""
@@ -177,9 +193,9 @@ func (s *Server) stepFailed(sl *slot, pc *parkedCall, why string) bool {
 func (s *Server) recallAnswered(sl *slot, pc *parkedCall, call *sipcore.Call, kind EventKind) {
 	log := pc.call.Logger()
 	s.mu.Lock()
-	if sl.parked != pc || sl.retrieving {
+	if sl.parked != pc || s.pausedLocked(sl, pc) || s.stopping {
 		s.mu.Unlock()
-		log.Info("recall answered after the call was picked up: hanging the recall up")
+		log.Info("recall answered after the call was picked up (or parkd is stopping): hanging the recall up")
 		go call.Hangup(context.Background(), "the parked call was picked up meanwhile")
 		return
 	}
@@ -206,7 +222,7 @@ func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *parkedCall, 
 	switch *pol.OnFailure {
 	case FailureRepark:
 		s.mu.Lock()
-		if sl.parked != pc || ctx.Err() != nil {
+		if sl.parked != pc || ctx.Err() != nil || s.pausedLocked(sl, pc) {
 			s.mu.Unlock()
 			return
 		}
@@ -215,8 +231,9 @@ func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *parkedCall, 
 			pc.stopRinging = nil
 		}
 		if pc.recalls >= *pol.MaxRecalls {
+			why := fmt.Sprintf("not picked up after %d recalls", pc.recalls)
 			s.mu.Unlock()
-			s.hangUpParked(pc, fmt.Sprintf("not picked up after %d recalls", pc.recalls))
+			s.hangUpParked(sl, pc, why)
 			return
 		}
 		s.emit(EventReparked, sl, pc, fmt.Sprintf("recall %d of %d unanswered; recalling again in %s", pc.recalls, *pol.MaxRecalls, *pol.RecallAfter))
@@ -233,17 +250,22 @@ func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *parkedCall, 
 			return
 		}
 		if s.stepFailed(sl, pc, fmt.Sprintf("%s: %v", st.name, err)) {
-			s.hangUpParked(pc, "recall and forward unanswered")
+			s.hangUpParked(sl, pc, "recall and forward unanswered")
 		}
 	default: // hangup
-		s.hangUpParked(pc, "recall unanswered")
+		s.hangUpParked(sl, pc, "recall unanswered")
 	}
 }
 
 // hangUpParked ends a parked call politely: a BYE that says why. The slot
-// is freed by CallEnded, whose event carries why.
-func (s *Server) hangUpParked(pc *parkedCall, why string) {
+// is freed by CallEnded, whose event carries why. A call being retrieved
+// is left to its retriever.
+func (s *Server) hangUpParked(sl *slot, pc *parkedCall, why string) {
 	s.mu.Lock()
+	if sl.parked != pc || s.pausedLocked(sl, pc) {
+		s.mu.Unlock()
+		return
+	}
 	pc.hangupWhy = why
 	pc.stopRecallLocked()
 	s.mu.Unlock()

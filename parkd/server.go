@@ -46,6 +46,9 @@ type Server struct {
 	// slot/NUMBER), kept in the store.
 	overrides map[string]Policy
 	stopping  bool // Run is shutting down: no new recalls
+
+	policyMu  sync.Mutex // serialises SetPolicy (its store write is outside mu)
+	storeOnce sync.Once
 }
 
 // Option changes how New builds a Server.

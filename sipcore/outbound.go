@@ -36,6 +36,14 @@ func uacPeer(invite *sip.Request, res *sip.Response) dialogPeer {
 	for i := len(rr) - 1; i >= 0; i-- {
 		p.routeSet = append(p.routeSet, rr[i].Value())
 	}
+	if len(p.routeSet) == 0 && invite != nil {
+		// The outbound proxy did not record-route: keep sending through it
+		// (RFC 3261 §8.1.2 lets a UA use one for every request), since the
+		// callee's Contact may be unreachable from here (NAT).
+		for _, r := range invite.GetHeaders("Route") {
+			p.routeSet = append(p.routeSet, r.Value())
+		}
+	}
 	return p
 }
 
