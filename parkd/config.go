@@ -1177,25 +1177,28 @@ func (l LotConfig) checkKazoo(ck *checker, key string) {
 	if len(l.Kazoo) == 0 {
 		return
 	}
-	first, last, width, err := parseSlots(l.Slots)
-	inLot := func(s string) bool {
-		n, convErr := strconv.Atoi(s)
-		return err == nil && convErr == nil && isDigits(s) && len(s) == width && n >= first && n <= last
-	}
-	kz, errs := ParseKazoo(l.Kazoo, key+".kazoo", inLot)
+	first, _, _, err := parseSlots(l.Slots)
+	kz, errs := ParseKazoo(l.Kazoo, key+".kazoo", l.hasSlot)
 	ck.addPolicy(errs)
 	if err == nil && kz.MaxSlot > 0 && kz.MaxSlot < first {
 		ck.add(key+".kazoo.max_slot_number", "%d leaves no slot of %s to park in", kz.MaxSlot, l.Slots)
 	}
 }
 
-// ParkSettings is how a lot parks once its kazoo: object is applied: the
+// hasSlot reports whether name is one of the lot's slot numbers (false
+// for every name when the range itself is bad).
+func (l LotConfig) hasSlot(name string) bool {
+	first, last, width, err := parseSlots(l.Slots)
+	n, convErr := strconv.Atoi(name)
+	return err == nil && convErr == nil && isDigits(name) && len(name) == width && n >= first && n <= last
+}
+
+// parkSettings is how a lot parks once its kazoo: object is applied: the
 // slot action (Kazoo's action wins over slot_action, so a pasted Kazoo
 // object behaves as it did in Kazoo), a fixed slot for the park extension
 // (Kazoo's slot) and the slots in use (Kazoo's max_slot_number cuts the
 // range).
-func (l LotConfig) ParkSettings() (action, fixedSlot string, slots []string) {
-	kz := l.kazoo("")
+func (l LotConfig) parkSettings(kz KazooPark) (action, fixedSlot string, slots []string) {
 	action = l.SlotAction
 	if kz.Action != "" {
 		action = kz.Action
@@ -1213,13 +1216,10 @@ func (l LotConfig) checkSlotPolicies(ck *checker, key string) {
 	if len(l.SlotPolicies) == 0 {
 		return
 	}
-	slots := map[string]bool{}
-	for _, s := range l.SlotNames() {
-		slots[s] = true
-	}
+	_, _, _, rangeErr := parseSlots(l.Slots)
 	for _, name := range slices.Sorted(maps.Keys(l.SlotPolicies)) {
 		path := mapKey(key+".slot_policies", name)
-		if len(slots) > 0 && !slots[name] { // no slots: .slots is reported already
+		if rangeErr == nil && !l.hasSlot(name) { // a bad range is reported under .slots already
 			ck.add(path, "%q is not a slot of this lot (slots %q)", name, l.Slots)
 		}
 		ck.addPolicy(l.SlotPolicies[name].problems(path, 0))

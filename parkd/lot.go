@@ -11,10 +11,11 @@ import (
 type lot struct {
 	index      int // in Config.Lots
 	cfg        LotConfig
-	slotAction string  // slot_action, or the kazoo: object's action
-	fixedSlot  *slot   // where the park extension parks (Kazoo's slot); nil = find one
-	slots      []*slot // in number order
-	lastUsed   int     // index of the slot parked into last, for find_slot: next
+	slotAction string    // slot_action, or the kazoo: object's action
+	fixedSlot  *slot     // where the park extension parks (Kazoo's slot); nil = find one
+	kazoo      KazooPark // its kazoo: object, mapped once
+	slots      []*slot   // in number order
+	lastUsed   int       // index of the slot parked into last, for find_slot: next
 }
 
 // slot is one parking position. Its state changes only through Server's
@@ -46,8 +47,8 @@ type parkedCall struct {
 }
 
 func newLot(index int, cfg LotConfig) *lot {
-	l := &lot{index: index, cfg: cfg, lastUsed: -1}
-	action, fixed, names := cfg.ParkSettings()
+	l := &lot{index: index, cfg: cfg, lastUsed: -1, kazoo: cfg.kazoo(lotKey(index))}
+	action, fixed, names := cfg.parkSettings(l.kazoo)
 	l.slotAction = action
 	for _, name := range names {
 		sl := &slot{lot: l, name: name}

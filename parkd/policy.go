@@ -12,26 +12,23 @@ import (
 
 // policyLocked is a slot's effective policy, live overrides included.
 // Callers hold s.mu.
-func (s *Server) policyLocked(sl *slot) Policy {
-	p, _ := s.mergedLocked(sl)
-	return p
-}
+func (s *Server) policyLocked(sl *slot) Policy { return s.policyWith(sl, s.overrides) }
 
 // policyWith is a slot's effective policy under a given set of overrides.
 func (s *Server) policyWith(sl *slot, overrides map[string]Policy) Policy {
-	p, _ := merge(withOverrides(s.cfg.configLayers(sl.lot.index, sl.name), overrides, sl.lot.cfg.Name, sl.name))
+	p, _ := s.merged(sl.lot, sl.name, overrides)
 	return p
 }
 
-func (s *Server) mergedLocked(sl *slot) (Policy, map[string]PolicySource) {
-	layers := s.cfg.configLayers(sl.lot.index, sl.name)
-	return merge(withOverrides(layers, s.overrides, sl.lot.cfg.Name, sl.name))
+// merged is a slot's policy stack flattened, with each value's source.
+func (s *Server) merged(l *lot, slot string, overrides map[string]Policy) (Policy, map[string]PolicySource) {
+	return merge(withOverrides(s.cfg.layersWith(l.index, slot, l.kazoo), overrides, l.cfg.Name, slot))
 }
 
 // configuredPolicy is the effective policy of a slot at start-up, for
 // newBLF; the overrides have been loaded by then.
 func (s *Server) configuredPolicy(lot int, slot string) Policy {
-	p, _ := merge(withOverrides(s.cfg.configLayers(lot, slot), s.overrides, s.cfg.Lots[lot].Name, slot))
+	p, _ := s.merged(s.lots[lot], slot, s.overrides)
 	return p
 }
 
@@ -43,7 +40,7 @@ func (s *Server) Policy(slot string) (EffectivePolicy, error) {
 	if !ok {
 		return EffectivePolicy{}, fmt.Errorf("no slot %q", slot)
 	}
-	p, sources := s.mergedLocked(sl)
+	p, sources := s.merged(sl.lot, sl.name, s.overrides)
 	return EffectivePolicy{Lot: sl.lot.cfg.Name, Slot: sl.name, Policy: p, Sources: sources}, nil
 }
 

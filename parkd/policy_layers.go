@@ -55,6 +55,16 @@ func SlotScope(name string) string { return scopeSlot + name }
 // defaults, the lot (its kazoo: object under its policy:), the slot (kazoo
 // slots under slot_policies). lot < 0 stops after defaults.
 func (c Config) configLayers(lot int, slot string) []policyLayer {
+	var kz KazooPark
+	if lot >= 0 && lot < len(c.Lots) {
+		kz = c.Lots[lot].kazoo(lotKey(lot))
+	}
+	return c.layersWith(lot, slot, kz)
+}
+
+// layersWith is configLayers with the lot's Kazoo object already mapped,
+// so the daemon maps it once at start rather than on every park.
+func (c Config) layersWith(lot int, slot string, kz KazooPark) []policyLayer {
 	layers := []policyLayer{
 		{layer: LayerBuiltin, key: "builtin", policy: BuiltinPolicy()},
 		{layer: LayerDefaults, key: "defaults", policy: c.Defaults},
@@ -64,7 +74,6 @@ func (c Config) configLayers(lot int, slot string) []policyLayer {
 	}
 	l := c.Lots[lot]
 	key := lotKey(lot)
-	kz := l.kazoo(key)
 	layers = append(layers,
 		policyLayer{layer: LayerLot, key: key + ".kazoo", policy: kz.Lot, keys: kz.sourcesUnder("")},
 		policyLayer{layer: LayerLot, key: key + ".policy", policy: l.Policy},
@@ -101,11 +110,7 @@ func (l LotConfig) kazoo(key string) KazooPark {
 	if len(l.Kazoo) == 0 {
 		return KazooPark{}
 	}
-	names := map[string]bool{}
-	for _, n := range l.SlotNames() {
-		names[n] = true
-	}
-	kz, _ := ParseKazoo(l.Kazoo, key+".kazoo", func(s string) bool { return names[s] })
+	kz, _ := ParseKazoo(l.Kazoo, key+".kazoo", l.hasSlot)
 	return kz
 }
 
@@ -169,10 +174,8 @@ func (c Config) checkScope(scope string) error {
 	}
 	if name, ok := strings.CutPrefix(scope, scopeSlot); ok {
 		for _, l := range c.Lots {
-			for _, s := range l.SlotNames() {
-				if s == name {
-					return nil
-				}
+			if l.hasSlot(name) {
+				return nil
 			}
 		}
 		return fmt.Errorf("no slot %q", name)

@@ -81,11 +81,6 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 			s.closeStore()
 		}
 	}()
-	s.blf = newBLF(cfg, s.configuredPolicy)
-	s.events.addSink(s.blf.onEvent)
-	if s.history != nil {
-		s.events.addSink(s.recordHistory)
-	}
 	for i, lc := range cfg.Lots {
 		l := newLot(i, lc)
 		s.lots = append(s.lots, l)
@@ -100,6 +95,11 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		for _, sl := range l.slots {
 			s.bySlot[sl.name] = sl
 		}
+	}
+	s.blf = newBLF(cfg, s.configuredPolicy)
+	s.events.addSink(s.blf.onEvent)
+	if s.history != nil {
+		s.events.addSink(s.recordHistory)
 	}
 
 	moh, err := loadMOH(cfg.MOH)
