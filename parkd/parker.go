@@ -43,6 +43,11 @@ func (s *Server) SetParker(slot string, p Party) error {
 	if err := checkSIPURI(p.URI); err != nil {
 		return &PolicyError{Key: "parker", Msg: err.Error()}
 	}
+	parker, ok := sipcore.ParseNameAddr(p.URI)
+	if !ok {
+		return &PolicyError{Key: "parker", Msg: fmt.Sprintf("%q is not a SIP URI", p.URI)}
+	}
+	parker.Display = p.Display
 	if err := checkText(p.Display); err != nil {
 		return &PolicyError{Key: "parker.display", Msg: err.Error()}
 	}
@@ -56,8 +61,7 @@ func (s *Server) SetParker(slot string, p Party) error {
 	if pc == nil {
 		return fmt.Errorf("slot %s holds no call", slot)
 	}
-	user, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(p.URI, "sips:"), "sip:"), "@")
-	pc.parker = sipcore.Party{Display: p.Display, URI: p.URI, User: user}
+	pc.parker = parker
 	pc.parkerFrom = ParkerFromAPI
 	pc.call.Logger().Info("parker named", "parker", p.URI, "parker_from", ParkerFromAPI)
 	s.emit(EventParker, sl, pc, p.URI)

@@ -3,7 +3,6 @@ package parkd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 
@@ -61,14 +60,8 @@ func (s *Server) Overrides() map[string]Policy {
 // slot whose effective policy changed gets an EventPolicy. A recall
 // already counting down keeps its timer; the next one uses the new policy.
 func (s *Server) SetPolicy(ctx context.Context, scope string, p Policy) error {
-	if err := s.cfg.checkScope(scope); err != nil {
+	if err := s.checkOverride(scope, p); err != nil {
 		return err
-	}
-	if err := p.Validate(""); err != nil {
-		return err
-	}
-	if p.PresenceID != nil {
-		return &PolicyError{Key: "presence_id", Msg: "cannot be changed while parkd runs (BLF resources are fixed at start); set it in the config file"}
 	}
 	p = p.Clone()
 
@@ -119,6 +112,21 @@ func (s *Server) allSlots() []*slot {
 	return out
 }
 
+// checkOverride is what any override must pass, set live or restored from
+// the store: a scope that exists, values in range, no presence_id.
+func (s *Server) checkOverride(scope string, p Policy) error {
+	if err := s.cfg.checkScope(scope); err != nil {
+		return err
+	}
+	if err := p.Validate(""); err != nil {
+		return err
+	}
+	if p.PresenceID != nil {
+		return &PolicyError{Key: "presence_id", Msg: "cannot be changed while parkd runs (BLF resources are fixed at start); set it in the config file"}
+	}
+	return nil
+}
+
 func policyEqual(a, b Policy) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
@@ -153,13 +161,7 @@ func (s *Server) loadOverrides(ctx context.Context) error {
 		var p Policy
 		err := json.Unmarshal(o.Policy, &p)
 		if err == nil {
-			err = s.cfg.checkScope(o.Scope)
-		}
-		if err == nil {
-			err = p.Validate("")
-		}
-		if err == nil && p.PresenceID != nil {
-			err = errors.New("presence_id cannot be overridden")
+			err = s.checkOverride(o.Scope, p)
 		}
 		if err != nil {
 			s.log.Warn("stored policy override ignored", "scope", o.Scope, "error", err)
