@@ -175,12 +175,8 @@ func (b *branch) report(r branchResult) {
 func (b *branch) onProvisional() {
 	b.mu.Lock()
 	b.provisional = true
-	send := b.canceling && !b.cancelSent
-	b.cancelSent = b.cancelSent || send
 	b.mu.Unlock()
-	if send {
-		go b.sendCancel()
-	}
+	b.cancelWhenReady()
 }
 
 // cancel stops the branch: CANCEL once a provisional response came, else
@@ -192,7 +188,15 @@ func (b *branch) cancel() {
 		return
 	}
 	b.canceling = true
-	send := b.provisional && !b.cancelSent
+	b.mu.Unlock()
+	b.cancelWhenReady()
+}
+
+// cancelWhenReady sends the one CANCEL once parkd wants the branch gone
+// and a provisional response allows it (RFC 3261 §9.1).
+func (b *branch) cancelWhenReady() {
+	b.mu.Lock()
+	send := b.canceling && b.provisional && !b.cancelSent
 	b.cancelSent = b.cancelSent || send
 	b.mu.Unlock()
 	if send {
