@@ -166,15 +166,10 @@ func (in *Incoming) AnswerAfterCancel(ctx context.Context) (*Call, error) {
 	}
 	in.final = -1 // keep Answer and Reject off while the 200 is built
 	in.mu.Unlock()
-	c, res, err := in.newCall()
+	c, res, err := in.startCall()
 	if err != nil {
-		in.unreserve(nil)
 		return nil, err
 	}
-	in.mu.Lock()
-	in.call = c
-	in.mu.Unlock()
-	in.p.track(c)
 	if err := in.write(res); err != nil {
 		return c, fmt.Errorf("siptest: late 200: %w", err)
 	}

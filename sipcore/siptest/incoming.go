@@ -192,15 +192,10 @@ func (in *Incoming) Answer(ctx context.Context) (*Call, error) {
 	if err := in.reserve(200); err != nil {
 		return nil, err
 	}
-	c, res, err := in.newCall()
+	c, res, err := in.startCall()
 	if err != nil {
-		in.unreserve(nil)
 		return nil, err
 	}
-	in.mu.Lock()
-	in.call = c
-	in.mu.Unlock()
-	in.p.track(c)
 	if err := in.tx.Respond(res); err != nil {
 		// A CANCEL got there first: sipgo sent 487 instead.
 		in.p.untrack(c)
@@ -364,4 +359,19 @@ func inviteReason(code int) string {
 		return "Decline"
 	}
 	return reason(code)
+}
+
+// startCall builds the answered Call and its 200, once a final response is
+// reserved, and makes the phone route the dialog's requests to it.
+func (in *Incoming) startCall() (*Call, *sip.Response, error) {
+	c, res, err := in.newCall()
+	if err != nil {
+		in.unreserve(nil)
+		return nil, nil, err
+	}
+	in.mu.Lock()
+	in.call = c
+	in.mu.Unlock()
+	in.p.track(c)
+	return c, res, nil
 }
