@@ -54,21 +54,6 @@ func (e *OriginateError) Error() string {
 	return what + " (" + strings.Join(parts, "; ") + ")"
 }
 
-// Busy reports whether every target that answered at all said busy.
-func (e *OriginateError) Busy() bool {
-	busy := false
-	for _, a := range e.Attempts {
-		switch a.Status {
-		case 486, 600:
-			busy = true
-		case 0:
-		default:
-			return false
-		}
-	}
-	return busy
-}
-
 // errDraining refuses new calls while the endpoint shuts down.
 var errDraining = errors.New("sipcore: shutting down")
 
