@@ -27,6 +27,22 @@ const (
 	EventPolicy EventKind = "policy"
 	// EventParker: the parker was named after the park (through the API).
 	EventParker EventKind = "parker"
+	// EventMoved: the call left this slot for another (Detail: "to N");
+	// an EventParked on the other slot follows.
+	EventMoved EventKind = "moved"
+
+	// Calls outside slots: the attendant queue and the operations of the
+	// API. Their Slot is "" unless the call is parked.
+	EventQueued     EventKind = "queued"      // a call to an attendant extension joined its lot's queue
+	EventDequeued   EventKind = "dequeued"    // it left the queue; Detail says how (parked in N, connected, hung up…)
+	EventRinging    EventKind = "ringing"     // a retrieve or transfer rings its target (Detail) for the call
+	EventRingFailed EventKind = "ring_failed" // that target did not answer; the call stays where it was
+	EventBridged    EventKind = "bridged"     // the call was connected to its target (Detail) and talks through parkd
+	EventEnded      EventKind = "ended"       // a queued, ringing or bridged call ended (Detail: why)
+
+	// EventResync is sent alone to a subscriber whose Last-Event-ID is
+	// older than the event window: its view is stale, take a snapshot.
+	EventResync EventKind = "resync"
 )
 
 // Event is one change of one slot. Every consumer (BLF, the API stream, the

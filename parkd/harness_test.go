@@ -159,7 +159,7 @@ func (d *daemon) waitEvent(kind parkd.EventKind, slot string) parkd.Event {
 // slot returns the current view of a slot.
 func (d *daemon) slot(name string) parkd.SlotView {
 	d.t.Helper()
-	v, err := d.srv.Slot(name)
+	v, err := d.srv.Slot(context.Background(), name)
 	if err != nil {
 		d.t.Fatal(err)
 	}

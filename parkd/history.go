@@ -69,13 +69,13 @@ func (s *Server) recordHistory(ev Event) {
 	}
 	s.history.Add(store.HistoryRow{
 		Time: ev.Time, Lot: ev.Lot, Slot: ev.Slot, CallID: ev.Call.CallID,
-		Caller: ev.Call.Caller.String(), Parker: ev.Call.Parker.String(),
+		Caller: ev.Call.Caller.String(), Parker: ev.Call.parkerString(),
 		Outcome: string(ev.Kind), Detail: ev.Detail, Parked: ev.Time.Sub(ev.Call.ParkedAt),
 	})
 }
 
-// History lists history rows, newest first.
-func (s *Server) History(ctx context.Context, q store.HistoryQuery) ([]store.HistoryRow, error) {
+// HistoryRows lists the store's history rows, newest first.
+func (s *Server) HistoryRows(ctx context.Context, q store.HistoryQuery) ([]store.HistoryRow, error) {
 	if s.store == nil {
 		return nil, nil
 	}

@@ -29,7 +29,7 @@ func TestParkHearsMusicOnHold(t *testing.T) {
 			if ev.Call.Caller.Display != "Alice" || !contains(ev.Call.Caller.URI, "alice@") {
 				t.Errorf("parked caller = %+v, want Alice <sip:alice@…>", ev.Call.Caller)
 			}
-			if ev.Call.Parker.URI != "" || ev.Call.ParkerFrom != "" {
+			if ev.Call.Parker != nil || ev.Call.ParkerFrom != "" {
 				t.Errorf("parker = %+v from %q, want unknown (no Referred-By: a recall must not ring the caller back to herself)", ev.Call.Parker, ev.Call.ParkerFrom)
 			}
 			if ev.Call.CallID != call.CallID() || ev.Call.RemoteTag != call.FromTag() || ev.Call.LocalTag != call.ToTag() {
@@ -86,7 +86,7 @@ func TestParkByTransferRecordsParker(t *testing.T) {
 	caller := siptest.NewPhone(t, "carol", siptest.WithDisplay("Carol"))
 	d.dial(caller, "700", 200, siptest.CallOptions{Headers: [][2]string{{"Referred-By", `"Reception" <sip:201@pbx.example.com>`}}})
 	ev := d.waitEvent(parkd.EventParked, "701")
-	if ev.Call.Parker.URI != "sip:201@pbx.example.com" || ev.Call.Parker.Display != "Reception" {
+	if ev.Call.Parker == nil || ev.Call.Parker.URI != "sip:201@pbx.example.com" || ev.Call.Parker.Display != "Reception" {
 		t.Errorf("parker = %+v, want Reception <sip:201@pbx.example.com>", ev.Call.Parker)
 	}
 	if ev.Call.Caller.Display != "Carol" {

@@ -31,8 +31,8 @@ func (s *Server) configuredPolicy(lot int, slot string) Policy {
 	return p
 }
 
-// Policy is a slot's effective recall policy with where each value came from.
-func (s *Server) Policy(slot string) (EffectivePolicy, error) {
+// SlotPolicy is a slot's effective recall policy with where each value came from.
+func (s *Server) SlotPolicy(slot string) (EffectivePolicy, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sl, ok := s.bySlot[slot]

@@ -43,7 +43,7 @@ func TestPolicyProvenance(t *testing.T) {
 		{"704", "recall_after", "1m", parkd.LayerOverride, "override slot/704"},
 	}
 	for _, tt := range tests {
-		eff, err := d.srv.Policy(tt.slot)
+		eff, err := d.srv.SlotPolicy(tt.slot)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestPolicyOverrideSurvivesRestart(t *testing.T) {
 	d.shutdown()
 
 	again := startDaemon(t, edit)
-	eff, err := again.srv.Policy("701")
+	eff, err := again.srv.SlotPolicy("701")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestPolicyOverrideSurvivesRestart(t *testing.T) {
 	if err := again.srv.SetPolicy(ctx, parkd.SlotScope("701"), parkd.Policy{}); err != nil {
 		t.Fatal(err)
 	}
-	if eff, _ := again.srv.Policy("701"); eff.Policy.RecallAfter.D() != 45*time.Second {
+	if eff, _ := again.srv.SlotPolicy("701"); eff.Policy.RecallAfter.D() != 45*time.Second {
 		t.Errorf("recall_after after removing the override = %s, want 45s", eff.Policy.RecallAfter)
 	}
 }
@@ -140,7 +140,7 @@ func TestHistoryRows(t *testing.T) {
 	r.parked.Hangup(ctxFor(t, 5*time.Second))
 	r.waitEvent(parkd.EventAbandoned, "701")
 
-	rows, err := r.srv.History(ctxFor(t, 5*time.Second), store.HistoryQuery{Slot: "701"})
+	rows, err := r.srv.HistoryRows(ctxFor(t, 5*time.Second), store.HistoryQuery{Slot: "701"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -312,7 +312,7 @@ func TestRecallParkerFromHeaders(t *testing.T) {
 				}
 				return
 			}
-			if ev.Call.Parker.URI != "" && !strings.Contains(ev.Call.Parker.URI, "bob@") {
+			if ev.Call.Parker != nil && !strings.Contains(ev.Call.Parker.URI, "bob@") {
 				t.Errorf("parker %q, want bob", ev.Call.Parker.URI)
 			}
 			answer(t, ringing(t, bob))
@@ -391,7 +391,7 @@ func TestRecallParkerNamedByAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := d.waitEvent(parkd.EventParker, "701")
-	if ev.Call.ParkerFrom != parkd.ParkerFromAPI || ev.Call.Parker.URI != bob.URI() {
+	if ev.Call.ParkerFrom != parkd.ParkerFromAPI || ev.Call.Parker == nil || ev.Call.Parker.URI != bob.URI() {
 		t.Errorf("parker event call = %+v", ev.Call)
 	}
 	clock.Advance(45 * time.Second)

@@ -4,7 +4,6 @@ package parkd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -231,12 +230,12 @@ func (s *Server) Snapshot() []SlotView {
 }
 
 // Slot returns one slot's view.
-func (s *Server) Slot(name string) (SlotView, error) {
+func (s *Server) Slot(ctx context.Context, name string) (SlotView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sl, ok := s.bySlot[name]
 	if !ok {
-		return SlotView{}, fmt.Errorf("no slot %q", name)
+		return SlotView{}, errorf(CodeNoSuchSlot, "no slot %q", name)
 	}
 	return sl.viewLocked(), nil
 }
