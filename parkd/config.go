@@ -132,6 +132,9 @@ type Config struct {
 	MOH      string      `yaml:"moh" json:"moh"`   // "builtin" or a WAV path
 	Defaults Policy      `yaml:"defaults" json:"defaults"`
 	Lots     []LotConfig `yaml:"lots" json:"lots"`
+	// RingGroups are named groups of SIP URIs, for APIs that name a ring
+	// group by id (the call park server settings API's ring_group_id).
+	RingGroups map[string][]string `yaml:"ring_groups,omitempty" json:"ring_groups,omitempty"`
 }
 
 // SIPConfig is the `sip:` section.
@@ -163,6 +166,14 @@ type RTPConfig struct {
 // APIConfig is the `api:` section.
 type APIConfig struct {
 	Listen string `yaml:"listen" json:"listen"` // host:port; "" disables the HTTP API
+	// TLS serves HTTPS, for a console on another machine; both or neither.
+	TLS APITLS `yaml:"tls" json:"tls"`
+}
+
+// APITLS is `api.tls:`, PEM files.
+type APITLS struct {
+	Cert string `yaml:"cert" json:"cert,omitempty"`
+	Key  string `yaml:"key" json:"key,omitempty"`
 }
 
 // Lot enum values.
@@ -178,6 +189,11 @@ const (
 	WhenFullReject   = "reject"
 	WhenFullOverflow = "overflow" // written "overflow:<lot name>"
 	WhenFullForward  = "forward"  // written "forward:<sip uri>"
+
+	QueueOverflowHangup  = "hangup"
+	QueueOverflowForward = "forward" // written "forward:<sip uri>"
+	DefaultQueueMax      = 20
+	DefaultQueueTimeout  = 10 * time.Minute
 
 	TransferReject   = "reject"
 	TransferNextFree = "next_free"
@@ -222,6 +238,9 @@ type LotConfig struct {
 	AttendantExtension string            `yaml:"attendant_extension" json:"attendant_extension"`   // dial string or SIP URI, may be ""
 	Operator           string            `yaml:"operator" json:"operator"`                         // the receptionist's phone URI, may be ""
 	AnswerDelay        Duration          `yaml:"answer_delay" json:"answer_delay"`                 // ring (180) this long before answering a park; 0–30s
+	QueueMax           int               `yaml:"queue_max" json:"queue_max"`                       // calls the attendant queue holds; beyond it 486
+	QueueTimeout       Duration          `yaml:"queue_timeout" json:"queue_timeout"`               // how long a call may wait there; 0 = for ever
+	QueueOverflow      string            `yaml:"queue_overflow" json:"queue_overflow"`             // hangup | forward:<sip uri>, when queue_timeout runs out
 	Policy             Policy            `yaml:"policy" json:"policy"`
 	SlotPolicies       map[string]Policy `yaml:"slot_policies,omitempty" json:"slot_policies,omitempty"` // keys are slots of this lot
 	Kazoo              map[string]any    `yaml:"kazoo,omitempty" json:"kazoo,omitempty"`                 // a Kazoo park data object, verbatim
@@ -302,6 +321,9 @@ func listedLotDefaults() LotConfig {
 	return LotConfig{
 		FindSlot:           FindSlotFirst,
 		SlotAction:         SlotActionAuto,
+		QueueMax:           DefaultQueueMax,
+		QueueTimeout:       Duration(DefaultQueueTimeout),
+		QueueOverflow:      QueueOverflowHangup,
 		WhenFull:           WhenFullReject,
 		TransferToOccupied: TransferReject,
 	}

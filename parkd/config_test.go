@@ -145,7 +145,7 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 		},
 		Lots: []LotConfig{{
 			Name: "main", Extension: "700", RetrieveExtension: "*700", Slots: "701-720",
-			FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject",
+			FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
 			AttendantExtension: "0",
 		}},
 	}
@@ -232,7 +232,7 @@ func TestParseFullConfig(t *testing.T) {
 	wantSales := LotConfig{
 		Name: "sales", Extension: "*80", RetrieveExtension: "#80", Slots: "01-20",
 		FindSlot: "next", SlotAction: "direct_park", WhenFull: "overflow:support", TransferToOccupied: "next_free",
-		AttendantExtension: "sip:reception@pbx", Operator: "sip:100@pbx", AnswerDelay: Duration(2 * time.Second),
+		AttendantExtension: "sip:reception@pbx", Operator: "sip:100@pbx", AnswerDelay: Duration(2 * time.Second), QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
 		Policy:       Policy{RecallAfter: ptr(Duration(30 * time.Second)), RecallTo: ptr("parker_only"), RingGroup: []string{}},
 		SlotPolicies: map[string]Policy{"01": {OnFailure: ptr("hangup")}},
 		Kazoo: map[string]any{
@@ -330,7 +330,7 @@ func TestLotsReplaceDefaultLot(t *testing.T) {
 	cfg := mustParse(t, "lots:\n  - {name: front, extension: \"500\", slots: \"501-505\"}\n")
 	want := []LotConfig{{
 		Name: "front", Extension: "500", Slots: "501-505",
-		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject",
+		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
 	}}
 	if !reflect.DeepEqual(cfg.Lots, want) {
 		t.Errorf("lots = %+v, want %+v", cfg.Lots, want)
@@ -556,7 +556,7 @@ func TestValidateErrorText(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Lots = append(cfg.Lots, LotConfig{
 		Name: "b", Extension: "800", Slots: "720-701",
-		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject",
+		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
 	})
 	err := cfg.Validate()
 	if err == nil || err.Error() != `config: lots[1].slots: range "720-701" is reversed` {
