@@ -140,7 +140,7 @@ func (b *blf) onEvent(ev Event) {
 		bs.call, bs.recalling = ev.Call, false
 	case EventRecalling:
 		bs.call, bs.recalling = ev.Call, true
-	case EventRetrieved, EventAbandoned, EventHungUp, EventRecalled, EventForwarded:
+	case EventRetrieved, EventAbandoned, EventHungUp, EventRecalled, EventForwarded, EventMoved:
 		bs.call, bs.recalling = nil, false
 	case EventPolicy:
 		if ev.Policy == nil || *ev.Policy.PresenceType == bs.presenceType {

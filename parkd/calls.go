@@ -45,32 +45,41 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 		return
 	default:
 	}
-	sl.reserved = false
-	sl.parked = &parkedCall{call: call, caller: inv.From, parker: parker, parkerFrom: parkerFrom, parkedAt: s.clock.Now()}
-	sl.lot.lastUsed = sl.lot.indexOf(sl)
-	s.inSlot[call] = sl
-	s.moh.Add(call.Media())
+	rec := s.newRecordLocked(call, inv.From, sl.lot)
+	rec.parker, rec.parkerFrom = parker, parkerFrom
 	if parkerFrom == "" {
 		log.Info("call parked; parker unknown, a recall skips to the ring group", "caller", inv.From.String())
 	} else {
 		log.Info("call parked", "caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)
 	}
-	s.armRecallLocked(sl, sl.parked)
-	s.emit(EventParked, sl, sl.parked, "")
+	s.placeLocked(sl, rec, "")
+}
+
+// placeLocked puts rec into the reserved or free slot sl with music on
+// hold and starts its recall timer. Callers hold s.mu.
+func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
+	sl.reserved = false
+	sl.parked = rec
+	rec.slot, rec.lot, rec.queued = sl, sl.lot, false
+	if rec.parkedAt.IsZero() {
+		rec.parkedAt = s.clock.Now()
+	}
+	sl.lot.lastUsed = sl.lot.indexOf(sl)
+	s.inSlot[rec.call] = sl
+	s.moh.Add(rec.call.Media())
+	s.armRecallLocked(sl, rec)
+	s.emit(EventParked, sl, rec, detail)
 }
 
 // retrieve answers inv and bridges it to the call claimed from sl.
-func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *parkedCall) {
+func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 	log := inv.Log.With("slot", sl.name, "lot", sl.lot.cfg.Name, "parked_call_id", pc.call.ID.CallID)
 	call, err := inv.Answer()
 
 	s.mu.Lock()
 	sl.retrieving = false
 	if err != nil {
-		if sl.parked == pc && pc.overdue {
-			pc.overdue = false
-			go s.recallDue(sl, pc) // it fell due while the retrieve was tried
-		}
+		s.resumeOverdueLocked(sl, pc)
 		s.mu.Unlock()
 		log.Info("retrieve not answered; the call stays parked", "error", err)
 		return
@@ -83,10 +92,8 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *parkedCall) {
 		return
 	}
 	pc.stopRecallLocked() // a ringing recall gets CANCEL
-	sl.parked = nil
-	delete(s.inSlot, pc.call)
-	s.bridged[call] = pc.call
-	s.bridged[pc.call] = call
+	s.takeOutLocked(sl, pc)
+	s.linkLocked(pc, s.newRecordLocked(call, inv.From, nil))
 	s.emit(EventRetrieved, sl, pc, inv.From.URI)
 	s.mu.Unlock()
 
@@ -99,27 +106,47 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *parkedCall) {
 		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
 }
 
-// CallEnded frees the slot of a parked call that ended, or hangs up the
-// other leg of a bridge.
+// takeOutLocked frees the slot of its call, which leaves it (bridged,
+// moved, hung up). Callers hold s.mu.
+func (s *Server) takeOutLocked(sl *slot, rec *callRecord) {
+	sl.parked = nil
+	delete(s.inSlot, rec.call)
+	rec.slot = nil
+}
+
+// CallEnded frees the slot or queue place of a call that ended, or hangs
+// up the other leg of a bridge.
 func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 	s.mu.Lock()
+	rec := s.records[call]
+	if rec != nil {
+		rec.ended = true
+	}
+	detail := string(reason)
+	if rec != nil && rec.hangupWhy != "" && reason != sipcore.EndRemoteBye {
+		detail = rec.hangupWhy
+	}
 	if sl, ok := s.inSlot[call]; ok {
 		pc := sl.parked
 		pc.stopRecallLocked()
-		delete(s.inSlot, call)
-		sl.parked = nil
-		kind, detail := EventHungUp, string(reason)
+		s.takeOutLocked(sl, pc)
+		kind := EventHungUp
 		if reason == sipcore.EndRemoteBye {
 			kind = EventAbandoned
-		} else if pc.hangupWhy != "" {
-			detail = pc.hangupWhy
 		}
 		call.Logger().Info("parked call ended; slot freed", "reason", reason, "detail", detail)
 		s.emit(kind, sl, pc, detail)
+	} else if rec != nil && rec.queued {
+		s.dequeueLocked(rec, "ended: "+detail)
+	} else if rec != nil {
+		s.emitCall(EventEnded, rec, detail)
 	}
 	peer, wasBridged := s.bridged[call]
 	delete(s.bridged, call)
 	delete(s.bridged, peer)
+	if rec != nil {
+		s.dropRecordLocked(rec)
+	}
 	s.mu.Unlock()
 	if wasBridged {
 		go func() {
@@ -139,13 +166,23 @@ func (s *Server) release(sl *slot) {
 func (s *Server) releaseLocked(sl *slot) { sl.reserved = false }
 
 // emit bumps the slot's version and publishes the change; callers hold s.mu.
-func (s *Server) emit(kind EventKind, sl *slot, pc *parkedCall, detail string) {
+func (s *Server) emit(kind EventKind, sl *slot, pc *callRecord, detail string) {
 	s.publish(Event{Kind: kind, Call: pc.view(), Detail: detail}, sl)
 }
 
 // emitPolicy publishes a slot's new effective policy; callers hold s.mu.
 func (s *Server) emitPolicy(sl *slot, p *Policy) {
 	s.publish(Event{Kind: EventPolicy, Call: sl.parked.view(), Policy: p}, sl)
+}
+
+// emitCall publishes a change of a call outside any slot (the queue, an
+// API operation, a bridge); callers hold s.mu.
+func (s *Server) emitCall(kind EventKind, rec *callRecord, detail string) {
+	ev := Event{Kind: kind, Call: rec.view(), Detail: detail, Time: s.clock.Now()}
+	if rec.lot != nil {
+		ev.Lot = rec.lot.cfg.Name
+	}
+	s.events.publish(ev)
 }
 
 func (s *Server) publish(ev Event, sl *slot) {

@@ -62,6 +62,7 @@ const (
 	CallRecalling = "recalling" // in a slot, its recall ringing
 	CallRinging   = "ringing"   // queued or parked while a retrieve or transfer rings its target
 	CallBridged   = "bridged"   // talking to someone through parkd
+	CallFinished  = "ended"     // in the event that says the call ended
 )
 
 // Slot states.

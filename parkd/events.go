@@ -1,7 +1,9 @@
 package parkd
 
 import (
+	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -71,12 +73,86 @@ type eventBus struct {
 	seq    uint64
 	sinks  []func(Event)
 	subs   map[chan Event]struct{}
+	strict map[chan Event]struct{} // Subscribe's: cut off, not skipped, when full
 	log    *slog.Logger
 	closed bool
+	// window keeps the newest events, oldest first, so a client that
+	// reconnects can be given what it missed.
+	window []Event
+	head   int // where the next event goes once the window is full
 }
 
+// EventWindow is how many past events a reconnecting subscriber can get.
+const EventWindow = 4096
+
+// subscriberBuffer is how far a Subscribe reader may fall behind live
+// events before it is cut off.
+const subscriberBuffer = 1024
+
 func newEventBus(log *slog.Logger) *eventBus {
-	return &eventBus{subs: map[chan Event]struct{}{}, log: log}
+	return &eventBus{subs: map[chan Event]struct{}{}, strict: map[chan Event]struct{}{}, log: log}
+}
+
+// last is the sequence number of the newest event.
+func (b *eventBus) last() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq
+}
+
+// missedLocked lists the window's events after seq, or ok=false when some
+// of them have left the window. b.mu held.
+func (b *eventBus) missedLocked(after uint64) (out []Event, ok bool) {
+	if after >= b.seq {
+		return nil, true
+	}
+	n := len(b.window)
+	ordered := append(append([]Event(nil), b.window[b.head:]...), b.window[:b.head]...)
+	if n == 0 || ordered[0].Seq > after+1 {
+		return nil, false
+	}
+	for _, ev := range ordered {
+		if ev.Seq > after {
+			out = append(out, ev)
+		}
+	}
+	return out, true
+}
+
+// subscribeAfter is Client.Subscribe: the missed events (or one resync),
+// then live ones; a reader that falls subscriberBuffer behind is cut off
+// so that it never slows a slot change.
+func (b *eventBus) subscribeAfter(ctx context.Context, after uint64) <-chan Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var first []Event
+	if after > 0 {
+		missed, ok := b.missedLocked(after)
+		if ok {
+			first = missed
+		} else {
+			first = []Event{{Seq: b.seq, Time: time.Now(), Kind: EventResync, Detail: "events after " + strconv.FormatUint(after, 10) + " are no longer kept: take a fresh snapshot"}}
+		}
+	}
+	ch := make(chan Event, len(first)+subscriberBuffer)
+	for _, ev := range first {
+		ch <- ev
+	}
+	if b.closed {
+		close(ch)
+		return ch
+	}
+	b.strict[ch] = struct{}{}
+	go func() {
+		<-ctx.Done()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.strict[ch]; ok {
+			delete(b.strict, ch)
+			close(ch)
+		}
+	}()
+	return ch
 }
 
 // subscribe returns a channel of events and a function that ends it.
@@ -118,6 +194,21 @@ func (b *eventBus) publish(ev Event) Event {
 	for _, sink := range b.sinks {
 		sink(ev)
 	}
+	if len(b.window) < EventWindow {
+		b.window = append(b.window, ev)
+	} else {
+		b.window[b.head] = ev
+		b.head = (b.head + 1) % EventWindow
+	}
+	for ch := range b.strict {
+		select {
+		case ch <- ev:
+		default:
+			b.log.Warn("event subscriber fell behind: cut off; it resumes from its last event", "seq", ev.Seq)
+			delete(b.strict, ch)
+			close(ch)
+		}
+	}
 	for ch := range b.subs {
 		select {
 		case ch <- ev:
@@ -134,6 +225,10 @@ func (b *eventBus) close() {
 	b.closed = true
 	for ch := range b.subs {
 		delete(b.subs, ch)
+		close(ch)
+	}
+	for ch := range b.strict {
+		delete(b.strict, ch)
 		close(ch)
 	}
 }

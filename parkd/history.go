@@ -2,6 +2,7 @@ package parkd
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/parkd/parkd/parkd/store"
@@ -59,12 +60,13 @@ func (s *Server) closeStore() {
 var historyKinds = map[EventKind]bool{
 	EventParked: true, EventRetrieved: true, EventAbandoned: true, EventHungUp: true,
 	EventRecalling: true, EventRecallFailed: true, EventRecalled: true, EventReparked: true, EventForwarded: true,
+	EventMoved: true, EventRingFailed: true,
 }
 
 // recordHistory is the store's event sink: it queues a row and never
 // waits on the disk (it runs under the slot lock).
 func (s *Server) recordHistory(ev Event) {
-	if !historyKinds[ev.Kind] || ev.Call == nil {
+	if !historyKinds[ev.Kind] || ev.Call == nil || ev.Slot == "" {
 		return
 	}
 	s.history.Add(store.HistoryRow{
@@ -83,4 +85,42 @@ func (s *Server) HistoryRows(ctx context.Context, q store.HistoryQuery) ([]store
 		return nil, err
 	}
 	return s.store.History(ctx, q)
+}
+
+// History lists history entries, newest first, a page at a time
+// (Client.History). Without a store it is always empty.
+func (s *Server) History(ctx context.Context, f HistoryFilter) (HistoryPage, error) {
+	q := store.HistoryQuery{Lot: f.Lot, Slot: f.Slot, Caller: f.Caller, Outcome: f.Outcome, Since: f.Since, Until: f.Until, Limit: f.Limit}
+	if f.Limit < 0 || f.Limit > store.MaxHistoryLimit {
+		return HistoryPage{}, fieldError("limit", "%d is outside 1–%d", f.Limit, store.MaxHistoryLimit)
+	}
+	if f.Cursor != "" {
+		before, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || before <= 0 {
+			return HistoryPage{}, fieldError("cursor", "%q is not a cursor from a previous page", f.Cursor)
+		}
+		q.Before = before
+	}
+	if f.Outcome != "" && !historyKinds[EventKind(f.Outcome)] {
+		return HistoryPage{}, fieldError("outcome", "%q is not an outcome history keeps", f.Outcome)
+	}
+	rows, err := s.HistoryRows(ctx, q)
+	if err != nil {
+		return HistoryPage{}, err
+	}
+	page := HistoryPage{Entries: make([]HistoryEntry, 0, len(rows))}
+	for _, r := range rows {
+		page.Entries = append(page.Entries, HistoryEntry{
+			ID: r.ID, Time: r.Time, Lot: r.Lot, Slot: r.Slot, CallID: r.CallID, Caller: r.Caller,
+			Parker: r.Parker, Outcome: r.Outcome, Detail: r.Detail, Parked: Duration(r.Parked),
+		})
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = store.DefaultHistoryLimit
+	}
+	if len(rows) == limit {
+		page.Next = strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	}
+	return page, nil
 }

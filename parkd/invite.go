@@ -11,8 +11,9 @@ import (
 // decision is what an INVITE asked for, worked out under s.mu.
 type decision struct {
 	park     *slot // reserved for the new call
+	queue    *lot  // the call waits in this lot's attendant queue
 	retrieve *slot // its parked call is claimed by the new call
-	parked   *parkedCall
+	parked   *callRecord
 	redirect string
 	code     int
 	reason   string
@@ -33,6 +34,8 @@ func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
 		s.park(ctx, inv, d.park)
 	case d.retrieve != nil:
 		s.retrieve(inv, d.retrieve, d.parked)
+	case d.queue != nil:
+		s.enqueue(inv, d.queue)
 	case d.redirect != "":
 		inv.Redirect(d.redirect, d.warning)
 	default:
@@ -49,6 +52,9 @@ func (s *Server) decide(inv *sipcore.Invite) decision {
 	target := inv.Target
 	if l, ok := s.byExt[target]; ok {
 		return s.decidePark(l, map[string]bool{})
+	}
+	if l, ok := s.byAttendant[target]; ok {
+		return s.decideQueue(l)
 	}
 	if l, ok := s.byRetr[target]; ok {
 		sl := l.longestWaiting()

@@ -16,6 +16,8 @@ type lot struct {
 	kazoo      KazooPark // its kazoo: object, mapped once
 	slots      []*slot   // in number order
 	lastUsed   int       // index of the slot parked into last, for find_slot: next
+	queue      []*callRecord
+	answering  int // attendant calls being answered, counted against queue_max
 }
 
 // slot is one parking position. Its state changes only through Server's
@@ -26,17 +28,34 @@ type slot struct {
 	version    uint64
 	reserved   bool // a park into it is being answered
 	retrieving bool // its parked call is being answered to a retriever
-	parked     *parkedCall
+	parked     *callRecord
 	watchers   int // BLF subscriptions its changes reach
 }
 
-// parkedCall is a call waiting in a slot. Its fields change under Server.mu.
-type parkedCall struct {
+// callRecord is a call parkd handles: queued, parked, or bridged through
+// parkd. Its fields change under Server.mu.
+type callRecord struct {
+	id         string // the API's id
 	call       *sipcore.Call
 	caller     sipcore.Party
 	parker     sipcore.Party
 	parkerFrom string // how the parker was learned; "" = unknown
+	lot        *lot   // the lot it is queued or parked in (nil once bridged)
+	slot       *slot  // the slot it is parked in; nil when not parked
+	since      time.Time
 	parkedAt   time.Time
+
+	queued     bool  // waiting in lot.queue
+	queueTimer Timer // queue_timeout
+	peer       *callRecord
+	ended      bool // its leg is gone; the record is about to be dropped
+	// ringingTo is the target an API retrieve or transfer is ringing
+	// for the call; stopOp ends that ringing.
+	ringingTo string
+	stopOp    context.CancelFunc
+	// recallAfter is the call's own recall time (API park), over policy.
+	recallAfter *Duration
+	recallAt    time.Time
 
 	recallTimer Timer              // recall_after, while waiting for it
 	stopRinging context.CancelFunc // ends the recall round in progress

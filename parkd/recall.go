@@ -48,21 +48,27 @@ func recallPlan(p Policy, parker string) (steps []recallStep, skipped string) {
 
 // armRecallLocked starts the recall_after timer of a parked call; with
 // max_recalls 0 a call is never recalled. Callers hold s.mu.
-func (s *Server) armRecallLocked(sl *slot, pc *parkedCall) {
+func (s *Server) armRecallLocked(sl *slot, pc *callRecord) {
 	pol := s.policyLocked(sl)
 	if pc.recalls >= *pol.MaxRecalls {
 		return
 	}
-	pc.recallTimer = s.clock.AfterFunc(pol.RecallAfter.D(), func() { s.recallDue(sl, pc) })
+	after := pol.RecallAfter.D()
+	if pc.recallAfter != nil {
+		after = pc.recallAfter.D()
+	}
+	pc.recallAt = s.clock.Now().Add(after)
+	pc.recallTimer = s.clock.AfterFunc(after, func() { s.recallDue(sl, pc) })
 }
 
 // stopRecallLocked ends a call's recall: the timer, and any ringing (the
 // branches get CANCEL). Callers hold s.mu.
-func (pc *parkedCall) stopRecallLocked() {
+func (pc *callRecord) stopRecallLocked() {
 	if pc.recallTimer != nil {
 		pc.recallTimer.Stop()
 		pc.recallTimer = nil
 	}
+	pc.recallAt = time.Time{}
 	if pc.stopRinging != nil {
 		pc.stopRinging()
 		pc.stopRinging = nil
@@ -71,13 +77,14 @@ func (pc *parkedCall) stopRecallLocked() {
 }
 
 // recallDue starts a recall round when recall_after has run out.
-func (s *Server) recallDue(sl *slot, pc *parkedCall) {
+func (s *Server) recallDue(sl *slot, pc *callRecord) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sl.parked != pc || s.stopping {
 		return
 	}
 	pc.recallTimer = nil
+	pc.recallAt = time.Time{}
 	if sl.retrieving {
 		pc.overdue = true // the retrieve decides; if it fails, the recall goes on
 		return
@@ -94,7 +101,7 @@ func (s *Server) recallDue(sl *slot, pc *parkedCall) {
 // pausedLocked stops a recall round while a retrieve of the call is being
 // answered: the retrieve decides, and if it fails the recall resumes with
 // a new round (pc.overdue). Callers hold s.mu.
-func (s *Server) pausedLocked(sl *slot, pc *parkedCall) bool {
+func (s *Server) pausedLocked(sl *slot, pc *callRecord) bool {
 	if !sl.retrieving {
 		return false
 	}
@@ -109,7 +116,7 @@ func (s *Server) pausedLocked(sl *slot, pc *parkedCall) bool {
 
 // runRecall rings each step of the plan until one answers, then runs
 // on_failure. ctx ends when the call is retrieved or hangs up.
-func (s *Server) runRecall(ctx context.Context, sl *slot, pc *parkedCall, pol Policy, parker string) {
+func (s *Server) runRecall(ctx context.Context, sl *slot, pc *callRecord, pol Policy, parker string) {
 	steps, skipped := recallPlan(pol, parker)
 	if skipped != "" && !s.stepFailed(sl, pc, skipped) {
 		return
@@ -132,7 +139,7 @@ func (s *Server) runRecall(ctx context.Context, sl *slot, pc *parkedCall, pol Po
 }
 
 // ring rings one step for its ring time on the recall clock.
-func (s *Server) ring(ctx context.Context, sl *slot, pc *parkedCall, st recallStep) (*sipcore.Call, error) {
+func (s *Server) ring(ctx context.Context, sl *slot, pc *callRecord, st recallStep) (*sipcore.Call, error) {
 	ringCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	timer := s.clock.AfterFunc(st.ringFor, cancel)
@@ -177,7 +184,7 @@ func (s *Server) outboundProxy() string {
 
 // stepFailed records an unanswered (or skipped) step; false when the call
 // is gone and the recall is over.
-func (s *Server) stepFailed(sl *slot, pc *parkedCall, why string) bool {
+func (s *Server) stepFailed(sl *slot, pc *callRecord, why string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sl.parked != pc || pc.stopRinging == nil || s.pausedLocked(sl, pc) {
@@ -190,7 +197,7 @@ func (s *Server) stepFailed(sl *slot, pc *parkedCall, why string) bool {
 
 // recallAnswered bridges the parked call to whoever answered its recall
 // (or its forward) and frees the slot, unless a retrieve got there first.
-func (s *Server) recallAnswered(sl *slot, pc *parkedCall, call *sipcore.Call, kind EventKind) {
+func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, kind EventKind) {
 	log := pc.call.Logger()
 	s.mu.Lock()
 	if sl.parked != pc || s.pausedLocked(sl, pc) || s.stopping {
@@ -200,10 +207,8 @@ func (s *Server) recallAnswered(sl *slot, pc *parkedCall, call *sipcore.Call, ki
 		return
 	}
 	pc.stopRecallLocked()
-	sl.parked = nil
-	delete(s.inSlot, pc.call)
-	s.bridged[call] = pc.call
-	s.bridged[pc.call] = call
+	s.takeOutLocked(sl, pc)
+	s.linkLocked(pc, s.newRecordLocked(call, call.Remote, nil))
 	s.emit(kind, sl, pc, "answered by "+call.Remote.URI)
 	s.mu.Unlock()
 
@@ -218,7 +223,7 @@ func (s *Server) recallAnswered(sl *slot, pc *parkedCall, call *sipcore.Call, ki
 }
 
 // recallExhausted runs on_failure once every step of a round went unanswered.
-func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *parkedCall, pol Policy) {
+func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *callRecord, pol Policy) {
 	switch *pol.OnFailure {
 	case FailureRepark:
 		s.mu.Lock()
@@ -260,7 +265,7 @@ func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *parkedCall, 
 // hangUpParked ends a parked call politely: a BYE that says why. The slot
 // is freed by CallEnded, whose event carries why. A call being retrieved
 // is left to its retriever.
-func (s *Server) hangUpParked(sl *slot, pc *parkedCall, why string) {
+func (s *Server) hangUpParked(sl *slot, pc *callRecord, why string) {
 	s.mu.Lock()
 	if sl.parked != pc || s.pausedLocked(sl, pc) {
 		s.mu.Unlock()

@@ -41,6 +41,12 @@ type Server struct {
 	byLot   map[string]*lot
 	inSlot  map[*sipcore.Call]*slot
 	bridged map[*sipcore.Call]*sipcore.Call
+	// Every call parkd handles, by its SIP leg and by its API id.
+	records     map[*sipcore.Call]*callRecord
+	byID        map[string]*callRecord
+	lastID      uint64
+	byAttendant map[string]*lot // attendant extensions
+	started     time.Time
 	// overrides are the live policy layers by scope (defaults, lot/NAME,
 	// slot/NUMBER), kept in the store.
 	overrides map[string]Policy
@@ -67,10 +73,12 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		byExt: map[string]*lot{}, byRetr: map[string]*lot{}, bySlot: map[string]*slot{},
 		byLot: map[string]*lot{}, inSlot: map[*sipcore.Call]*slot{}, bridged: map[*sipcore.Call]*sipcore.Call{},
 		overrides: map[string]Policy{},
+		records:   map[*sipcore.Call]*callRecord{}, byID: map[string]*callRecord{}, byAttendant: map[string]*lot{},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.started = s.clock.Now()
 	if err := s.openStore(); err != nil {
 		return nil, err
 	}
@@ -90,6 +98,9 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		}
 		if lc.RetrieveExtension != "" {
 			s.byRetr[lc.RetrieveExtension] = l
+		}
+		if checkDialString(lc.AttendantExtension) == nil {
+			s.byAttendant[lc.AttendantExtension] = l
 		}
 		for _, sl := range l.slots {
 			s.bySlot[sl.name] = sl
@@ -211,23 +222,18 @@ func (s *Server) stopRecalls() {
 			sl.parked.stopRecallLocked()
 		}
 	}
+	for _, rec := range s.records {
+		if rec.queueTimer != nil {
+			rec.queueTimer.Stop()
+		}
+		if rec.stopOp != nil {
+			rec.stopOp()
+		}
+	}
 }
 
 // Events streams every slot change; call the returned function to stop.
 func (s *Server) Events(buffer int) (<-chan Event, func()) { return s.events.subscribe(buffer) }
-
-// Snapshot lists every slot of every lot with its parked call.
-func (s *Server) Snapshot() []SlotView {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []SlotView
-	for _, l := range s.lots {
-		for _, sl := range l.slots {
-			out = append(out, sl.viewLocked())
-		}
-	}
-	return out
-}
 
 // Slot returns one slot's view.
 func (s *Server) Slot(ctx context.Context, name string) (SlotView, error) {
@@ -242,5 +248,17 @@ func (s *Server) Slot(ctx context.Context, name string) (SlotView, error) {
 
 // viewLocked is the slot as the API and console show it; callers hold s.mu.
 func (sl *slot) viewLocked() SlotView {
-	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, Version: sl.version, Call: sl.parked.view(), Subscribers: sl.watchers}
+	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, State: sl.state(), Version: sl.version, Call: sl.parked.view(), Subscribers: sl.watchers}
+}
+
+func (sl *slot) state() string {
+	switch {
+	case sl.parked == nil:
+		return SlotFree
+	case sl.retrieving:
+		return SlotRetrieving
+	case sl.parked.ringing != "":
+		return SlotRecalling
+	}
+	return SlotParked
 }

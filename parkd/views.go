@@ -85,24 +85,41 @@ type SlotView struct {
 	Subscribers int `json:"subscribers"`
 }
 
-func (p *parkedCall) view() *CallView {
+func (p *callRecord) view() *CallView {
 	if p == nil {
 		return nil
 	}
 	v := &CallView{
+		ID:         p.id,
 		CallID:     p.call.ID.CallID,
 		LocalTag:   p.call.ID.LocalTag,
 		RemoteTag:  p.call.ID.RemoteTag,
+		State:      p.state(),
 		Caller:     partyOf(p.caller.Display, p.caller.URI),
 		ParkerFrom: p.parkerFrom,
 		ParkedAt:   p.parkedAt,
-		Since:      p.parkedAt,
+		Since:      p.since,
 		Recalls:    p.recalls,
 		Recalling:  p.ringing,
+		RingingTo:  p.ringingTo,
+		Position:   p.position(),
+	}
+	if p.lot != nil {
+		v.Lot = p.lot.cfg.Name
+	}
+	if p.slot != nil {
+		v.Slot = p.slot.name
+	}
+	if p.peer != nil {
+		v.Peer = p.peer.id
 	}
 	if p.parker.URI != "" {
 		pp := partyOf(p.parker.Display, p.parker.URI)
 		v.Parker = &pp
+	}
+	if !p.recallAt.IsZero() {
+		at := p.recallAt
+		v.RecallAt = &at
 	}
 	return v
 }

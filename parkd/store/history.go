@@ -33,8 +33,11 @@ const (
 // HistoryQuery selects history rows; zero fields do not filter.
 type HistoryQuery struct {
 	Lot, Slot, CallID string
-	Since             time.Time // inclusive
-	Until             time.Time // exclusive
+	// Caller matches rows whose caller contains it (name, number or URI),
+	// case-insensitively; Outcome matches exactly (parked, retrieved…).
+	Caller, Outcome string
+	Since           time.Time // inclusive
+	Until           time.Time // exclusive
 	// Limit is the page size: 0 (or less) means DefaultHistoryLimit, more
 	// than MaxHistoryLimit means MaxHistoryLimit.
 	Limit int
@@ -146,6 +149,12 @@ func historySQL(q HistoryQuery) (string, []any) {
 	if q.CallID != "" {
 		add("call_id = ?", q.CallID)
 	}
+	if q.Caller != "" {
+		add(`caller LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(q.Caller)+"%")
+	}
+	if q.Outcome != "" {
+		add("outcome = ?", q.Outcome)
+	}
 	// Stored times are whole milliseconds, so rounding a bound up keeps
 	// "t >= Since" and "t < Until" exact for a bound with a fraction.
 	if !q.Since.IsZero() {
@@ -164,6 +173,9 @@ func historySQL(q HistoryQuery) (string, []any) {
 	query += " ORDER BY id DESC LIMIT ?"
 	return query, append(args, clampLimit(q.Limit))
 }
+
+// likeEscaper makes a LIKE pattern match its text literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 func clampLimit(n int) int {
 	switch {

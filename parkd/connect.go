@@ -1,0 +1,129 @@
+package parkd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// connectLocked rings target for rec (an API retrieve or transfer, or a
+// queue overflow forward) and bridges rec to whoever answers. rec stays
+// where it is, queued, parked or bridged, until then; failed runs when
+// nobody answered and rec is still there. Callers hold s.mu.
+func (s *Server) connectLocked(rec *callRecord, target string, failed func(error)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rec.ringingTo, rec.stopOp = target, cancel
+	ringFor := s.connectRingTimeLocked(rec)
+	who := rec.caller.Display
+	if who == "" {
+		who = rec.caller.User
+	}
+	from := sipcore.Party{Display: who, URI: rec.caller.URI}
+	if rec.slot != nil {
+		from.Display = fmt.Sprintf("Park%s: %s", rec.slot.name, who)
+	}
+	log := rec.call.Logger().With("connect_to", target)
+	if rec.slot != nil {
+		s.emit(EventRinging, rec.slot, rec, target)
+	} else {
+		s.emitCall(EventRinging, rec, target)
+	}
+	log.Info("ringing for the attendant", "ring_for", ringFor)
+	go func() {
+		defer cancel()
+		timer := s.clock.AfterFunc(ringFor, cancel)
+		defer timer.Stop()
+		call, err := s.endpoint.Originate(ctx, sipcore.Originate{
+			Targets: []string{target}, From: from, Proxy: s.outboundProxy(), Log: log,
+		})
+		s.connected(rec, target, call, err, failed)
+	}()
+}
+
+// connectRingTimeLocked is how long an attendant's connect rings: the
+// ring_parker_for of the call's slot, else of its lot, else of defaults.
+func (s *Server) connectRingTimeLocked(rec *callRecord) time.Duration {
+	if rec.slot != nil {
+		return s.policyLocked(rec.slot).RingParkerFor.D()
+	}
+	l := rec.lot
+	if l == nil {
+		l = s.lots[0]
+	}
+	p, _ := s.merged(l, "", s.overrides)
+	return p.RingParkerFor.D()
+}
+
+// connected finishes connectLocked: bridge the answered call, or tell
+// everyone the target did not answer.
+func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, err error, failed func(error)) {
+	log := rec.call.Logger().With("connect_to", target)
+	s.mu.Lock()
+	rec.ringingTo, rec.stopOp = "", nil
+	sl := rec.slot
+	if sl != nil {
+		sl.retrieving = false
+	}
+	gone := rec.ended || s.records[rec.call] != rec || s.stopping
+	if call == nil {
+		if !gone {
+			log.Info("attendant connect unanswered", "error", err)
+			if sl != nil {
+				s.emit(EventRingFailed, sl, rec, fmt.Sprintf("%s: %v", target, err))
+				s.resumeOverdueLocked(sl, rec)
+			} else {
+				s.emitCall(EventRingFailed, rec, fmt.Sprintf("%s: %v", target, err))
+			}
+		}
+		s.mu.Unlock()
+		if !gone && failed != nil {
+			failed(err)
+		}
+		return
+	}
+	if gone {
+		s.mu.Unlock()
+		log.Info("connect answered after the call ended: hanging it up")
+		go call.Hangup(context.Background(), "the caller is gone")
+		return
+	}
+	answered := s.newRecordLocked(call, call.Remote, nil)
+	call.SetLogger(log.With("answered_call_id", call.ID.CallID))
+	detail := "to " + target
+	switch {
+	case sl != nil:
+		rec.stopRecallLocked()
+		s.takeOutLocked(sl, rec)
+		s.linkLocked(rec, answered)
+		s.emit(EventRetrieved, sl, rec, detail)
+	case rec.queued:
+		s.dequeueLocked(rec, "connected "+detail)
+		s.linkLocked(rec, answered)
+	default:
+		if old := s.unlinkLocked(rec); old != nil {
+			old.hangupWhy = "transferred " + detail
+			go s.hangUp(old, old.hangupWhy)
+		}
+		s.linkLocked(rec, answered)
+		s.emitCall(EventBridged, rec, "transferred "+detail)
+	}
+	s.mu.Unlock()
+	if err := media.Bridge(rec.call.Media(), call.Media()); err != nil {
+		log.Error("bridging the connected call failed", "error", err)
+		go call.Hangup(context.Background(), "bridge failed")
+		return
+	}
+	log.Info("attendant connect answered and bridged")
+}
+
+// resumeOverdueLocked restarts a recall that fell due while a retrieve
+// was being tried. Callers hold s.mu.
+func (s *Server) resumeOverdueLocked(sl *slot, rec *callRecord) {
+	if sl.parked == rec && rec.overdue {
+		rec.overdue = false
+		go s.recallDue(sl, rec)
+	}
+}
