@@ -220,6 +220,8 @@ const (
 	maxSlotDigits   = 9 // fits an int everywhere
 	maxLots         = 1000
 	maxAnswerDelay  = 30 * time.Second
+	maxQueue        = 1000
+	maxQueueTimeout = 24 * time.Hour
 	minRTPTimeout   = 5 * time.Second
 	maxDialString   = 64
 	maxDecodeBudget = 1 << 20 // YAML nodes visited, aliases expanded
@@ -1039,6 +1041,7 @@ func (c Config) Problems() []*ConfigError {
 	ck.addPolicy(c.Defaults.problems("defaults", 0))
 	checkComplete(ck, "defaults", c.Defaults, c.Defaults.Over(BuiltinPolicy()))
 	c.checkLots(ck)
+	c.checkRingGroups(ck)
 	return ck.errs
 }
 
@@ -1103,11 +1106,41 @@ func (c Config) checkRTP(ck *checker) {
 }
 
 func (c Config) checkAPI(ck *checker) {
+	if (c.API.TLS.Cert == "") != (c.API.TLS.Key == "") {
+		ck.add("api.tls", "needs both cert and key (PEM files), or neither")
+	}
 	if c.API.Listen == "" {
 		return // API disabled
 	}
 	_, _, err := splitListenHostPort(c.API.Listen)
 	ck.addErr("api.listen", err)
+}
+
+// checkQueueOverflow accepts hangup or forward:<sip uri>.
+func checkQueueOverflow(v string) error {
+	if v == QueueOverflowHangup {
+		return nil
+	}
+	if target, ok := strings.CutPrefix(v, QueueOverflowForward+":"); ok {
+		return checkSIPURI(target)
+	}
+	return fmt.Errorf("%q is not %q or %q", v, QueueOverflowHangup, QueueOverflowForward+":<sip uri>")
+}
+
+// checkRingGroups: each named group is a non-empty list of SIP URIs.
+func (c Config) checkRingGroups(ck *checker) {
+	for name, uris := range c.RingGroups {
+		key := mapKey("ring_groups", name)
+		if !lotNameRE.MatchString(name) {
+			ck.add(key, "group names must be 1–64 of a-z, 0-9, _ and - (got %q)", name)
+		}
+		if len(uris) == 0 {
+			ck.add(key, "lists no SIP URI")
+		}
+		for i, u := range uris {
+			ck.addErr(fmt.Sprintf("%s[%d]", key, i), checkSIPURI(u))
+		}
+	}
 }
 
 func (c Config) checkPaths(ck *checker) {
@@ -1186,6 +1219,13 @@ func (l LotConfig) check(ck *checker, key string) {
 	if l.Operator != "" {
 		ck.addErr(key+".operator", checkSIPURI(l.Operator))
 	}
+	if l.QueueMax < 1 || l.QueueMax > maxQueue {
+		ck.add(key+".queue_max", "must be between 1 and %d (got %d)", maxQueue, l.QueueMax)
+	}
+	if l.QueueTimeout < 0 || l.QueueTimeout.D() > maxQueueTimeout {
+		ck.add(key+".queue_timeout", "must be between 0s (no limit) and %s (got %s)", Duration(maxQueueTimeout), l.QueueTimeout)
+	}
+	ck.addErr(key+".queue_overflow", checkQueueOverflow(l.QueueOverflow))
 	if l.AnswerDelay < 0 || l.AnswerDelay.D() > maxAnswerDelay {
 		ck.add(key+".answer_delay", "must be between 0s and %s (got %s)", Duration(maxAnswerDelay), l.AnswerDelay)
 	}
@@ -1284,8 +1324,9 @@ func (c Config) checkNumbers(ck *checker) {
 		for _, f := range []struct{ key, num string }{
 			{"extension", l.Extension},
 			{"retrieve_extension", l.RetrieveExtension},
+			{"attendant_extension", l.AttendantExtension},
 		} {
-			if f.num == "" {
+			if f.num == "" || checkDialString(f.num) != nil {
 				continue
 			}
 			if o, taken := owner[f.num]; taken {
