@@ -240,12 +240,20 @@ type LotConfig struct {
 	AttendantExtension string            `yaml:"attendant_extension" json:"attendant_extension"`   // dial string or SIP URI, may be ""
 	Operator           string            `yaml:"operator" json:"operator"`                         // the receptionist's phone URI, may be ""
 	AnswerDelay        Duration          `yaml:"answer_delay" json:"answer_delay"`                 // ring (180) this long before answering a park; 0–30s
-	QueueMax           int               `yaml:"queue_max" json:"queue_max"`                       // calls the attendant queue holds; beyond it 486
+	QueueMax           int               `yaml:"queue_max" json:"queue_max"`                       // calls the attendant queue holds, beyond it 486; 0 = DefaultQueueMax
 	QueueTimeout       Duration          `yaml:"queue_timeout" json:"queue_timeout"`               // how long a call may wait there; 0 = for ever
-	QueueOverflow      string            `yaml:"queue_overflow" json:"queue_overflow"`             // hangup | forward:<sip uri>, when queue_timeout runs out
+	QueueOverflow      string            `yaml:"queue_overflow" json:"queue_overflow"`             // hangup ("" too) | forward:<sip uri>, when queue_timeout runs out
 	Policy             Policy            `yaml:"policy" json:"policy"`
 	SlotPolicies       map[string]Policy `yaml:"slot_policies,omitempty" json:"slot_policies,omitempty"` // keys are slots of this lot
 	Kazoo              map[string]any    `yaml:"kazoo,omitempty" json:"kazoo,omitempty"`                 // a Kazoo park data object, verbatim
+}
+
+// queueMax is queue_max with 0 read as the default.
+func (l LotConfig) queueMax() int {
+	if l.QueueMax == 0 {
+		return DefaultQueueMax
+	}
+	return l.QueueMax
 }
 
 // ListenAddr is one parsed sip.listen URI.
@@ -1118,7 +1126,7 @@ func (c Config) checkAPI(ck *checker) {
 
 // checkQueueOverflow accepts hangup or forward:<sip uri>.
 func checkQueueOverflow(v string) error {
-	if v == QueueOverflowHangup {
+	if v == "" || v == QueueOverflowHangup {
 		return nil
 	}
 	if target, ok := strings.CutPrefix(v, QueueOverflowForward+":"); ok {
@@ -1219,8 +1227,8 @@ func (l LotConfig) check(ck *checker, key string) {
 	if l.Operator != "" {
 		ck.addErr(key+".operator", checkSIPURI(l.Operator))
 	}
-	if l.QueueMax < 1 || l.QueueMax > maxQueue {
-		ck.add(key+".queue_max", "must be between 1 and %d (got %d)", maxQueue, l.QueueMax)
+	if l.QueueMax < 0 || l.QueueMax > maxQueue {
+		ck.add(key+".queue_max", "must be between 1 and %d, or 0 for the default %d (got %d)", maxQueue, DefaultQueueMax, l.QueueMax)
 	}
 	if l.QueueTimeout < 0 || l.QueueTimeout.D() > maxQueueTimeout {
 		ck.add(key+".queue_timeout", "must be between 0s (no limit) and %s (got %s)", Duration(maxQueueTimeout), l.QueueTimeout)

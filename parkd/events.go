@@ -78,19 +78,21 @@ type eventBus struct {
 	closed bool
 	// window keeps the newest events, oldest first, so a client that
 	// reconnects can be given what it missed.
-	window []Event
-	head   int // where the next event goes once the window is full
+	window     []Event
+	head       int // where the next event goes once the window is full
+	windowSize int
 }
 
-// EventWindow is how many past events a reconnecting subscriber can get.
-const EventWindow = 4096
+// DefaultEventWindow is how many past events a reconnecting subscriber
+// can get.
+const DefaultEventWindow = 4096
 
 // subscriberBuffer is how far a Subscribe reader may fall behind live
 // events before it is cut off.
 const subscriberBuffer = 1024
 
 func newEventBus(log *slog.Logger) *eventBus {
-	return &eventBus{subs: map[chan Event]struct{}{}, strict: map[chan Event]struct{}{}, log: log}
+	return &eventBus{subs: map[chan Event]struct{}{}, strict: map[chan Event]struct{}{}, log: log, windowSize: DefaultEventWindow}
 }
 
 // last is the sequence number of the newest event.
@@ -194,11 +196,11 @@ func (b *eventBus) publish(ev Event) Event {
 	for _, sink := range b.sinks {
 		sink(ev)
 	}
-	if len(b.window) < EventWindow {
+	if len(b.window) < b.windowSize {
 		b.window = append(b.window, ev)
 	} else {
 		b.window[b.head] = ev
-		b.head = (b.head + 1) % EventWindow
+		b.head = (b.head + 1) % b.windowSize
 	}
 	for ch := range b.strict {
 		select {

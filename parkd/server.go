@@ -59,6 +59,9 @@ type Server struct {
 // Option changes how New builds a Server.
 type Option func(*Server)
 
+// WithEventWindow keeps n past events for subscribers that reconnect.
+func WithEventWindow(n int) Option { return func(s *Server) { s.events.windowSize = max(n, 1) } }
+
 // WithClock drives every recall timer from c instead of the wall clock.
 func WithClock(c Clock) Option { return func(s *Server) { s.clock = c } }
 
