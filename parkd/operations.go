@@ -245,3 +245,60 @@ func (s *Server) targetLocked(to string, l *lot) (string, error) {
 	}
 	return to, nil
 }
+
+// Bridge connects the call id to the call parked in slotName, or to the call
+// that has waited longest when slotName is "" (valet_park's
+// bridge). The call's present peer, if any, is hung up: the attendant
+// leaves that conversation for the parked one.
+func (s *Server) Bridge(ctx context.Context, id, slotName string) (CallView, error) {
+	s.mu.Lock()
+	rec, err := s.recordLocked(id)
+	if err != nil {
+		s.mu.Unlock()
+		return CallView{}, err
+	}
+	var sl *slot
+	if slotName != "" {
+		if sl, err = s.occupiedLocked(slotName); err != nil {
+			s.mu.Unlock()
+			return CallView{}, err
+		}
+	} else {
+		for _, l := range s.lots {
+			if cand := l.longestWaiting(); cand != nil && (sl == nil || cand.parked.parkedAt.Before(sl.parked.parkedAt)) {
+				sl = cand
+			}
+		}
+		if sl == nil {
+			s.mu.Unlock()
+			return CallView{}, errorf(CodeSlotEmpty, "no call is parked")
+		}
+	}
+	parked := sl.parked
+	switch {
+	case parked == rec:
+		s.mu.Unlock()
+		return CallView{}, errorf(CodeInvalidState, "call %s is the call in slot %s", id, sl.name)
+	case rec.slot != nil || rec.ringingTo != "":
+		s.mu.Unlock()
+		return CallView{}, errorf(CodeInvalidState, "call %s is %s; only a queued or bridged call can be connected", id, rec.state())
+	}
+	if rec.queued {
+		s.dequeueLocked(rec, "connected to slot "+sl.name)
+	} else if old := s.unlinkLocked(rec); old != nil {
+		old.hangupWhy = "the other party took the call parked in " + sl.name
+		go s.hangUp(old, old.hangupWhy)
+	}
+	parked.stopRecallLocked()
+	s.takeOutLocked(sl, parked)
+	s.linkLocked(parked, rec)
+	s.emit(EventRetrieved, sl, parked, "bridged to "+rec.caller.URI)
+	v := *rec.view()
+	s.mu.Unlock()
+	if err := media.Bridge(parked.call.Media(), rec.call.Media()); err != nil {
+		rec.call.Logger().Error("bridging to the parked call failed", "error", err)
+		go s.hangUp(parked, "bridge failed")
+		return v, errorf(CodeInternal, "bridging failed")
+	}
+	return v, nil
+}
