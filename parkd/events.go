@@ -88,8 +88,9 @@ type eventBus struct {
 const DefaultEventWindow = 4096
 
 // subscriberBuffer is how far a Subscribe reader may fall behind live
-// events before it is cut off.
-const subscriberBuffer = 1024
+// events before it is cut off: more than one policy change emits across
+// a lot of 1,000 slots, so a burst alone never cuts a reader off.
+const subscriberBuffer = 2048
 
 func newEventBus(log *slog.Logger) *eventBus {
 	return &eventBus{subs: map[chan Event]struct{}{}, strict: map[chan Event]struct{}{}, log: log, windowSize: DefaultEventWindow}
