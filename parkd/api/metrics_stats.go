@@ -1,0 +1,98 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parkd/parkd/parkd"
+)
+
+// statsCollector turns a parkd.Stats snapshot into metrics at scrape time:
+// the counters live in sipcore and media, so nothing here is updated per
+// request or per packet.
+type statsCollector struct {
+	stats func() parkd.Stats
+
+	sipRequests, sipResponses, sipCalls                  *prometheus.Desc
+	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
+	rtpReceived, rtpSent, mohListeners                   *prometheus.Desc
+	slotsOccupied, queueCalls                            *prometheus.Desc
+}
+
+// NewStatsCollector exposes what stats returns (usually Server.Stats) on
+// each scrape: SIP requests and responses, BLF subscriptions and NOTIFYs,
+// RTP packets, MOH listeners, and per lot the occupied slots and queued
+// calls. Register it once per registry.
+//
+// Slots are parkd_slots_occupied, read from the server's own state, so it
+// does not clash with WatchEvents' event-driven parkd_slots_in_use.
+func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
+	return &statsCollector{
+		stats: stats,
+		sipRequests: prometheus.NewDesc("parkd_sip_requests_total",
+			"SIP requests parkd received, by method (unknown methods are \"other\"); retransmissions are not counted.",
+			[]string{"method"}, nil),
+		sipResponses: prometheus.NewDesc("parkd_sip_responses_total",
+			"Final SIP responses parkd sent, by the request's method and the status code.",
+			[]string{"method", "code"}, nil),
+		sipCalls: prometheus.NewDesc("parkd_sip_calls",
+			"Answered SIP call legs currently up.", nil, nil),
+		blfSubscriptions: prometheus.NewDesc("parkd_blf_subscriptions",
+			"Live BLF (dialog and presence) subscriptions.", nil, nil),
+		blfNotifiesSent: prometheus.NewDesc("parkd_blf_notifies_sent_total",
+			"NOTIFYs parkd sent to BLF subscribers, final ones included.", nil, nil),
+		blfNotifiesFailed: prometheus.NewDesc("parkd_blf_notifies_failed_total",
+			"NOTIFYs that got no answer in time, a non-2xx answer, or a transport error.", nil, nil),
+		rtpReceived: prometheus.NewDesc("parkd_rtp_packets_received_total",
+			"Valid RTP packets received over all calls.", nil, nil),
+		rtpSent: prometheus.NewDesc("parkd_rtp_packets_sent_total",
+			"RTP packets sent over all calls (music on hold and relayed audio).", nil, nil),
+		mohListeners: prometheus.NewDesc("parkd_moh_listeners",
+			"Calls currently hearing music on hold.", nil, nil),
+		slotsOccupied: prometheus.NewDesc("parkd_slots_occupied",
+			"Slots holding a parked call, by lot.", []string{"lot"}, nil),
+		queueCalls: prometheus.NewDesc("parkd_queue_calls",
+			"Calls waiting in the attendant queue, by lot.", []string{"lot"}, nil),
+	}
+}
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.sipRequests, c.sipResponses, c.sipCalls,
+		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
+		c.rtpReceived, c.rtpSent, c.mohListeners,
+		c.slotsOccupied, c.queueCalls,
+	} {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v int, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	for _, r := range st.SIP.Requests {
+		counter(c.sipRequests, r.Count, r.Method)
+	}
+	for _, r := range st.SIP.Responses {
+		counter(c.sipResponses, r.Count, r.Method, strconv.Itoa(r.Code))
+	}
+	gauge(c.sipCalls, st.SIP.Calls)
+	gauge(c.blfSubscriptions, st.SIP.Subscriptions)
+	counter(c.blfNotifiesSent, st.SIP.NotifiesSent)
+	counter(c.blfNotifiesFailed, st.SIP.NotifiesFailed)
+	counter(c.rtpReceived, st.RTPReceived)
+	counter(c.rtpSent, st.RTPSent)
+	gauge(c.mohListeners, st.MOHListeners)
+	for lot, n := range st.SlotsInUse {
+		gauge(c.slotsOccupied, n, lot)
+	}
+	for lot, n := range st.Queued {
+		gauge(c.queueCalls, n, lot)
+	}
+}

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/sipcore"
+)
+
+func fakeStats() parkd.Stats {
+	return parkd.Stats{
+		SIP: sipcore.EndpointStats{
+			Requests: []sipcore.MethodCount{{Method: "INVITE", Count: 7}, {Method: "SUBSCRIBE", Count: 3}, {Method: "other", Count: 1}},
+			Responses: []sipcore.ResponseCount{
+				{Method: "INVITE", Code: 200, Count: 5}, {Method: "INVITE", Code: 404, Count: 2},
+				{Method: "SUBSCRIBE", Code: 200, Count: 3}, {Method: "other", Code: 405, Count: 1},
+			},
+			Subscriptions:  3,
+			NotifiesSent:   12,
+			NotifiesFailed: 1,
+			Calls:          4,
+		},
+		RTPReceived:  1000,
+		RTPSent:      2500,
+		MOHListeners: 2,
+		SlotsInUse:   map[string]int{"main": 2, "sales": 0},
+		Queued:       map[string]int{"main": 1, "sales": 0},
+	}
+}
+
+const fakeStatsExposition = `
+# HELP parkd_blf_notifies_failed_total NOTIFYs that got no answer in time, a non-2xx answer, or a transport error.
+# TYPE parkd_blf_notifies_failed_total counter
+parkd_blf_notifies_failed_total 1
+# HELP parkd_blf_notifies_sent_total NOTIFYs parkd sent to BLF subscribers, final ones included.
+# TYPE parkd_blf_notifies_sent_total counter
+parkd_blf_notifies_sent_total 12
+# HELP parkd_blf_subscriptions Live BLF (dialog and presence) subscriptions.
+# TYPE parkd_blf_subscriptions gauge
+parkd_blf_subscriptions 3
+# HELP parkd_moh_listeners Calls currently hearing music on hold.
+# TYPE parkd_moh_listeners gauge
+parkd_moh_listeners 2
+# HELP parkd_queue_calls Calls waiting in the attendant queue, by lot.
+# TYPE parkd_queue_calls gauge
+parkd_queue_calls{lot="main"} 1
+parkd_queue_calls{lot="sales"} 0
+# HELP parkd_rtp_packets_received_total Valid RTP packets received over all calls.
+# TYPE parkd_rtp_packets_received_total counter
+parkd_rtp_packets_received_total 1000
+# HELP parkd_rtp_packets_sent_total RTP packets sent over all calls (music on hold and relayed audio).
+# TYPE parkd_rtp_packets_sent_total counter
+parkd_rtp_packets_sent_total 2500
+# HELP parkd_sip_calls Answered SIP call legs currently up.
+# TYPE parkd_sip_calls gauge
+parkd_sip_calls 4
+# HELP parkd_sip_requests_total SIP requests parkd received, by method (unknown methods are "other"); retransmissions are not counted.
+# TYPE parkd_sip_requests_total counter
+parkd_sip_requests_total{method="INVITE"} 7
+parkd_sip_requests_total{method="SUBSCRIBE"} 3
+parkd_sip_requests_total{method="other"} 1
+# HELP parkd_sip_responses_total Final SIP responses parkd sent, by the request's method and the status code.
+# TYPE parkd_sip_responses_total counter
+parkd_sip_responses_total{code="200",method="INVITE"} 5
+parkd_sip_responses_total{code="200",method="SUBSCRIBE"} 3
+parkd_sip_responses_total{code="404",method="INVITE"} 2
+parkd_sip_responses_total{code="405",method="other"} 1
+# HELP parkd_slots_occupied Slots holding a parked call, by lot.
+# TYPE parkd_slots_occupied gauge
+parkd_slots_occupied{lot="main"} 2
+parkd_slots_occupied{lot="sales"} 0
+`
+
+// gather scrapes c alone on a pedantic registry, which also checks that
+// every metric matches a described Desc. (prometheus/testutil would do,
+// but it needs a go.sum entry the module does not have yet.)
+func gather(t *testing.T, c prometheus.Collector) []*dto.MetricFamily {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+func exposition(t *testing.T, mfs []*dto.MetricFamily) string {
+	t.Helper()
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+func TestStatsCollector(t *testing.T) {
+	mfs := gather(t, NewStatsCollector(fakeStats))
+	if got, want := exposition(t, mfs), strings.TrimPrefix(fakeStatsExposition, "\n"); got != want {
+		t.Errorf("scrape:\n%s\nwant:\n%s", got, want)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestStatsCollectorReadsOnEveryScrape(t *testing.T) {
+	var sent atomic.Uint64
+	c := NewStatsCollector(func() parkd.Stats {
+		return parkd.Stats{SIP: sipcore.EndpointStats{NotifiesSent: sent.Load()}}
+	})
+	for _, want := range []uint64{0, 5, 9} {
+		sent.Store(want)
+		mfs := gather(t, c)
+		var got float64 = -1
+		for _, mf := range mfs {
+			if mf.GetName() == "parkd_blf_notifies_sent_total" {
+				got = mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		if got != float64(want) {
+			t.Errorf("scrape after %d NOTIFYs read %v", want, got)
+		}
+	}
+	// No SIP traffic and no lots: the labelled families are simply absent.
+	for _, mf := range gather(t, c) {
+		switch mf.GetName() {
+		case "parkd_sip_requests_total", "parkd_sip_responses_total", "parkd_slots_occupied", "parkd_queue_calls":
+			t.Errorf("empty stats gave %s %v", mf.GetName(), mf.GetMetric())
+		}
+	}
+}
+
+// The collector shares a registry with the API's and WatchEvents' metrics
+// (and the Go collectors) without a name clash.
+func TestStatsCollectorBesideOtherMetrics(t *testing.T) {
+	reg := NewRegistry()
+	newAPIMetrics(reg, "test")
+	newEventMetrics(reg)
+	if err := reg.Register(NewStatsCollector(fakeStats)); err != nil {
+		t.Fatalf("registering beside the other parkd metrics: %v", err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+}
