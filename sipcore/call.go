@@ -205,27 +205,27 @@ func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		c.ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	cseq := req.CSeq().SeqNo
 	if cseq <= c.remoteCSeq && req.Method != sip.ACK {
 		c.mu.Unlock()
-		respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 parkd "CSeq out of order"`))
+		c.ep.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 parkd "CSeq out of order"`))
 		return
 	}
 	c.remoteCSeq = cseq
 	switch req.Method {
 	case sip.BYE:
 		c.mu.Unlock()
-		respond(tx, req, 200, "OK")
+		c.ep.respond(tx, req, 200, "OK")
 		c.Logger().Info("caller hung up")
 		c.end(EndRemoteBye)
 		return
 	case sip.INVITE, sip.UPDATE:
 		c.offerAnswer(req, tx)
 	default: // INFO, OPTIONS
-		respond(tx, req, 200, "OK")
+		c.ep.respond(tx, req, 200, "OK")
 	}
 	c.mu.Unlock()
 }
@@ -238,15 +238,15 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 		var err error
 		offer, err = ParseOffer(req.Body())
 		if errors.Is(err, ErrNoCommonCodec) {
-			respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec"`))
+			c.ep.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec"`))
 			return
 		}
 		if err != nil {
-			respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", err.Error())))
+			c.ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", err.Error())))
 			return
 		}
 	} else if req.Method == sip.UPDATE {
-		respond(tx, req, 200, "OK")
+		c.ep.respond(tx, req, 200, "OK")
 		return
 	}
 	if contact := req.Contact(); contact != nil {
@@ -254,7 +254,7 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	body, err := c.answerBody(offer)
 	if err != nil {
-		respond(tx, req, 500, "Server Internal Error")
+		c.ep.respond(tx, req, 500, "Server Internal Error")
 		return
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
@@ -265,7 +265,7 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Method == sip.INVITE {
 		ack = c.expectAck(cseq)
 	}
-	if err := tx.Respond(res); err != nil {
+	if err := c.ep.reply(tx, req, res); err != nil {
 		delete(c.pendingAck, cseq)
 		c.Logger().Warn("answering in-dialog offer failed", "method", req.Method, "error", err)
 		return

@@ -77,6 +77,9 @@ type Endpoint struct {
 	subs      subscriptionRegistry
 	draining  atomic.Bool
 	wg        sync.WaitGroup
+
+	stats      sipStats
+	onCanceled sip.FnTxCancel // ep.stats.canceled, bound once: no allocation per INVITE
 }
 
 type listener struct {
@@ -97,6 +100,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, errors.New("sipcore: no RTP allocator")
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
+	ep.onCanceled = ep.stats.canceled
 	if len(cfg.Allow) == 0 {
 		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
 	}

@@ -116,7 +116,7 @@ func (inv *Invite) cancel() { inv.once.Do(func() { close(inv.canceled) }) }
 func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 	log := ep.log.With("call_id", callID(req))
 	if ep.draining.Load() {
-		respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"),
+		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"),
 			sip.NewHeader("Warning", `399 parkd "shutting down"`))
 		return
 	}
@@ -141,7 +141,7 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		r, err := parseReplaces(h.Value())
 		if err != nil {
 			log.Info("rejected INVITE with a malformed Replaces", "error", err)
-			respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
+			ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
 			return
 		}
 		inv.Replaces = &r
@@ -151,11 +151,11 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		switch {
 		case errors.Is(err, ErrNoCommonCodec):
 			log.Info("rejected INVITE: no common codec", "from", inv.From.URI)
-			respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec: offer PCMU or PCMA"`))
+			ep.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec: offer PCMU or PCMA"`))
 			return
 		case err != nil:
 			log.Info("rejected INVITE: bad SDP", "error", err)
-			respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
+			ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
 			return
 		}
 		inv.offer = offer
@@ -179,7 +179,7 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 	ep.handler.HandleInvite(ctx, inv)
 	if inv.finish() {
 		log.Error("handler left an INVITE unanswered")
-		respond(tx, req, 500, "Server Internal Error")
+		ep.respond(tx, req, 500, "Server Internal Error")
 	}
 }
 
@@ -204,7 +204,7 @@ func (inv *Invite) response(code int, reason string, body []byte) *sip.Response 
 func (inv *Invite) Ring() error {
 	res := inv.response(180, "Ringing", nil)
 	res.AppendHeader(inv.ep.contact(inv.Transport))
-	return inv.tx.Respond(res)
+	return inv.ep.reply(inv.tx, inv.req, res)
 }
 
 // Reject answers with a final error; warning, when set, explains why in a
@@ -221,7 +221,7 @@ func (inv *Invite) Reject(code int, reason, warning string) error {
 		res.AppendHeader(sip.NewHeader("Retry-After", "10"))
 	}
 	inv.Log.Info("INVITE rejected", "status", code, "why", warning)
-	return inv.tx.Respond(res)
+	return inv.ep.reply(inv.tx, inv.req, res)
 }
 
 // Redirect answers 302 Moved Temporarily towards uri, for a full lot that
@@ -240,7 +240,7 @@ func (inv *Invite) Redirect(uri, why string) error {
 		res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", why)))
 	}
 	inv.Log.Info("INVITE redirected", "to", uri, "why", why)
-	return inv.tx.Respond(res)
+	return inv.ep.reply(inv.tx, inv.req, res)
 }
 
 // Answer opens an RTP session, answers 200 with SDP and returns the call.
@@ -261,14 +261,14 @@ func (inv *Invite) Answer() (*Call, error) {
 		res := inv.response(503, "Service Unavailable", nil)
 		res.AppendHeader(sip.NewHeader("Warning", `399 parkd "no free RTP port"`))
 		res.AppendHeader(sip.NewHeader("Retry-After", "10"))
-		inv.tx.Respond(res)
+		ep.reply(inv.tx, inv.req, res)
 		return nil, err
 	}
 	c := newCall(ep, inv, sess)
 	body, err := c.answerBody(inv.offer)
 	if err != nil {
 		sess.Close()
-		inv.tx.Respond(inv.response(500, "Server Internal Error", nil))
+		ep.reply(inv.tx, inv.req, inv.response(500, "Server Internal Error", nil))
 		return nil, err
 	}
 	res := inv.response(200, "OK", body)
@@ -282,7 +282,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	c.mu.Unlock()
 	ep.dialogs.add(c)
 	sess.Start(ep.cfg.RTPTimeout, c.onRTPTimeout)
-	if err := inv.tx.Respond(res); err != nil {
+	if err := ep.reply(inv.tx, inv.req, res); err != nil {
 		ep.dialogs.remove(c)
 		sess.Close()
 		if errors.Is(err, sip.ErrTransactionCanceled) {

@@ -14,43 +14,49 @@ func (ep *Endpoint) routes() {
 		return func(req *sip.Request, tx sip.ServerTransaction) {
 			defer ep.survive(req, tx)
 			if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
-				respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "From, To, Call-ID and CSeq are required"`))
+				ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "From, To, Call-ID and CSeq are required"`))
 				return
 			}
 			if !ep.allowed(req) {
 				ep.log.Warn("request from a source outside sip.allow", "method", req.Method, "source", req.Source(), "call_id", callID(req))
-				respond(tx, req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "source not in sip.allow"`))
+				ep.respond(tx, req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "source not in sip.allow"`))
 				return
 			}
 			h(req, tx)
 		}
 	}
-	ep.server.OnInvite(guard(ep.onInvite))
-	ep.server.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+	// Every handler is registered through on (and OnNoRoute below), which
+	// counts each request as it reaches parkd.
+	on := func(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) {
+		ep.server.OnRequest(m, ep.countRequest(h))
+	}
+	on(sip.INVITE, guard(ep.onInvite))
+	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {
 		defer ep.survive(req, nil)
 		if req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil && ep.allowed(req) {
 			ep.onAck(req, tx)
 		}
 	})
-	ep.server.OnBye(guard(ep.inDialog))
-	ep.server.OnUpdate(guard(ep.inDialog))
-	ep.server.OnInfo(guard(ep.inDialog))
-	ep.server.OnCancel(guard(func(req *sip.Request, tx sip.ServerTransaction) {
-		// A CANCEL that matched an INVITE transaction never reaches here.
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	on(sip.BYE, guard(ep.inDialog))
+	on(sip.UPDATE, guard(ep.inDialog))
+	on(sip.INFO, guard(ep.inDialog))
+	on(sip.CANCEL, guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		// A CANCEL that matched an INVITE transaction never reaches here
+		// (countRequest counts it through the INVITE's OnCancel).
+		ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	}))
-	ep.server.OnOptions(guard(ep.onOptions))
-	ep.server.OnSubscribe(guard(ep.onSubscribe))
-	ep.server.OnNoRoute(guard(func(req *sip.Request, tx sip.ServerTransaction) {
+	on(sip.OPTIONS, guard(ep.onOptions))
+	on(sip.SUBSCRIBE, guard(ep.onSubscribe))
+	ep.server.OnNoRoute(ep.countRequest(guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		if hasToTag(req) && req.Method == sip.OPTIONS {
 			ep.inDialog(req, tx)
 			return
 		}
-		respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
-	}))
+		ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
+	})))
 	for _, m := range []sip.RequestMethod{sip.REFER, sip.NOTIFY, sip.MESSAGE, sip.PUBLISH, sip.REGISTER, sip.PRACK} {
-		ep.server.OnRequest(m, guard(func(req *sip.Request, tx sip.ServerTransaction) {
-			respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
+		on(m, guard(func(req *sip.Request, tx sip.ServerTransaction) {
+			ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
 		}))
 	}
 }
@@ -64,7 +70,7 @@ func (ep *Endpoint) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", allowEvents))
-	tx.Respond(res)
+	ep.reply(tx, req, res)
 }
 
 func (ep *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -79,7 +85,7 @@ func (ep *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 func (ep *Endpoint) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := ep.dialogs.byRequest(req)
 	if c == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	c.handleRequest(req, tx)
@@ -98,7 +104,7 @@ func (ep *Endpoint) survive(req *sip.Request, tx sip.ServerTransaction) {
 		ep.log.Error("panic while handling a request", "method", req.Method, "call_id", callID(req),
 			"panic", r, "stack", string(debug.Stack()))
 		if tx != nil {
-			respond(tx, req, 500, "Server Internal Error")
+			ep.respond(tx, req, 500, "Server Internal Error")
 		}
 	}
 }
@@ -106,13 +112,4 @@ func (ep *Endpoint) survive(req *sip.Request, tx sip.ServerTransaction) {
 func hasToTag(req *sip.Request) bool {
 	to := req.To()
 	return to != nil && to.Params.Has("tag")
-}
-
-// respond sends a final response; a failure to send is only logged by sipgo.
-func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, headers ...sip.Header) {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	for _, h := range headers {
-		res.AppendHeader(h)
-	}
-	tx.Respond(res)
 }

@@ -29,23 +29,23 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	log := ep.log.With("call_id", callID(req))
 	if ep.draining.Load() {
-		respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"),
+		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"),
 			sip.NewHeader("Warning", `399 parkd "shutting down"`))
 		return
 	}
 	pkg, eventHdr := parseEvent(req)
 	if pkg != EventDialog && pkg != EventPresence {
 		log.Info("SUBSCRIBE for an event package parkd does not serve", "event", eventHdr)
-		respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", allowEvents))
+		ep.respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", allowEvents))
 		return
 	}
 	if !accepts(req, bodyType(pkg)) {
-		respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", bodyType(pkg)),
+		ep.respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", bodyType(pkg)),
 			sip.NewHeader("Warning", fmt.Sprintf(`399 parkd "event %s is only sent as %s"`, pkg, bodyType(pkg))))
 		return
 	}
 	if req.Contact() == nil {
-		respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "SUBSCRIBE needs a Contact"`))
+		ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "SUBSCRIBE needs a Contact"`))
 		return
 	}
 	expires, ok := ep.grantedExpires(req, tx)
@@ -59,7 +59,7 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	resource, found := ep.handler.ResolveSubscription(sr)
 	if !found {
 		log.Info("SUBSCRIBE to an unknown entity", "target", sr.Target, "event", pkg)
-		respond(tx, req, 404, "Not Found", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd "no slot or lot %q"`, sr.Target)))
+		ep.respond(tx, req, 404, "Not Found", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd "no slot or lot %q"`, sr.Target)))
 		return
 	}
 
@@ -81,12 +81,12 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	defer s.mu.Unlock()
 	if err := ep.subs.add(s, ep.cfg.Subscriptions); err != nil {
 		s.log.Warn("SUBSCRIBE refused", "source", s.Source, "why", err)
-		respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "60"),
+		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "60"),
 			sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", err.Error())))
 		return
 	}
 	s.extendLocked(expires)
-	tx.Respond(s.okResponse(req, expires))
+	ep.reply(tx, req, s.okResponse(req, expires))
 	s.log.Info("subscription created", "from", sr.From.URI, "source", s.Source, "expires", expires)
 	s.flushLocked(nil)
 	go ep.handler.SubscriptionsChanged(resource)
@@ -97,13 +97,13 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 func (ep *Endpoint) fetch(s *Subscription, req *sip.Request, tx sip.ServerTransaction) {
 	body, ok := ep.subs.current(s.Resource, s.Event)
 	if !ok {
-		respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.body, s.final = body, stateTimeout
-	tx.Respond(s.okResponse(req, 0))
+	ep.reply(tx, req, s.okResponse(req, 0))
 	s.log.Info("state fetched")
 	s.flushLocked(nil)
 }
@@ -114,11 +114,11 @@ func (ep *Endpoint) refreshSubscription(req *sip.Request, tx sip.ServerTransacti
 	id, _ := requestDialogID(req) // guard() has checked From, To and Call-ID
 	s := ep.subs.get(id)
 	if s == nil || s.ended() {
-		respond(tx, req, 481, "Subscription Does Not Exist")
+		ep.respond(tx, req, 481, "Subscription Does Not Exist")
 		return
 	}
 	if pkg, _ := parseEvent(req); pkg != s.Event {
-		respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", s.Event))
+		ep.respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", s.Event))
 		return
 	}
 	expires, ok := ep.grantedExpires(req, tx)
@@ -128,7 +128,7 @@ func (ep *Endpoint) refreshSubscription(req *sip.Request, tx sip.ServerTransacti
 	s.mu.Lock()
 	if cseq := req.CSeq().SeqNo; cseq <= s.remoteCSeq {
 		s.mu.Unlock()
-		respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 parkd "CSeq out of order"`))
+		ep.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 parkd "CSeq out of order"`))
 		return
 	}
 	s.remoteCSeq = req.CSeq().SeqNo
@@ -141,14 +141,14 @@ func (ep *Endpoint) refreshSubscription(req *sip.Request, tx sip.ServerTransacti
 		// Unregistered before the 200, so a SUBSCRIBE sent right after it
 		// finds the limits freed.
 		if s.end(stateTimeout) {
-			tx.Respond(s.okResponse(req, 0))
+			ep.reply(tx, req, s.okResponse(req, 0))
 			s.sendFinal()
 		} else {
-			respond(tx, req, 481, "Subscription Does Not Exist")
+			ep.respond(tx, req, 481, "Subscription Does Not Exist")
 		}
 		return
 	}
-	tx.Respond(s.okResponse(req, expires))
+	ep.reply(tx, req, s.okResponse(req, expires))
 	s.extendLocked(expires)
 	s.flushLocked(nil) // RFC 6665 §4.2.1.2: a refresh gets a NOTIFY
 	s.mu.Unlock()
@@ -173,7 +173,7 @@ func (ep *Endpoint) grantedExpires(req *sip.Request, tx sip.ServerTransaction) (
 	}
 	secs, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 	if err != nil {
-		respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd "Expires %q is not a number of seconds"`, h.Value())))
+		ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd "Expires %q is not a number of seconds"`, h.Value())))
 		return 0, false
 	}
 	asked := time.Duration(secs) * time.Second
@@ -181,7 +181,7 @@ func (ep *Endpoint) grantedExpires(req *sip.Request, tx sip.ServerTransaction) (
 	case asked == 0:
 		return 0, true
 	case asked < limits.MinExpires:
-		respond(tx, req, 423, "Interval Too Brief",
+		ep.respond(tx, req, 423, "Interval Too Brief",
 			sip.NewHeader("Min-Expires", strconv.Itoa(int(limits.MinExpires.Round(time.Second)/time.Second))))
 		return 0, false
 	}

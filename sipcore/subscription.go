@@ -75,6 +75,7 @@ func (s *Subscription) flushLocked(track *fanoutTrack) {
 	}
 	s.inflight, s.dirty = true, false
 	req := s.notifyLocked()
+	s.ep.stats.notifiesSent.Add(1)
 	final := s.final != ""
 	if final {
 		s.gone = true
@@ -143,9 +144,12 @@ func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
 		}
 	}
 	switch {
-	case res.IsSuccess(), final:
+	case res.IsSuccess():
+	case final:
+		s.ep.stats.notifiesFailed.Add(1)
 	case res.StatusCode >= 500 && res.StatusCode < 600:
 		// A busy phone: keep the subscription; the next change retries.
+		s.ep.stats.notifiesFailed.Add(1)
 		s.log.Info("NOTIFY refused for now", "status", res.StatusCode)
 	default:
 		s.failed(final, "NOTIFY refused: subscription removed", "status", res.StatusCode)
@@ -159,8 +163,9 @@ func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
 	}
 }
 
-// failed drops a subscription whose NOTIFY the phone did not take.
+// failed counts a NOTIFY the phone did not take and drops its subscription.
 func (s *Subscription) failed(final bool, msg string, args ...any) {
+	s.ep.stats.notifiesFailed.Add(1)
 	if final {
 		s.log.Debug("final "+msg, args...)
 		return

@@ -86,6 +86,7 @@ func newSession(conn *net.UDPConn, log *slog.Logger, release func()) *Session {
 	}
 	s.peer.Store(&peerState{format: Format{Codec: PCMU, AudioPT: uint8(PCMU)}})
 	s.out.init()
+	trackSession(s)
 	return s
 }
 
@@ -194,6 +195,7 @@ func (s *Session) Close() {
 	if done != nil {
 		<-done
 	}
+	untrackSession(s) // after the last packet in or out: the counts are final
 	if s.release != nil {
 		s.release()
 	}

@@ -1,0 +1,51 @@
+package parkd
+
+import (
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// Stats is a snapshot of parkd's counters and gauges for metrics: the SIP
+// endpoint's, the process's RTP totals, and per-lot occupancy.
+type Stats struct {
+	SIP sipcore.EndpointStats
+	// RTPReceived and RTPSent count RTP packets over every media session
+	// of the process since it started (see media.Totals).
+	RTPReceived, RTPSent uint64
+	// MOHListeners is the number of calls hearing music on hold now.
+	MOHListeners int
+	// SlotsInUse is, by lot name, how many slots hold a parked call; every
+	// configured lot is present, with 0 when empty.
+	SlotsInUse map[string]int
+	// Queued is, by lot name, how many calls wait in its attendant queue;
+	// every configured lot is present.
+	Queued map[string]int
+}
+
+// Stats reads the counters. It takes the server lock only to walk the
+// lots, so it is cheap enough for every metrics scrape.
+func (s *Server) Stats() Stats {
+	var st Stats
+	if s.endpoint != nil {
+		st.SIP = s.endpoint.Stats()
+	}
+	st.RTPReceived, st.RTPSent = media.Totals()
+	if s.moh != nil {
+		st.MOHListeners = s.moh.Listeners()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.SlotsInUse = make(map[string]int, len(s.lots))
+	st.Queued = make(map[string]int, len(s.lots))
+	for _, l := range s.lots {
+		inUse := 0
+		for _, sl := range l.slots {
+			if sl.parked != nil {
+				inUse++
+			}
+		}
+		st.SlotsInUse[l.cfg.Name] = inUse
+		st.Queued[l.cfg.Name] = len(l.queue)
+	}
+	return st
+}
