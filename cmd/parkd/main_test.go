@@ -135,6 +135,7 @@ func TestSIGTERMHangsUpCalls(t *testing.T) {
 		"--sip", fmt.Sprintf("udp://127.0.0.1:%d", port),
 		"--sip", fmt.Sprintf("tcp://127.0.0.1:%d", port),
 		"--rtp-ports", fmt.Sprintf("%d-%d", rtpLow, rtpLow+99),
+		"--api", "127.0.0.1:0", // not the default 7080, which another daemon may hold
 		"--data", t.TempDir(), "--log-format", "json")
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr

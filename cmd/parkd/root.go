@@ -1,0 +1,36 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// newRootCmd is the whole command tree. `parkd` alone (and `parkd
+// --headless …`) serves, as it always has; the console arrives later.
+func newRootCmd(e *env) *cobra.Command {
+	var f serveFlags
+	root := &cobra.Command{
+		Use:   "parkd",
+		Short: "SIP call-parking daemon",
+		Long: `parkd parks SIP calls in slots, shows them on BLF keys, recalls them
+when they wait too long, and serves an HTTP API for consoles and scripts.
+
+With no command, parkd runs the daemon (as "parkd serve").`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE:          func(cmd *cobra.Command, args []string) error { return serveExit(e, f) },
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	addServeFlags(root, &f)
+	root.AddCommand(newServeCmd(e), newCtlCmd(e))
+	return root
+}
+
+// serveExit runs the daemon and turns its exit code into cobra's error.
+func serveExit(e *env, f serveFlags) error {
+	if code := serve(e, f); code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parkd/parkd/parkd"
+)
+
+type serveFlags struct {
+	config, rtpPorts, data, logFormat, logLevel string
+	api                                         optionalString
+	sip                                         []string
+	headless                                    bool
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the parking daemon (logs to stderr)",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return serveExit(e, f) },
+	}
+	addServeFlags(cmd, &f)
+	return cmd
+}
+
+func addServeFlags(cmd *cobra.Command, f *serveFlags) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.config, "config", "", "read the YAML config `FILE` (flags override it)")
+	// StringArray, not StringSlice: a URI is never split at commas.
+	fs.StringArrayVar(&f.sip, "sip", nil, "listen for SIP on `URI`, repeatable (udp://127.0.0.1:5060, tcp://...)")
+	fs.Var(&f.api, "api", "serve the HTTP API on `HOST:PORT` (default 127.0.0.1:7080; \"\" turns it off)")
+	fs.StringVar(&f.rtpPorts, "rtp-ports", "", "use RTP ports `LOW-HIGH`")
+	fs.StringVar(&f.data, "data", "", "keep the store and the API token in `DIR`")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&f.headless, "headless", false, "run the daemon only, without the console")
+	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml", "json")
+	_ = cmd.MarkFlagDirname("data")
+}
+
+func serve(e *env, f serveFlags) int {
+	stderr := e.stderr
+	log, err := newLogger(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "parkd: %v\n", err)
+		return exitUsage
+	}
+	// sipgo's transaction and transport layers log through the default logger.
+	slog.SetDefault(log)
+	cfg, err := loadConfig(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "parkd: %v\n", err)
+		return exitUsage
+	}
+	srv, err := parkd.New(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "parkd: %v\n", err)
+		var cerr *parkd.ConfigError
+		if errors.As(err, &cerr) {
+			return exitUsage
+		}
+		return exitRuntime
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	httpAPI, code := startAPI(ctx, cancel, srv, cfg, f, log, stderr)
+	if code != exitOK {
+		return code
+	}
+	runErr := srv.Run(ctx)
+	cancel()
+	apiErr := httpAPI.wait()
+	if runErr != nil {
+		log.Error("parkd failed", "error", runErr)
+		return exitRuntime
+	}
+	if apiErr != nil {
+		log.Error("api failed", "error", apiErr)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// loadConfig reads the config file (or the defaults) and applies the flags
+// over it; the result is validated so a bad flag names itself.
+func loadConfig(f serveFlags) (parkd.Config, error) {
+	cfg := parkd.DefaultConfig()
+	if f.config != "" {
+		var err error
+		if cfg, err = parkd.LoadConfig(f.config); err != nil {
+			return cfg, err
+		}
+	}
+	if len(f.sip) > 0 {
+		cfg.SIP.Listen = f.sip
+	}
+	if f.api.set {
+		cfg.API.Listen = f.api.value
+	}
+	if f.rtpPorts != "" {
+		cfg.RTP.Ports = f.rtpPorts
+	}
+	if f.data != "" {
+		cfg.Data = f.data
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, flagError(err, f)
+	}
+	return cfg, nil
+}
+
+// flagError renames a config key to the flag that set it.
+func flagError(err error, f serveFlags) error {
+	var cerr *parkd.ConfigError
+	if !errors.As(err, &cerr) {
+		return err
+	}
+	flags := map[string]string{"sip.listen": "--sip", "api.listen": "--api", "rtp.ports": "--rtp-ports", "data": "--data"}
+	set := map[string]bool{"--sip": len(f.sip) > 0, "--api": f.api.set, "--rtp-ports": f.rtpPorts != "", "--data": f.data != ""}
+	for key, flagName := range flags {
+		if strings.HasPrefix(cerr.Key, key) && set[flagName] {
+			return fmt.Errorf("flag %s: %s", flagName, cerr.Msg)
+		}
+	}
+	return err
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("flag --log-level: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("flag --log-format: %q is not text or json", format)
+}
+
+// optionalString is a flag that knows whether it was given, so that
+// --api "" can turn the API off rather than mean "not given".
+type optionalString struct {
+	value string
+	set   bool
+}
+
+func (o *optionalString) String() string { return o.value }
+func (o *optionalString) Type() string   { return "string" }
+func (o *optionalString) Set(v string) error {
+	o.value, o.set = v, true
+	return nil
+}
