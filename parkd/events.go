@@ -93,7 +93,11 @@ const DefaultEventWindow = 4096
 const subscriberBuffer = 2048
 
 func newEventBus(log *slog.Logger) *eventBus {
-	return &eventBus{subs: map[chan Event]struct{}{}, strict: map[chan Event]struct{}{}, log: log, windowSize: DefaultEventWindow}
+	// Sequence numbers start at the boot time in microseconds, so an id
+	// from before a restart is older than this boot's window and gets a
+	// resync, never events that only look like the ones it missed.
+	return &eventBus{subs: map[chan Event]struct{}{}, strict: map[chan Event]struct{}{}, log: log,
+		windowSize: DefaultEventWindow, seq: uint64(time.Now().UnixMicro())}
 }
 
 // last is the sequence number of the newest event.
@@ -106,8 +110,11 @@ func (b *eventBus) last() uint64 {
 // missedLocked lists the window's events after seq, or ok=false when some
 // of them have left the window. b.mu held.
 func (b *eventBus) missedLocked(after uint64) (out []Event, ok bool) {
-	if after >= b.seq {
+	if after == b.seq {
 		return nil, true
+	}
+	if after > b.seq {
+		return nil, false // from another boot, or made up
 	}
 	n := len(b.window)
 	ordered := append(append([]Event(nil), b.window[b.head:]...), b.window[:b.head]...)

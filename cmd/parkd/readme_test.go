@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parkd/parkd/sipcore/siptest"
+)
+
+// readmeScript is the first ```sh block after the heading in README.md.
+func readmeScript(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README.md has no %q section", heading)
+	}
+	_, rest, ok = strings.Cut(rest, "```sh\n")
+	if !ok {
+		t.Fatalf("README.md %q has no sh block", heading)
+	}
+	script, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("unterminated sh block")
+	}
+	return script
+}
+
+// The README's "Script it" examples run as written against a daemon on
+// its default data directory, with Alice parked in 701 (c1) and Bob in the
+// attendant queue (c2), as the README sets the scene.
+func TestReadmeScriptIt(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (CI installs it)")
+	}
+	script := readmeScript(t, "## Script it")
+	state := t.TempDir()
+	bin := filepath.Dir(binary)
+	port := freePort(t)
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := append(os.Environ(), "XDG_STATE_HOME="+state, "PARKD_API="+apiURL, "PARKD_TOKEN=",
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
+
+	daemon := exec.Command(binary, "serve", "--api", fmt.Sprintf("127.0.0.1:%d", port),
+		"--sip", "udp://127.0.0.1:0", "--rtp-ports", "46200-46299")
+	daemon.Env = env
+	var daemonLog lockedBuffer
+	daemon.Stderr = &daemonLog
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- daemon.Wait() }()
+	t.Cleanup(func() {
+		daemon.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("parkd exited with %v:\n%s", err, daemonLog.String())
+			}
+		case <-time.After(10 * time.Second):
+			daemon.Process.Kill()
+			t.Error("parkd did not stop within 10 s of SIGTERM")
+		}
+	})
+	waitHealthy(t, apiURL, exited, &daemonLog)
+	sip := sipAddr(t, apiURL, state)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	alice := siptest.NewPhone(t, "alice", siptest.WithDisplay("Alice"))
+	if c, err := alice.Dial(ctx, "sip:700@"+sip, siptest.CallOptions{}); err != nil || c.Status() != 200 {
+		t.Fatalf("parking Alice: %v", err)
+	}
+	bob := siptest.NewPhone(t, "bob", siptest.WithDisplay("Bob"))
+	if c, err := bob.Dial(ctx, "sip:0@"+sip, siptest.CallOptions{}); err != nil || c.Status() != 200 {
+		t.Fatalf("queueing Bob: %v", err)
+	}
+
+	run := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	run.Env = env
+	out, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's script failed (%v):\n%s", err, out)
+	}
+	for _, want := range []string{"Bob", "705", "recall_after", "\"ok\""} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("script output lacks %q:\n%s", want, out)
+		}
+	}
+	// What the script did is what a user would see afterwards: Bob in
+	// 707 (parked in 705, moved to 706 by ctl and to 707 by curl), Alice
+	// hung up.
+	check := exec.Command(binary, "ctl", "--json", "slots", "--state", "parked")
+	check.Env = env
+	js, err := check.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slots struct {
+		Slots []struct {
+			Slot string
+			Call struct{ Caller struct{ Name string } }
+		}
+	}
+	if err := json.Unmarshal(js, &slots); err != nil {
+		t.Fatal(err)
+	}
+	if len(slots.Slots) != 1 || slots.Slots[0].Slot != "707" || slots.Slots[0].Call.Caller.Name != "Bob" {
+		t.Errorf("parked slots after the script: %s, want Bob alone in 707", js)
+	}
+}
+
+func waitHealthy(t *testing.T, apiURL string, exited <-chan error, log *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(apiURL + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("parkd exited (%v):\n%s", err, log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("parkd's API never answered:\n%s", log.String())
+}
+
+// sipAddr asks the API where the daemon listens for SIP.
+func sipAddr(t *testing.T, apiURL, state string) string {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(state, "parkd", "token"))
+	if err != nil {
+		t.Fatalf("the token is not in the default data directory: %v", err)
+	}
+	req, _ := http.NewRequest("GET", apiURL+"/api/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct{ SIP []string }
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.SIP) == 0 {
+		t.Fatalf("status: %v %+v", err, st)
+	}
+	return strings.TrimPrefix(st.SIP[0], "udp://")
+}
