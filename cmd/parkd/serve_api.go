@@ -46,7 +46,8 @@ func startAPI(ctx context.Context, cancel context.CancelFunc, srv *parkd.Server,
 	}
 	// One registry for the handler's /metrics and the event counters.
 	reg := api.NewRegistry()
-	h := api.NewHandler(srv, api.Options{Token: tok, Log: log, Registry: reg, Version: version()})
+	reg.MustRegister(api.NewStatsCollector(srv.Stats))
+	h := api.NewHandler(srv, api.Options{Token: tok, Log: log, Registry: reg, Version: version(), RingGroups: cfg.RingGroups})
 	go api.WatchEvents(ctx, srv, reg)
 	a := &httpAPI{done: make(chan error, 1)}
 	go func() {

@@ -18,6 +18,8 @@ type Options struct {
 	// nil means a new one with the Go runtime and process collectors.
 	Registry *prometheus.Registry
 	Version  string
+	// RingGroups are the config's named ring groups, for /api/call_park.
+	RingGroups map[string][]string
 }
 
 // route is one entry of the router's own list: Routes, the mux, the
@@ -64,6 +66,12 @@ var routes = []route{
 
 	{method: "GET", path: "/api/v1/history", handle: (*server).history},
 	{method: "GET", path: "/api/v1/events", handle: (*server).events, stream: true},
+
+	// The reference systems' APIs, adapted (compat*.go).
+	{method: "PUT", path: "/extension/{ext}/valet_park/{call_id}", handle: (*server).valetPark},
+	{method: "PUT", path: "/uapi/phoneCalls/{user}/{ext}/{call_id}", handle: (*server).uapiPark},
+	{method: "GET", path: "/api/call_park", handle: (*server).getCallPark},
+	{method: "POST", path: "/api/call_park", handle: (*server).postCallPark},
 }
 
 // Routes lists every route as "METHOD /path/{param}", in registration order.
@@ -87,6 +95,8 @@ type server struct {
 	mux     *http.ServeMux
 	byPat   map[string]route
 
+	ringGroups map[string][]string
+
 	// Stream timings; tests shorten them.
 	keepalive     time.Duration
 	eventDeadline time.Duration
@@ -104,6 +114,7 @@ func newServer(c parkd.Client, opts Options) *server {
 		token:         []byte(opts.Token),
 		log:           opts.Log,
 		version:       opts.Version,
+		ringGroups:    opts.RingGroups,
 		reg:           opts.Registry,
 		mux:           http.NewServeMux(),
 		byPat:         map[string]route{},

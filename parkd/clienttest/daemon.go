@@ -87,7 +87,7 @@ func Start(t testing.TB, edit func(*parkd.Config), opts ...parkd.Option) *Daemon
 	apiDone := make(chan struct{})
 	go func() {
 		defer close(apiDone)
-		api.Serve(ctx, ln, api.NewHandler(srv, api.Options{Token: d.Token, Log: Logger(t)}), "", "")
+		api.Serve(ctx, ln, api.NewHandler(srv, api.Options{Token: d.Token, Log: Logger(t), RingGroups: cfg.RingGroups}), "", "")
 	}()
 	go func() {
 		defer close(d.done)
