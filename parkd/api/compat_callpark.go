@@ -72,11 +72,13 @@ func (s *server) getCallPark(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+func decodeCallPark(b []byte) (callPark, error) {
+	var v callPark
+	return v, decodeObject(b, &v, nil)
+}
+
 func (s *server) postCallPark(w http.ResponseWriter, r *http.Request) {
-	body, ok := decodeBody(s, w, r, func(b []byte) (callPark, error) {
-		var v callPark
-		return v, decodeObject(b, &v, nil)
-	})
+	body, ok := decodeBody(s, w, r, decodeCallPark)
 	if !ok {
 		return
 	}

@@ -42,12 +42,14 @@ type uapiCallView struct {
 	ParkedBy  string    `json:"parkedBy"`
 }
 
+func decodeUAPI(b []byte) (uapiBody, error) {
+	var v uapiBody
+	return v, decodeObject(b, &v, nil)
+}
+
 // uapiPark is PUT /uapi/phoneCalls/{user}/{ext}/{call_id} with action Park.
 func (s *server) uapiPark(w http.ResponseWriter, r *http.Request) {
-	body, ok := decodeBody(s, w, r, func(b []byte) (uapiBody, error) {
-		var v uapiBody
-		return v, decodeObject(b, &v, nil)
-	})
+	body, ok := decodeBody(s, w, r, decodeUAPI)
 	if !ok {
 		return
 	}

@@ -23,11 +23,13 @@ type valetSlot struct {
 	ID   string `json:"id,omitempty"`
 }
 
+func decodeValet(b []byte) (valetBody, error) {
+	var v valetBody
+	return v, decodeObject(b, &v, nil)
+}
+
 func (s *server) valetPark(w http.ResponseWriter, r *http.Request) {
-	body, ok := decodeBody(s, w, r, func(b []byte) (valetBody, error) {
-		var v valetBody
-		return v, decodeObject(b, &v, nil)
-	})
+	body, ok := decodeBody(s, w, r, decodeValet)
 	if !ok {
 		return
 	}
