@@ -144,6 +144,7 @@ type PolicyPatch struct {
 // HistoryFilter narrows History. Cursor is a page's Next.
 type HistoryFilter struct {
 	Lot, Slot, Caller, Outcome string
+	CallID                     string // one call's story (its SIP Call-ID)
 	Since, Until               time.Time
 	Limit                      int
 	Cursor                     string

@@ -90,7 +90,7 @@ func (s *Server) HistoryRows(ctx context.Context, q store.HistoryQuery) ([]store
 // History lists history entries, newest first, a page at a time
 // (Client.History). Without a store it is always empty.
 func (s *Server) History(ctx context.Context, f HistoryFilter) (HistoryPage, error) {
-	q := store.HistoryQuery{Lot: f.Lot, Slot: f.Slot, Caller: f.Caller, Outcome: f.Outcome, Since: f.Since, Until: f.Until, Limit: f.Limit}
+	q := store.HistoryQuery{Lot: f.Lot, Slot: f.Slot, CallID: f.CallID, Caller: f.Caller, Outcome: f.Outcome, Since: f.Since, Until: f.Until, Limit: f.Limit}
 	if f.Limit < 0 || f.Limit > store.MaxHistoryLimit {
 		return HistoryPage{}, fieldError("limit", "%d is outside 1–%d", f.Limit, store.MaxHistoryLimit)
 	}

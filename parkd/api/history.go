@@ -32,7 +32,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request) {
 func historyFilter(q url.Values) (parkd.HistoryFilter, error) {
 	f := parkd.HistoryFilter{
 		Lot: q.Get("lot"), Slot: q.Get("slot"), Caller: q.Get("caller"),
-		Outcome: q.Get("outcome"), Cursor: q.Get("cursor"),
+		Outcome: q.Get("outcome"), Cursor: q.Get("cursor"), CallID: q.Get("call_id"),
 	}
 	var err error
 	if f.Since, err = queryTime(q, "since"); err != nil {

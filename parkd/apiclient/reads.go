@@ -53,7 +53,7 @@ func (c *Client) Call(ctx context.Context, id string) (parkd.CallView, error) {
 }
 
 func (c *Client) History(ctx context.Context, f parkd.HistoryFilter) (parkd.HistoryPage, error) {
-	q := filter("lot", f.Lot, "slot", f.Slot, "caller", f.Caller, "outcome", f.Outcome, "cursor", f.Cursor)
+	q := filter("lot", f.Lot, "slot", f.Slot, "caller", f.Caller, "outcome", f.Outcome, "cursor", f.Cursor, "call_id", f.CallID)
 	// RFC 3339 with fractions, which an RFC 3339 parser reads: a console
 	// paging by time must not lose the sub-second part.
 	if !f.Since.IsZero() {

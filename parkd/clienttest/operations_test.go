@@ -305,6 +305,12 @@ func opHistory(r *rig) {
 	if len(page.Entries) != 1 || page.Entries[0].Slot != "702" {
 		t.Errorf("caller filter: %+v, want the one row of 702", page)
 	}
+	callID := page.Entries[0].CallID
+	page, err = r.c.History(ctx(t), parkd.HistoryFilter{CallID: callID})
+	r.must(err)
+	if len(page.Entries) != 1 || page.Entries[0].CallID != callID {
+		t.Errorf("call_id filter: %+v, want the one row of %s", page, callID)
+	}
 }
 
 func opErrors(r *rig) {
