@@ -67,7 +67,8 @@ func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, e
 	if sl != nil {
 		sl.retrieving = false
 	}
-	gone := rec.ended || s.records[rec.call] != rec || s.stopping
+	// A call being hung up is as good as gone: no ring_failed, no recall.
+	gone := rec.ended || rec.hangupWhy != "" || s.records[rec.call] != rec || s.stopping
 	if call == nil {
 		if !gone {
 			log.Info("attendant connect unanswered", "error", err)
