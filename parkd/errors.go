@@ -15,7 +15,6 @@ const (
 	CodeNoSuchLot    = "no_such_lot"   // no lot has that name
 	CodeInvalidField = "invalid_field" // a request field is missing, unknown or out of range
 	CodeInvalidState = "invalid_state" // the call is not in a state the operation takes
-	CodeQueueFull    = "queue_full"    // the attendant queue is at queue_max
 	CodeUnauthorized = "unauthorized"  // no or a wrong API token
 	CodeUnavailable  = "unavailable"   // the daemon is stopping, or cannot be reached
 	CodeInternal     = "internal"      // a fault on the daemon's side

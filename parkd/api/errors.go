@@ -24,7 +24,7 @@ const (
 // layer does not know, which are then answered as internal faults.
 func statusOf(code string) int {
 	switch code {
-	case parkd.CodeSlotFull, parkd.CodeLotFull, parkd.CodeSlotEmpty, parkd.CodeInvalidState, parkd.CodeQueueFull:
+	case parkd.CodeSlotFull, parkd.CodeLotFull, parkd.CodeSlotEmpty, parkd.CodeInvalidState:
 		return http.StatusConflict
 	case parkd.CodeNoSuchCall, parkd.CodeNoSuchSlot, parkd.CodeNoSuchLot, codeNotFound:
 		return http.StatusNotFound

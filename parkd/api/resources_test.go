@@ -115,7 +115,6 @@ func TestErrorStatus(t *testing.T) {
 		{&parkd.Error{Code: parkd.CodeLotFull, Message: "m"}, 409, "lot_full"},
 		{&parkd.Error{Code: parkd.CodeSlotEmpty, Message: "m"}, 409, "slot_empty"},
 		{&parkd.Error{Code: parkd.CodeInvalidState, Message: "m"}, 409, "invalid_state"},
-		{&parkd.Error{Code: parkd.CodeQueueFull, Message: "m"}, 409, "queue_full"},
 		{&parkd.Error{Code: parkd.CodeNoSuchCall, Message: "m"}, 404, "no_such_call"},
 		{&parkd.Error{Code: parkd.CodeNoSuchSlot, Message: "m"}, 404, "no_such_slot"},
 		{&parkd.Error{Code: parkd.CodeNoSuchLot, Message: "m"}, 404, "no_such_lot"},
