@@ -116,7 +116,7 @@ func (s *Server) Retrieve(ctx context.Context, slot string, req RetrieveRequest)
 	}
 	rec := sl.parked
 	sl.retrieving = true
-	s.pausedLocked(sl, rec) // a ringing recall stops; it resumes if nobody answers
+	s.pauseRingingRecallLocked(sl, rec)
 	s.connectLocked(rec, target, nil)
 	return sl.viewLocked(), nil
 }
@@ -176,7 +176,7 @@ func (s *Server) Transfer(ctx context.Context, id, to string) (CallView, error) 
 			return CallView{}, errorf(CodeInvalidState, "slot %s is being picked up", sl.name)
 		}
 		sl.retrieving = true
-		s.pausedLocked(sl, rec)
+		s.pauseRingingRecallLocked(sl, rec)
 	}
 	s.connectLocked(rec, target, nil)
 	return *rec.view(), nil

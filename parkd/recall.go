@@ -53,10 +53,10 @@ func (s *Server) armRecallLocked(sl *slot, pc *callRecord) {
 	if pc.recalls >= *pol.MaxRecalls {
 		return
 	}
-	after := pol.RecallAfter.D()
-	if pc.recallAfter != nil {
-		after = pc.recallAfter.D()
+	if pc.recallTimer != nil {
+		pc.recallTimer.Stop()
 	}
+	after := s.recallAfterLocked(sl, pc).D()
 	pc.recallAt = s.clock.Now().Add(after)
 	pc.recallTimer = s.clock.AfterFunc(after, func() { s.recallDue(sl, pc) })
 }
@@ -112,6 +112,25 @@ func (s *Server) pausedLocked(sl *slot, pc *callRecord) bool {
 	}
 	pc.ringing = ""
 	return true
+}
+
+// pauseRingingRecallLocked stops a recall round that rings now, for an
+// attendant's connect: if nobody answers that, the recall resumes with a
+// new round. A recall that is only counting down is left alone; should it
+// fall due meanwhile, recallDue defers it the same way. Callers hold s.mu.
+func (s *Server) pauseRingingRecallLocked(sl *slot, pc *callRecord) {
+	if pc.stopRinging != nil {
+		s.pausedLocked(sl, pc)
+	}
+}
+
+// recallAfterLocked is how long a call waits before its recall: its own
+// time (an API park), else its slot's policy. Callers hold s.mu.
+func (s *Server) recallAfterLocked(sl *slot, pc *callRecord) Duration {
+	if pc.recallAfter != nil {
+		return *pc.recallAfter
+	}
+	return *s.policyLocked(sl).RecallAfter
 }
 
 // runRecall rings each step of the plan until one answers, then runs
@@ -241,7 +260,7 @@ func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *callRecord, 
 			s.hangUpParked(sl, pc, why)
 			return
 		}
-		s.emit(EventReparked, sl, pc, fmt.Sprintf("recall %d of %d unanswered; recalling again in %s", pc.recalls, *pol.MaxRecalls, *pol.RecallAfter))
+		s.emit(EventReparked, sl, pc, fmt.Sprintf("recall %d of %d unanswered; recalling again in %s", pc.recalls, *pol.MaxRecalls, s.recallAfterLocked(sl, pc)))
 		s.armRecallLocked(sl, pc)
 		s.mu.Unlock()
 	case FailureForward:

@@ -78,7 +78,8 @@ func runCmd(t *testing.T, cmd *exec.Cmd, env []string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(cmd.Environ(), "PARKD_TOKEN=", "PARKD_API=")
+	// GORACE: the -race binary would otherwise sleep 1 s at every exit.
+	cmd.Env = append(cmd.Environ(), "PARKD_TOKEN=", "PARKD_API=", "GORACE=atexit_sleep_ms=0")
 	cmd.Env = append(cmd.Env, env...)
 	err := cmd.Run()
 	var exit *exec.ExitError

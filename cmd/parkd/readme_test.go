@@ -51,7 +51,8 @@ func TestReadmeScriptIt(t *testing.T) {
 	port := freePort(t)
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := append(os.Environ(), "XDG_STATE_HOME="+state, "PARKD_API="+apiURL, "PARKD_TOKEN=",
-		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1",
+		"GORACE=atexit_sleep_ms=0") // the -race binary would sleep 1 s at every exit
 
 	daemon := exec.Command(binary, "serve", "--api", fmt.Sprintf("127.0.0.1:%d", port),
 		"--sip", "udp://127.0.0.1:0", "--rtp-ports", "46200-46299")

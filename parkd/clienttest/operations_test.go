@@ -178,8 +178,8 @@ func opRetrieveUnanswered(r *rig) {
 	}
 	v, err := r.c.Call(ctx(t), id)
 	r.must(err)
-	if v.State != parkd.CallParked || v.Slot != "701" {
-		t.Errorf("call after an unanswered retrieve = %+v, want still parked in 701", v)
+	if v.State != parkd.CallParked || v.Slot != "701" || v.Recalls != 0 || v.RecallAt == nil {
+		t.Errorf("call after an unanswered retrieve = %+v, want still parked in 701, its recall still counting down, none started", v)
 	}
 }
 
