@@ -187,9 +187,9 @@ c4  bridged  main        Bob <sip:201@10.0.0.2>      5s               with c9
 		}, request: "Move(701, 715)", stdout: "\nmoved c1 (Alice <sip:alice@10.0.0.1>) from 701 to 715\n"},
 		{name: "move needs a target", args: []string{"move", "701"}, code: 2, stderr: "accepts 2 arg(s), received 1"},
 		{name: "transfer", args: []string{"transfer", "q1", "sip:sales@pbx"}, setup: func(f *fakeClient) { f.call = queuedCall },
-			request: "Transfer(q1, sip:sales@pbx)", stdout: "\nq1 (Bob <sip:201@10.0.0.2>): queued, ringing sip:sales@pbx\n"},
+			request: "Transfer(q1, sip:sales@pbx)", stdout: "\nq1 (Bob <sip:201@10.0.0.2>): ringing sip:sales@pbx\n"},
 		{name: "transfer to the operator", args: []string{"transfer", "q1"}, setup: func(f *fakeClient) { f.call = ringingCall },
-			request: "Transfer(q1, )", stdout: "\nc3 (Alice <sip:alice@10.0.0.1>): ringing, ringing sip:op@pbx\n"},
+			request: "Transfer(q1, )", stdout: "\nc3 (Alice <sip:alice@10.0.0.1>): ringing sip:op@pbx\n"},
 		{name: "hangup a slot", args: []string{"hangup", "701"}, request: "Slot(701)\nHangup(c1)", stdout: "\nhung up c1 (Alice <sip:alice@10.0.0.1>)\n"},
 		{name: "hangup a call", args: []string{"hangup", "q1"}, setup: func(f *fakeClient) {
 			f.slotErr = &parkd.Error{Code: parkd.CodeNoSuchSlot, Message: "no slot q1"}

@@ -37,7 +37,7 @@ func (c *ctl) transferCmd() *cobra.Command {
 				if target == "" {
 					target = "the operator"
 				}
-				_, err := fmt.Fprintf(c.stdout, "%s: %s, ringing %s\n", callName(v), v.State, target)
+				_, err := fmt.Fprintf(c.stdout, "%s: ringing %s\n", callName(v), target)
 				return err
 			})
 		},

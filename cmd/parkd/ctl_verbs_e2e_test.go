@@ -367,7 +367,7 @@ func TestCtlVerbsWithCalls(t *testing.T) {
 		// transfer
 		{name: "transfer to the operator", setup: func(t *testing.T) { dial(t, "Erin", "0", "queued") },
 			args: []string{"transfer", "{erin}"},
-			out:  []string{"{erin} ({erinParty}): ringing, ringing {bob}\n"},
+			out:  []string{"{erin} ({erinParty}): ringing {bob}\n"},
 			after: func(t *testing.T) {
 				ring(t, bob, "Erin", 0)
 				if k := callIs(t, "Erin", "bridged"); k.Peer == "" {
