@@ -57,45 +57,87 @@ func addServeFlags(cmd *cobra.Command, f *serveFlags) {
 }
 
 func serve(e *env, f serveFlags) int {
-	stderr := e.stderr
-	log, err := newLogger(stderr, f.logFormat, f.logLevel)
-	if err != nil {
-		fmt.Fprintf(stderr, "parkd: %v\n", err)
-		return exitUsage
+	d, code := startDaemon(e, f, e.stderr)
+	if code != exitOK {
+		return code
 	}
-	// sipgo's transaction and transport layers log through the default logger.
-	slog.SetDefault(log)
+	defer d.stopSignals()
+	return d.run()
+}
+
+// runningDaemon is parkd started: its SIP listeners bound and its API
+// serving; run serves calls until its context ends.
+type runningDaemon struct {
+	srv         *parkd.Server
+	cfg         parkd.Config
+	log         *slog.Logger
+	api         *httpAPI
+	ctx         context.Context
+	cancel      context.CancelFunc
+	stopSignals context.CancelFunc
+}
+
+// startDaemon loads the config and starts parkd with its logs on logTo
+// (called with the data directory, so the console can log to a file in
+// it). SIGTERM and SIGINT end the daemon's context.
+func startDaemon(e *env, f serveFlags, logTo io.Writer) (*runningDaemon, int) {
+	return startDaemonWith(e, f, func(parkd.Config) (io.Writer, error) { return logTo, nil })
+}
+
+func startDaemonWith(e *env, f serveFlags, logTo func(parkd.Config) (io.Writer, error)) (*runningDaemon, int) {
+	stderr := e.stderr
+	if _, err := newLogger(io.Discard, f.logFormat, f.logLevel); err != nil {
+		fmt.Fprintf(stderr, "parkd: %v\n", err)
+		return nil, exitUsage
+	}
 	cfg, err := loadConfig(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
-		return exitUsage
+		return nil, exitUsage
 	}
+	w, err := logTo(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "parkd: %v\n", err)
+		return nil, exitRuntime
+	}
+	log, _ := newLogger(w, f.logFormat, f.logLevel)
+	// sipgo's transaction and transport layers log through the default logger.
+	slog.SetDefault(log)
 	srv, err := parkd.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		var cerr *parkd.ConfigError
 		if errors.As(err, &cerr) {
-			return exitUsage
+			return nil, exitUsage
 		}
-		return exitRuntime
+		return nil, exitRuntime
 	}
+	d := &runningDaemon{srv: srv, cfg: cfg, log: log}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	httpAPI, code := startAPI(ctx, cancel, srv, cfg, f, log, stderr)
-	if code != exitOK {
-		return code
+	d.stopSignals = stop
+	d.ctx, d.cancel = context.WithCancel(ctx)
+	var code int
+	if d.api, code = startAPI(d.ctx, d.cancel, srv, cfg, f, log, stderr); code != exitOK {
+		d.cancel()
+		srv.Run(d.ctx) // closes what New opened
+		stop()
+		return nil, code
 	}
-	runErr := srv.Run(ctx)
-	cancel()
-	apiErr := httpAPI.wait()
+	return d, exitOK
+}
+
+// run serves calls until the daemon's context ends, then hangs every call
+// up and waits for the API to stop.
+func (d *runningDaemon) run() int {
+	runErr := d.srv.Run(d.ctx)
+	d.cancel()
+	apiErr := d.api.wait()
 	if runErr != nil {
-		log.Error("parkd failed", "error", runErr)
+		d.log.Error("parkd failed", "error", runErr)
 		return exitRuntime
 	}
 	if apiErr != nil {
-		log.Error("api failed", "error", apiErr)
+		d.log.Error("api failed", "error", apiErr)
 		return exitRuntime
 	}
 	return exitOK
