@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
-	"github.com/parkd/parkd/sipcore/media"
 )
 
 // hangupTimeout bounds a BYE parkd sends while tearing a bridge down.
@@ -97,9 +96,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 	s.emit(EventRetrieved, sl, pc, inv.From.URI)
 	s.mu.Unlock()
 
-	if err := media.Bridge(pc.call.Media(), call.Media()); err != nil {
-		log.Error("bridging the retrieved call failed", "error", err)
-		go call.Hangup(context.Background(), "bridge failed")
+	if !bridgeMedia(log, pc.call, call) {
 		return
 	}
 	log.Info("call retrieved and bridged", "retriever", inv.From.String(), "caller", pc.caller.String(),

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
-	"github.com/parkd/parkd/sipcore/media"
 )
 
 // connectLocked rings target for rec (an API retrieve or transfer, or a
@@ -112,9 +111,7 @@ func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, e
 		s.emitCall(EventBridged, rec, "transferred "+detail)
 	}
 	s.mu.Unlock()
-	if err := media.Bridge(rec.call.Media(), call.Media()); err != nil {
-		log.Error("bridging the connected call failed", "error", err)
-		go call.Hangup(context.Background(), "bridge failed")
+	if !bridgeMedia(log, rec.call, call) {
 		return
 	}
 	log.Info("attendant connect answered and bridged")

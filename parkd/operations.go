@@ -295,10 +295,8 @@ func (s *Server) Bridge(ctx context.Context, id, slotName string) (CallView, err
 	s.emit(EventRetrieved, sl, parked, "bridged to "+rec.caller.URI)
 	v := *rec.view()
 	s.mu.Unlock()
-	if err := media.Bridge(parked.call.Media(), rec.call.Media()); err != nil {
-		rec.call.Logger().Error("bridging to the parked call failed", "error", err)
-		go s.hangUp(parked, "bridge failed")
-		return v, errorf(CodeInternal, "bridging failed")
+	if !bridgeMedia(rec.call.Logger(), parked.call, rec.call) {
+		return v, errorf(CodeUnavailable, "a leg hung up before the bridge was set up")
 	}
 	return v, nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
-	"github.com/parkd/parkd/sipcore/media"
 )
 
 // Recall steps, as events and the console name them.
@@ -232,9 +231,7 @@ func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, ki
 	s.mu.Unlock()
 
 	call.SetLogger(log.With("recall_call_id", call.ID.CallID))
-	if err := media.Bridge(pc.call.Media(), call.Media()); err != nil {
-		log.Error("bridging the recall failed", "error", err)
-		go call.Hangup(context.Background(), "bridge failed")
+	if !bridgeMedia(log, pc.call, call) {
 		return
 	}
 	log.Info("recall answered and bridged", "by", call.Remote.URI, "kind", kind,

@@ -120,6 +120,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.moh = moh
+	moh.SetLogger(log)
 
 	rtpIP, err := netip.ParseAddr(cfg.RTP.Address)
 	if err != nil {
