@@ -81,6 +81,17 @@ func (s *server) reply(w http.ResponseWriter, r *http.Request, v any) {
 	}
 }
 
+// writeRaw writes an already encoded JSON body.
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	_, _ = w.Write([]byte{'\n'})
+}
+
 // writeJSON marshals before writing, so a value that cannot be encoded
 // (a time past year 9999) becomes a clean 500 rather than half a body.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
@@ -89,12 +100,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"internal error; see the daemon's log"}}`)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(b) // no append: it would copy a large list once more
-	_, _ = w.Write([]byte{'\n'})
+	writeRaw(w, status, b) // no append: it would copy a large list once more
 	return err
 }

@@ -45,9 +45,13 @@ func (s *server) slots(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, struct {
-		Slots []parkd.SlotView `json:"slots"`
-	}{orEmpty(slots)})
+	body, err := s.slotCache.encode(slots)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, body.Bytes())
+	release(body)
 }
 
 func (s *server) slot(w http.ResponseWriter, r *http.Request) {

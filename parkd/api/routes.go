@@ -96,6 +96,7 @@ type server struct {
 	byPat   map[string]route
 
 	ringGroups map[string][]string
+	slotCache  slotJSON
 
 	// Stream timings; tests shorten them.
 	keepalive     time.Duration
