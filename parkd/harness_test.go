@@ -3,9 +3,7 @@ package parkd_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/parkd/clienttest"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
@@ -36,40 +35,7 @@ type daemon struct {
 
 // testLogger fails the test on any ERROR line parkd logs: an error a
 // caller never sees in a SIP response is still a bug.
-func testLogger(t *testing.T) *slog.Logger {
-	var out io.Writer = io.Discard
-	level := slog.LevelInfo
-	if os.Getenv("PARKD_TEST_LOG") != "" {
-		out, level = os.Stderr, slog.LevelDebug
-	}
-	errs := &errorLines{}
-	t.Cleanup(func() {
-		for _, line := range errs.lines() {
-			t.Errorf("parkd logged an error: %s", line)
-		}
-	})
-	return slog.New(slog.NewTextHandler(io.MultiWriter(out, errs), &slog.HandlerOptions{Level: level}))
-}
-
-type errorLines struct {
-	mu  sync.Mutex
-	buf []string
-}
-
-func (e *errorLines) Write(p []byte) (int, error) {
-	if strings.Contains(string(p), "level=ERROR") {
-		e.mu.Lock()
-		e.buf = append(e.buf, strings.TrimSpace(string(p)))
-		e.mu.Unlock()
-	}
-	return len(p), nil
-}
-
-func (e *errorLines) lines() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.buf...)
-}
+func testLogger(t *testing.T) *slog.Logger { return clienttest.Logger(t) }
 
 // startDaemon runs parkd with its defaults on 127.0.0.1:0, changed by edit.
 func startDaemon(t *testing.T, edit func(*parkd.Config), opts ...parkd.Option) *daemon {

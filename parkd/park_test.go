@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/parkd"
-	"github.com/parkd/parkd/sipcore/media"
+	"github.com/parkd/parkd/parkd/clienttest"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
@@ -130,33 +130,7 @@ func TestRetrieveBridgesAudio(t *testing.T) {
 // the other, in the other's codec.
 func assertAudio(t *testing.T, from, to *siptest.Call) {
 	t.Helper()
-	frame := make([]byte, 160)
-	for i := range frame {
-		frame[i] = byte(0x10 + i%0x60) // a ramp that no music frame matches
-	}
-	want := frame
-	if from.RTP.Codec() != to.RTP.Codec() {
-		want = make([]byte, len(frame))
-		for i, b := range frame {
-			if from.RTP.Codec() == "PCMU" {
-				want[i] = media.UlawToAlaw(b)
-			} else {
-				want[i] = media.AlawToUlaw(b)
-			}
-		}
-	}
-	wantPT := map[string]uint8{"PCMU": 0, "PCMA": 8}[to.RTP.Codec()]
-	ctx := ctxFor(t, 5*time.Second)
-	from.RTP.SendStream(ctx, frame, 50)
-	got, err := to.RTP.Collect(ctx, 5, func(p siptest.Received) bool { return bytes.Equal(p.Payload, want) })
-	if err != nil {
-		t.Fatalf("%s -> %s audio: %v", from.RTP.Codec(), to.RTP.Codec(), err)
-	}
-	for _, p := range got {
-		if p.PayloadType != wantPT {
-			t.Errorf("relayed packet has PT %d, want %d", p.PayloadType, wantPT)
-		}
-	}
+	clienttest.AssertAudio(t, from, to)
 }
 
 // RFC 4733 telephone-events cross the bridge with the receiver's payload type.
