@@ -65,6 +65,9 @@ type env struct {
 	getenv         func(string) string
 	// colour is true when stdout is a terminal and NO_COLOR is unset.
 	colour bool
+	// interactive: stdin and stdout are a terminal, so `parkd` alone
+	// runs the console.
+	interactive bool
 	// newClient connects `parkd ctl` to a daemon.
 	newClient func(o clientOptions) (parkd.Client, error)
 	now       func() time.Time
@@ -72,12 +75,13 @@ type env struct {
 
 func newEnv() *env {
 	return &env{
-		stdout:    os.Stdout,
-		stderr:    os.Stderr,
-		getenv:    os.Getenv,
-		colour:    isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "",
-		newClient: dialDaemon,
-		now:       time.Now,
+		stdout:      os.Stdout,
+		stderr:      os.Stderr,
+		getenv:      os.Getenv,
+		colour:      isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "",
+		interactive: isTerminal(os.Stdin) && isTerminal(os.Stdout),
+		newClient:   dialDaemon,
+		now:         time.Now,
 	}
 }
 

@@ -4,8 +4,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newRootCmd is the whole command tree. `parkd` alone (and `parkd
-// --headless …`) serves, as it always has; the console arrives later.
+// newRootCmd is the whole command tree. `parkd` alone runs the daemon
+// with the console on a terminal, headless anywhere else.
 func newRootCmd(e *env) *cobra.Command {
 	var f serveFlags
 	root := &cobra.Command{
@@ -14,16 +14,19 @@ func newRootCmd(e *env) *cobra.Command {
 		Long: `parkd parks SIP calls in slots, shows them on BLF keys, recalls them
 when they wait too long, and serves an HTTP API for consoles and scripts.
 
-With no command, parkd runs the daemon (as "parkd serve").`,
+With no command on a terminal, parkd runs the daemon and the attendant
+console in one process (it takes the serve flags; the daemon logs to
+DATA/parkd.log). Not on a terminal, or with --headless, it runs the daemon
+alone, as "parkd serve".`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		RunE:          func(cmd *cobra.Command, args []string) error { return serveExit(e, f) },
+		RunE:          func(cmd *cobra.Command, args []string) error { return runRoot(e, f) },
 	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	addServeFlags(root, &f)
-	root.AddCommand(newServeCmd(e), newCtlCmd(e))
+	root.AddCommand(newServeCmd(e), newCtlCmd(e), newConsoleCmd(e), newDemoCmd(e))
 	return root
 }
 

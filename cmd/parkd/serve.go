@@ -81,10 +81,12 @@ type runningDaemon struct {
 // (called with the data directory, so the console can log to a file in
 // it). SIGTERM and SIGINT end the daemon's context.
 func startDaemon(e *env, f serveFlags, logTo io.Writer) (*runningDaemon, int) {
-	return startDaemonWith(e, f, func(parkd.Config) (io.Writer, error) { return logTo, nil })
+	return startDaemonWith(e, f, nil, func(parkd.Config) (io.Writer, error) { return logTo, nil })
 }
 
-func startDaemonWith(e *env, f serveFlags, logTo func(parkd.Config) (io.Writer, error)) (*runningDaemon, int) {
+// startDaemonWith is startDaemon with the config changed by edit (the
+// demo's) and the log writer chosen once the data directory is known.
+func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(parkd.Config) (io.Writer, error)) (*runningDaemon, int) {
 	stderr := e.stderr
 	if _, err := newLogger(io.Discard, f.logFormat, f.logLevel); err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
@@ -94,6 +96,9 @@ func startDaemonWith(e *env, f serveFlags, logTo func(parkd.Config) (io.Writer, 
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		return nil, exitUsage
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	w, err := logTo(cfg)
 	if err != nil {

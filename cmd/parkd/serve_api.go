@@ -12,7 +12,18 @@ import (
 )
 
 // httpAPI is the API server running beside the daemon.
-type httpAPI struct{ done chan error }
+type httpAPI struct {
+	done chan error
+	url  string // where it listens, e.g. http://127.0.0.1:7080
+}
+
+// addr is where the API listens; "" when it is off.
+func (a *httpAPI) addr() string {
+	if a == nil {
+		return ""
+	}
+	return a.url
+}
 
 // wait is Serve's result once ctx has ended; nil when the API is off.
 func (a *httpAPI) wait() error {
@@ -62,6 +73,7 @@ func startAPI(ctx context.Context, cancel context.CancelFunc, srv *parkd.Server,
 	if cfg.API.TLS.Cert != "" {
 		scheme = "https"
 	}
-	log.Info("api listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String())
+	a.url = scheme + "://" + ln.Addr().String()
+	log.Info("api listening", "addr", ln.Addr().String(), "url", a.url)
 	return a, exitOK
 }
