@@ -17,9 +17,11 @@ import (
 // sends messages, which a tea.Cmd (listen) picks up one at a time, so the
 // same code runs under Run and under teatest.
 //
-// Coalescing: an event starts a window of batchWindow; everything that
-// arrives in it (or the first batchMax events) goes to the model as one
-// message and one redraw. While the model is still busy with the last
+// Coalescing: batches go to the model at most once per batchWindow. An
+// event after a quiet spell goes at once (a lone park shows without
+// waiting); one that follows a batch closer than that waits out the rest
+// of the window with everything that arrives meanwhile (or until
+// batchMax), as one message and one redraw. While the model is still busy with the last
 // batch the feed keeps reading into the next one, so a burst never backs
 // up into the daemon (which cuts off a reader that falls behind).
 const (
@@ -187,6 +189,7 @@ func (f *feed) pump(ch <-chan parkd.Event) (resync bool, why string) {
 	var pending []parkd.Event
 	var timer *time.Timer
 	var due <-chan time.Time
+	var lastSent time.Time
 	ready := false
 	defer func() {
 		if timer != nil {
@@ -221,17 +224,22 @@ func (f *feed) pump(ch <-chan parkd.Event) (resync bool, why string) {
 			case len(pending) >= f.batchMax:
 				ready = true
 			case due == nil && !ready:
+				wait := f.window - time.Since(lastSent)
+				if wait <= 0 {
+					ready = true
+					break
+				}
 				if timer == nil {
-					timer = time.NewTimer(f.window)
+					timer = time.NewTimer(wait)
 				} else {
-					timer.Reset(f.window)
+					timer.Reset(wait)
 				}
 				due = timer.C
 			}
 		case <-due:
 			due, ready = nil, true
 		case out <- eventsMsg(pending):
-			pending, ready = nil, false
+			pending, ready, lastSent = nil, false, time.Now()
 			if due != nil {
 				timer.Stop()
 				due = nil
