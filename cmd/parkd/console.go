@@ -42,7 +42,13 @@ func runRoot(e *env, f serveFlags) error {
 // embedded runs the daemon and the console in one process. The daemon
 // logs to DATA/parkd.log and to the console's log pane; quitting the
 // console stops the daemon, which hangs every call up cleanly.
-func embedded(e *env, f serveFlags) int { return runEmbedded(e, f, nil, nil) }
+func embedded(e *env, f serveFlags) int {
+	code, logPath := runEmbedded(e, f, nil, nil)
+	if logPath != "" {
+		fmt.Fprintf(e.stderr, "parkd stopped; its log is %s\n", logPath)
+	}
+	return code
+}
 
 // consoleLog is the embedded daemon's log: the file and the pane.
 type consoleLog struct {
@@ -65,8 +71,9 @@ func (l *consoleLog) writer() io.Writer { return io.MultiWriter(l.file, &paneWri
 
 // runEmbedded is embedded with two hooks for the demo: edit changes the
 // config, and beside starts what runs next to the console (the simulated
-// callers) once the daemon is up, returning how to stop it.
-func runEmbedded(e *env, f serveFlags, edit func(*parkd.Config), beside func(d *runningDaemon, log io.Writer) (stop func())) int {
+// callers) once the daemon is up, returning how to stop it. It returns
+// the exit code and, once the console has run, the log file's path.
+func runEmbedded(e *env, f serveFlags, edit func(*parkd.Config), beside func(d *runningDaemon, log io.Writer) (stop func())) (int, string) {
 	var cl *consoleLog
 	d, code := startDaemonWith(e, f, edit, func(cfg parkd.Config) (io.Writer, error) {
 		var err error
@@ -76,7 +83,7 @@ func runEmbedded(e *env, f serveFlags, edit func(*parkd.Config), beside func(d *
 		return cl.writer(), nil
 	})
 	if code != exitOK {
-		return code
+		return code, ""
 	}
 	defer cl.file.Close()
 	defer d.stopSignals()
@@ -97,10 +104,9 @@ func runEmbedded(e *env, f serveFlags, edit func(*parkd.Config), beside func(d *
 	code = <-ran
 	if err != nil {
 		fmt.Fprintf(e.stderr, "parkd: console: %v\n", err)
-		return exitRuntime
+		return exitRuntime, cl.file.Name()
 	}
-	fmt.Fprintf(e.stderr, "parkd stopped; its log is %s\n", cl.file.Name())
-	return code
+	return code, cl.file.Name()
 }
 
 // paneWriter hands whole log lines to the console without ever blocking

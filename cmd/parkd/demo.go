@@ -71,7 +71,7 @@ func demo(e *env, keep bool) int {
 		sip: []string{"udp://127.0.0.1:0"}, api: optionalString{value: "127.0.0.1:0", set: true},
 		data: data, logFormat: "text", logLevel: "info",
 	}
-	code := runEmbedded(e, f, func(cfg *parkd.Config) { demoConfig(cfg, town) }, func(d *runningDaemon, w io.Writer) func() {
+	code, _ := runEmbedded(e, f, func(cfg *parkd.Config) { demoConfig(cfg, town) }, func(d *runningDaemon, w io.Writer) func() {
 		log.set(w)
 		for _, a := range d.srv.SIPAddrs() {
 			if a.Network == "udp" {
@@ -94,7 +94,7 @@ func demo(e *env, keep bool) int {
 		}
 	})
 	if keep {
-		fmt.Fprintf(e.stderr, "parkd demo: its data is in %s\n", data)
+		fmt.Fprintf(e.stderr, "parkd demo: its data (log, store, token) is in %s\n", data)
 	}
 	return code
 }
