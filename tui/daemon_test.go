@@ -17,21 +17,14 @@ import (
 // park and queue, keys retrieve and park them, and the screen follows
 // from the daemon's own events.
 func TestConsoleOnARealDaemon(t *testing.T) {
-	impls := []struct {
-		name   string
-		client func(d *clienttest.Daemon) parkd.Client
-	}{
-		{"in-process", func(d *clienttest.Daemon) parkd.Client { return d.Server }},
-		{"http", func(d *clienttest.Daemon) parkd.Client { return d.HTTP() }},
-	}
-	for _, impl := range impls {
-		t.Run(impl.name, func(t *testing.T) {
+	for _, impl := range clienttest.Clients {
+		t.Run(impl.Name, func(t *testing.T) {
 			alice := siptest.NewPhone(t, "alice", siptest.WithDisplay("Alice"))
 			carol := siptest.NewPhone(t, "carol", siptest.WithDisplay("Carol"))
 			bob := siptest.NewPhone(t, "bob", siptest.WithDisplay("Bob"))
 			d := clienttest.Start(t, func(c *parkd.Config) { c.Lots[0].Operator = bob.URI() })
 
-			m := newModel(impl.client(d), Options{Addr: d.URL})
+			m := newModel(impl.Of(d), Options{Addr: d.URL})
 			t.Cleanup(m.feed.stop)
 			tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 			sc := watch(tm)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest"
 
-	"github.com/parkd/parkd/parkd"
 	"github.com/parkd/parkd/parkd/clienttest"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
@@ -22,16 +21,10 @@ import (
 // event, the API's SSE stream (or the in-process channel), the feed's
 // coalescing and a rendered frame.
 func BenchmarkEventToScreen(b *testing.B) {
-	for _, impl := range []struct {
-		name   string
-		client func(d *clienttest.Daemon) parkd.Client
-	}{
-		{"in-process", func(d *clienttest.Daemon) parkd.Client { return d.Server }},
-		{"http", func(d *clienttest.Daemon) parkd.Client { return d.HTTP() }},
-	} {
-		b.Run(impl.name, func(b *testing.B) {
+	for _, impl := range clienttest.Clients {
+		b.Run(impl.Name, func(b *testing.B) {
 			d := clienttest.Start(b, nil)
-			m := newModel(impl.client(d), Options{Addr: d.URL})
+			m := newModel(impl.Of(d), Options{Addr: d.URL})
 			b.Cleanup(m.feed.stop)
 			tm := teatest.NewTestModel(b, m, teatest.WithInitialTermSize(160, 48))
 			var out []byte

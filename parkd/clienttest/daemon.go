@@ -110,6 +110,19 @@ func (d *Daemon) Shutdown() {
 	})
 }
 
+// Client is one way to reach a daemon through parkd.Client.
+type Client struct {
+	Name string
+	Of   func(d *Daemon) parkd.Client
+}
+
+// Clients are the two parkd.Clients everything must behave the same
+// through: the daemon itself, and the HTTP API's client.
+var Clients = []Client{
+	{"in-process", func(d *Daemon) parkd.Client { return d.Server }},
+	{"http", func(d *Daemon) parkd.Client { return d.HTTP() }},
+}
+
 // HTTP is a parkd.Client talking to the daemon over its HTTP API.
 func (d *Daemon) HTTP() parkd.Client {
 	d.T.Helper()

@@ -29,11 +29,11 @@ func next(t *testing.T, ch <-chan parkd.Event) parkd.Event {
 // it saw gets every event it missed, once each; one that comes back after
 // the window has moved on is told to resync.
 func TestSubscribeResumes(t *testing.T) {
-	for _, impl := range implementations {
-		t.Run(impl.name, func(t *testing.T) {
+	for _, impl := range clienttest.Clients {
+		t.Run(impl.Name, func(t *testing.T) {
 			t.Parallel()
 			d := clienttest.Start(t, nil, parkd.WithEventWindow(8))
-			c := impl.client(d)
+			c := impl.Of(d)
 
 			first, cancel := context.WithCancel(context.Background())
 			stream, err := c.Subscribe(first, 0)

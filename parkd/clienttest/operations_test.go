@@ -11,16 +11,6 @@ import (
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
-// implementations are the two parkd.Clients every operation must behave
-// the same through: the daemon itself, and the HTTP API's client.
-var implementations = []struct {
-	name   string
-	client func(d *clienttest.Daemon) parkd.Client
-}{
-	{"in-process", func(d *clienttest.Daemon) parkd.Client { return d.Server }},
-	{"http", func(d *clienttest.Daemon) parkd.Client { return d.HTTP() }},
-}
-
 // rig is one operation's daemon, client and phones.
 type rig struct {
 	*clienttest.Daemon
@@ -54,8 +44,8 @@ func TestOperations(t *testing.T) {
 		{"history pages", opHistory},
 		{"errors have stable codes", opErrors},
 	}
-	for _, impl := range implementations {
-		t.Run(impl.name, func(t *testing.T) {
+	for _, impl := range clienttest.Clients {
+		t.Run(impl.Name, func(t *testing.T) {
 			for _, op := range ops {
 				t.Run(op.name, func(t *testing.T) {
 					t.Parallel()
@@ -65,7 +55,7 @@ func TestOperations(t *testing.T) {
 					r.Daemon = clienttest.Start(t, func(c *parkd.Config) {
 						c.Lots[0].Operator = r.bob.URI()
 					})
-					r.c = impl.client(r.Daemon)
+					r.c = impl.Of(r.Daemon)
 					op.run(r)
 				})
 			}
