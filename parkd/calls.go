@@ -60,6 +60,7 @@ func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
 	sl.reserved = false
 	sl.parked = rec
 	rec.slot, rec.lot, rec.queued = sl, sl.lot, false
+	rec.overdue = false // a new stay in a slot starts its own recall
 	if rec.parkedAt.IsZero() {
 		rec.parkedAt = s.clock.Now()
 	}
@@ -107,6 +108,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 // moved, hung up). Callers hold s.mu.
 func (s *Server) takeOutLocked(sl *slot, rec *callRecord) {
 	sl.parked = nil
+	sl.retrieving = false // an empty slot is being picked up by nobody
 	delete(s.inSlot, rec.call)
 	rec.slot = nil
 }

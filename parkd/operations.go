@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/parkd/parkd/sipcore"
-	"github.com/parkd/parkd/sipcore/media"
 )
 
 // HangupByAttendant is the reason an API hangup gives in its BYE.
@@ -49,7 +48,6 @@ func (s *Server) Park(ctx context.Context, id string, req ParkRequest) (CallView
 		s.dequeueLocked(rec, "parked in "+sl.name)
 	} else if peer := s.unlinkLocked(rec); peer != nil {
 		// The attendant parks the caller and leaves: the other leg ends.
-		media.Unbridge(rec.call.Media())
 		peer.hangupWhy = "the call was parked in " + sl.name
 		go s.hangUp(peer, peer.hangupWhy)
 	}

@@ -82,6 +82,9 @@ func (s *Server) recallDue(sl *slot, pc *callRecord) {
 	if sl.parked != pc || s.stopping {
 		return
 	}
+	if pc.recallTimer != nil {
+		pc.recallTimer.Stop() // resumed early (overdue): the armed timer must not start a second round
+	}
 	pc.recallTimer = nil
 	pc.recallAt = time.Time{}
 	if sl.retrieving {

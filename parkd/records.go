@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
 )
 
 // newRecordLocked starts tracking an answered call under a fresh API id.
@@ -45,6 +46,8 @@ func (s *Server) linkLocked(a, b *callRecord) {
 // hangs the other up. Callers hold s.mu.
 func (s *Server) unlinkLocked(rec *callRecord) *callRecord {
 	peer := rec.peer
+	// Its audio stops relaying too, so it can be parked or bridged anew.
+	media.Unbridge(rec.call.Media())
 	delete(s.bridged, rec.call)
 	if peer != nil {
 		delete(s.bridged, peer.call)

@@ -43,6 +43,8 @@ func TestOperations(t *testing.T) {
 		{"policy patch and clear", opPolicy},
 		{"history pages", opHistory},
 		{"errors have stable codes", opErrors},
+		{"transfer a bridged call: the new pair talks", opTransferBridged},
+		{"the caller leaves while a retrieve rings: the slot works again", opCallerLeavesDuringRetrieve},
 	}
 	for _, impl := range clienttest.Clients {
 		t.Run(impl.Name, func(t *testing.T) {
@@ -356,4 +358,40 @@ func asError(err error, target **parkd.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+func opTransferBridged(r *rig) {
+	t := r.t
+	call, id := r.parked(r.alice, "701")
+	r.Dial(r.bob, "701", 200, siptest.CallOptions{}) // bob retrieves by dialling the slot
+	r.WaitEvent(parkd.EventRetrieved, "701")
+	carol := siptest.NewPhone(t, "carol")
+	if _, err := r.c.Transfer(ctx(t), id, carol.URI()); err != nil {
+		t.Fatal(err)
+	}
+	carolCall := r.answer(carol)
+	r.WaitEvent(parkd.EventBridged, "")
+	clienttest.AssertAudio(t, call, carolCall)
+	clienttest.AssertAudio(t, carolCall, call)
+}
+
+func opCallerLeavesDuringRetrieve(r *rig) {
+	t := r.t
+	call, _ := r.parked(r.alice, "701")
+	if _, err := r.c.Retrieve(ctx(t), "701", parkd.RetrieveRequest{}); err != nil { // rings bob, who never answers
+		t.Fatal(err)
+	}
+	if _, err := r.bob.Incoming(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	r.WaitEvent(parkd.EventAbandoned, "701")
+	r.Dial(siptest.NewPhone(t, "dave"), "701", 200, siptest.CallOptions{}) // parks in 701 again
+	r.WaitEvent(parkd.EventParked, "701")
+	sl, err := r.c.Slot(ctx(t), "701")
+	if err != nil || sl.State != parkd.SlotParked {
+		t.Errorf("701 after the caller left mid-retrieve and another parked: %+v %v, want parked (not stuck retrieving)", sl, err)
+	}
 }
