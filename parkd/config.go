@@ -150,6 +150,15 @@ type SIPConfig struct {
 	// RecallAlertInfo is the Alert-Info of recall INVITEs, so phones ring
 	// them distinctly; "" sends none.
 	RecallAlertInfo string `yaml:"recall_alert_info" json:"recall_alert_info"`
+	// Trusted are the PBXs' networks: their requests need no digest
+	// authentication and their watchers see the full BLF detail.
+	Trusted []string   `yaml:"trusted,omitempty" json:"trusted,omitempty"`
+	Auth    AuthConfig `yaml:"auth" json:"auth"`
+	TCP     TCPLimits  `yaml:"tcp" json:"tcp"`
+	// RateLimit sheds floods per source IP; MaxTransactions caps the
+	// server transactions alive at once (past it 503).
+	RateLimit       RateLimit `yaml:"rate_limit" json:"rate_limit"`
+	MaxTransactions int       `yaml:"max_transactions" json:"max_transactions"`
 }
 
 // DefaultRecallAlertInfo is RFC 7462's URN for a call coming back after a
@@ -161,7 +170,21 @@ type RTPConfig struct {
 	Address string   `yaml:"address" json:"address"`
 	Ports   string   `yaml:"ports" json:"ports"`     // "LOW-HIGH"
 	Timeout Duration `yaml:"timeout" json:"timeout"` // no RTP for this long ends a call; 0 disables
+	// Latch says whose RTP a session accepts: sdp (only the SDP address),
+	// signalling (any port on the IP the call's SIP came from, or the SDP
+	// address) or any (the old latch-on-first-packet; never for untrusted
+	// networks).
+	Latch string `yaml:"latch" json:"latch"`
 }
+
+// rtp.latch values.
+const (
+	LatchSDP        = "sdp"
+	LatchSignalling = "signalling"
+	LatchAny        = "any"
+)
+
+var latchValues = []string{LatchSDP, LatchSignalling, LatchAny}
 
 // APIConfig is the `api:` section.
 type APIConfig struct {
@@ -246,6 +269,11 @@ type LotConfig struct {
 	Policy             Policy            `yaml:"policy" json:"policy"`
 	SlotPolicies       map[string]Policy `yaml:"slot_policies,omitempty" json:"slot_policies,omitempty"` // keys are slots of this lot
 	Kazoo              map[string]any    `yaml:"kazoo,omitempty" json:"kazoo,omitempty"`                 // a Kazoo park data object, verbatim
+	// RetrieveAllow lists who may retrieve or pick up this lot's calls:
+	// user names (the digest user, or the From user of a trusted source)
+	// or SIP URI patterns with * wildcards. Empty lets anyone sip.allow
+	// lets in.
+	RetrieveAllow []string `yaml:"retrieve_allow,omitempty" json:"retrieve_allow,omitempty"`
 }
 
 // queueMax is queue_max with 0 read as the default.
@@ -303,8 +331,12 @@ func DefaultConfig() Config {
 			Listen:          []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 			Allow:           []string{"127.0.0.0/8"},
 			RecallAlertInfo: DefaultRecallAlertInfo,
+			Auth:            DefaultAuth(),
+			TCP:             DefaultTCPLimits(),
+			RateLimit:       DefaultRateLimit(),
+			MaxTransactions: DefaultMaxTransactions,
 		},
-		RTP:      RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
+		RTP:      RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second), Latch: LatchSignalling},
 		API:      APIConfig{Listen: "127.0.0.1:7080"},
 		BLF:      DefaultBLF(),
 		Data:     DefaultDataDir(),
@@ -1084,6 +1116,8 @@ func (c Config) checkSIP(ck *checker) {
 		ck.addErr(fmt.Sprintf("sip.parker_headers[%d]", i), checkHeaderName(h))
 	}
 	ck.addErr("sip.recall_alert_info", checkText(c.SIP.RecallAlertInfo))
+	c.checkAuth(ck)
+	c.checkLimits(ck)
 }
 
 // checkHeaderName accepts a SIP header name (an RFC 3261 token).
@@ -1105,6 +1139,7 @@ func (c Config) checkRTP(ck *checker) {
 	}
 	_, _, err := parsePortRange(c.RTP.Ports)
 	ck.addErr("rtp.ports", err)
+	checkEnum(ck.add, "rtp.latch", &c.RTP.Latch, latchValues)
 	switch t := c.RTP.Timeout.D(); {
 	case t < 0:
 		ck.add("rtp.timeout", "must not be negative (got %s)", c.RTP.Timeout)
@@ -1240,6 +1275,7 @@ func (l LotConfig) check(ck *checker, key string) {
 	ck.addPolicy(l.Policy.problems(key+".policy", 0))
 	l.checkSlotPolicies(ck, key)
 	l.checkKazoo(ck, key)
+	l.checkRetrieveAllow(ck, key)
 }
 
 // checkKazoo maps the lot's kazoo: object; its errors name Kazoo's keys.

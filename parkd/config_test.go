@@ -121,8 +121,13 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 			Listen:          []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 			Allow:           []string{"127.0.0.0/8"},
 			RecallAlertInfo: "<urn:alert:service:recall:transfer>",
+			Auth:            AuthConfig{Realm: "parkd", NonceLifetime: Duration(5 * time.Minute)},
+			TCP: TCPLimits{MaxConnections: 10000, MaxPerSource: 200,
+				IdleTimeout: Duration(5 * time.Minute), MessageTimeout: Duration(10 * time.Second)},
+			RateLimit:       RateLimit{PerSource: "200/s", Burst: 400},
+			MaxTransactions: 10000,
 		},
-		RTP: RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second)},
+		RTP: RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second), Latch: "signalling"},
 		API: APIConfig{Listen: "127.0.0.1:7080"},
 		BLF: BLFConfig{
 			MinExpires: Duration(time.Minute), MaxExpires: Duration(time.Hour), DefaultExpires: Duration(time.Hour),
@@ -212,7 +217,7 @@ func TestParseFullConfig(t *testing.T) {
 	if cfg.SIP.Advertise != "pbx.example.com" || cfg.SIP.OutboundProxy != "sip:proxy.example.com:5060;lr" {
 		t.Errorf("sip = %+v", cfg.SIP)
 	}
-	if cfg.RTP != (RTPConfig{Address: "0.0.0.0", Ports: "30000-30100", Timeout: 0}) {
+	if cfg.RTP != (RTPConfig{Address: "0.0.0.0", Ports: "30000-30100", Timeout: 0, Latch: "signalling"}) {
 		t.Errorf("rtp = %+v", cfg.RTP)
 	}
 	if cfg.API.Listen != "" || cfg.Data != "/home/rita/parkd-state" || cfg.MOH != "/srv/moh/jazz.wav" {
@@ -439,6 +444,21 @@ func TestParseErrors(t *testing.T) {
 		{"rtp ports garbage", "rtp: {ports: \"lots\"}\n", "rtp.ports", "not a port range"},
 		{"short rtp timeout", "rtp: {timeout: 2s}\n", "rtp.timeout", "at least 5s"},
 		{"negative rtp timeout", "rtp: {timeout: -5s}\n", "rtp.timeout", "negative"},
+		{"bad latch", "rtp: {latch: first}\n", "rtp.latch", "sdp, signalling, any"},
+		{"bad trusted", "sip: {trusted: [pbx]}\n", "sip.trusted[0]", "not a network"},
+		{"auth user without hash", "sip: {auth: {users: [{name: alice}]}}\n", "sip.auth.users[0]", "needs ha1"},
+		{"auth short ha1", "sip: {auth: {users: [{name: alice, ha1: abc}]}}\n", "sip.auth.users[0].ha1", "32 hex digits"},
+		{"auth duplicate user", "sip: {auth: {users: [{name: a, ha1: 0123456789abcdef0123456789abcdef}, {name: a, ha1: 0123456789abcdef0123456789abcdef}]}}\n", "sip.auth.users[1].name", "already"},
+		{"auth realm quote", "sip: {auth: {realm: 'a\"b'}}\n", "sip.auth.realm", "quotes"},
+		{"short nonce lifetime", "sip: {auth: {nonce_lifetime: 1s}}\n", "sip.auth.nonce_lifetime", "between 10s"},
+		{"tcp per source above total", "sip: {tcp: {max_connections: 10, max_per_source: 20}}\n", "sip.tcp.max_per_source", "between 1 and"},
+		{"tcp short idle", "sip: {tcp: {idle_timeout: 1s}}\n", "sip.tcp.idle_timeout", "at least 10s"},
+		{"tcp message timeout zero", "sip: {tcp: {message_timeout: 0s}}\n", "sip.tcp.message_timeout", "between 1s"},
+		{"rate unit", "sip: {rate_limit: {per_source: 200/d}}\n", "sip.rate_limit.per_source", "unit"},
+		{"rate not a number", "sip: {rate_limit: {per_source: fast}}\n", "sip.rate_limit.per_source", "not a rate"},
+		{"rate burst zero", "sip: {rate_limit: {burst: 0}}\n", "sip.rate_limit.burst", "between 1"},
+		{"max transactions zero", "sip: {max_transactions: 0}\n", "sip.max_transactions", "between 1"},
+		{"retrieve_allow bad pattern", "lots: [{name: a, extension: \"800\", slots: \"801-802\", retrieve_allow: [\"sip:[\"]}]\n", "lots[0].retrieve_allow[0]", "bad wildcard"},
 		{"bad api listen", "api: {listen: \"7080\"}\n", "api.listen", "host:port"},
 		{"empty data", "data: \"\"\n", "data", "directory"},
 		{"empty moh", "moh: \"\"\n", "moh", "builtin"},

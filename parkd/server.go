@@ -142,6 +142,11 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	trusted, err := cfg.TrustedNets()
+	if err != nil {
+		return nil, err
+	}
+	latch, _ := media.ParseLatch(cfg.RTP.Latch) // checked by Validate
 	var addrs []sipcore.ListenAddr
 	for _, l := range listen {
 		addrs = append(addrs, sipcore.ListenAddr{Network: l.Network, Addr: l.Addr})
@@ -155,6 +160,15 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 			MaxTotal: cfg.BLF.MaxTotal, NotifyTimeout: cfg.BLF.NotifyTimeout.D(),
 			OnFanout: s.observeFanout,
 		},
+		Trusted:  trusted,
+		Auth:     cfg.sipAuth(nil),
+		RTPLatch: latch,
+		TCP: sipcore.TCPLimits{
+			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
+			IdleTimeout: cfg.SIP.TCP.IdleTimeout.D(), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
+		},
+		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
+		MaxTransactions: cfg.SIP.MaxTransactions,
 	}, s)
 	if err != nil {
 		return nil, err

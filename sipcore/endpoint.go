@@ -57,6 +57,18 @@ type Config struct {
 	Logger     *slog.Logger
 	// Subscriptions bounds SUBSCRIBE dialogs; zero values take defaults.
 	Subscriptions SubscriptionConfig
+
+	// Trusted are the PBXs' networks: no digest challenge, full BLF detail.
+	Trusted []netip.Prefix
+	// Auth challenges INVITE and SUBSCRIBE from untrusted sources.
+	Auth AuthConfig
+	// RTPLatch says whose RTP a call's session accepts.
+	RTPLatch media.Latch
+	TCP      TCPLimits
+	// RateLimit sheds floods per source; MaxTransactions caps the server
+	// transactions alive at once (0 = no cap).
+	RateLimit       RateLimit
+	MaxTransactions int
 }
 
 // udpReadBuffer is asked of the kernel for each SIP UDP socket; Linux caps
