@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +21,14 @@ type Options struct {
 	Version  string
 	// RingGroups are the config's named ring groups, for /api/call_park.
 	RingGroups map[string][]string
+	// MaxStreams caps the event streams open at once (each holds a
+	// subscriber buffer); past it /events answers 503. 0 = DefaultMaxStreams.
+	MaxStreams int
 }
+
+// DefaultMaxStreams is enough for every console and script a site runs,
+// and small enough that a leaked token cannot pin much memory.
+const DefaultMaxStreams = 256
 
 // route is one entry of the router's own list: Routes, the mux, the
 // token check and the OpenAPI test all read this table, so a route added
@@ -98,6 +106,9 @@ type server struct {
 	ringGroups map[string][]string
 	slotCache  slotJSON
 
+	streams    atomic.Int64 // event streams open now
+	maxStreams int64
+
 	// Stream timings; tests shorten them.
 	keepalive     time.Duration
 	eventDeadline time.Duration
@@ -122,6 +133,10 @@ func newServer(c parkd.Client, opts Options) *server {
 		keepalive:     15 * time.Second,
 		eventDeadline: 10 * time.Second,
 		writeDeadline: 30 * time.Second,
+		maxStreams:    int64(opts.MaxStreams),
+	}
+	if s.maxStreams <= 0 {
+		s.maxStreams = DefaultMaxStreams
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,6 +24,14 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if s.streams.Add(1) > s.maxStreams {
+		s.streams.Add(-1)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, errorBody{Code: parkd.CodeUnavailable,
+			Message: fmt.Sprintf("too many event streams open (%d); close one or raise the limit", s.maxStreams)})
+		return
+	}
+	defer s.streams.Add(-1)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	if stopping, ok := r.Context().Value(stoppingKey{}).(context.Context); ok {

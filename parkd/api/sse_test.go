@@ -290,3 +290,33 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Errorf("stream after shutdown: %q, %v", frame, err)
 	}
 }
+
+// A token holder cannot pin unbounded memory by opening streams: past the
+// cap a new stream gets 503 with Retry-After, and closing one frees a place.
+func TestEventsStreamCap(t *testing.T) {
+	s, f, _ := newTestServer(t)
+	s.maxStreams = 2
+	base, _ := startServer(t, s, nil)
+	first := openStream(t, base+"/api/v1/events")
+	openStream(t, base+"/api/v1/events")
+	eventually(t, "two subscriptions", func() bool { return f.subscribers() == 2 })
+
+	req, _ := http.NewRequest("GET", base+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"unavailable"`) {
+		t.Fatalf("third stream: status %d Retry-After %q body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if n := f.subscribers(); n != 2 {
+		t.Errorf("refused stream subscribed anyway: %d subscribers", n)
+	}
+
+	first.resp.Body.Close()
+	eventually(t, "the first stream's place to free", func() bool { return s.streams.Load() == 1 })
+	openStream(t, base+"/api/v1/events")
+}
