@@ -13,11 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parkd/parkd/parkd"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
 // readmeScript is the first ```sh block after the heading in README.md.
 func readmeScript(t *testing.T, heading string) string {
+	t.Helper()
+	return readmeBlock(t, heading, "sh")
+}
+
+// readmeBlock is the first fenced block of the given language after the
+// heading in README.md.
+func readmeBlock(t *testing.T, heading, lang string) string {
 	t.Helper()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -27,15 +35,41 @@ func readmeScript(t *testing.T, heading string) string {
 	if !ok {
 		t.Fatalf("README.md has no %q section", heading)
 	}
-	_, rest, ok = strings.Cut(rest, "```sh\n")
+	_, rest, ok = strings.Cut(rest, "```"+lang+"\n")
 	if !ok {
-		t.Fatalf("README.md %q has no sh block", heading)
+		t.Fatalf("README.md %q has no %s block", heading, lang)
 	}
-	script, _, ok := strings.Cut(rest, "```")
+	block, _, ok := strings.Cut(rest, "```")
 	if !ok {
-		t.Fatal("unterminated sh block")
+		t.Fatalf("unterminated %s block", lang)
 	}
-	return script
+	return block
+}
+
+// The config the README shows is a config parkd accepts, with every
+// default it documents: a key renamed in code cannot leave the README behind.
+func TestReadmeConfigIsValid(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", "")
+	cfg, err := parkd.ParseConfig([]byte(readmeBlock(t, "## Configure it", "yaml")))
+	if err != nil {
+		t.Fatalf("the README's config is refused: %v", err)
+	}
+	def := parkd.DefaultConfig()
+	for _, part := range []struct {
+		key       string
+		got, want any
+	}{
+		{"sip", cfg.SIP, def.SIP}, {"rtp", cfg.RTP, def.RTP}, {"api", cfg.API, def.API},
+		{"blf", cfg.BLF, def.BLF}, {"defaults", cfg.Defaults, def.Defaults},
+	} {
+		// As JSON, where an empty list and no list read the same.
+		got, _ := json.Marshal(part.got)
+		want, _ := json.Marshal(part.want)
+		if string(got) != string(want) {
+			t.Errorf("the README's %s: differs from the defaults:\n%s\nwant\n%s", part.key, got, want)
+		}
+	}
 }
 
 // The README's "Script it" examples run as written against a daemon on
