@@ -60,15 +60,20 @@ func (s *Server) Overrides() map[string]Policy {
 // slot whose effective policy changed gets an EventPolicy. A recall
 // already counting down keeps its timer; the next one uses the new policy.
 func (s *Server) SetPolicy(ctx context.Context, scope string, p Policy) error {
-	if err := s.checkOverride(scope, p); err != nil {
-		return err
-	}
-	p = p.Clone()
-
 	// One SetPolicy at a time, and the disk write outside s.mu: calls keep
 	// parking and recalling while SQLite commits.
 	s.policyMu.Lock()
 	defer s.policyMu.Unlock()
+	return s.setPolicyHeld(ctx, scope, p)
+}
+
+// setPolicyHeld is SetPolicy for a caller that holds policyMu, so that a
+// read-modify-write (PatchPolicy) cannot interleave with another one.
+func (s *Server) setPolicyHeld(ctx context.Context, scope string, p Policy) error {
+	if err := s.checkOverride(scope, p); err != nil {
+		return err
+	}
+	p = p.Clone()
 	s.mu.Lock()
 	next := maps.Clone(s.overrides)
 	s.mu.Unlock()

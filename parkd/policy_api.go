@@ -58,22 +58,33 @@ func (s *Server) Policy(ctx context.Context, scope string) (PolicyView, error) {
 // PatchPolicy sets and clears fields of a scope's live override, with
 // the config file's ranges and messages (Client.PatchPolicy).
 func (s *Server) PatchPolicy(ctx context.Context, scope string, patch PolicyPatch) (PolicyView, error) {
+	if err := s.patchPolicy(ctx, scope, patch); err != nil {
+		return PolicyView{}, err
+	}
+	return s.Policy(ctx, scope)
+}
+
+// patchPolicy reads the override and writes it back under policyMu: two
+// patches of different keys at once must both land.
+func (s *Server) patchPolicy(ctx context.Context, scope string, patch PolicyPatch) error {
+	s.policyMu.Lock()
+	defer s.policyMu.Unlock()
 	s.mu.Lock()
 	override, _, _, err := s.overrideScopeLocked(scope)
 	current := s.overrides[override].Clone()
 	s.mu.Unlock()
 	if err != nil {
-		return PolicyView{}, err
+		return err
 	}
 	for _, key := range patch.Clear {
 		if !clearField(&current, key) {
-			return PolicyView{}, fieldError(key, "%q is not a policy key", key)
+			return fieldError(key, "%q is not a policy key", key)
 		}
 	}
-	if err := s.SetPolicy(ctx, override, patch.Set.Clone().Over(current)); err != nil {
-		return PolicyView{}, asAPIError(err, "")
+	if err := s.setPolicyHeld(ctx, override, patch.Set.Clone().Over(current)); err != nil {
+		return asAPIError(err, "")
 	}
-	return s.Policy(ctx, scope)
+	return nil
 }
 
 // ClearPolicy removes a scope's live override (Client.ClearPolicy).

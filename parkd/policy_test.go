@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,6 +163,41 @@ func TestHistoryRows(t *testing.T) {
 		if row.Outcome != w.outcome || row.Parked != w.parked || row.Lot != "main" || row.CallID != r.parked.CallID() ||
 			!strings.Contains(row.Caller, "Alice") || !strings.Contains(row.Parker, "bob@") {
 			t.Errorf("row %d = %+v, want %s after %s with caller Alice and parker bob", i, row, w.outcome, w.parked)
+		}
+	}
+}
+
+// Patches of different keys sent at once (two consoles, a script) all land:
+// none reads the override before another's write and puts the old back.
+func TestConcurrentPatchesAllLand(t *testing.T) {
+	d := startDaemon(t, nil)
+	ctx := context.Background()
+	patches := []parkd.Policy{
+		{RecallAfter: ptr(parkd.Duration(time.Minute))},
+		{RingParkerFor: ptr(parkd.Duration(20 * time.Second))},
+		{MaxRecalls: ptr(7)},
+		{RingGroupFor: ptr(parkd.Duration(40 * time.Second))},
+		{OnFailure: ptr(parkd.FailureHangup)},
+		{PresenceType: ptr("confirmed")},
+	}
+	var wg sync.WaitGroup
+	for _, p := range patches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.srv.PatchPolicy(ctx, "slots/705", parkd.PolicyPatch{Set: p}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	eff, err := d.srv.SlotPolicy("705")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"recall_after", "ring_parker_for", "max_recalls", "ring_group_for", "on_failure", "presence_type"} {
+		if src := eff.Sources[key]; src.Layer != parkd.LayerOverride {
+			t.Errorf("%s comes from %+v: a concurrent patch lost it", key, src)
 		}
 	}
 }
