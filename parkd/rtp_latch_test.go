@@ -15,6 +15,7 @@ import (
 
 	"github.com/parkd/parkd/parkd"
 	"github.com/parkd/parkd/parkd/clienttest"
+	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
@@ -118,35 +119,74 @@ func TestRTPFromAnotherIPIsIgnored(t *testing.T) {
 	clienttest.AssertAudio(t, parked, retriever)
 	clienttest.AssertAudio(t, retriever, parked)
 
-	// While the intruder keeps injecting, the caller talks: the retriever
-	// hears the caller and never the intruder.
+	assertHearsOnlyCaller(t, in, parked, retriever)
+	if got := d.srv.Stats().RTPRejected - rejected0; got < 10 {
+		t.Errorf("Stats().RTPRejected grew by %d, want at least the intruder's first 10 packets", got)
+	}
+}
+
+// assertHearsOnlyCaller has the caller talk while the intruder keeps
+// injecting: the listener hears the caller and never the intruder, and the
+// intruder has heard nothing at all.
+func assertHearsOnlyCaller(t *testing.T, in *intruder, caller, listener *siptest.Call) {
+	t.Helper()
 	voice := bytes.Repeat([]byte{0x33}, 160)
-	parked.RTP.SendStream(ctxFor(t, 5*time.Second), voice, 25)
+	caller.RTP.SendStream(ctxFor(t, 5*time.Second), voice, 25)
 	heardCaller := 0
 	deadline := time.Now().Add(700 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		p, err := retriever.RTP.Next(ctx)
+		p, err := listener.RTP.Next(ctx)
 		cancel()
 		if err != nil {
 			break
 		}
 		switch {
 		case bytes.Equal(p.Payload, in.frame):
-			t.Fatal("the intruder's audio reached the retriever")
+			t.Fatal("the intruder's audio reached the other leg of the bridge")
 		case bytes.Equal(p.Payload, voice):
 			heardCaller++
 		}
 	}
 	if heardCaller < 5 {
-		t.Errorf("the retriever heard %d of the caller's frames while the intruder sent, want at least 5", heardCaller)
+		t.Errorf("heard %d of the caller's frames while the intruder sent, want at least 5", heardCaller)
 	}
 	if n := in.heard.Load(); n != 0 {
 		t.Errorf("the intruder received %d packets from parkd", n)
 	}
-	if got := d.srv.Stats().RTPRejected - rejected0; got < 10 {
-		t.Errorf("Stats().RTPRejected grew by %d, want at least the intruder's first 10 packets", got)
+}
+
+// A leg parkd places itself (here a retrieve to a phone) takes RTP from
+// the answering phone's side only: an intruder aiming at that leg's port
+// neither talks into the bridge nor hears it.
+func TestRTPFromAnotherIPIsIgnoredOnCallsParkdPlaces(t *testing.T) {
+	d := startDaemon(t, nil)
+	in := newIntruder(t)
+	parked := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	carol := siptest.NewPhone(t, "carol")
+	if _, err := d.srv.Retrieve(ctxFor(t, 5*time.Second), "701", parkd.RetrieveRequest{To: carol.URI()}); err != nil {
+		t.Fatal(err)
 	}
+	inc, err := carol.Incoming(ctxFor(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer, err := sipcore.ParseOffer(inc.Request().Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := offer.Remote // parkd's port for carol's leg
+	in.send(port, 10)    // before carol's first packet
+	in.stream(port)
+	answered, err := inc.Answer(ctxFor(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.waitEvent(parkd.EventRetrieved, "701")
+	clienttest.AssertAudio(t, answered, parked)
+	clienttest.AssertAudio(t, parked, answered)
+	assertHearsOnlyCaller(t, in, answered, parked)
 }
 
 // rtp.latch: any keeps the old behaviour for trusted networks: the first
@@ -163,5 +203,41 @@ func TestRTPLatchAnyLatchesOnFirstSender(t *testing.T) {
 			t.Fatal("with rtp.latch: any the first sender did not get the music")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A caller behind NAT: its SDP names a private address (127.0.0.9 stands in
+// for one; nothing listens there) while its RTP comes from the IP its SIP
+// came from. rtp.latch: signalling (the default) follows it there and the
+// caller hears the music; rtp.latch: sdp takes the SDP IP only, so its
+// packets are dropped and the music keeps going to the SDP address.
+func TestRTPLatchCallerBehindNAT(t *testing.T) {
+	cases := []struct {
+		latch      string
+		hearsMusic bool
+	}{
+		{parkd.LatchSignalling, true},
+		{parkd.LatchSDP, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.latch, func(t *testing.T) {
+			d := startDaemon(t, func(c *parkd.Config) { c.RTP.Latch = tc.latch })
+			rejected0 := d.srv.Stats().RTPRejected
+			natted := []byte("v=0\r\no=natted 1 1 IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\nt=0 0\r\n" +
+				"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
+			call := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{SDP: natted})
+			d.waitEvent(parkd.EventParked, "701")
+			call.RTP.SendStream(ctxFor(t, 5*time.Second), make([]byte, 160), 25)
+			if tc.hearsMusic {
+				clienttest.AssertMusic(t, call)
+				return
+			}
+			if !call.RTP.Silent(500 * time.Millisecond) {
+				t.Fatal("rtp.latch: sdp latched on a source outside the SDP IP")
+			}
+			if d.srv.Stats().RTPRejected == rejected0 {
+				t.Error("the caller's dropped packets were not counted")
+			}
+		})
 	}
 }
