@@ -165,6 +165,7 @@ func TestRTPFromAnotherIPIsIgnoredOnCallsParkdPlaces(t *testing.T) {
 	parked := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
 	d.waitEvent(parkd.EventParked, "701")
 	carol := siptest.NewPhone(t, "carol")
+	t.Cleanup(d.shutdown) // before carol's phone closes, so parkd's BYE reaches it
 	if _, err := d.srv.Retrieve(ctxFor(t, 5*time.Second), "701", parkd.RetrieveRequest{To: carol.URI()}); err != nil {
 		t.Fatal(err)
 	}
