@@ -12,6 +12,9 @@ type Stats struct {
 	// RTPReceived and RTPSent count RTP packets over every media session
 	// of the process since it started (see media.Totals).
 	RTPReceived, RTPSent uint64
+	// RTPRejected counts datagrams dropped because their source may not
+	// send to the call (rtp.latch): someone aiming RTP at parkd's ports.
+	RTPRejected uint64
 	// MOHListeners is the number of calls hearing music on hold now.
 	MOHListeners int
 	// SlotsInUse is, by lot name, how many slots hold a parked call; every
@@ -29,7 +32,8 @@ func (s *Server) Stats() Stats {
 	if s.endpoint != nil {
 		st.SIP = s.endpoint.Stats()
 	}
-	st.RTPReceived, st.RTPSent = media.Totals()
+	rtp := media.Totals()
+	st.RTPReceived, st.RTPSent, st.RTPRejected = rtp.Received, rtp.Sent, rtp.Rejected
 	if s.moh != nil {
 		st.MOHListeners = s.moh.Listeners()
 	}

@@ -252,6 +252,11 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	if contact := req.Contact(); contact != nil {
 		c.remoteTarget = contact.Address // a target refresh (RFC 3261 §12.2.2)
 	}
+	if offer != nil {
+		// The peer may have moved (a new NAT binding): its RTP now comes
+		// from where this offer did.
+		c.ep.latchMedia(c.media, req.MessageData.Source())
+	}
 	body, err := c.answerBody(offer)
 	if err != nil {
 		c.ep.respond(tx, req, 500, "Server Internal Error")

@@ -265,6 +265,7 @@ func (inv *Invite) Answer() (*Call, error) {
 		return nil, err
 	}
 	c := newCall(ep, inv, sess)
+	ep.latchMedia(sess, inv.req.MessageData.Source())
 	body, err := c.answerBody(inv.offer)
 	if err != nil {
 		sess.Close()

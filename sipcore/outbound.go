@@ -94,6 +94,9 @@ func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess 
 		outbound:   true,
 	}
 	c.log.Store(log)
+	// The answer's sender is the callee's side of the signalling (its
+	// phone, or the proxy it answered through).
+	ep.latchMedia(sess, res.Source())
 	c.applyRemote(answer)
 	return c
 }

@@ -16,7 +16,7 @@ type statsCollector struct {
 
 	sipRequests, sipResponses, sipCalls                  *prometheus.Desc
 	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
-	rtpReceived, rtpSent, mohListeners                   *prometheus.Desc
+	rtpReceived, rtpSent, rtpRejected, mohListeners      *prometheus.Desc
 	slotsOccupied, queueCalls                            *prometheus.Desc
 }
 
@@ -48,6 +48,8 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 			"Valid RTP packets received over all calls.", nil, nil),
 		rtpSent: prometheus.NewDesc("parkd_rtp_packets_sent_total",
 			"RTP packets sent over all calls (music on hold and relayed audio).", nil, nil),
+		rtpRejected: prometheus.NewDesc("parkd_rtp_rejected_packets_total",
+			"Packets dropped because their source may not send RTP to the call (rtp.latch); not counted as received.", nil, nil),
 		mohListeners: prometheus.NewDesc("parkd_moh_listeners",
 			"Calls currently hearing music on hold.", nil, nil),
 		slotsOccupied: prometheus.NewDesc("parkd_slots_occupied",
@@ -61,7 +63,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.sipRequests, c.sipResponses, c.sipCalls,
 		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
-		c.rtpReceived, c.rtpSent, c.mohListeners,
+		c.rtpReceived, c.rtpSent, c.rtpRejected, c.mohListeners,
 		c.slotsOccupied, c.queueCalls,
 	} {
 		ch <- d
@@ -88,6 +90,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.blfNotifiesFailed, st.SIP.NotifiesFailed)
 	counter(c.rtpReceived, st.RTPReceived)
 	counter(c.rtpSent, st.RTPSent)
+	counter(c.rtpRejected, st.RTPRejected)
 	gauge(c.mohListeners, st.MOHListeners)
 	for lot, n := range st.SlotsInUse {
 		gauge(c.slotsOccupied, n, lot)

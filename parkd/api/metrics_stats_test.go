@@ -29,6 +29,7 @@ func fakeStats() parkd.Stats {
 		},
 		RTPReceived:  1000,
 		RTPSent:      2500,
+		RTPRejected:  3,
 		MOHListeners: 2,
 		SlotsInUse:   map[string]int{"main": 2, "sales": 0},
 		Queued:       map[string]int{"main": 1, "sales": 0},
@@ -58,6 +59,9 @@ parkd_rtp_packets_received_total 1000
 # HELP parkd_rtp_packets_sent_total RTP packets sent over all calls (music on hold and relayed audio).
 # TYPE parkd_rtp_packets_sent_total counter
 parkd_rtp_packets_sent_total 2500
+# HELP parkd_rtp_rejected_packets_total Packets dropped because their source may not send RTP to the call (rtp.latch); not counted as received.
+# TYPE parkd_rtp_rejected_packets_total counter
+parkd_rtp_rejected_packets_total 3
 # HELP parkd_sip_calls Answered SIP call legs currently up.
 # TYPE parkd_sip_calls gauge
 parkd_sip_calls 4

@@ -3,6 +3,7 @@ package media
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"syscall"
 	"testing"
@@ -87,6 +88,11 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	if rig.b.PacketsSent() == 0 {
 		t.Fatal("relay rig sent nothing")
 	}
+	reject := rejectStep(rig)
+	reject() // the first rejection of a session is logged, outside the measurement
+	if n := testing.AllocsPerRun(500, reject); n != 0 {
+		t.Errorf("rejecting a stranger's packet: %v allocs per packet", n)
+	}
 
 	src := newMOHRig(t, 300)
 	pool := newFanoutPool(4)
@@ -120,6 +126,32 @@ func BenchmarkRelay(b *testing.B) {
 				b.Fatal("nothing was relayed")
 			}
 		})
+	}
+}
+
+// rejectStep hands rig's A side one packet from an IP that may not send.
+func rejectStep(r *relayRig) func() {
+	stranger := netip.MustParseAddrPort("127.0.0.2:4000")
+	return func() {
+		n := copy(r.buf, r.template)
+		if r.a.handlePacket(r.buf, n, stranger) {
+			panic("a stranger's packet was taken")
+		}
+	}
+}
+
+// BenchmarkRejectStranger is what a flood from an intruder's IP costs per
+// packet once it is read: the source check and a counter.
+func BenchmarkRejectStranger(b *testing.B) {
+	rig, _ := newRelayRig(b, Format{PCMU, 0, 101}, Format{PCMU, 0, 101})
+	reject := rejectStep(rig)
+	reject()
+	b.ReportAllocs()
+	for b.Loop() {
+		reject()
+	}
+	if rig.a.PacketsRejected() == 0 {
+		b.Fatal("nothing was rejected")
 	}
 }
 

@@ -9,7 +9,10 @@
 // number and timestamp) that continues across whatever feeds it, so a
 // phone sees one stream from hold music to the bridged call and back, with
 // the marker bit at each talkspurt start. Sessions use symmetric RTP: they
-// send to where the peer's packets come from, not only to its SDP address.
+// send to where the peer's packets come from, not only to its SDP address,
+// but take packets only from the sources SetLatch allows (the SDP IP, and
+// by default the IP of the call's signalling); anything else is dropped and
+// counted, so a stranger can neither take a call's audio nor talk into it.
 //
 // Goroutines: one read goroutine per Session (which also does that leg's
 // relaying), one ticker per Source (plus a small fixed worker pool when it

@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 )
@@ -100,5 +101,168 @@ func TestAllocatorEvenPortsExhaustionAndReuse(t *testing.T) {
 	}
 	if a.InUse() != 0 {
 		t.Fatalf("after closing all InUse() = %d", a.InUse())
+	}
+}
+
+// randomTestRange is a range of n even ports at a random spot of the test
+// range, so parallel tests (and other packages' tests) rarely collide.
+func randomTestRange(n int) (low, high int) {
+	low = testPortLow + 2*rand.IntN((testPortHigh-testPortLow-2*n)/2)
+	return low, low + 2*(n-1)
+}
+
+// Ports are handed out at random: the next call's port cannot be guessed
+// from the last one's.
+func TestAllocatorPicksAtRandom(t *testing.T) {
+	t.Parallel()
+	low, high := randomTestRange(500)
+	a, err := NewAllocator(loopback, low, high)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	ports := make([]int, 0, n)
+	seen := map[int]bool{}
+	for range n {
+		s := openSession(t, a)
+		p := int(s.LocalAddr().Port())
+		if seen[p] {
+			t.Fatalf("port %d handed out twice while held", p)
+		}
+		if p < low || p > high || p%2 != 0 {
+			t.Fatalf("port %d outside %d-%d or odd", p, low, high)
+		}
+		seen[p] = true
+		ports = append(ports, p)
+	}
+	steps, ascending := 0, 0
+	for i := 1; i < n; i++ {
+		if d := ports[i] - ports[i-1]; d == 2 || d == -2 {
+			steps++
+		}
+		if ports[i] > ports[i-1] {
+			ascending++
+		}
+	}
+	// In order, all 19 would be steps of 2; at random from 500 ports, the
+	// chance of even 4 is about 1e-7.
+	if steps > 3 || ascending == n-1 {
+		t.Fatalf("ports look sequential: %v", ports)
+	}
+}
+
+func TestAllocatorExhaustionAndRelease(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	low, high := randomTestRange(n)
+	a, err := NewAllocator(loopback, low, high)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[uint16]*Session{}
+	for {
+		s, err := a.Open(testLogger())
+		if errors.Is(err, ErrNoPorts) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		p := s.LocalAddr().Port()
+		if held[p] != nil {
+			t.Fatalf("port %d handed out twice while held", p)
+		}
+		held[p] = s
+		if len(held) > n {
+			t.Fatalf("%d sessions from %d ports", len(held), n)
+		}
+	}
+	if len(held) < n-1 {
+		t.Skipf("only %d of %d test ports were bindable", len(held), n)
+	}
+	// Releasing makes exactly those ports available again, and only them.
+	var freed []uint16
+	for p, s := range held {
+		if len(freed) == 2 {
+			break
+		}
+		s.Close()
+		delete(held, p)
+		freed = append(freed, p)
+	}
+	for range 2 {
+		s, err := a.Open(testLogger())
+		if err != nil {
+			t.Fatalf("Open after release: %v", err)
+		}
+		t.Cleanup(s.Close)
+		p := s.LocalAddr().Port()
+		if p != freed[0] && p != freed[1] || held[p] != nil {
+			t.Fatalf("got port %d, want one of the released %v", p, freed)
+		}
+		held[p] = s
+	}
+	if _, err := a.Open(testLogger()); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("Open on a full range again: %v, want ErrNoPorts", err)
+	}
+	if a.InUse() != len(held) {
+		t.Fatalf("InUse() = %d, want %d", a.InUse(), len(held))
+	}
+}
+
+// A port that another process holds is skipped, and the range still
+// serves every other port.
+func TestAllocatorSkipsPortsThatFailToBind(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	low, high := randomTestRange(n)
+	taken, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(low+2))))
+	if err == nil {
+		defer taken.Close()
+	}
+	a, err := NewAllocator(loopback, low, high)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for {
+		s, err := a.Open(testLogger())
+		if errors.Is(err, ErrNoPorts) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		if s.LocalAddr().Port() == uint16(low+2) {
+			t.Fatalf("handed out port %d, which another socket holds", low+2)
+		}
+		if got++; got > n-1 {
+			t.Fatalf("%d sessions from %d free ports", got, n-1)
+		}
+	}
+	if got == 0 {
+		t.Skip("no port of the test range was bindable")
+	}
+}
+
+// A just-released port is not picked again while others are free, so late
+// packets of the ended call do not land in the next one.
+func TestAllocatorCoolsReleasedPorts(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	low, high := randomTestRange(n)
+	a, err := NewAllocator(loopback, low, high)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := openSession(t, a)
+	released := first.LocalAddr().Port()
+	first.Close()
+	for range n / 2 {
+		if s := openSession(t, a); s.LocalAddr().Port() == released {
+			t.Fatalf("port %d reused at once while %d others were free", released, n-1)
+		}
 	}
 }

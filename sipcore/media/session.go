@@ -22,6 +22,7 @@ var controlMu sync.Mutex
 // relinkAfter is how many consecutive valid RTP packets from a new source
 // address it takes to move an already latched session there. One stray
 // packet (or two streams interleaving) must not steal the call's audio.
+// Only allowed sources (see SetLatch) are ever candidates.
 const relinkAfter = 3
 
 // Session is one call leg's RTP endpoint: a UDP socket, the peer it sends
@@ -59,18 +60,21 @@ type Session struct {
 	timeoutArmed atomic.Bool
 
 	received atomic.Uint64
+	rejected atomic.Uint64 // datagrams from sources that may not send here
 
 	// Read-goroutine-only state for re-latching.
 	candidate      netip.AddrPort
 	candidateCount int
+	rejectLogged   bool // the first rejected source is logged, no more
 }
 
 // peerState is an immutable snapshot of where and how to send.
 type peerState struct {
 	sdp     netip.AddrPort // address from SetRemote (the peer's SDP)
 	target  netip.AddrPort // where packets go: the latched source, else sdp
-	latched bool           // target came from a received packet
+	latched bool           // target came from a received packet; always an allowed source
 	format  Format
+	allowed sources
 }
 
 func newSession(conn *net.UDPConn, log *slog.Logger, release func()) *Session {
@@ -90,6 +94,36 @@ func newSession(conn *net.UDPConn, log *slog.Logger, release func()) *Session {
 	return s
 }
 
+// SetLatch says whose RTP the session takes in (rtp.latch): with
+// LatchSignalling, signalling is the IP the call's SIP came from (for a call
+// parkd placed, the IP the answer came from); an invalid one leaves the SDP
+// IP alone allowed. A new session allows its SDP IP only. A latch on a
+// source that is no longer allowed is dropped.
+func (s *Session) SetLatch(mode Latch, signalling netip.Addr) {
+	s.peerMu.Lock()
+	cur := s.peer.Load()
+	next := *cur
+	next.allowed.latch = mode
+	next.allowed.signalling = usableIP(signalling)
+	if next.latched && !next.allowed.allows(next.target.Addr()) {
+		next.target, next.latched = sendTarget(next.sdp), false
+	}
+	s.peer.Store(&next)
+	s.peerMu.Unlock()
+	if cur.allowed != next.allowed {
+		s.log.Debug("rtp sources set", "latch", mode, "signalling", next.allowed.signalling, "sdp", next.allowed.sdp)
+	}
+}
+
+// sendTarget is where to send given an SDP address: nowhere for a hold
+// (c=0.0.0.0) or port 0.
+func sendTarget(sdp netip.AddrPort) netip.AddrPort {
+	if sdp.Addr().IsUnspecified() || sdp.Port() == 0 {
+		return netip.AddrPort{}
+	}
+	return sdp
+}
+
 // LocalAddr is the address the session's socket is bound to (for our SDP).
 func (s *Session) LocalAddr() netip.AddrPort { return s.local }
 
@@ -105,13 +139,12 @@ func (s *Session) SetRemote(addr netip.AddrPort, f Format) {
 		// PT 0 is statically PCMU (RFC 3551); a zero here means "unset".
 		f.AudioPT = uint8(PCMA)
 	}
-	target := addr
-	if addr.Addr().IsUnspecified() || addr.Port() == 0 {
-		target = netip.AddrPort{}
-	}
 	s.peerMu.Lock()
 	cur := s.peer.Load()
-	next := &peerState{sdp: addr, target: target, format: f}
+	next := &peerState{sdp: addr, target: sendTarget(addr), format: f, allowed: cur.allowed}
+	if ip := usableIP(addr.Addr()); ip.IsValid() {
+		next.allowed.sdp = ip
+	}
 	if cur.latched && cur.sdp == addr {
 		next.target, next.latched = cur.target, true
 	}
@@ -134,8 +167,12 @@ func (s *Session) Remote() netip.AddrPort { return s.peer.Load().target }
 // set and the timestamp advanced by the time spent silent.
 func (s *Session) SetSending(on bool) { s.out.setSending(on) }
 
-// PacketsReceived counts valid RTP packets received.
+// PacketsReceived counts valid RTP packets received from allowed sources.
 func (s *Session) PacketsReceived() uint64 { return s.received.Load() }
+
+// PacketsRejected counts datagrams dropped because their source may not
+// send to this session (see SetLatch).
+func (s *Session) PacketsRejected() uint64 { return s.rejected.Load() }
 
 // PacketsSent counts RTP packets successfully written to the socket.
 func (s *Session) PacketsSent() uint64 { return s.out.sent.Load() }
@@ -199,7 +236,7 @@ func (s *Session) Close() {
 	if s.release != nil {
 		s.release()
 	}
-	s.log.Debug("rtp session closed", "received", s.received.Load(), "sent", s.out.sent.Load())
+	s.log.Debug("rtp session closed", "received", s.received.Load(), "sent", s.out.sent.Load(), "rejected", s.rejected.Load())
 }
 
 // detachLocked removes s from its MOH source and bridge. controlMu held.
@@ -215,7 +252,8 @@ func (s *Session) detachLocked() {
 // readLoop is the session's only goroutine. Inactivity is detected with
 // read deadlines rather than a timer: the deadline is only moved when it
 // fires (to lastActivity+timeout), so steady traffic costs one wake-up per
-// timeout period and an atomic store per packet.
+// timeout period and an atomic store per packet. Only the peer's packets
+// end an idle probe: junk or an intruder's stream cannot keep a call alive.
 func (s *Session) readLoop(onTimeout func()) {
 	defer close(s.done)
 	buf := make([]byte, maxPacketLen)
@@ -239,34 +277,57 @@ func (s *Session) readLoop(onTimeout func()) {
 			}
 			continue
 		}
-		readFailing, probed = false, false
-		s.handlePacket(buf, n, src)
+		readFailing = false
+		if s.handlePacket(buf, n, src) {
+			probed = false
+		}
 	}
 }
 
-// handlePacket processes one received datagram: validate, count, latch,
-// refresh the inactivity clock and relay if bridged. Only packets from the
-// peer's (latched) address refresh the clock and get relayed, so a stray
-// stream — say, a previous call still sending to a reused port — is
-// neither mixed into the call nor keeps it alive. Zero allocations unless
-// the latch moves.
-func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) {
-	p, ok := parseRTP(buf[:n])
-	if !ok {
-		return
-	}
-	s.received.Add(1)
+// handlePacket processes one received datagram: check its source, validate,
+// count, latch, refresh the inactivity clock and relay if bridged. Anything
+// from a source that may not send here is dropped first, whatever it holds:
+// it never latches, never refreshes the clock, never reaches a bridge. Of
+// the rest, only packets from the peer's (latched) address refresh the
+// clock and get relayed, so a stray stream — say, a previous call still
+// sending to a reused port — is neither mixed into the call nor keeps it
+// alive. It reports whether the packet counted as the peer's activity.
+// Zero allocations unless the latch moves or a first rejection is logged.
+func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) bool {
 	src = unmapAddrPort(src)
 	st := s.peer.Load()
+	if !st.allowed.allows(src.Addr()) {
+		s.reject(st, src)
+		return false
+	}
+	p, ok := parseRTP(buf[:n])
+	if !ok {
+		return false
+	}
+	s.received.Add(1)
 	if st.latched && st.target == src {
 		s.candidateCount = 0 // the current source is alive: a switch must be consecutive
 	} else if !s.considerLatch(st, src) {
-		return
+		return false
 	}
 	s.lastActivity.Store(monoNow())
 	if link := s.link.Load(); link != nil {
 		s.forward(buf[:n], p, link)
 	}
+	return true
+}
+
+// reject counts a datagram from a source that may not send here, and logs
+// the first one of the session: an intruder (or a misconfigured PBX) costs
+// one log line per call, not one per packet.
+func (s *Session) reject(st *peerState, src netip.AddrPort) {
+	s.rejected.Add(1)
+	if s.rejectLogged {
+		return
+	}
+	s.rejectLogged = true
+	s.log.Warn("rtp from a source that may not send to this call dropped; further ones are only counted",
+		"source", src, "latch", st.allowed.latch, "sdp", st.sdp, "signalling", st.allowed.signalling)
 }
 
 // considerLatch implements symmetric RTP: the first packet latches

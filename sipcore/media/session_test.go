@@ -89,6 +89,7 @@ func TestInactivityTimeout(t *testing.T) {
 		t.Parallel()
 		s := openSession(t, newTestAllocator(t))
 		ph := newPhone(t)
+		s.SetRemote(ph.addr(), Format{Codec: PCMU})
 		var calls atomic.Int32
 		s.Start(timeout, func() { calls.Add(1) })
 		hdr := rtp.Header{PayloadType: 0, SSRC: 5}

@@ -3,15 +3,14 @@ package media
 import "sync"
 
 // totals is the process-wide RTP packet count behind Totals. The packet
-// paths only bump their session's own counters (Session.received and
-// outStream.sent), so counting stays free of shared cache lines; Totals
+// paths only bump their session's own counters (Session.received,
+// Session.rejected and outStream.sent), so counting stays free of shared cache lines; Totals
 // adds up the live sessions, and Close folds a session's final counts into
 // closed before it leaves the live set.
 var totals struct {
-	mu             sync.Mutex
-	live           map[*Session]struct{}
-	closedReceived uint64
-	closedSent     uint64
+	mu     sync.Mutex
+	live   map[*Session]struct{}
+	closed PacketTotals
 }
 
 // trackSession adds a new session to the live set.
@@ -31,23 +30,33 @@ func untrackSession(s *Session) {
 	totals.mu.Lock()
 	if _, ok := totals.live[s]; ok {
 		delete(totals.live, s)
-		totals.closedReceived += s.received.Load()
-		totals.closedSent += s.out.sent.Load()
+		totals.closed.add(s)
 	}
 	totals.mu.Unlock()
 }
 
-// Totals is the number of valid RTP packets received and of RTP packets
-// written to the socket by every session of the process, open or closed,
-// since it started. Both only grow. It costs one pass over the open
-// sessions, so it suits a metrics scrape, not a packet path.
-func Totals() (received, sent uint64) {
+// PacketTotals counts RTP packets over every session of the process.
+type PacketTotals struct {
+	Received uint64 // valid RTP packets taken in from allowed sources
+	Sent     uint64 // RTP packets written to the socket
+	Rejected uint64 // datagrams dropped because their source may not send (rtp.latch)
+}
+
+func (t *PacketTotals) add(s *Session) {
+	t.Received += s.received.Load()
+	t.Sent += s.out.sent.Load()
+	t.Rejected += s.rejected.Load()
+}
+
+// Totals adds up the packets of every session of the process, open or
+// closed, since it started; every count only grows. It costs one pass over
+// the open sessions, so it suits a metrics scrape, not a packet path.
+func Totals() PacketTotals {
 	totals.mu.Lock()
 	defer totals.mu.Unlock()
-	received, sent = totals.closedReceived, totals.closedSent
+	t := totals.closed
 	for s := range totals.live {
-		received += s.received.Load()
-		sent += s.out.sent.Load()
+		t.add(s)
 	}
-	return received, sent
+	return t
 }

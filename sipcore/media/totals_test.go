@@ -1,6 +1,7 @@
 package media
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -10,12 +11,18 @@ import (
 // TestTotals is not parallel: Totals is process-wide, and the package's
 // parallel tests wait until the sequential ones are done.
 func TestTotals(t *testing.T) {
-	r0, s0 := Totals()
+	t0 := Totals()
+	r0, s0 := t0.Received, t0.Sent
 
 	// A relay: A receives, B sends (handlePacket driven directly).
 	rig, step := newRelayRig(t, Format{PCMU, 0, 101}, Format{PCMA, 8, 96})
 	for range 9 {
 		step()
+	}
+	// Two datagrams from a stranger's IP: rejected, not received.
+	stranger := netip.MustParseAddrPort("127.0.0.2:4000")
+	for range 2 {
+		rig.a.handlePacket(rig.buf, copy(rig.buf, rig.template), stranger)
 	}
 	// An MOH listener: sends only.
 	alloc := newTestAllocator(t)
@@ -39,31 +46,33 @@ func TestTotals(t *testing.T) {
 	}
 
 	sessions := []*Session{rig.a, rig.b, listener, reader}
-	var wantIn, wantOut uint64
+	var wantIn, wantOut, wantRejected uint64
 	for _, s := range sessions {
 		wantIn += s.PacketsReceived()
 		wantOut += s.PacketsSent()
+		wantRejected += s.PacketsRejected()
 	}
-	if wantIn != 10+4 || wantOut != 10+5 {
-		t.Fatalf("sessions counted %d in, %d out; want 14 in, 15 out", wantIn, wantOut)
+	if wantIn != 10+4 || wantOut != 10+5 || wantRejected != 2 {
+		t.Fatalf("sessions counted %d in, %d out, %d rejected; want 14 in, 15 out, 2 rejected", wantIn, wantOut, wantRejected)
 	}
-	r1, s1 := Totals()
-	if r1-r0 != wantIn || s1-s0 != wantOut {
-		t.Fatalf("Totals moved by %d received, %d sent; want %d, %d", r1-r0, s1-s0, wantIn, wantOut)
+	t1 := Totals()
+	r1, s1 := t1.Received, t1.Sent
+	if r1-r0 != wantIn || s1-s0 != wantOut || t1.Rejected-t0.Rejected != wantRejected {
+		t.Fatalf("Totals moved from %+v to %+v; want +%d received, +%d sent, +%d rejected", t0, t1, wantIn, wantOut, wantRejected)
 	}
 
 	// Closing folds the counts into the totals: nothing is lost or added.
 	for _, s := range sessions {
 		s.Close()
 	}
-	if r2, s2 := Totals(); r2 != r1 || s2 != s1 {
-		t.Fatalf("after Close: Totals %d/%d, was %d/%d", r2, s2, r1, s1)
+	if t2 := Totals(); t2 != t1 {
+		t.Fatalf("after Close: Totals %+v, was %+v", t2, t1)
 	}
 	for _, s := range sessions {
 		s.Close() // idempotent: not folded twice
 	}
-	if r3, s3 := Totals(); r3 != r1 || s3 != s1 {
-		t.Fatalf("after a second Close: Totals %d/%d, was %d/%d", r3, s3, r1, s1)
+	if t3 := Totals(); t3 != t1 {
+		t.Fatalf("after a second Close: Totals %+v, was %+v", t3, t1)
 	}
 }
 
