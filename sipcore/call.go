@@ -48,6 +48,11 @@ type Call struct {
 	lateOffer  bool                         // our last 200 carried the offer: the ACK has the answer
 	outbound   bool                         // parkd placed the call
 	ack        *sip.Request                 // outbound: the ACK of the 200, resent if the 200 is
+
+	// confirmed is closed by the ACK of the 200 that answered the call:
+	// only then does parkd know the caller has the dialog (RFC 3261 §13.3.1.4).
+	confirmed  chan struct{}
+	inviteCSeq uint32
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
@@ -61,6 +66,8 @@ func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
 		media:      sess,
 		dialogPeer: newUASPeer(req, inv.localTag),
 		done:       make(chan struct{}),
+		confirmed:  make(chan struct{}),
+		inviteCSeq: req.CSeq().SeqNo,
 		remoteCSeq: req.CSeq().SeqNo,
 		direction:  SendRecv,
 		pendingAck: map[uint32]chan *sip.Request{},
@@ -86,6 +93,10 @@ func (c *Call) Media() *media.Session { return c.media }
 
 // Done is closed when the call has ended.
 func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Confirmed is closed when the caller has ACKed the 200 that answered the
+// call. A call parkd placed is confirmed from the start (parkd sent the ACK).
+func (c *Call) Confirmed() <-chan struct{} { return c.confirmed }
 
 // answerBody applies a peer's offer (nil: none, we offer) and returns our SDP.
 // Callers hold c.mu or own the call exclusively.
@@ -189,6 +200,9 @@ func (c *Call) handleAck(req *sip.Request) {
 	}
 	delete(c.pendingAck, cseq)
 	ack <- req
+	if cseq == c.inviteCSeq && !c.outbound {
+		close(c.confirmed)
+	}
 	if c.lateOffer && len(req.Body()) > 0 {
 		answer, err := ParseOffer(req.Body())
 		if err != nil {

@@ -93,6 +93,8 @@ func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess 
 		sdp:        desc,
 		outbound:   true,
 	}
+	c.confirmed = make(chan struct{})
+	close(c.confirmed) // parkd sent the ACK
 	c.log.Store(log)
 	c.applyRemote(answer)
 	return c
