@@ -53,6 +53,9 @@ type Call struct {
 	// only then does parkd know the caller has the dialog (RFC 3261 §13.3.1.4).
 	confirmed  chan struct{}
 	inviteCSeq uint32
+	// released is closed once the handler's CallEnded has returned, so
+	// Shutdown knows parkd has freed the call's slot and published it.
+	released chan struct{}
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
@@ -68,6 +71,7 @@ func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
 		done:       make(chan struct{}),
 		confirmed:  make(chan struct{}),
 		inviteCSeq: req.CSeq().SeqNo,
+		released:   make(chan struct{}),
 		remoteCSeq: req.CSeq().SeqNo,
 		direction:  SendRecv,
 		pendingAck: map[uint32]chan *sip.Request{},
@@ -336,6 +340,7 @@ func (c *Call) end(reason EndReason) {
 func (c *Call) finish(reason EndReason) {
 	close(c.done)
 	c.ep.handler.CallEnded(c, reason)
+	close(c.released)
 }
 
 // byeRequest builds an in-dialog BYE; callers hold c.mu.

@@ -93,7 +93,7 @@ func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess 
 		sdp:        desc,
 		outbound:   true,
 	}
-	c.confirmed = make(chan struct{})
+	c.confirmed, c.released = make(chan struct{}), make(chan struct{})
 	close(c.confirmed) // parkd sent the ACK
 	c.log.Store(log)
 	c.applyRemote(answer)
