@@ -24,7 +24,7 @@ type serveProc struct {
 	sip    string
 	data   string
 	stderr *lockedBuffer
-	exited chan error     // its exit, once
+	exited chan error    // its exit, once
 	done   chan struct{} // closed when it has exited
 }
 
