@@ -60,7 +60,7 @@ func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
 	sl.reserved = false
 	sl.parked = rec
 	rec.slot, rec.lot, rec.queued = sl, sl.lot, false
-	rec.overdue = false // a new stay in a slot starts its own recall
+	rec.recallDeferred, rec.overdue = false, false // a new stay in a slot starts its own recall
 	if rec.parkedAt.IsZero() {
 		rec.parkedAt = s.clock.Now()
 	}

@@ -112,7 +112,7 @@ func (s *Server) closeLostCalls(ctx context.Context) error {
 var historyKinds = map[EventKind]bool{
 	EventParked: true, EventRetrieved: true, EventAbandoned: true, EventHungUp: true,
 	EventRecalling: true, EventRecallFailed: true, EventRecalled: true, EventReparked: true, EventForwarded: true,
-	EventMoved: true, EventRingFailed: true,
+	EventMoved: true, EventRingFailed: true, EventOverdue: true,
 }
 
 // recordHistory is the store's event sink: it queues a row and never
