@@ -33,7 +33,7 @@ func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, 
 		}
 		why = "the retriever hung up as it was connected"
 	case <-call.Done():
-		why = "the retriever hung up before ACKing"
+		why = "the retriever's leg ended before its ACK"
 	case <-pc.call.Done():
 		log.Info("parked caller left before the retriever's ACK")
 		call.Hangup(context.Background(), "the parked caller hung up")
@@ -42,12 +42,16 @@ func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, 
 		why = "no ACK from the retriever"
 	}
 	s.mu.Lock()
-	if sl.parked == pc {
+	stillParked := sl.parked == pc
+	if stillParked {
 		sl.retrieving = false
 		s.resumeOverdueLocked(sl, pc)
 	}
+	stopping := s.stopping
 	s.mu.Unlock()
-	log.Warn("retrieve failed; the call stays parked", "why", why, "ack_timeout", retrieveAckTimeout())
+	if stillParked && !stopping {
+		log.Warn("retrieve failed; the call stays parked", "why", why, "ack_timeout", retrieveAckTimeout())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
 	defer cancel()
 	call.Hangup(ctx, why)
