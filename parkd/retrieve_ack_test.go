@@ -126,3 +126,23 @@ func TestRetrieveBridgesOnceAcked(t *testing.T) {
 	assertAudio(t, parked, retriever)
 	assertAudio(t, retriever, parked)
 }
+
+// The parked caller hangs up while the retriever's ACK is awaited: the
+// slot frees as for any abandoned call and the retriever gets a BYE
+// rather than a call with nobody on it.
+func TestParkedCallerLeavesBeforeRetrieverAck(t *testing.T) {
+	d := startDaemon(t, nil)
+	parked := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	retriever := d.dial(siptest.NewPhone(t, "carol"), "701", 200, siptest.CallOptions{NoAck: true})
+	if _, err := parked.Hangup(ctxFor(t, 3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	d.waitEvent(parkd.EventAbandoned, "701")
+	if _, err := retriever.WaitHangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatalf("the retriever got no BYE after the parked caller left: %v", err)
+	}
+	if v := d.slot("701"); v.State != parkd.SlotFree {
+		t.Errorf("slot 701 is %s, want free", v.State)
+	}
+}
