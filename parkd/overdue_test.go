@@ -1,7 +1,11 @@
 package parkd_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +34,8 @@ func advance(t *testing.T, clock *parkd.ManualClock, d time.Duration) {
 // on the BLF key. A ring group set later is rung at the next round.
 func TestRecallWithNobodyToRingStaysParked(t *testing.T) {
 	clock := parkd.NewManualClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
-	d := startDaemon(t, nil, parkd.WithClock(clock))
+	var log lockedLog
+	d := startDaemonLogging(t, slog.New(slog.NewTextHandler(io.MultiWriter(&log, testLoggerWriter(t)), nil)), nil, parkd.WithClock(clock))
 	watcher := d.subscribe(siptest.NewPhone(t, "watcher"), "701", 200, siptest.SubscribeOptions{Expires: 600})
 	nextDialogInfo(t, watcher)
 	parked := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
@@ -63,6 +68,9 @@ func TestRecallWithNobodyToRingStaysParked(t *testing.T) {
 	}
 	noSlotEvents(t, d, "701")
 	hearsMusic(t, parked, "overdue")
+	if n := strings.Count(log.String(), "nobody to ring"); n != 1 {
+		t.Errorf("six empty rounds logged %d lines about nobody to ring, want 1", n)
+	}
 
 	// Somebody to ring now: the next round rings them, and counts.
 	bob := siptest.NewPhone(t, "bob")
@@ -123,4 +131,35 @@ func TestParkerOnParkdsHostOtherPort(t *testing.T) {
 	}
 	clock.Advance(45 * time.Second)
 	ringing(t, bob)
+}
+
+// lockedLog collects parkd's log lines for a test to count.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// testLoggerWriter keeps the harness's rule (an ERROR line fails the
+// test) for a test that also reads the log.
+func testLoggerWriter(t *testing.T) io.Writer { return loggerWriter{testLogger(t)} }
+
+type loggerWriter struct{ log *slog.Logger }
+
+func (w loggerWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("level=ERROR")) {
+		w.log.Error(string(bytes.TrimSpace(p)))
+	}
+	return len(p), nil
 }

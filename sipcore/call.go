@@ -316,6 +316,8 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, why string) {
 	switch {
 	case err != nil:
 		c.Logger().Warn("BYE not answered", "error", err)
+	case res == nil: // sipgo ends the transaction without an error when parkd shuts down
+		c.Logger().Warn("BYE not answered: its transaction ended")
 	case !res.IsSuccess():
 		c.Logger().Info("BYE answered", "status", res.StatusCode)
 	}
