@@ -136,7 +136,7 @@ func (b *blf) onEvent(ev Event) {
 		return
 	}
 	switch ev.Kind {
-	case EventParked, EventRecallFailed, EventReparked:
+	case EventParked, EventRecallFailed, EventReparked, EventOverdue:
 		bs.call, bs.recalling = ev.Call, false
 	case EventRecalling:
 		bs.call, bs.recalling = ev.Call, true
@@ -181,8 +181,11 @@ func (b *blf) dialogs(r *blfResource) []presence.Dialog {
 			continue
 		}
 		state, local := bs.presenceType, "Park "+bs.name
-		if bs.recalling {
+		switch {
+		case bs.recalling:
 			state, local = PresenceEarly, "Recall "+bs.name
+		case c.Overdue: // blinks, so someone picks up the call nobody is rung for
+			state, local = PresenceEarly, "Overdue "+bs.name
 		}
 		out = append(out, presence.Dialog{
 			ID:        bs.name + "-" + c.LocalTag,
@@ -213,8 +216,11 @@ func (b *blf) tuple(r *blfResource) presence.Tuple {
 		if len(r.slots) > 1 {
 			who = fmt.Sprintf("%s (%s)", who, bs.name)
 		}
-		if bs.recalling {
+		switch {
+		case bs.recalling:
 			who = "recalling " + who
+		case bs.call.Overdue:
+			who = "overdue " + who
 		}
 		waiting = append(waiting, who)
 	}

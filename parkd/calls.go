@@ -60,7 +60,7 @@ func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
 	sl.reserved = false
 	sl.parked = rec
 	rec.slot, rec.lot, rec.queued = sl, sl.lot, false
-	rec.overdue = false // a new stay in a slot starts its own recall
+	rec.recallDeferred, rec.overdue = false, false // a new stay in a slot starts its own recall
 	if rec.parkedAt.IsZero() {
 		rec.parkedAt = s.clock.Now()
 	}
@@ -71,14 +71,15 @@ func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
 	s.emit(EventParked, sl, rec, detail)
 }
 
-// retrieve answers inv and bridges it to the call claimed from sl.
+// retrieve answers inv and, once the retriever's ACK confirms the call,
+// bridges it to the call claimed from sl (see awaitRetrieveAck).
 func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 	log := inv.Log.With("slot", sl.name, "lot", sl.lot.cfg.Name, "parked_call_id", pc.call.ID.CallID)
 	call, err := inv.Answer()
 
 	s.mu.Lock()
-	sl.retrieving = false
 	if err != nil {
+		sl.retrieving = false
 		s.resumeOverdueLocked(sl, pc)
 		s.mu.Unlock()
 		log.Info("retrieve not answered; the call stays parked", "error", err)
@@ -91,17 +92,11 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 		call.Hangup(context.Background(), "the parked caller hung up")
 		return
 	}
-	pc.stopRecallLocked() // a ringing recall gets CANCEL
-	s.takeOutLocked(sl, pc)
-	s.linkLocked(pc, s.newRecordLocked(call, inv.From, nil))
-	s.emit(EventRetrieved, sl, pc, inv.From.URI)
+	// A recall ringing now stops (its branches get CANCEL); should the
+	// retrieve fail, the recall resumes with a new round.
+	s.pauseRingingRecallLocked(sl, pc)
 	s.mu.Unlock()
-
-	if !bridgeMedia(log, pc.call, call) {
-		return
-	}
-	log.Info("call retrieved and bridged", "retriever", inv.From.String(), "caller", pc.caller.String(),
-		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
+	go s.awaitRetrieveAck(sl, pc, call, inv.From, log)
 }
 
 // takeOutLocked frees the slot of its call, which leaves it (bridged,

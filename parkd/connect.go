@@ -120,8 +120,8 @@ func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, e
 // resumeOverdueLocked restarts a recall that fell due while a retrieve
 // was being tried. Callers hold s.mu.
 func (s *Server) resumeOverdueLocked(sl *slot, rec *callRecord) {
-	if sl.parked == rec && rec.overdue {
-		rec.overdue = false
+	if sl.parked == rec && rec.recallDeferred {
+		rec.recallDeferred = false
 		go s.recallDue(sl, rec)
 	}
 }

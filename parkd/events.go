@@ -25,6 +25,10 @@ const (
 	EventRecalled     EventKind = "recalled"      // the recall was answered and bridged; the slot is free
 	EventReparked     EventKind = "reparked"      // every step failed and on_failure is repark: the recall timer starts again
 	EventForwarded    EventKind = "forwarded"     // on_failure forward was answered and bridged; the slot is free
+	// EventOverdue: a recall fell due with nobody to ring (no known parker,
+	// no ring group) under on_failure repark; the call stays parked and is
+	// shown overdue (CallView.Overdue) until it is taken or someone can be rung.
+	EventOverdue EventKind = "overdue"
 	// EventPolicy: the slot's effective policy changed (a live override).
 	EventPolicy EventKind = "policy"
 	// EventParker: the parker was named after the park (through the API).

@@ -40,6 +40,12 @@ func testLogger(t *testing.T) *slog.Logger { return clienttest.Logger(t) }
 // startDaemon runs parkd with its defaults on 127.0.0.1:0, changed by edit.
 func startDaemon(t *testing.T, edit func(*parkd.Config), opts ...parkd.Option) *daemon {
 	t.Helper()
+	return startDaemonLogging(t, testLogger(t), edit, opts...)
+}
+
+// startDaemonLogging is startDaemon with parkd's log going to log.
+func startDaemonLogging(t *testing.T, log *slog.Logger, edit func(*parkd.Config), opts ...parkd.Option) *daemon {
+	t.Helper()
 	cfg := parkd.DefaultConfig()
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}
 	low := int(rtpBase.Add(200))
@@ -48,7 +54,7 @@ func startDaemon(t *testing.T, edit func(*parkd.Config), opts ...parkd.Option) *
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := parkd.New(cfg, testLogger(t), opts...)
+	srv, err := parkd.New(cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("starting parkd: %v", err)
 	}

@@ -2,6 +2,7 @@ package parkd
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -11,32 +12,47 @@ import (
 // storeTimeout bounds opening the store and flushing it on shutdown.
 const storeTimeout = 10 * time.Second
 
-// openStore opens the SQLite store in the data directory and restores the
-// live policy overrides; with no data directory parkd keeps nothing.
+// openStore takes the data directory's lock, opens the SQLite store in it,
+// closes the history of calls a killed daemon left parked and restores
+// the live policy overrides; with no data directory parkd keeps nothing.
 func (s *Server) openStore() error {
 	if s.cfg.Data == "" {
 		s.log.Warn("no data directory: policy overrides and history are not kept")
 		return nil
 	}
+	lock, err := store.LockDir(s.cfg.Data)
+	if err != nil {
+		var locked *store.LockedError
+		if errors.As(err, &locked) {
+			return err // a runtime conflict, not a config error: exit 1
+		}
+		return &ConfigError{Key: "data", Msg: err.Error()}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	st, err := store.Open(ctx, s.cfg.Data)
 	if err != nil {
+		lock.Unlock()
 		return &ConfigError{Key: "data", Msg: err.Error()}
 	}
-	s.store = st
-	if err := s.loadOverrides(ctx); err != nil {
+	s.store, s.dirLock = st, lock
+	err = s.closeLostCalls(ctx)
+	if err == nil {
+		err = s.loadOverrides(ctx)
+	}
+	if err != nil {
 		st.Close()
-		s.store = nil
+		lock.Unlock()
+		s.store, s.dirLock = nil, nil
 		return &ConfigError{Key: "data", Msg: err.Error()}
 	}
 	s.history = st.NewHistoryWriter(s.log)
 	return nil
 }
 
-// closeStore flushes the history and closes the store, once. s.store
-// stays set: a late reader gets the store's own "closed" error, not a nil
-// pointer.
+// closeStore flushes the history, closes the store and releases the data
+// directory, once. s.store stays set: a late reader gets the store's own
+// "closed" error, not a nil pointer.
 func (s *Server) closeStore() {
 	if s.store == nil {
 		return
@@ -52,7 +68,43 @@ func (s *Server) closeStore() {
 		if err := s.store.Close(); err != nil {
 			s.log.Warn("closing the store", "error", err)
 		}
+		if err := s.dirLock.Unlock(); err != nil {
+			s.log.Warn("releasing the data directory lock", "error", err)
+		}
 	})
+}
+
+// OutcomeLost is the history outcome of a call parkd was holding when it
+// stopped without hanging up (kill -9, a crash, power loss): found and
+// written at the next start, since nobody knows how the call ended.
+const OutcomeLost = "lost"
+
+// endedKinds are the history outcomes after which a call is no longer
+// parkd's: any other newest row means it was left parked.
+var endedKinds = []string{
+	string(EventRetrieved), string(EventAbandoned), string(EventHungUp), string(EventRecalled),
+	string(EventForwarded), OutcomeLost,
+}
+
+// closeLostCalls ends the history of calls the last daemon left parked. A
+// clean stop hangs every call up and records it, so only an unclean one
+// leaves any; the store lock guarantees no other parkd holds them now.
+func (s *Server) closeLostCalls(ctx context.Context) error {
+	lost, err := s.store.CloseOpenCalls(ctx, endedKinds, OutcomeLost,
+		"parkd stopped without ending the call (killed or crashed)", s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, min(len(lost), 10))
+	for _, r := range lost[:min(len(lost), 10)] {
+		ids = append(ids, r.CallID)
+	}
+	s.log.Warn("the last parkd stopped without ending some parked calls: their history is closed as lost",
+		"calls", len(lost), "call_ids", ids)
+	return nil
 }
 
 // historyKinds are the events that make a history row: what happened to a
@@ -60,7 +112,7 @@ func (s *Server) closeStore() {
 var historyKinds = map[EventKind]bool{
 	EventParked: true, EventRetrieved: true, EventAbandoned: true, EventHungUp: true,
 	EventRecalling: true, EventRecallFailed: true, EventRecalled: true, EventReparked: true, EventForwarded: true,
-	EventMoved: true, EventRingFailed: true,
+	EventMoved: true, EventRingFailed: true, EventOverdue: true,
 }
 
 // recordHistory is the store's event sink: it queues a row and never
@@ -101,7 +153,7 @@ func (s *Server) History(ctx context.Context, f HistoryFilter) (HistoryPage, err
 		}
 		q.Before = before
 	}
-	if f.Outcome != "" && !historyKinds[EventKind(f.Outcome)] {
+	if f.Outcome != "" && !historyKinds[EventKind(f.Outcome)] && f.Outcome != OutcomeLost {
 		return HistoryPage{}, fieldError("outcome", "%q is not an outcome history keeps", f.Outcome)
 	}
 	rows, err := s.HistoryRows(ctx, q)

@@ -61,8 +61,13 @@ type callRecord struct {
 	stopRinging context.CancelFunc // ends the recall round in progress
 	ringing     string             // the recall step ringing now
 	recalls     int                // recall rounds started
-	overdue     bool               // the recall fell due while a retrieve was being answered
-	hangupWhy   string             // why parkd hangs it up, for the event
+	// recallDeferred: the recall fell due while a retrieve was being
+	// answered; it runs if the retrieve fails.
+	recallDeferred bool
+	// overdue: a recall fell due with nobody to ring (no parker known, no
+	// ring group); the call waits, shown overdue, until someone takes it.
+	overdue   bool
+	hangupWhy string // why parkd hangs it up, for the event
 }
 
 func newLot(index int, cfg LotConfig) *lot {

@@ -22,6 +22,9 @@ func (s *Server) Park(ctx context.Context, id string, req ParkRequest) (CallView
 		if checkSIPURI(p.URI) != nil || !ok {
 			return CallView{}, fieldError("parker", "%q is not a SIP URI", req.Parker)
 		}
+		if s.isOwnAddress(p.URI) {
+			return CallView{}, fieldError("parker", "%q is parkd's own address: a recall there would come straight back", req.Parker)
+		}
 		parker = p
 	}
 	s.mu.Lock()

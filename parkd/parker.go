@@ -16,8 +16,12 @@ const ParkerFromAPI = "api"
 // a parked caller back to its own phone helps nobody, and a PBX that
 // forwards a call here without saying who sent it would otherwise have
 // the recall ring the outside caller.
+//
+// An identity that is parkd's own address (a PBX that puts its park
+// target in Referred-By, or a phone on parkd's host naming no port) is
+// no parker: a recall to it would come straight back into parkd.
 func (s *Server) parkerOf(inv *sipcore.Invite) (sipcore.Party, string) {
-	if inv.ReferredBy != nil {
+	if inv.ReferredBy != nil && s.notSelf(inv, *inv.ReferredBy, "Referred-By") {
 		return *inv.ReferredBy, "Referred-By"
 	}
 	for _, name := range s.cfg.SIP.ParkerHeaders {
@@ -28,12 +32,21 @@ func (s *Server) parkerOf(inv *sipcore.Invite) (sipcore.Party, string) {
 			values = []string{values[len(values)-2]}
 		}
 		for _, v := range values {
-			if p, ok := sipcore.ParseNameAddr(v); ok {
+			if p, ok := sipcore.ParseNameAddr(v); ok && s.notSelf(inv, p, name) {
 				return p, name
 			}
 		}
 	}
 	return sipcore.Party{}, ""
+}
+
+// notSelf is false, and says so in the log, for a parker that is parkd.
+func (s *Server) notSelf(inv *sipcore.Invite, p sipcore.Party, header string) bool {
+	if !s.isOwnAddress(p.URI) {
+		return true
+	}
+	inv.Log.Info("parker header names parkd itself: not taken as the parker", "header", header, "uri", p.URI)
+	return false
 }
 
 // SetParker names who parked the call in slot, for callers that know
@@ -48,6 +61,9 @@ func (s *Server) SetParker(slot string, p Party) error {
 		return &PolicyError{Key: "parker", Msg: fmt.Sprintf("%q is not a SIP URI", p.URI)}
 	}
 	parker.Display = p.Display
+	if s.isOwnAddress(parker.URI) {
+		return &PolicyError{Key: "parker", Msg: fmt.Sprintf("%q is parkd's own address: a recall there would come straight back", p.URI)}
+	}
 	if err := checkText(p.Display); err != nil {
 		return &PolicyError{Key: "parker.display", Msg: err.Error()}
 	}

@@ -83,31 +83,37 @@ func (s *Server) recallDue(sl *slot, pc *callRecord) {
 		return
 	}
 	if pc.recallTimer != nil {
-		pc.recallTimer.Stop() // resumed early (overdue): the armed timer must not start a second round
+		pc.recallTimer.Stop() // resumed early (deferred): the armed timer must not start a second round
 	}
 	pc.recallTimer = nil
 	pc.recallAt = time.Time{}
 	if sl.retrieving {
-		pc.overdue = true // the retrieve decides; if it fails, the recall goes on
+		pc.recallDeferred = true // the retrieve decides; if it fails, the recall goes on
+		return
+	}
+	pol := s.policyLocked(sl)
+	parker := s.recallParkerLocked(pc)
+	if steps, _ := recallPlan(pol, parker); len(steps) == 0 && *pol.OnFailure == FailureRepark {
+		s.overdueLocked(sl, pc, pol)
 		return
 	}
 	pc.recalls++
-	pol := s.policyLocked(sl)
+	pc.overdue = false
 	ctx, cancel := context.WithCancel(context.Background())
 	pc.stopRinging = cancel
 	log := pc.call.Logger()
 	log.Info("recall due", "round", pc.recalls, "max_recalls", *pol.MaxRecalls, "recall_to", *pol.RecallTo)
-	go s.runRecall(ctx, sl, pc, pol, pc.parker.URI)
+	go s.runRecall(ctx, sl, pc, pol, parker)
 }
 
 // pausedLocked stops a recall round while a retrieve of the call is being
 // answered: the retrieve decides, and if it fails the recall resumes with
-// a new round (pc.overdue). Callers hold s.mu.
+// a new round (pc.recallDeferred). Callers hold s.mu.
 func (s *Server) pausedLocked(sl *slot, pc *callRecord) bool {
 	if !sl.retrieving {
 		return false
 	}
-	pc.overdue = true
+	pc.recallDeferred = true
 	if pc.stopRinging != nil {
 		pc.stopRinging()
 		pc.stopRinging = nil

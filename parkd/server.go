@@ -29,6 +29,7 @@ type Server struct {
 	blf      *blf
 	clock    Clock
 	store    *store.Store         // nil without a data directory
+	dirLock  *store.DirLock       // the data directory, held while the store is open
 	history  *store.HistoryWriter // nil without a store
 
 	fanoutObserver atomic.Pointer[fanoutFunc]

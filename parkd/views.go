@@ -30,6 +30,9 @@ type CallView struct {
 	Recalls  int        `json:"recalls"`   // recall rounds started so far
 	// Recalling is the recall step ringing now: parker, ring_group, forward.
 	Recalling string `json:"recalling,omitempty"`
+	// Overdue: its recall fell due with nobody to ring; it waits for
+	// someone to take it (see EventOverdue).
+	Overdue bool `json:"overdue,omitempty"`
 	// RingingTo is the target a retrieve or transfer is ringing.
 	RingingTo string `json:"ringing_to,omitempty"`
 	// Position is the call's place in its attendant queue, from 1.
@@ -101,6 +104,7 @@ func (p *callRecord) view() *CallView {
 		Since:      p.since,
 		Recalls:    p.recalls,
 		Recalling:  p.ringing,
+		Overdue:    p.overdue,
 		RingingTo:  p.ringingTo,
 		Position:   p.position(),
 	}

@@ -224,6 +224,8 @@ func (b *branch) sendCancel() {
 	switch {
 	case err != nil:
 		b.log.Debug("CANCEL not answered", "error", err)
+	case res == nil: // sipgo ends the transaction without an error when parkd shuts down
+		b.log.Debug("CANCEL not answered: its transaction ended")
 	default:
 		b.log.Debug("CANCEL answered", "status", res.StatusCode)
 	}

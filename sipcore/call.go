@@ -48,6 +48,14 @@ type Call struct {
 	lateOffer  bool                         // our last 200 carried the offer: the ACK has the answer
 	outbound   bool                         // parkd placed the call
 	ack        *sip.Request                 // outbound: the ACK of the 200, resent if the 200 is
+
+	// confirmed is closed by the ACK of the 200 that answered the call:
+	// only then does parkd know the caller has the dialog (RFC 3261 §13.3.1.4).
+	confirmed  chan struct{}
+	inviteCSeq uint32
+	// released is closed once the handler's CallEnded has returned, so
+	// Shutdown knows parkd has freed the call's slot and published it.
+	released chan struct{}
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
@@ -61,6 +69,9 @@ func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
 		media:      sess,
 		dialogPeer: newUASPeer(req, inv.localTag),
 		done:       make(chan struct{}),
+		confirmed:  make(chan struct{}),
+		inviteCSeq: req.CSeq().SeqNo,
+		released:   make(chan struct{}),
 		remoteCSeq: req.CSeq().SeqNo,
 		direction:  SendRecv,
 		pendingAck: map[uint32]chan *sip.Request{},
@@ -86,6 +97,10 @@ func (c *Call) Media() *media.Session { return c.media }
 
 // Done is closed when the call has ended.
 func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Confirmed is closed when the caller has ACKed the 200 that answered the
+// call. A call parkd placed is confirmed from the start (parkd sent the ACK).
+func (c *Call) Confirmed() <-chan struct{} { return c.confirmed }
 
 // answerBody applies a peer's offer (nil: none, we offer) and returns our SDP.
 // Callers hold c.mu or own the call exclusively.
@@ -189,6 +204,9 @@ func (c *Call) handleAck(req *sip.Request) {
 	}
 	delete(c.pendingAck, cseq)
 	ack <- req
+	if cseq == c.inviteCSeq && !c.outbound {
+		close(c.confirmed)
+	}
 	if c.lateOffer && len(req.Body()) > 0 {
 		answer, err := ParseOffer(req.Body())
 		if err != nil {
@@ -303,6 +321,8 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, why string) {
 	switch {
 	case err != nil:
 		c.Logger().Warn("BYE not answered", "error", err)
+	case res == nil: // sipgo ends the transaction without an error when parkd shuts down
+		c.Logger().Warn("BYE not answered: its transaction ended")
 	case !res.IsSuccess():
 		c.Logger().Info("BYE answered", "status", res.StatusCode)
 	}
@@ -327,6 +347,7 @@ func (c *Call) end(reason EndReason) {
 func (c *Call) finish(reason EndReason) {
 	close(c.done)
 	c.ep.handler.CallEnded(c, reason)
+	close(c.released)
 }
 
 // byeRequest builds an in-dialog BYE; callers hold c.mu.

@@ -264,31 +264,18 @@ func (ep *Endpoint) contact(network string) *sip.ContactHeader {
 func (ep *Endpoint) Calls() int { return ep.dialogs.len() }
 
 // Shutdown stops taking calls and subscriptions (new ones get 503), hangs
-// up every call with BYE and ends every subscription with a final NOTIFY,
-// waits for the answers or ctx to end, then closes the listeners.
+// up every call with BYE, then ends every subscription with a final NOTIFY,
+// waits for the answers or ctx to end, and closes the listeners. Calls go
+// first so that the final NOTIFYs carry the state after them (empty
+// slots), not a parked call that is already gone.
 func (ep *Endpoint) Shutdown(ctx context.Context) {
 	ep.draining.Store(true)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := ep.endSubscriptions(ctx.Done()); err != nil {
-			ep.log.Warn("shutdown: "+err.Error(), "subscriptions", ep.Subscriptions())
-		}
-	}()
-	for _, c := range ep.dialogs.all() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.Hangup(ctx, "shutdown")
-		}()
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
+	if !ep.hangupAll(ctx) {
 		ep.log.Warn("shutdown: some BYEs were not answered in time", "calls", ep.dialogs.len())
+	}
+	ep.awaitFanouts(ctx.Done())
+	if err := ep.endSubscriptions(ctx.Done()); err != nil {
+		ep.log.Warn("shutdown: "+err.Error(), "subscriptions", ep.Subscriptions())
 	}
 	ep.closeListeners()
 	ep.ua.Close()

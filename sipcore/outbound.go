@@ -93,6 +93,8 @@ func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess 
 		sdp:        desc,
 		outbound:   true,
 	}
+	c.confirmed, c.released = make(chan struct{}), make(chan struct{})
+	close(c.confirmed) // parkd sent the ACK
 	c.log.Store(log)
 	// The answer's sender is the callee's side of the signalling (its
 	// phone, or the proxy it answered through).

@@ -99,7 +99,7 @@ func (m *model) logLine(t time.Time, kind, where, who, detail string) {
 		kindStyle = st.parked
 	case parkd.EventRecalling, parkd.EventRecallFailed:
 		kindStyle = st.recall
-	case parkd.EventRingFailed, parkd.EventAbandoned, parkd.EventHungUp, parkd.EventEnded:
+	case parkd.EventRingFailed, parkd.EventAbandoned, parkd.EventHungUp, parkd.EventEnded, parkd.EventOverdue:
 		kindStyle = st.overdue
 	case parkd.EventRetrieved, parkd.EventRinging, parkd.EventRecalled, parkd.EventBridged, parkd.EventForwarded:
 		kindStyle = st.retrieving

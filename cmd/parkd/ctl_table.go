@@ -68,7 +68,7 @@ var colours = map[string]string{
 	"queued": "34", "bridged": "32", "free": "32", "retrieved": "32",
 	"recalled": "32", "forwarded": "32", "abandoned": "31", "hungup": "31",
 	"ended": "31", "recall_failed": "31", "ring_failed": "31", "resync": "31",
-	"reparked": "33", "moved": "36", "dequeued": "34",
+	"reparked": "33", "moved": "36", "dequeued": "34", "overdue": "31", "lost": "31",
 }
 
 func colourise(word, text string) string {

@@ -112,6 +112,9 @@ func (s *Store) setup(ctx context.Context) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("store: %s: %w (journal mode is %q; is the data directory on a network filesystem? put it on a local disk)", s.path, ErrNoWAL, mode)
 	}
+	if err := s.quickCheck(ctx); err != nil {
+		return err
+	}
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}

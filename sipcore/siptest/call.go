@@ -18,6 +18,9 @@ type CallOptions struct {
 	Headers [][2]string // extra headers, e.g. {"Referred-By", "<sip:bob@example.com>"}
 	NoSDP   bool        // late offer: INVITE without SDP, answer in the ACK
 	SDP     []byte      // a raw offer instead of the phone's own
+	// NoAck leaves a 2xx unacknowledged, as a phone whose ACK is lost
+	// does; SendAck sends it later.
+	NoAck bool
 }
 
 // Call is one call of a Phone: placed with Start or Dial, or answered
@@ -149,11 +152,15 @@ func (c *Call) onFinal(res *sip.Response) {
 		}
 	}
 	c.mu.Unlock()
-	if res.IsSuccess() {
+	if res.IsSuccess() && !c.opts.NoAck {
 		c.sendAck()
 	}
 	close(c.finalCh)
 }
+
+// SendAck sends the ACK of the call's 2xx now, for a call placed with
+// NoAck.
+func (c *Call) SendAck() { c.sendAck() }
 
 func (c *Call) sendAck() {
 	var body []byte

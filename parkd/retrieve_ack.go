@@ -1,0 +1,89 @@
+package parkd
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/sipcore"
+)
+
+// retrieveAckTimeout is how long a retriever's 200 waits for its ACK: Timer
+// H, 64*T1 (32 s), read from sipgo when the retrieve is answered, so tests
+// that shorten SIP timers shorten it too.
+func retrieveAckTimeout() time.Duration { return 64 * sip.T1 }
+
+// awaitRetrieveAck keeps the parked call in its slot, with its music, until
+// the retriever ACKs parkd's 200: a 200 whose ACK never comes is a
+// retriever that hears nothing, and bridging to it would leave the parked
+// caller in dead air. Without an ACK within retrieveAckTimeout the
+// retriever's leg is hung up and the call stays parked as if nothing had
+// happened: the slot was never freed, so its BLF lamp does not flicker and
+// no event says it left.
+func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, from sipcore.Party, log *slog.Logger) {
+	expired := make(chan struct{})
+	timer := s.clock.AfterFunc(retrieveAckTimeout(), func() { close(expired) })
+	defer timer.Stop()
+	var why string
+	select {
+	case <-call.Confirmed():
+		if s.bridgeRetrieved(sl, pc, call, from, log) {
+			return
+		}
+		why = "the retriever hung up as it was connected"
+	case <-call.Done():
+		why = "the retriever's leg ended before its ACK"
+	case <-pc.call.Done():
+		log.Info("parked caller left before the retriever's ACK")
+		call.Hangup(context.Background(), "the parked caller hung up")
+		return
+	case <-expired:
+		why = "no ACK from the retriever"
+	}
+	s.mu.Lock()
+	stillParked := sl.parked == pc
+	if stillParked {
+		sl.retrieving = false
+		s.resumeOverdueLocked(sl, pc)
+	}
+	stopping := s.stopping
+	s.mu.Unlock()
+	if stillParked && !stopping {
+		log.Warn("retrieve failed; the call stays parked", "why", why, "ack_timeout", retrieveAckTimeout())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
+	defer cancel()
+	call.Hangup(ctx, why)
+}
+
+// bridgeRetrieved bridges the parked call to the retriever's confirmed
+// leg and frees the slot; false when the retriever's leg has ended
+// meanwhile, and the call stays parked.
+func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, from sipcore.Party, log *slog.Logger) bool {
+	s.mu.Lock()
+	select {
+	case <-call.Done():
+		s.mu.Unlock()
+		return false
+	default:
+	}
+	if sl.parked != pc { // the parked caller hung up as the ACK came
+		s.mu.Unlock()
+		log.Info("parked caller left before the retrieve was confirmed")
+		go call.Hangup(context.Background(), "the parked caller hung up")
+		return true
+	}
+	pc.stopRecallLocked() // a ringing recall gets CANCEL
+	s.takeOutLocked(sl, pc)
+	s.linkLocked(pc, s.newRecordLocked(call, from, nil))
+	s.emit(EventRetrieved, sl, pc, from.URI)
+	s.mu.Unlock()
+
+	if !bridgeMedia(log, pc.call, call) {
+		return true
+	}
+	log.Info("call retrieved and bridged", "retriever", from.String(), "caller", pc.caller.String(),
+		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
+	return true
+}

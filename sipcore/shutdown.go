@@ -1,0 +1,64 @@
+package sipcore
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// hangupAll sends every call a BYE and waits until each has ended and the
+// handler has been told (CallEnded returned), or ctx ends; false then.
+func (ep *Endpoint) hangupAll(ctx context.Context) bool {
+	calls := ep.dialogs.all()
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Go(func() { c.Hangup(ctx, "shutdown") })
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		wg.Wait()
+		// A call someone else was already hanging up returns from
+		// Hangup at once; wait for its end to be handled too.
+		for _, c := range calls {
+			select {
+			case <-c.released:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// awaitFanouts waits until every publication has been handed to its
+// subscribers, so that a final NOTIFY sent next carries the newest body.
+// Only Shutdown waits like this, so a short poll is enough.
+func (ep *Endpoint) awaitFanouts(done <-chan struct{}) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for ep.fanning() {
+		select {
+		case <-tick.C:
+		case <-done:
+			return
+		}
+	}
+}
+
+// fanning reports whether a fan-out is still delivering a publication.
+func (ep *Endpoint) fanning() bool {
+	ep.subs.mu.Lock()
+	defer ep.subs.mu.Unlock()
+	for _, rs := range ep.subs.resources {
+		if rs.fanning {
+			return true
+		}
+	}
+	return false
+}
