@@ -292,7 +292,7 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.Hangup(ctx, "shutdown")
+			c.HangupCause(ctx, CauseTemporaryFailure, "shutdown")
 		}()
 	}
 	done := make(chan struct{})
