@@ -67,6 +67,9 @@ func (p *rawPhone) final(branch string) *sip.Response {
 			continue
 		}
 		if res, ok := msg.(*sip.Response); ok && res.StatusCode >= 200 {
+			if res.Via() == nil {
+				continue // sipgo's stateless 400 to a request with no Via
+			}
 			if b, _ := res.Via().Params.Get("branch"); b == "z9hG4bK"+branch {
 				return res
 			}

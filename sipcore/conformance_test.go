@@ -169,6 +169,9 @@ func (p *rawPeer) response(branch string, code int) *sip.Response {
 		if !ok || res.StatusCode < code {
 			continue
 		}
+		if res.Via() == nil {
+			continue // sipgo's stateless 400 to a request with no Via
+		}
 		if b, _ := res.Via().Params.Get("branch"); b == "z9hG4bK"+branch {
 			return res
 		}
@@ -341,6 +344,9 @@ func (p *rawPeer) ask(msg, branch string) *sip.Response {
 				continue
 			}
 			if res, ok := msg.(*sip.Response); ok && res.StatusCode >= 200 {
+				if res.Via() == nil {
+					continue // sipgo's stateless 400 to a request with no Via
+				}
 				if b, _ := res.Via().Params.Get("branch"); b == "z9hG4bK"+branch {
 					return res
 				}
@@ -529,4 +535,57 @@ func FuzzClip(f *testing.F) {
 			t.Fatalf("clip of %d bytes is %d bytes long", len(s), len(out))
 		}
 	})
+}
+
+// TestRefusalsLogOncePerSourceAMinute: each refused request is answered,
+// but one source gets one line a minute, and the next line says how many
+// were held back; a request too broken for sipgo to make a transaction of
+// (no Via) costs a line a minute in all.
+func TestRefusalsLogOncePerSourceAMinute(t *testing.T) {
+	var log syncBuffer
+	ep, _ := newConformEndpoint(t, &log)
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC).UnixNano())
+	ep.quiet.mu.Lock()
+	ep.quiet.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	ep.quiet.mu.Unlock()
+	addr := ep.Addrs()[0].Addr
+	intruder := newRawPeer(t, "127.0.0.2:0", addr)
+	refuse := func(n int, round string) {
+		for i := 0; i < n; i++ {
+			branch := fmt.Sprint(round, i)
+			if res := intruder.ask(intruder.text(rawRequest{method: "OPTIONS", callID: branch, fromTag: "x", branch: branch}), branch); res.StatusCode != 403 {
+				t.Fatalf("OPTIONS from outside sip.allow: got %d, want 403", res.StatusCode)
+			}
+		}
+	}
+	refuse(50, "a")
+	// No Via: sipgo cannot make a transaction of it.
+	for i := 0; i < 50; i++ {
+		intruder.send(fmt.Sprintf("OPTIONS sip:701@%s SIP/2.0\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:701@%s>\r\nCall-ID: novia%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", addr, addr, i))
+	}
+	refuse(1, "barrier") // the Via-less requests before it are read
+	clock.Add(int64(logEvery))
+	refuse(1, "b")
+
+	t.Logf("log:\n%s", log.String())
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	var refused []string
+	for _, l := range lines {
+		if strings.Contains(l, "outside sip.allow") {
+			refused = append(refused, l)
+		}
+	}
+	if len(refused) != 2 {
+		t.Fatalf("%d lines about refused requests, want 2 (one a minute):\n%s", len(refused), log.String())
+	}
+	if !strings.Contains(refused[0], "level=WARN") || !strings.Contains(refused[0], "source=127.0.0.2:") || strings.Contains(refused[0], "suppressed") {
+		t.Errorf("first line: %s", refused[0])
+	}
+	if !strings.Contains(refused[1], "suppressed=50") {
+		t.Errorf("the next minute's line does not count the 50 held back: %s", refused[1])
+	}
+	if len(lines) > 6 {
+		t.Errorf("%d lines in all, want a handful:\n%s", len(lines), log.String())
+	}
 }
