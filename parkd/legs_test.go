@@ -44,14 +44,14 @@ next:
 }
 
 // startLoggingDaemon is startDaemon with its log kept in log.
-func startLoggingDaemon(t *testing.T, log *logBuffer) *daemon {
+func startLoggingDaemon(t *testing.T, log *logBuffer, opts ...parkd.Option) *daemon {
 	t.Helper()
 	cfg := parkd.DefaultConfig()
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:0"}
 	low := int(rtpBase.Add(200))
 	cfg.RTP.Ports = fmt.Sprintf("%d-%d", low, low+199)
 	cfg.Data = t.TempDir()
-	srv, err := parkd.New(cfg, slog.New(slog.NewTextHandler(log, nil)))
+	srv, err := parkd.New(cfg, slog.New(slog.NewTextHandler(log, nil)), opts...)
 	if err != nil {
 		t.Fatalf("starting parkd: %v", err)
 	}
@@ -129,5 +129,51 @@ func TestAttendantHangupByeCarriesQ850(t *testing.T) {
 	want := `Q.850;cause=16;text="Normal call clearing", SIP;cause=200;text="` + parkd.HangupByAttendant + `"`
 	if r := bye.GetHeader("Reason"); r == nil || r.Value() != want {
 		t.Errorf("BYE Reason %v, want %s", r, want)
+	}
+}
+
+// A recall target that hangs up is named as such, not as the caller whose
+// logger its leg shares.
+func TestRecallTargetHangupNamesTheLeg(t *testing.T) {
+	var log logBuffer
+	clock := parkd.NewManualClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	d := startLoggingDaemon(t, &log, parkd.WithClock(clock))
+	bob := siptest.NewPhone(t, "bob")
+	parked := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{Headers: [][2]string{{"Referred-By", "<" + bob.URI() + ">"}}})
+	d.waitEvent(parkd.EventParked, "701")
+	clock.Advance(45 * time.Second)
+	recall := answer(t, ringing(t, bob))
+	d.waitEvent(parkd.EventRecalled, "701")
+	if _, err := recall.Hangup(ctxFor(t, 3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	bye, err := parked.WaitHangup(ctxFor(t, 3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bye.GetHeader("Reason"); r == nil || !strings.Contains(r.Value(), "the recall target hung up") {
+		t.Errorf("the parked caller's BYE Reason %v, want it to say the recall target hung up", r)
+	}
+	if got := log.lines(`msg="the recall target hung up"`, "recall_call_id="+recall.CallID()); len(got) != 1 {
+		t.Errorf("%d lines say the recall target hung up, want 1:\n%s", len(got), strings.Join(log.lines("hung up"), "\n"))
+	}
+	if got := log.lines(`caller hung up"`); len(got) != 0 {
+		t.Errorf("the recall target hung up, but the log says:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// On shutdown the BYEs say parkd is going away (Q.850 41, temporary
+// failure: call again), not that someone hung up.
+func TestShutdownByeCarriesTemporaryFailure(t *testing.T) {
+	d := startDaemon(t, nil)
+	call := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	go d.shutdown()
+	bye, err := call.WaitHangup(ctxFor(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bye.GetHeader("Reason"); r == nil || !strings.HasPrefix(r.Value(), `Q.850;cause=41;text="Temporary failure"`) {
+		t.Errorf("shutdown BYE Reason %v, want Q.850 cause 41", r)
 	}
 }
