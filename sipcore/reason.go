@@ -21,6 +21,9 @@ var (
 	// CauseTemporaryFailure: parkd is stopping; "the user may wish to try
 	// another call attempt almost immediately" (Q.850) is what a restart means.
 	CauseTemporaryFailure = Cause{41, "Temporary failure"}
+	// CauseNonSelectedUser: a ring group member answered after another
+	// took the call, or after parkd stopped ringing.
+	CauseNonSelectedUser = Cause{26, "Non-selected user clearing"}
 	// CauseTimerExpiry: a timer ended the call (no ACK for the 200, no RTP).
 	CauseTimerExpiry = Cause{102, "Recovery on timer expiry"}
 )
