@@ -44,7 +44,7 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 		return
 	default:
 	}
-	rec := s.newRecordLocked(call, inv.From, sl.lot)
+	rec := s.newRecordLocked(call, legCaller, inv.From, sl.lot)
 	rec.parker, rec.parkerFrom = parker, parkerFrom
 	if parkerFrom == "" {
 		log.Info("call parked; parker unknown, a recall skips to the ring group", "caller", inv.From.String())
@@ -120,6 +120,17 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 	if rec != nil && rec.hangupWhy != "" && reason != sipcore.EndRemoteBye {
 		detail = rec.hangupWhy
 	}
+	// The other leg's BYE and the log name this leg for what it is.
+	peerWhy := "the other party hung up"
+	if rec != nil {
+		who := s.legNameLocked(rec)
+		peerWhy = "the " + who + " hung up"
+		if reason == sipcore.EndRemoteBye {
+			call.Logger().Info(peerWhy, "leg", who)
+		} else {
+			peerWhy = "the " + who + "'s leg ended: " + detail
+		}
+	}
 	if sl, ok := s.inSlot[call]; ok {
 		pc := sl.parked
 		pc.stopRecallLocked()
@@ -146,7 +157,7 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
 			defer cancel()
-			peer.Hangup(ctx, "the other party hung up")
+			peer.Hangup(ctx, peerWhy)
 		}()
 	}
 }

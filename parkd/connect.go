@@ -90,7 +90,7 @@ func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, e
 		go call.Hangup(context.Background(), "the caller is gone")
 		return
 	}
-	answered := s.newRecordLocked(call, call.Remote, nil)
+	answered := s.newRecordLocked(call, legConnectTarget, call.Remote, nil)
 	call.SetLogger(log.With("answered_call_id", call.ID.CallID))
 	detail := "to " + target
 	switch {

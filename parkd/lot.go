@@ -38,6 +38,7 @@ type callRecord struct {
 	id         string // the API's id
 	call       *sipcore.Call
 	caller     sipcore.Party
+	leg        leg // how it came to parkd
 	parker     sipcore.Party
 	parkerFrom string // how the parker was learned; "" = unknown
 	lot        *lot   // the lot it is queued or parked in (nil once bridged)

@@ -42,7 +42,7 @@ func (s *Server) enqueue(inv *sipcore.Invite, l *lot) {
 		return
 	default:
 	}
-	rec := s.newRecordLocked(call, inv.From, l)
+	rec := s.newRecordLocked(call, legCaller, inv.From, l)
 	rec.queued = true
 	l.queue = append(l.queue, rec)
 	s.moh.Add(call.Media())

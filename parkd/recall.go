@@ -235,7 +235,7 @@ func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, ki
 	}
 	pc.stopRecallLocked()
 	s.takeOutLocked(sl, pc)
-	s.linkLocked(pc, s.newRecordLocked(call, call.Remote, nil))
+	s.linkLocked(pc, s.newRecordLocked(call, legRecallTarget, call.Remote, nil))
 	s.emit(kind, sl, pc, "answered by "+call.Remote.URI)
 	s.mu.Unlock()
 

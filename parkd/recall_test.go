@@ -264,8 +264,12 @@ func TestRecallLateAnswerIsHungUp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dave's late 200: %v", err)
 	}
-	if _, err := late.WaitHangup(ctxFor(t, 5*time.Second)); err != nil {
+	bye, err := late.WaitHangup(ctxFor(t, 5*time.Second))
+	if err != nil {
 		t.Fatalf("dave's late answer was not hung up: %v", err)
+	}
+	if reason := bye.GetHeader("Reason"); reason == nil || !strings.HasPrefix(reason.Value(), "Q.850;cause=26;") {
+		t.Errorf("BYE Reason %v, want Q.850 cause 26 (non-selected user clearing)", reason)
 	}
 	r.waitEvent(parkd.EventRecalled, "701")
 }

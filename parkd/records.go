@@ -9,9 +9,9 @@ import (
 
 // newRecordLocked starts tracking an answered call under a fresh API id.
 // Callers hold s.mu.
-func (s *Server) newRecordLocked(call *sipcore.Call, caller sipcore.Party, l *lot) *callRecord {
+func (s *Server) newRecordLocked(call *sipcore.Call, as leg, caller sipcore.Party, l *lot) *callRecord {
 	s.lastID++
-	rec := &callRecord{id: "c" + strconv.FormatUint(s.lastID, 10), call: call, caller: caller, lot: l, since: s.clock.Now()}
+	rec := &callRecord{id: "c" + strconv.FormatUint(s.lastID, 10), call: call, leg: as, caller: caller, lot: l, since: s.clock.Now()}
 	s.records[call] = rec
 	s.byID[rec.id] = rec
 	return rec

@@ -76,7 +76,7 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, f
 	}
 	pc.stopRecallLocked() // a ringing recall gets CANCEL
 	s.takeOutLocked(sl, pc)
-	s.linkLocked(pc, s.newRecordLocked(call, from, nil))
+	s.linkLocked(pc, s.newRecordLocked(call, legRetriever, from, nil))
 	s.emit(EventRetrieved, sl, pc, from.URI)
 	s.mu.Unlock()
 

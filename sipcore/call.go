@@ -146,7 +146,7 @@ func (c *Call) onRTPTimeout() {
 		return
 	}
 	c.Logger().Warn("no RTP from the caller: hanging up", "timeout", c.ep.cfg.RTPTimeout)
-	c.hangup(context.Background(), EndRTPTimeout, "RTP timeout")
+	c.hangup(context.Background(), EndRTPTimeout, CauseTimerExpiry, "RTP timeout")
 }
 
 // expectAck registers the INVITE CSeq whose ACK we wait for; it must run
@@ -187,7 +187,7 @@ func (c *Call) retransmitUntilAck(res *sip.Response, cseq uint32, ack chan *sip.
 				c.mu.Lock()
 				delete(c.pendingAck, cseq)
 				c.mu.Unlock()
-				c.hangup(context.Background(), EndNoAck, "no ACK")
+				c.hangup(context.Background(), EndNoAck, CauseTimerExpiry, "no ACK")
 				return
 			}
 		}
@@ -237,7 +237,9 @@ func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.BYE:
 		c.mu.Unlock()
 		c.ep.respond(tx, req, 200, "OK")
-		c.Logger().Info("caller hung up")
+		// Which party that is (caller, retriever…) only the handler knows:
+		// it says so in CallEnded.
+		c.Logger().Debug("BYE received: the remote party hung up")
 		c.end(EndRemoteBye)
 		return
 	case sip.INVITE, sip.UPDATE:
@@ -300,20 +302,26 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// Hangup ends the call from parkd's side with a BYE carrying why in a
-// Reason header. It returns once the BYE is answered or ctx ends.
+// Hangup ends the call from parkd's side with a BYE whose Reason gives
+// Q.850 cause 16 (normal call clearing) and why. It returns once the BYE
+// is answered or ctx ends.
 func (c *Call) Hangup(ctx context.Context, why string) {
-	c.hangup(ctx, EndLocal, why)
+	c.hangup(ctx, EndLocal, CauseNormalClearing, why)
 }
 
-func (c *Call) hangup(ctx context.Context, reason EndReason, why string) {
+// HangupCause is Hangup with another Q.850 cause.
+func (c *Call) HangupCause(ctx context.Context, cause Cause, why string) {
+	c.hangup(ctx, EndLocal, cause, why)
+}
+
+func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why string) {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
 		return
 	}
 	c.ended = true
-	bye := c.byeRequest(why)
+	bye := c.byeRequest(cause, why)
 	c.mu.Unlock()
 	c.media.Close()
 	c.ep.dialogs.remove(c)
@@ -351,8 +359,8 @@ func (c *Call) finish(reason EndReason) {
 }
 
 // byeRequest builds an in-dialog BYE; callers hold c.mu.
-func (c *Call) byeRequest(why string) *sip.Request {
+func (c *Call) byeRequest(cause Cause, why string) *sip.Request {
 	req := c.newRequest(c.ep, sip.BYE)
-	req.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", why)))
+	req.AppendHeader(reasonHeader(cause, why))
 	return req
 }

@@ -92,6 +92,10 @@ type Endpoint struct {
 
 	stats      sipStats
 	onCanceled sip.FnTxCancel // ep.stats.canceled, bound once: no allocation per INVITE
+
+	quiet      *logLimiter        // lines about refused or unparseable traffic, per source
+	recent     recentSources      // where the last packets came from, for sipgo's lines
+	inProgress requestsInProgress // for merged requests (482)
 }
 
 type listener struct {
@@ -118,21 +122,29 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	}
 	ep.dialogs.init()
 	ep.subs.init()
+	ep.inProgress.init()
+	ep.quiet = newLogLimiter(logEvery, logMaxSources)
 	ep.cfg.Subscriptions.setDefaults()
+	wireLog := slog.New(&sipgoLog{next: ep.log.Handler(), limit: ep.quiet, sources: &ep.recent, allowed: ep.allowedAddr})
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(ep.unhandledResponse),
+			sip.WithTransactionLayerLogger(wireLog),
+		),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(wireLog),
+			sip.WithTransportLayerReadFilter(ep.readFilter),
 		),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sipcore: %w", err)
 	}
 	ep.ua = ua
-	if ep.server, err = sipgo.NewServer(ua, sipgo.WithServerLogger(ep.log)); err != nil {
+	if ep.server, err = sipgo.NewServer(ua, sipgo.WithServerLogger(wireLog)); err != nil {
 		return nil, fmt.Errorf("sipcore: %w", err)
 	}
-	if ep.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(ep.log)); err != nil {
+	if ep.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(wireLog)); err != nil {
 		return nil, fmt.Errorf("sipcore: %w", err)
 	}
 	ep.routes()
@@ -294,13 +306,23 @@ func (ep *Endpoint) allowed(req *sip.Request) bool {
 	if err != nil {
 		return false
 	}
-	ip := ap.Addr().Unmap()
+	return ep.allowedAddr(ap.Addr())
+}
+
+func (ep *Endpoint) allowedAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
 	for _, p := range ep.cfg.Allow {
 		if p.Contains(ip) {
 			return true
 		}
 	}
 	return false
+}
+
+// readFilter sees every packet and stream chunk before sipgo parses it.
+func (ep *Endpoint) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
+	ep.recent.note(props.RemoteAddr, data)
+	return data, nil
 }
 
 func callID(m sip.Message) string {

@@ -140,7 +140,7 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader("Replaces"); h != nil {
 		r, err := parseReplaces(h.Value())
 		if err != nil {
-			log.Info("rejected INVITE with a malformed Replaces", "error", err)
+			ep.logRefused(req, "rejected INVITE with a malformed Replaces", "error", err.Error())
 			ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
 			return
 		}
@@ -150,11 +150,11 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		offer, err := ParseOffer(body)
 		switch {
 		case errors.Is(err, ErrNoCommonCodec):
-			log.Info("rejected INVITE: no common codec", "from", inv.From.URI)
+			ep.logRefused(req, "rejected INVITE: no common codec", "from", inv.From.URI)
 			ep.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 parkd "no common codec: offer PCMU or PCMA"`))
 			return
 		case err != nil:
-			log.Info("rejected INVITE: bad SDP", "error", err)
+			ep.logRefused(req, "rejected INVITE: bad SDP", "error", err.Error())
 			ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf(`399 parkd %q`, err.Error())))
 			return
 		}

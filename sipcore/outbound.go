@@ -63,7 +63,7 @@ func (ep *Endpoint) byeStray(invite *sip.Request, res *sip.Response, why string)
 		ep.log.Debug("ACK for a stray 200 not sent", "call_id", p.callID, "error", err)
 	}
 	bye := p.newRequest(ep, sip.BYE)
-	bye.AppendHeader(sip.NewHeader("Reason", `SIP;cause=200;text="`+why+`"`))
+	bye.AppendHeader(reasonHeader(CauseNonSelectedUser, why))
 	ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 	defer cancel()
 	res, err := ep.client.Do(ctx, bye)

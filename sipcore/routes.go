@@ -18,10 +18,15 @@ func (ep *Endpoint) routes() {
 				return
 			}
 			if !ep.allowed(req) {
-				ep.log.Warn("request from a source outside sip.allow", "method", req.Method, "source", req.Source(), "call_id", callID(req))
+				ep.logRefused(req, "request from a source outside sip.allow")
 				ep.respond(tx, req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "source not in sip.allow"`))
 				return
 			}
+			release, ok := ep.admit(req, tx)
+			if !ok {
+				return
+			}
+			defer release()
 			h(req, tx)
 		}
 	}

@@ -12,7 +12,7 @@ func (ep *Endpoint) hangupAll(ctx context.Context) bool {
 	calls := ep.dialogs.all()
 	var wg sync.WaitGroup
 	for _, c := range calls {
-		wg.Go(func() { c.Hangup(ctx, "shutdown") })
+		wg.Go(func() { c.HangupCause(ctx, CauseTemporaryFailure, "shutdown") })
 	}
 	done := make(chan struct{})
 	go func() {

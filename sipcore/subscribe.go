@@ -35,7 +35,7 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	pkg, eventHdr := parseEvent(req)
 	if pkg != EventDialog && pkg != EventPresence {
-		log.Info("SUBSCRIBE for an event package parkd does not serve", "event", eventHdr)
+		ep.logRefused(req, "SUBSCRIBE for an event package parkd does not serve", "event", eventHdr)
 		ep.respond(tx, req, 489, "Bad Event", sip.NewHeader("Allow-Events", allowEvents))
 		return
 	}

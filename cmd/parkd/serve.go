@@ -106,7 +106,8 @@ func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(
 		return nil, exitRuntime
 	}
 	log, _ := newLogger(w, f.logFormat, f.logLevel)
-	// sipgo's transaction and transport layers log through the default logger.
+	// sipcore hands sipgo's layers a clipped, per-source limited logger;
+	// a few DEBUG lines of sipgo still go to the default one.
 	slog.SetDefault(log)
 	srv, err := parkd.New(cfg, log)
 	if err != nil {
