@@ -5,8 +5,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
