@@ -183,7 +183,8 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 		return "", false
 	}
 	if !sameRequestURI(cred.URI, req.Recipient) {
-		ep.log.Info("refused digest credentials for another URI", "method", req.Method, "source", req.Source(), "call_id", callID(req), "user", cred.Username)
+		ep.log.Info("refused digest credentials for another URI", "method", req.Method, "source", req.Source(), "call_id", callID(req),
+			"user", cred.Username, "digest_uri", truncate(cred.URI, 100), "request_uri", req.Recipient.Addr())
 		ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "the digest uri is not the Request-URI"`))
 		return "", false
 	}
@@ -263,6 +264,14 @@ func sameRequestURI(digestURI string, r sip.Uri) bool {
 	}
 	return strings.EqualFold(schemeOf(u), schemeOf(r)) && u.User == r.User &&
 		strings.EqualFold(u.Host, r.Host) && portOf(u) == portOf(r)
+}
+
+// truncate bounds a string from the network before it is logged.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 func schemeOf(u sip.Uri) string {
