@@ -43,18 +43,19 @@ func matchRetrievePattern(pattern string, id sipcore.Identity) bool {
 	return err == nil && ok
 }
 
-// restricted reports whether lot l shows BLF watchers less than
-// everything: when digest authentication is on or retrieve_allow is set.
-// With neither, parkd keeps its old behaviour (full bodies for anyone in
-// sip.allow), so existing phones keep picking up.
+// restricted reports whether lot l shows some BLF watchers less than
+// everything: when its retrieve_allow is set. With it empty, parkd keeps
+// its old behaviour (full bodies for anyone sip.allow lets in) so existing
+// phones keep picking up; with sip.auth on that is no weaker, since every
+// watcher is then trusted or authenticated.
 func (s *Server) restricted(l *lot) bool {
-	return s.authOn || len(l.cfg.RetrieveAllow) > 0
+	return len(l.cfg.RetrieveAllow) > 0
 }
 
 // mayWatchDetail reports whether a BLF watcher may see the parked call's
 // dialog identifiers (what a Replaces pickup needs) and who is waiting in
 // lot l: in a restricted lot only a trusted or authenticated watcher that
-// may retrieve there.
+// may retrieve there (a From header alone does not count, whatever it says).
 func (s *Server) mayWatchDetail(l *lot, id sipcore.Identity) bool {
 	if !s.restricted(l) {
 		return true

@@ -51,7 +51,6 @@ func TestBLFDetailRule(t *testing.T) {
 		want   bool
 	}{
 		{"auth off, no list: as before, everyone", false, open, anon, true},
-		{"auth on, no list: unauthenticated watcher", true, open, anon, false},
 		{"auth on, no list: authenticated watcher", true, open, authed, true},
 		{"auth off, listed but From only", false, listed, anon, false},
 		{"listed and authenticated", true, listed, authed, true},

@@ -138,7 +138,7 @@ func (s *Server) decideReplaces(inv *sipcore.Invite) decision {
 // retrieve_allow does not name gets 403 and the call stays parked.
 func (s *Server) takeOut(inv *sipcore.Invite, sl *slot) decision {
 	if !mayRetrieve(sl.lot, inv.Identity) {
-		return reject(403, "Forbidden", "%q may not retrieve calls parked in lot %s", inv.Identity.User, sl.lot.cfg.Name)
+		return reject(403, "Forbidden", "%.64q may not retrieve calls parked in lot %s", inv.Identity.User, sl.lot.cfg.Name)
 	}
 	if sl.parked == nil || sl.retrieving {
 		return reject(486, "Busy Here", "slot %s is being picked up", sl.name)
