@@ -235,6 +235,14 @@ func TestBLFDetailOnlyForAllowedWatchers(t *testing.T) {
 	if !strings.Contains(string(pidf.Body), "Parked") || strings.Contains(string(pidf.Body), "Secret Caller") {
 		t.Errorf("the refused watcher's PIDF should say parked without the caller:\n%s", pidf.Body)
 	}
+
+	// In-dialog requests are not challenged: a refresh needs no credentials.
+	if res, err := refused.Refresh(ctxFor(t, 3*time.Second), 60); err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh: %v %v, want 200 without a challenge", res, err)
+	}
+	if _, again := nextDialogInfo(t, refused); len(again.Dialogs) != 1 || again.Dialogs[0].CallID != "" {
+		t.Errorf("after a refresh the refused watcher sees %+v, want the state-only dialog", again.Dialogs)
+	}
 }
 
 // assertHearsMusic checks that RTP (music on hold) reaches a parked call
