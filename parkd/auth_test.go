@@ -126,6 +126,22 @@ func TestAuthReplayAndStaleNonce(t *testing.T) {
 	if v := d.slot("702"); v.State != parkd.SlotFree {
 		t.Errorf("slot 702 is %s: a replayed INVITE parked a call", v.State)
 	}
+
+	// Credentials for another Request-URI, or that do not parse: 400.
+	// Credentials for another realm only (a proxy's): a fresh challenge.
+	fresh, _ := digest.ParseChallenge(d.dial(eve, "700", 401, siptest.CallOptions{}).Header("WWW-Authenticate"))
+	other, err := digest.Digest(fresh, digest.Options{Method: "INVITE", URI: d.uri("701", eve), Username: "alice", Password: alicePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.dial(eve, "700", 400, siptest.CallOptions{Headers: [][2]string{{"Authorization", other.String()}}})
+	d.dial(eve, "700", 400, siptest.CallOptions{Headers: [][2]string{{"Authorization", `Digest username="alice", realm="parkd", nonce="x"`}}})
+	proxy := *fresh
+	proxy.Realm = "pbx.example.com"
+	forProxy, _ := digest.Digest(&proxy, digest.Options{Method: "INVITE", URI: target, Username: "alice", Password: alicePassword})
+	if h := d.dial(eve, "700", 401, siptest.CallOptions{Headers: [][2]string{{"Authorization", forProxy.String()}}}).Header("WWW-Authenticate"); strings.Contains(h, "stale") {
+		t.Errorf("credentials for another realm got %q, want a fresh challenge", h)
+	}
 	call.Hangup(ctxFor(t, 3*time.Second))
 }
 
