@@ -27,11 +27,22 @@ type blfResource struct {
 	user  string // entity user part
 	host  string // entity host, "" = parkd's own
 	slots []*blfSlot
+	// restricted: some of its slots are in a lot that shows watchers the
+	// state alone unless they may retrieve there (see Server.restricted);
+	// such a resource is also published as key+stateOnly.
+	restricted bool
 }
+
+// stateOnly marks the variant of a resource for watchers that may not
+// pick up: occupied or not, with no call-id, tags or caller. sipcore
+// sees it as a resource of its own, so each variant keeps one prepared
+// body per state and only the version differs per subscription.
+const stateOnly = "~state"
 
 // blfSlot is what BLF knows of one slot.
 type blfSlot struct {
 	name         string
+	lot          int    // index in Config.Lots
 	presenceType string // early | confirmed | terminated, from the slot's policy
 	call         *CallView
 	recalling    bool
@@ -45,7 +56,7 @@ func newBLF(cfg Config, policy func(lot int, slot string) Policy) *blf {
 		var lotSlots []*blfSlot
 		for _, name := range lc.SlotNames() {
 			pol := policy(i, name)
-			bs := &blfSlot{name: name, presenceType: *pol.PresenceType}
+			bs := &blfSlot{name: name, lot: i, presenceType: *pol.PresenceType}
 			b.slots[name] = bs
 			lotSlots = append(lotSlots, bs)
 			b.add(name, "", bs)
@@ -107,11 +118,31 @@ func splitPresenceID(id string) (user, host string) {
 	return user, host
 }
 
-// resolve maps a SUBSCRIBE target to its resource.
-func (b *blf) resolve(target string) (string, bool) {
+// restrict marks the resources showing a slot of a lot for which
+// restricted is true; called once, before start.
+func (b *blf) restrict(restricted func(lot int) bool) {
+	for _, r := range b.resources {
+		r.restricted = false
+		for _, bs := range r.slots {
+			r.restricted = r.restricted || restricted(bs.lot)
+		}
+	}
+}
+
+// resolve maps a SUBSCRIBE target to its resource: the full one, or its
+// state-only variant when the watcher may not see the detail of every
+// lot the resource shows.
+func (b *blf) resolve(target string, mayDetail func(lot int) bool) (string, bool) {
 	r, ok := b.resources[target]
 	if !ok {
 		return "", false
+	}
+	if r.restricted {
+		for _, bs := range r.slots {
+			if !mayDetail(bs.lot) {
+				return r.key + stateOnly, true
+			}
+		}
 	}
 	return r.key, true
 }
@@ -156,8 +187,12 @@ func (b *blf) onEvent(ev Event) {
 }
 
 func (b *blf) render(r *blfResource) {
-	b.publish(r.key, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r)))
-	b.publish(r.key, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r)}))
+	b.publish(r.key, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r, true)))
+	b.publish(r.key, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r, true)}))
+	if r.restricted {
+		b.publish(r.key+stateOnly, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r, false)))
+		b.publish(r.key+stateOnly, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r, false)}))
+	}
 }
 
 func (b *blf) entity(r *blfResource) string {
@@ -172,8 +207,10 @@ func (b *blf) slotURI(bs *blfSlot) string { return "sip:" + bs.name + "@" + b.ho
 
 // dialogs lists one RFC 4235 dialog per occupied slot: the parked call's
 // own dialog identifiers, so a phone can build its pickup Replaces, and the
-// caller as the remote party, so its screen says who is waiting.
-func (b *blf) dialogs(r *blfResource) []presence.Dialog {
+// caller as the remote party, so its screen says who is waiting. Without
+// detail the dialog has its state and an id alone: the key still lights,
+// but nothing in it lets the watcher pick up or see who is waiting.
+func (b *blf) dialogs(r *blfResource, detail bool) []presence.Dialog {
 	var out []presence.Dialog
 	for _, bs := range r.slots {
 		c := bs.call
@@ -186,6 +223,12 @@ func (b *blf) dialogs(r *blfResource) []presence.Dialog {
 			state, local = PresenceEarly, "Recall "+bs.name
 		case c.Overdue: // blinks, so someone picks up the call nobody is rung for
 			state, local = PresenceEarly, "Overdue "+bs.name
+		}
+		if !detail {
+			// The usual id carries parkd's tag, half of a Replaces.
+			out = append(out, presence.Dialog{ID: bs.name + "-" + c.ID, Direction: "recipient", State: state,
+				Local: &presence.Identity{Display: local, URI: b.slotURI(bs)}})
+			continue
 		}
 		out = append(out, presence.Dialog{
 			ID:        bs.name + "-" + c.LocalTag,
@@ -202,8 +245,9 @@ func (b *blf) dialogs(r *blfResource) []presence.Dialog {
 }
 
 // tuple sums a resource up for PIDF phones: closed (busy) while any of its
-// slots holds a call, with who is waiting in the note.
-func (b *blf) tuple(r *blfResource) presence.Tuple {
+// slots holds a call, with who is waiting in the note (without detail,
+// the slot alone).
+func (b *blf) tuple(r *blfResource, detail bool) presence.Tuple {
 	var waiting []string
 	for _, bs := range r.slots {
 		if bs.call == nil {
@@ -213,7 +257,10 @@ func (b *blf) tuple(r *blfResource) presence.Tuple {
 		if who == "" {
 			who = bs.call.Caller.URI
 		}
-		if len(r.slots) > 1 {
+		switch {
+		case !detail:
+			who = bs.name
+		case len(r.slots) > 1:
 			who = fmt.Sprintf("%s (%s)", who, bs.name)
 		}
 		switch {
@@ -238,13 +285,16 @@ func (b *blf) watchers(slot string, count func(resource string) int) int {
 	n := 0
 	for _, r := range b.bySlot[slot] {
 		n += count(r.key)
+		if r.restricted {
+			n += count(r.key + stateOnly)
+		}
 	}
 	return n
 }
 
 // slotsOf lists the slots a resource shows.
 func (b *blf) slotsOf(resource string) []string {
-	r := b.resources[resource]
+	r := b.resources[strings.TrimSuffix(resource, stateOnly)]
 	if r == nil {
 		return nil
 	}

@@ -27,7 +27,12 @@ import (
 // and hung up per iteration; reports the time from the slot change to the
 // last NOTIFY written to the socket (p50/p99 over both changes) and to the
 // last NOTIFY received by the subscribers.
-func BenchmarkBLFFanout1000(b *testing.B) { benchFanout(b, 1000, []string{"701"}) }
+func BenchmarkBLFFanout1000(b *testing.B) { benchFanout(b, 1000, []string{"701"}, false) }
+
+// BenchmarkBLFFanout1000StateOnly: the same in a lot with retrieve_allow,
+// where the (unauthenticated) subscribers get the state-only variant and
+// every change renders both variants.
+func BenchmarkBLFFanout1000StateOnly(b *testing.B) { benchFanout(b, 1000, []string{"701"}, true) }
 
 // BenchmarkBLFFanout20000: the same change of slot 701 while 20,000
 // subscriptions are spread over slots 701–720 (1,000 each).
@@ -36,19 +41,26 @@ func BenchmarkBLFFanout20000(b *testing.B) {
 	for i := 701; i <= 720; i++ {
 		slots = append(slots, fmt.Sprint(i))
 	}
-	benchFanout(b, 20000, slots)
+	benchFanout(b, 20000, slots, false)
 }
 
-func benchFanout(b *testing.B, subs int, slots []string) {
-	d := startBenchDaemon(b)
+func benchFanout(b *testing.B, subs int, slots []string, restricted bool) {
+	resource := "701"
+	var edits []func(*Config)
+	if restricted {
+		resource += stateOnly
+		edits = append(edits, func(c *Config) { c.Lots[0].RetrieveAllow = []string{"alice"} })
+	}
+	d := startBenchDaemon(b, edits...)
 	c := newRawSubscriber(b, d.udp, 4)
 	c.subscribeAll(b, subs, slots)
 	perSlot := subs / len(slots)
 
 	var mu sync.Mutex
 	var sent []time.Duration
+	watched := resource
 	observer := fanoutFunc(func(resource string, notified int, took time.Duration) {
-		if resource == "701" && notified == perSlot {
+		if resource == watched && notified == perSlot {
 			mu.Lock()
 			sent = append(sent, took)
 			mu.Unlock()
@@ -129,13 +141,16 @@ type benchDaemon struct {
 	udp string
 }
 
-func startBenchDaemon(b *testing.B) *benchDaemon {
+func startBenchDaemon(b *testing.B, edits ...func(*Config)) *benchDaemon {
 	cfg := DefaultConfig()
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:0"}
 	cfg.RTP.Ports = "41000-41199"
 	cfg.Data = b.TempDir()
 	cfg.BLF.MaxPerSource = 100000
 	cfg.BLF.MaxTotal = 100000
+	for _, edit := range edits {
+		edit(&cfg)
+	}
 	srv, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)

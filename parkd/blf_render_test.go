@@ -73,3 +73,26 @@ func TestBLFRender(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkBLFRender: the bodies one slot change prepares (a park, then
+// the hang-up), for all subscribers at once; restricted is a lot with
+// retrieve_allow, which also prepares the state-only variant.
+//
+//	go test -run x -bench BLFRender -benchmem ./parkd/
+func BenchmarkBLFRender(b *testing.B) {
+	for _, restricted := range []bool{false, true} {
+		name := map[bool]string{false: "open", true: "restricted"}[restricted]
+		b.Run(name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			bl := newBLF(cfg, cfg.EffectivePolicy)
+			bl.restrict(func(int) bool { return restricted })
+			bl.start("10.0.0.5", func(string, string, presence.Body) {})
+			call := &CallView{ID: "c1", CallID: "c1@pbx", LocalTag: "ptag", RemoteTag: "ctag", Caller: Party{Display: "Alice", URI: "sip:alice@pbx"}}
+			b.ReportAllocs()
+			for b.Loop() {
+				bl.onEvent(Event{Kind: EventParked, Slot: "701", Call: call})
+				bl.onEvent(Event{Kind: EventAbandoned, Slot: "701"})
+			}
+		})
+	}
+}

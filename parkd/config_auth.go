@@ -126,7 +126,7 @@ func isHex(s string, n int) bool {
 }
 
 // sipAuth is sip.auth for sipcore: the inline users, then users_file's
-// (read by LoadConfig into authFileUsers).
+// (read by New at start, see authFileUsers).
 func (c Config) sipAuth(fileUsers []AuthUser) sipcore.AuthConfig {
 	a := sipcore.AuthConfig{Realm: c.SIP.Auth.Realm, NonceLifetime: c.SIP.Auth.NonceLifetime.D()}
 	if a.Realm == "" {

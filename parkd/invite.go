@@ -47,7 +47,7 @@ func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
 // it, so that two INVITEs racing for one slot cannot both win.
 func (s *Server) decide(inv *sipcore.Invite) decision {
 	if inv.Replaces != nil {
-		return s.decideReplaces(inv.Replaces)
+		return s.decideReplaces(inv)
 	}
 	target := inv.Target
 	if l, ok := s.byExt[target]; ok {
@@ -61,7 +61,7 @@ func (s *Server) decide(inv *sipcore.Invite) decision {
 		if sl == nil {
 			return reject(404, "Not Found", "no call is parked in lot %s", l.cfg.Name)
 		}
-		return s.takeOut(sl)
+		return s.takeOut(inv, sl)
 	}
 	sl, ok := s.bySlot[target]
 	if !ok {
@@ -94,7 +94,7 @@ func (s *Server) decideSlot(inv *sipcore.Invite, sl *slot) decision {
 	if action == "park" || action == "direct_park" || sl.parked == nil || sl.retrieving {
 		return reject(486, "Busy Here", "slot %s is occupied", sl.name)
 	}
-	return s.takeOut(sl)
+	return s.takeOut(inv, sl)
 }
 
 // decidePark finds a free slot in l, or applies its when_full rule.
@@ -123,18 +123,23 @@ func (s *Server) decidePark(l *lot, seen map[string]bool) decision {
 
 // decideReplaces serves a BLF pickup: an INVITE whose Replaces names a
 // parked call's dialog (to-tag is parkd's tag, from-tag the caller's).
-func (s *Server) decideReplaces(r *sipcore.Replaces) decision {
+func (s *Server) decideReplaces(inv *sipcore.Invite) decision {
+	r := inv.Replaces
 	for c, sl := range s.inSlot {
 		if c.ID.CallID == r.CallID && c.ID.LocalTag == r.ToTag && c.ID.RemoteTag == r.FromTag {
-			return s.takeOut(sl)
+			return s.takeOut(inv, sl)
 		}
 	}
 	return reject(481, "Call/Transaction Does Not Exist", "Replaces names no parked call")
 }
 
 // takeOut claims a parked call for one retriever: a second one dialling the
-// slot while the first is being answered gets 486.
-func (s *Server) takeOut(sl *slot) decision {
+// slot while the first is being answered gets 486. Someone the lot's
+// retrieve_allow does not name gets 403 and the call stays parked.
+func (s *Server) takeOut(inv *sipcore.Invite, sl *slot) decision {
+	if !mayRetrieve(sl.lot, inv.Identity) {
+		return reject(403, "Forbidden", "%.64q may not retrieve calls parked in lot %s", inv.Identity.User, sl.lot.cfg.Name)
+	}
 	if sl.parked == nil || sl.retrieving {
 		return reject(486, "Busy Here", "slot %s is being picked up", sl.name)
 	}

@@ -52,6 +52,7 @@ type Server struct {
 	// slot/NUMBER), kept in the store.
 	overrides map[string]Policy
 	stopping  bool // Run is shutting down: no new recalls
+	authOn    bool // sip.auth has users: digest is demanded outside sip.trusted
 
 	policyMu  sync.Mutex // serialises SetPolicy (its store write is outside mu)
 	storeOnce sync.Once
@@ -83,6 +84,12 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.started = s.clock.Now()
+	fileUsers, err := cfg.authFileUsers()
+	if err != nil {
+		return nil, err
+	}
+	auth := cfg.sipAuth(fileUsers)
+	s.authOn = auth.Enabled()
 	if err := s.openStore(); err != nil {
 		return nil, err
 	}
@@ -111,6 +118,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		}
 	}
 	s.blf = newBLF(cfg, s.configuredPolicy)
+	s.blf.restrict(func(lot int) bool { return s.restricted(s.lots[lot]) })
 	s.events.addSink(s.blf.onEvent)
 	if s.history != nil {
 		s.events.addSink(s.recordHistory)
@@ -162,7 +170,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 			OnFanout: s.observeFanout,
 		},
 		Trusted:  trusted,
-		Auth:     cfg.sipAuth(nil),
+		Auth:     auth,
 		RTPLatch: latch,
 		TCP: sipcore.TCPLimits{
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
@@ -174,6 +182,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnExposure(log, cfg, s.endpoint.Addrs(), s.authOn)
 	s.mu.Lock()
 	s.blf.start(s.entityHost(), s.endpoint.Publish)
 	s.mu.Unlock()

@@ -7,9 +7,10 @@ import (
 )
 
 // ResolveSubscription maps a SUBSCRIBE target (a slot, a lot's park
-// extension, "park", a presence_id) to the resource BLF publishes.
+// extension, "park", a presence_id) to the resource BLF publishes, in the
+// variant the watcher may see (see mayWatchDetail).
 func (s *Server) ResolveSubscription(req *sipcore.SubscribeRequest) (string, bool) {
-	return s.blf.resolve(req.Target)
+	return s.blf.resolve(req.Target, func(lot int) bool { return s.mayWatchDetail(s.lots[lot], req.Identity) })
 }
 
 // SubscriptionsChanged recounts the watchers of every slot the resource

@@ -87,6 +87,7 @@ type Endpoint struct {
 	listeners []listener
 	dialogs   dialogRegistry
 	subs      subscriptionRegistry
+	auth      *authState // nil: sip.auth is off
 	draining  atomic.Bool
 	wg        sync.WaitGroup
 
@@ -117,6 +118,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
 	ep.onCanceled = ep.stats.canceled
+	ep.auth = newAuthState(cfg.Auth)
 	if len(cfg.Allow) == 0 {
 		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
 	}

@@ -53,6 +53,7 @@ type Invite struct {
 	Replaces   *Replaces // set for pickups and attended transfers
 	Source     string    // host:port the INVITE came from
 	Transport  string    // "udp" or "tcp"
+	Identity   Identity  // who sent it: see Identity
 
 	mu       sync.Mutex
 	finished bool
@@ -120,6 +121,10 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 			sip.NewHeader("Warning", `399 parkd "shutting down"`))
 		return
 	}
+	id, ok := ep.identify(req, tx)
+	if !ok {
+		return
+	}
 	inv := &Invite{
 		ep: ep, req: req, tx: tx, Log: log,
 		localTag:  sip.GenerateTagN(16),
@@ -128,6 +133,7 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		Target:    req.Recipient.User,
 		Source:    req.Source(),
 		Transport: strings.ToLower(req.Transport()),
+		Identity:  id,
 	}
 	if from := req.From(); from != nil {
 		inv.From = party(from.DisplayName, from.Address)

@@ -13,11 +13,12 @@ import (
 
 // SubscribeRequest is a new SUBSCRIBE for parkd to resolve to a resource.
 type SubscribeRequest struct {
-	Event  string // EventDialog or EventPresence
-	Target string // the Request-URI user: the slot or lot subscribed to
-	From   Party
-	Source string
-	Log    *slog.Logger
+	Event    string // EventDialog or EventPresence
+	Target   string // the Request-URI user: the slot or lot subscribed to
+	From     Party
+	Source   string
+	Identity Identity // who subscribes: see Identity
+	Log      *slog.Logger
 }
 
 // onSubscribe serves SUBSCRIBE: a new subscription, or a refresh or
@@ -31,6 +32,10 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if ep.draining.Load() {
 		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"),
 			sip.NewHeader("Warning", `399 parkd "shutting down"`))
+		return
+	}
+	id, ok := ep.identify(req, tx)
+	if !ok {
 		return
 	}
 	pkg, eventHdr := parseEvent(req)
@@ -52,7 +57,7 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	sr := &SubscribeRequest{Event: pkg, Target: req.Recipient.User, Source: req.Source(), Log: log}
+	sr := &SubscribeRequest{Event: pkg, Target: req.Recipient.User, Source: req.Source(), Identity: id, Log: log}
 	if from := req.From(); from != nil {
 		sr.From = party(from.DisplayName, from.Address)
 	}

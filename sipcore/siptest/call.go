@@ -67,7 +67,7 @@ func (p *Phone) Start(ctx context.Context, target string, opts CallOptions) (*Ca
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("siptest: target %q: %w", target, err)
 	}
-	rtpSess, err := newRTP()
+	rtpSess, err := newRTP(p.host)
 	if err != nil {
 		return nil, err
 	}
@@ -112,18 +112,27 @@ func (p *Phone) Start(ctx context.Context, target string, opts CallOptions) (*Ca
 }
 
 func (c *Call) readResponses() {
+	tx := c.tx
+	challenges := 0
 	for {
 		select {
-		case res := <-c.tx.Responses():
+		case res := <-tx.Responses():
 			if res.IsProvisional() {
 				c.mu.Lock()
 				c.provisional = append(c.provisional, res.StatusCode)
 				c.mu.Unlock()
 				continue
 			}
+			if (res.StatusCode == 401 || res.StatusCode == 407) && c.p.auth != nil && challenges < 2 {
+				challenges++ // twice: a SHA-256 answer may get an MD5-only challenge back
+				if next := c.authenticate(res); next != nil {
+					tx = next
+					continue
+				}
+			}
 			c.onFinal(res)
 			return
-		case <-c.tx.Done():
+		case <-tx.Done():
 			c.mu.Lock()
 			if c.final == nil {
 				close(c.finalCh)
@@ -132,6 +141,21 @@ func (c *Call) readResponses() {
 			return
 		}
 	}
+}
+
+// authenticate resends the INVITE with credentials for the challenge in
+// res (sipgo raises its CSeq); nil when that could not be done, and then
+// the challenge is the final response.
+func (c *Call) authenticate(res *sip.Response) sip.ClientTransaction {
+	tx, err := c.p.client.TransactionDigestAuth(context.Background(), c.invite, res, *c.p.auth)
+	if err != nil {
+		c.p.logf("answering %d with credentials: %v", res.StatusCode, err)
+		return nil
+	}
+	c.mu.Lock()
+	c.tx, c.cseq = tx, c.invite.CSeq().SeqNo
+	c.mu.Unlock()
+	return tx
 }
 
 func (c *Call) onFinal(res *sip.Response) {

@@ -265,7 +265,7 @@ func (in *Incoming) newCall() (*Call, *sip.Response, error) {
 	if inv.From() == nil || inv.To() == nil || inv.CallID() == nil {
 		return nil, nil, errors.New("siptest: INVITE without From, To or Call-ID")
 	}
-	r, err := newRTP()
+	r, err := newRTP(in.p.host)
 	if err != nil {
 		return nil, nil, err
 	}

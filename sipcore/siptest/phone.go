@@ -16,7 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Phone is a SIP user agent on 127.0.0.1 with one listener.
+// Phone is a SIP user agent on 127.0.0.1 (or WithHost) with one listener.
 type Phone struct {
 	t         testing.TB
 	User      string
@@ -24,6 +24,8 @@ type Phone struct {
 	Transport string // "udp" or "tcp"
 	Addr      *net.UDPAddr
 	addr      string // host:port of the SIP listener
+	host      string // the IP it listens and sends RTP from
+	auth      *sipgo.DigestAuth
 
 	ua     *sipgo.UserAgent
 	server *sipgo.Server
@@ -49,10 +51,21 @@ func WithTCP() Option { return func(p *Phone) { p.Transport = "tcp" } }
 // WithDisplay sets the display name in From.
 func WithDisplay(name string) Option { return func(p *Phone) { p.Display = name } }
 
+// WithHost makes the phone listen, and send RTP, on another loopback
+// address such as 127.0.0.2: another host as far as the daemon can tell.
+func WithHost(ip string) Option { return func(p *Phone) { p.host = ip } }
+
+// WithCredentials makes the phone answer a 401 or 407 to its INVITEs and
+// SUBSCRIBEs once with digest credentials (sipgo's DoDigestAuth), as a
+// registered phone would.
+func WithCredentials(user, password string) Option {
+	return func(p *Phone) { p.auth = &sipgo.DigestAuth{Username: user, Password: password} }
+}
+
 // NewPhone starts a phone listening on 127.0.0.1; it is closed with the test.
 func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	t.Helper()
-	p := &Phone{t: t, User: user, Transport: "udp", calls: map[string]*Call{}, subs: map[string]*Subscription{}, closed: make(chan struct{})}
+	p := &Phone{t: t, User: user, Transport: "udp", host: "127.0.0.1", calls: map[string]*Call{}, subs: map[string]*Subscription{}, closed: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
 	}
@@ -75,7 +88,7 @@ func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 
 	switch p.Transport {
 	case "tcp":
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := net.Listen("tcp", net.JoinHostPort(p.host, "0"))
 		if err != nil {
 			t.Fatalf("siptest: %v", err)
 		}
@@ -83,7 +96,7 @@ func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 		go p.server.ServeTCP(ln)
 		p.closer = func() { ln.Close() }
 	default:
-		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+		conn, err := net.ListenPacket("udp", net.JoinHostPort(p.host, "0"))
 		if err != nil {
 			t.Fatalf("siptest: %v", err)
 		}

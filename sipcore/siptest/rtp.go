@@ -40,8 +40,8 @@ type RTP struct {
 	recv chan Received
 }
 
-func newRTP() (*RTP, error) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+func newRTP(host string) (*RTP, error) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
 	if err != nil {
 		return nil, fmt.Errorf("siptest: rtp socket: %w", err)
 	}
@@ -52,6 +52,9 @@ func newRTP() (*RTP, error) {
 
 // Close releases the socket.
 func (r *RTP) Close() { r.conn.Close() }
+
+// ip is the local RTP address announced in SDP.
+func (r *RTP) ip() string { return r.conn.LocalAddr().(*net.UDPAddr).IP.String() }
 
 // Port is the local RTP port announced in SDP.
 func (r *RTP) Port() int { return r.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -95,9 +98,9 @@ func (r *RTP) offer(codecs []string, direction string) []byte {
 		maps = append(maps, "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n")
 	}
 	return []byte("v=0\r\n" +
-		"o=siptest 1 1 IN IP4 127.0.0.1\r\n" +
+		"o=siptest 1 1 IN IP4 " + r.ip() + "\r\n" +
 		"s=siptest\r\n" +
-		"c=IN IP4 127.0.0.1\r\n" +
+		"c=IN IP4 " + r.ip() + "\r\n" +
 		"t=0 0\r\n" +
 		fmt.Sprintf("m=audio %d RTP/AVP %s\r\n", r.Port(), strings.Join(fmts, " ")) +
 		strings.Join(maps, "") +

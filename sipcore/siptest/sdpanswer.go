@@ -70,9 +70,9 @@ func (r *RTP) answer(offer []byte) ([]byte, error) {
 			maps += fmt.Sprintf("a=rtpmap:%s telephone-event/8000\r\na=fmtp:%s 0-15\r\n", event, event)
 		}
 		return []byte("v=0\r\n" +
-			"o=siptest 1 1 IN IP4 127.0.0.1\r\n" +
+			"o=siptest 1 1 IN IP4 " + r.ip() + "\r\n" +
 			"s=siptest\r\n" +
-			"c=IN IP4 127.0.0.1\r\n" +
+			"c=IN IP4 " + r.ip() + "\r\n" +
 			"t=0 0\r\n" +
 			fmt.Sprintf("m=audio %d RTP/AVP %s\r\n", r.Port(), fmts) +
 			maps +

@@ -115,6 +115,13 @@ func (p *Phone) Subscribe(ctx context.Context, target string, opts SubscribeOpti
 	p.trackSub(s)
 
 	res, err := p.client.Do(ctx, req, sipgo.ClientRequestBuild)
+	// Twice: a SHA-256 answer may get an MD5-only challenge back.
+	for i := 0; i < 2 && err == nil && (res.StatusCode == 401 || res.StatusCode == 407) && p.auth != nil; i++ {
+		res, err = p.client.DoDigestAuth(ctx, req, res, *p.auth)
+		s.mu.Lock()
+		s.cseq = req.CSeq().SeqNo
+		s.mu.Unlock()
+	}
 	if err != nil {
 		// Nobody holds the subscription to Forget it: NOTIFYs are refused.
 		p.untrackSub(s)

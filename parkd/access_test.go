@@ -1,0 +1,170 @@
+package parkd
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/parkd/parkd/sipcore"
+)
+
+func TestMatchRetrieveAllow(t *testing.T) {
+	alice := sipcore.Identity{User: "alice", URI: "sip:alice@pbx.example.com", Authenticated: true}
+	ext201 := sipcore.Identity{User: "201", URI: "sip:201@pbx.example.com", Trusted: true}
+	for _, tc := range []struct {
+		allow []string
+		id    sipcore.Identity
+		want  bool
+	}{
+		{nil, alice, true},
+		{[]string{"alice"}, alice, true},
+		{[]string{"bob"}, alice, false},
+		{[]string{"2*"}, ext201, true},
+		{[]string{"2*"}, alice, false},
+		{[]string{"sip:2*@pbx.example.com"}, ext201, true},
+		{[]string{"sip:2*@other.example.com"}, ext201, false},
+		{[]string{"sip:*@pbx.example.com"}, alice, true},
+		{[]string{"alice"}, sipcore.Identity{}, false},
+		{[]string{"*"}, sipcore.Identity{}, false}, // no user, no match
+	} {
+		l := &lot{cfg: LotConfig{RetrieveAllow: tc.allow}}
+		if got := mayRetrieve(l, tc.id); got != tc.want {
+			t.Errorf("retrieve_allow %q, %+v: got %v, want %v", tc.allow, tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestBLFDetailRule(t *testing.T) {
+	open := &lot{cfg: LotConfig{}}
+	listed := &lot{cfg: LotConfig{RetrieveAllow: []string{"alice"}}}
+	anon := sipcore.Identity{User: "alice", URI: "sip:alice@h"}
+	authed := sipcore.Identity{User: "alice", URI: "sip:alice@h", Authenticated: true}
+	bob := sipcore.Identity{User: "bob", URI: "sip:bob@h", Trusted: true}
+	for _, tc := range []struct {
+		name   string
+		authOn bool
+		l      *lot
+		id     sipcore.Identity
+		want   bool
+	}{
+		{"auth off, no list: as before, everyone", false, open, anon, true},
+		{"auth on, no list: authenticated watcher", true, open, authed, true},
+		{"auth off, listed but From only", false, listed, anon, false},
+		{"listed and authenticated", true, listed, authed, true},
+		{"trusted but not listed", false, listed, bob, false},
+	} {
+		s := &Server{authOn: tc.authOn}
+		if got := s.mayWatchDetail(tc.l, tc.id); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A daemon listening on every interface with no sip.auth warns at start.
+func TestWarnsWhenExposedWithoutAuth(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		warn   bool
+	}{
+		{"udp://0.0.0.0:0", true},
+		{"udp://127.0.0.1:0", false},
+	} {
+		var buf bytes.Buffer
+		cfg := DefaultConfig()
+		cfg.SIP.Listen = []string{tc.listen}
+		cfg.RTP.Ports = "39000-39019"
+		cfg.Data = t.TempDir()
+		srv, err := New(cfg, slog.New(slog.NewTextHandler(&buf, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		srv.Run(ctx)
+		got := strings.Contains(buf.String(), "level=WARN") && strings.Contains(buf.String(), "beyond loopback without sip.auth")
+		if got != tc.warn {
+			t.Errorf("listening on %s: warned %v, want %v; log:\n%s", tc.listen, got, tc.warn, buf.String())
+		}
+	}
+}
+
+func TestParseUsersFile(t *testing.T) {
+	const md5a = "0123456789abcdef0123456789abcdef"
+	const sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		name, file string
+		want       []AuthUser
+		wantErr    string
+	}{
+		{"htdigest lines", "alice:parkd:" + md5a + "\nbob:parkd:" + strings.ToUpper(md5a) + "\n",
+			[]AuthUser{{Name: "alice", HA1: md5a}, {Name: "bob", HA1: md5a}}, ""},
+		{"SHA-256 and MD5 for one user", "alice:parkd:" + md5a + "\r\nalice:parkd:" + sha + "\r\n",
+			[]AuthUser{{Name: "alice", HA1: md5a}, {Name: "alice", HA1SHA256: sha}}, ""},
+		{"other realms, comments and blank lines", "# users\n\ncarol:other:" + md5a + "\nalice:parkd:" + md5a + "\n",
+			[]AuthUser{{Name: "alice", HA1: md5a}}, ""},
+		{"empty file", "", nil, ""},
+		{"two fields", "alice:" + md5a + "\n", nil, "line 1: sip.auth.users_file: want \"name:realm:ha1\""},
+		{"bad hash", "alice:parkd:" + md5a + "\nbob:parkd:xyz\n", nil, "line 2: sip.auth.users_file: user \"bob\": the hash must be 32 hex digits"},
+		{"repeated user", "alice:parkd:" + md5a + "\nalice:parkd:" + md5a + "\n", nil, "line 2: sip.auth.users_file: user \"alice\" already has an MD5 hash on line 1"},
+		{"quote in name", "a\"b:parkd:" + md5a + "\n", nil, "line 1: sip.auth.users_file: \"a\\\"b\" is not a user name"},
+		{"empty name", ":parkd:" + md5a + "\n", nil, "line 1"},
+		{"line too long", strings.Repeat("x", 2000) + "\n", nil, "line 1: sip.auth.users_file: line longer than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseUsersFile(strings.NewReader(tc.file), "parkd")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("user %d = %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// users_file is read by New: a missing file is a config error naming the
+// key, and its users turn authentication on.
+func TestUsersFileAtStart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SIP.Listen = []string{"udp://127.0.0.1:0"}
+	cfg.RTP.Ports = "39020-39039"
+	cfg.Data = t.TempDir()
+	cfg.SIP.Auth.UsersFile = t.TempDir() + "/missing"
+	_, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "sip.auth.users_file") {
+		t.Fatalf("a missing users_file gave %v, want an error naming sip.auth.users_file", err)
+	}
+	users, err := cfg.authFileUsers()
+	if err == nil || users != nil {
+		t.Fatalf("authFileUsers on a missing file = %v, %v", users, err)
+	}
+
+	cfg.SIP.Auth.UsersFile = t.TempDir() + "/users.htdigest"
+	if err := os.WriteFile(cfg.SIP.Auth.UsersFile, []byte("alice:parkd:0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	srv.Run(ctx)
+	if !srv.authOn {
+		t.Error("a users_file with a user of the realm did not turn sip.auth on")
+	}
+}
