@@ -201,7 +201,7 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 	}
 	want := alg.response(ha1, cred.Nonce, cred.NC, cred.Cnonce, "auth", string(req.Method), cred.URI)
 	if !equalHex(cred.Response, want) || !known {
-		ep.log.Warn("digest authentication failed", "method", req.Method, "user", cred.Username, "source", req.Source(), "call_id", callID(req))
+		ep.logRefused(req, "digest authentication failed", "user", cred.Username)
 		ep.respond(tx, req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "wrong user name or password"`))
 		return "", false
 	}
