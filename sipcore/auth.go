@@ -167,7 +167,7 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 	ip := hostOf(req.Source())
 	cred, found, err := a.credentialsFor(req)
 	if err != nil {
-		ep.log.Info("refused malformed digest credentials", "method", req.Method, "source", req.Source(), "call_id", callID(req), "error", err)
+		ep.logRefused(req, "refused malformed digest credentials", "error", err.Error())
 		ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "malformed Authorization header"`))
 		return "", false
 	}
@@ -183,8 +183,8 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 		return "", false
 	}
 	if !sameRequestURI(cred.URI, req.Recipient) {
-		ep.log.Info("refused digest credentials for another URI", "method", req.Method, "source", req.Source(), "call_id", callID(req),
-			"user", cred.Username, "digest_uri", truncate(cred.URI, 100), "request_uri", req.Recipient.Addr())
+		ep.logRefused(req, "refused digest credentials for another URI",
+			"user", cred.Username, "digest_uri", cred.URI, "request_uri", req.Recipient.Addr())
 		ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "the digest uri is not the Request-URI"`))
 		return "", false
 	}
