@@ -266,14 +266,6 @@ func sameRequestURI(digestURI string, r sip.Uri) bool {
 		strings.EqualFold(u.Host, r.Host) && portOf(u) == portOf(r)
 }
 
-// truncate bounds a string from the network before it is logged.
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
-
 func schemeOf(u sip.Uri) string {
 	if u.Scheme == "" {
 		return "sip"
