@@ -92,6 +92,9 @@ type Endpoint struct {
 
 	stats      sipStats
 	onCanceled sip.FnTxCancel // ep.stats.canceled, bound once: no allocation per INVITE
+
+	sent     sentInvites // recall INVITEs, to tell their late 200s from strays
+	strayLog logLimiter
 }
 
 type listener struct {
@@ -112,6 +115,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, errors.New("sipcore: no RTP allocator")
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
+	ep.strayLog.every = time.Minute
 	ep.onCanceled = ep.stats.canceled
 	if len(cfg.Allow) == 0 {
 		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
@@ -121,6 +125,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.cfg.Subscriptions.setDefaults()
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentDNSResolver(refusingResolver()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(ep.unhandledResponse),
 		),

@@ -94,6 +94,7 @@ type sipStats struct {
 	responses      [numMethods][numCodes]atomic.Uint64
 	notifiesSent   atomic.Uint64
 	notifiesFailed atomic.Uint64
+	strays         atomic.Uint64 // responses dropped: no transaction, dialog or INVITE of ours
 }
 
 func (st *sipStats) request(m sip.RequestMethod) { st.requests[methodIndex(m)].Add(1) }
@@ -146,6 +147,9 @@ type EndpointStats struct {
 	NotifiesSent, NotifiesFailed uint64
 	// Calls is the number of answered calls still up.
 	Calls int
+	// StrayResponses counts responses dropped because they answer nothing
+	// parkd sent (or came from elsewhere than it sent to).
+	StrayResponses uint64
 }
 
 // Stats returns the endpoint's counters. It is cheap enough for every
@@ -157,6 +161,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 		NotifiesSent:   st.notifiesSent.Load(),
 		NotifiesFailed: st.notifiesFailed.Load(),
 		Calls:          ep.Calls(),
+		StrayResponses: st.strays.Load(),
 	}
 	for m := range st.requests {
 		if n := st.requests[m].Load(); n > 0 {
