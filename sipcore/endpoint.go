@@ -95,6 +95,12 @@ type Endpoint struct {
 
 	sent     sentInvites // recall INVITEs, to tell their late 200s from strays
 	strayLog logLimiter
+
+	limiter    *rateLimiter // nil: sip.rate_limit is off
+	liveTx     atomic.Int64 // server transactions alive, for sip.max_transactions
+	onTxEnd    sip.FnTxTerminate
+	refusedLog logLimiter
+	shedLog    logLimiter
 }
 
 type listener struct {
@@ -116,6 +122,10 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
 	ep.strayLog.every = time.Minute
+	ep.refusedLog.every = time.Minute
+	ep.shedLog.every = time.Minute
+	ep.limiter = newRateLimiter(cfg.RateLimit)
+	ep.onTxEnd = ep.txEnded
 	ep.onCanceled = ep.stats.canceled
 	if len(cfg.Allow) == 0 {
 		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
@@ -129,6 +139,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(ep.unhandledResponse),
 		),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(ep.readFilter)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sipcore: %w", err)

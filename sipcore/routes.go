@@ -28,7 +28,7 @@ func (ep *Endpoint) routes() {
 	// Every handler is registered through on (and OnNoRoute below), which
 	// counts each request as it reaches parkd.
 	on := func(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) {
-		ep.server.OnRequest(m, ep.countRequest(h))
+		ep.server.OnRequest(m, ep.countRequest(ep.gatedHandler(h)))
 	}
 	on(sip.INVITE, guard(ep.onInvite))
 	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {
@@ -47,13 +47,13 @@ func (ep *Endpoint) routes() {
 	}))
 	on(sip.OPTIONS, guard(ep.onOptions))
 	on(sip.SUBSCRIBE, guard(ep.onSubscribe))
-	ep.server.OnNoRoute(ep.countRequest(guard(func(req *sip.Request, tx sip.ServerTransaction) {
+	ep.server.OnNoRoute(ep.countRequest(ep.gatedHandler(guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		if hasToTag(req) && req.Method == sip.OPTIONS {
 			ep.inDialog(req, tx)
 			return
 		}
 		ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
-	})))
+	}))))
 	for _, m := range []sip.RequestMethod{sip.REFER, sip.NOTIFY, sip.MESSAGE, sip.PUBLISH, sip.REGISTER, sip.PRACK} {
 		on(m, guard(func(req *sip.Request, tx sip.ServerTransaction) {
 			ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
