@@ -139,7 +139,7 @@ func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 	}
 }
 
-func (h *doorHandler) CallEnded(*Call, EndReason)                            {}
+func (h *doorHandler) CallEnded(*Call, EndReason)                           {}
 func (h *doorHandler) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
 func (h *doorHandler) SubscriptionsChanged(string)                          {}
 
