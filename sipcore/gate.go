@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -105,7 +106,18 @@ func (ep *Endpoint) gatedHandler(h func(*sip.Request, sip.ServerTransaction)) fu
 			ep.liveTx.Add(1)
 		}
 		if strings.EqualFold(req.Transport(), "udp") || req.Method == sip.ACK {
-			h(req, tx)
+			if tx == nil || req.Method == sip.INVITE || req.Method == sip.ACK {
+				h(req, tx)
+				return
+			}
+			// A refusal keeps nothing: sipgo would hold the transaction
+			// for Timer J (32 s) to answer retransmissions, which get the
+			// same refusal anew instead (RFC 3261 §8.2.7, as a stateless UAS).
+			rt := &refusalTx{ServerTransaction: tx}
+			h(req, rt)
+			if rt.refused.Load() {
+				tx.Terminate()
+			}
 			return
 		}
 		v := ep.limiter.take(sourceAddr(req.Source()), time.Now())
@@ -133,6 +145,20 @@ func (ep *Endpoint) gatedHandler(h func(*sip.Request, sip.ServerTransaction)) fu
 }
 
 func (ep *Endpoint) txEnded(string, error) { ep.liveTx.Add(-1) }
+
+// refusalTx is a non-INVITE transaction over UDP; reply notes when it was
+// answered with a final error.
+type refusalTx struct {
+	sip.ServerTransaction
+	refused atomic.Bool
+}
+
+// noteResponse is called by reply for every response sent.
+func noteResponse(tx sip.ServerTransaction, res *sip.Response) {
+	if rt, ok := tx.(*refusalTx); ok && res.StatusCode >= 300 {
+		rt.refused.Store(true)
+	}
+}
 
 // overTxCap reports whether sip.max_transactions server transactions are
 // alive; the one a request would open is then refused.

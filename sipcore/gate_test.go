@@ -156,9 +156,10 @@ func TestTransactionCap(t *testing.T) {
 	}
 }
 
-// OPTIONS pings are answered without a transaction: nothing is kept for
-// Timer J, and the To tag is the same for a retransmission.
-func TestOptionsStateless(t *testing.T) {
+// OPTIONS pings are answered without a transaction, and refusals keep
+// none: nothing waits for Timer J. A stateless To tag is the same for a
+// retransmission.
+func TestNothingKeptForPingsAndRefusals(t *testing.T) {
 	ep, _, addr := newDoorEndpoint(t, nil)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
@@ -175,4 +176,13 @@ func TestOptionsStateless(t *testing.T) {
 	if n := ep.Stats().Transactions; n != 0 {
 		t.Errorf("%d server transactions alive after OPTIONS, want 0", n)
 	}
+
+	p.send(addr, "", "MESSAGE sip:parkd@"+addr+" SIP/2.0", p.via("msg"), "From: <sip:x@127.0.0.1>;tag=m",
+		"To: <sip:parkd@"+addr+">", "Call-ID: msg", "CSeq: 1 MESSAGE")
+	p.response(ctx, 405, sip.MESSAGE)
+	waitFor(t, "no transaction kept for a 405", func() bool { return ep.Stats().Transactions == 0 })
+	// A retransmission is refused again, as by a stateless server.
+	p.send(addr, "", "MESSAGE sip:parkd@"+addr+" SIP/2.0", p.via("msg"), "From: <sip:x@127.0.0.1>;tag=m",
+		"To: <sip:parkd@"+addr+">", "Call-ID: msg", "CSeq: 1 MESSAGE")
+	p.response(ctx, 405, sip.MESSAGE)
 }

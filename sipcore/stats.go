@@ -215,6 +215,7 @@ func (ep *Endpoint) reply(tx sip.ServerTransaction, req *sip.Request, res *sip.R
 	err := tx.Respond(res)
 	if err == nil && (res.StatusCode >= 200 || res.StatusCode < minStatCode) {
 		ep.stats.response(req.Method, res.StatusCode)
+		noteResponse(tx, res)
 	}
 	return err
 }
