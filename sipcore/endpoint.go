@@ -96,6 +96,7 @@ type Endpoint struct {
 	sent     sentInvites // recall INVITEs, to tell their late 200s from strays
 	strayLog logLimiter
 
+	advertised advertiseCache
 	limiter    *rateLimiter // nil: sip.rate_limit is off
 	liveTx     atomic.Int64 // server transactions alive, for sip.max_transactions
 	onTxEnd    sip.FnTxTerminate
@@ -251,15 +252,8 @@ func (ep *Endpoint) contactHost(l listener) string {
 
 // mediaAddress is the address announced in SDP c= lines.
 func (ep *Endpoint) mediaAddress(local netip.Addr) netip.Addr {
-	if ep.cfg.Advertise != "" {
-		if a, err := netip.ParseAddr(ep.cfg.Advertise); err == nil {
-			return a
-		}
-		if ips, err := net.LookupIP(ep.cfg.Advertise); err == nil && len(ips) > 0 {
-			if a, ok := netip.AddrFromSlice(ips[0]); ok {
-				return a.Unmap()
-			}
-		}
+	if a, ok := ep.advertised.addr(ep.cfg.Advertise, time.Now()); ok {
+		return a
 	}
 	return local
 }

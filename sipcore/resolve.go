@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -113,4 +115,40 @@ func uriHost(h string) string {
 func isIPHost(h string) bool {
 	_, err := netip.ParseAddr(uriHost(h))
 	return err == nil
+}
+
+// advertiseTTL is how long a resolved sip.advertise name is used: long
+// enough that a flood of calls is not a flood of DNS queries, short
+// enough to follow a dynamic DNS name behind NAT.
+const advertiseTTL = time.Minute
+
+// advertiseCache resolves sip.advertise (configured, so resolved) at most
+// once per advertiseTTL; every call's SDP needs it.
+type advertiseCache struct {
+	mu      sync.Mutex
+	ip      netip.Addr
+	expires time.Time
+}
+
+func (c *advertiseCache) addr(advertise string, now time.Time) (netip.Addr, bool) {
+	if advertise == "" {
+		return netip.Addr{}, false
+	}
+	if a, err := netip.ParseAddr(advertise); err == nil {
+		return a, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Before(c.expires) {
+		return c.ip, c.ip.IsValid()
+	}
+	c.expires = now.Add(advertiseTTL)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if ips, err := lookupIPAddr(ctx, advertise); err == nil {
+		if ip, ok := preferV4(ips); ok {
+			c.ip = ip
+		}
+	}
+	return c.ip, c.ip.IsValid()
 }
