@@ -39,7 +39,7 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return data, nil
 	}
-	if bytes.HasPrefix(data, []byte("SIP/")) {
+	if bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
 		return data, nil // a response: transactions match it, unhandledResponse drops strays
 	}
 	method := startMethod(data)
