@@ -10,6 +10,11 @@
 // RTP every 20 ms and counts parkd's music per second; the report gives the
 // lowest and mean packets per second during the flood (50 is unbroken) and
 // the longest gap. RSS is read from /proc/PID/status (VmRSS, VmHWM).
+// -method floods with another request (MESSAGE, INVITE, …) instead.
+//
+// options.xml is the same OPTIONS flood for sipp, a tool that retransmits:
+//
+//	sipp -sf bench/flood/options.xml -r 5000 -m 50000 -i 127.0.0.10 127.0.0.1:25060
 package main
 
 import (
