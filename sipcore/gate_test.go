@@ -1,12 +1,18 @@
 package sipcore
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/sipcore/media"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
@@ -185,4 +191,78 @@ func TestNothingKeptForPingsAndRefusals(t *testing.T) {
 	p.send(addr, "", "MESSAGE sip:parkd@"+addr+" SIP/2.0", p.via("msg"), "From: <sip:x@127.0.0.1>;tag=m",
 		"To: <sip:parkd@"+addr+">", "Call-ID: msg", "CSeq: 1 MESSAGE")
 	p.response(ctx, 405, sip.MESSAGE)
+}
+
+// Over TCP, bytes from outside sip.allow are never parsed: a request gets
+// no answer and reaches no handler.
+func TestTCPFromOutsideAllowIsIgnored(t *testing.T) {
+	ep, _, _ := newDoorEndpoint(t, func(c *Config) { c.Listen = []ListenAddr{{"tcp", "127.0.0.1:0"}} })
+	addr := ep.Addrs()[0].Addr
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}, Timeout: time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg := "OPTIONS sip:parkd@" + addr + " SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.9:5060;branch=z9hG4bKtcp\r\n" +
+		"From: <sip:x@127.0.0.9>;tag=x\r\nTo: <sip:parkd@" + addr + ">\r\nCall-ID: tcp-outsider\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := conn.Read(make([]byte, 4096)); n > 0 || err == nil {
+		t.Errorf("an outsider over TCP got %d bytes back", n)
+	}
+	if reqs := ep.Stats().Requests; len(reqs) != 0 {
+		t.Errorf("requests counted: %v", reqs)
+	}
+}
+
+// FuzzReadFilter: whatever a datagram holds, the gate neither fails (sipgo
+// would stop reading the socket) nor panics, and passes data on unchanged
+// or not at all.
+func FuzzReadFilter(f *testing.F) {
+	for _, seed := range []string{
+		"OPTIONS sip:parkd@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		"CANCEL sip:hold@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\r\n",
+		"BYE sip:x SIP/2.0\r\nTo: <sip:a@b>;tag=2\r\n\r\n",
+		"SIP/2.0 200 OK\r\n\r\n",
+		"ACK sip:x SIP/2.0\r\n\r\n",
+		"\x00\x01garbage",
+		"",
+	} {
+		f.Add([]byte(seed), true)
+		f.Add([]byte(seed), false)
+	}
+	rtp, err := media.NewAllocator(netip.MustParseAddr("127.0.0.1"), 43000, 43010)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ep, err := NewEndpoint(Config{
+		Listen:          []ListenAddr{{"udp", "127.0.0.1:0"}},
+		Allow:           []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		RTP:             rtp,
+		Logger:          slog.New(slog.DiscardHandler),
+		RateLimit:       RateLimit{PerSecond: 1000, Burst: 5},
+		MaxTransactions: 1,
+	}, &doorHandler{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { ep.Shutdown(context.Background()) })
+	local := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(ep.Addrs()[0].Addr))
+	f.Fuzz(func(t *testing.T, data []byte, allowed bool) {
+		remote := &net.UDPAddr{IP: net.ParseIP("127.0.0.2"), Port: 9} // discard
+		if allowed {
+			remote.IP = net.ParseIP("127.0.0.1")
+		}
+		orig := append([]byte(nil), data...)
+		out, err := ep.readFilter(sip.TransportReadProps{Transport: "UDP", LocalAddr: local, RemoteAddr: remote}, data)
+		if err != nil {
+			t.Fatalf("read filter failed: %v", err)
+		}
+		if out != nil && !bytes.Equal(out, orig) {
+			t.Fatalf("read filter changed the data")
+		}
+	})
 }

@@ -135,8 +135,9 @@ type EndpointStats struct {
 	// Requests counts the requests that reached parkd's handlers, by method:
 	// one per transaction (sipgo absorbs retransmissions), ACKs to 2xx
 	// included, plus the CANCELs sipgo matches to a pending INVITE and the
-	// requests answered without a transaction (OPTIONS pings, refusals).
-	// Only non-zero entries, in a fixed method order.
+	// requests answered without a transaction (OPTIONS pings, refusals;
+	// a retransmission of one of those counts again). Only non-zero
+	// entries, in a fixed method order.
 	Requests []MethodCount
 	// Responses counts the final responses (2xx–6xx) parkd sent, by the
 	// request's method and status code, including the 200 and 487 sipgo
