@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ type branch struct {
 	tx     sip.ClientTransaction
 	sess   *media.Session
 	desc   LocalDescription
+	hop    netip.Addr // where the INVITE went; its answers come from there
 
 	mu          sync.Mutex
 	provisional bool // a 1xx came: a CANCEL may be sent (RFC 3261 §9.1)
@@ -38,7 +40,7 @@ type branch struct {
 }
 
 // startBranch sends the INVITE for one target.
-func (ep *Endpoint) startBranch(o Originate, index int, target string, f *fork) (*branch, error) {
+func (ep *Endpoint) startBranch(ctx context.Context, o Originate, index int, target string, f *fork) (*branch, error) {
 	var uri sip.Uri
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("bad SIP URI %q: %w", target, err)
@@ -60,6 +62,16 @@ func (ep *Endpoint) startBranch(o Originate, index int, target string, f *fork) 
 	}
 	if _, ok := ep.listenerFor(transport); !ok {
 		return nil, fmt.Errorf("no %s listener to reach %s", transport, target)
+	}
+	// Resolved here, the one place parkd looks up names: the target and
+	// the proxy come from the configuration or the API.
+	hopURI := uri
+	if proxy != nil {
+		hopURI = *proxy
+	}
+	hop, err := resolveHop(ctx, hopURI, transport)
+	if err != nil {
+		return nil, err
 	}
 
 	callID := sip.GenerateTagN(24) + "@parkd"
@@ -106,6 +118,7 @@ func (ep *Endpoint) startBranch(o Originate, index int, target string, f *fork) 
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 	req.SetTransport(strings.ToUpper(transport))
+	req.SetDestination(hop.String())
 	if l, ok := ep.listenerFor("udp"); ok && transport == "udp" {
 		req.Laddr = sip.Addr{IP: l.addr.Addr().AsSlice(), Port: int(l.addr.Port())}
 	}
@@ -119,6 +132,8 @@ func (ep *Endpoint) startBranch(o Originate, index int, target string, f *fork) 
 		return nil, fmt.Errorf("sending INVITE: %w", err)
 	}
 	b.tx = tx
+	b.hop = hop.Addr().Unmap()
+	ep.sent.add(req, b.hop, time.Now())
 	tx.OnRetransmission(b.onRetransmission)
 	log.Info("ringing", "from", o.From.String())
 	go b.run()
@@ -273,6 +288,10 @@ func (b *branch) onRetransmission(res *sip.Response) {
 	b.mu.Lock()
 	ack := b.ack
 	b.mu.Unlock()
+	if sourceAddr(res.Source()) != b.hop {
+		b.ep.dropStray(res, "2xx to a recall from elsewhere")
+		return
+	}
 	if ack != nil && sameTag(ack.To(), res.To()) {
 		b.ep.client.WriteRequest(ack)
 		return

@@ -86,22 +86,22 @@ func newConformEndpoint(t *testing.T, log io.Writer, networks ...string) (*Endpo
 	return ep, h
 }
 
-// rawPeer speaks SIP over UDP byte by byte, so a test can send what no
+// wirePeer speaks SIP over UDP byte by byte, so a test can send what no
 // well-behaved stack would.
-type rawPeer struct {
+type wirePeer struct {
 	t    *testing.T
 	conn *net.UDPConn
 	to   *net.UDPAddr
 }
 
-func newRawPeer(t *testing.T, from, to string) *rawPeer {
+func newWirePeer(t *testing.T, from, to string) *wirePeer {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(from)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &rawPeer{t: t, conn: conn, to: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to))}
+	return &wirePeer{t: t, conn: conn, to: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to))}
 }
 
 type rawRequest struct {
@@ -111,7 +111,7 @@ type rawRequest struct {
 	user                        string
 }
 
-func (p *rawPeer) text(r rawRequest) string {
+func (p *wirePeer) text(r rawRequest) string {
 	if r.version == "" {
 		r.version = "SIP/2.0"
 	}
@@ -138,7 +138,7 @@ func (p *rawPeer) text(r rawRequest) string {
 		r.callID, r.cseq, r.cseqMethod, local)
 }
 
-func (p *rawPeer) send(msg string) {
+func (p *wirePeer) send(msg string) {
 	p.t.Helper()
 	if _, err := p.conn.WriteToUDP([]byte(msg), p.to); err != nil {
 		p.t.Fatal(err)
@@ -146,13 +146,13 @@ func (p *rawPeer) send(msg string) {
 }
 
 // final waits for the final response to the request with branch.
-func (p *rawPeer) final(branch string) *sip.Response {
+func (p *wirePeer) final(branch string) *sip.Response {
 	p.t.Helper()
 	return p.response(branch, 200)
 }
 
 // response waits for a response of at least code to the request with branch.
-func (p *rawPeer) response(branch string, code int) *sip.Response {
+func (p *wirePeer) response(branch string, code int) *sip.Response {
 	p.t.Helper()
 	buf := make([]byte, 65535)
 	p.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
@@ -182,7 +182,7 @@ func (p *rawPeer) response(branch string, code int) *sip.Response {
 // UDP, and checks the answer RFC 3261 asks for.
 func TestConformance(t *testing.T) {
 	ep, _ := newConformEndpoint(t, nil)
-	peer := newRawPeer(t, "127.0.0.1:0", ep.Addrs()[0].Addr)
+	peer := newWirePeer(t, "127.0.0.1:0", ep.Addrs()[0].Addr)
 	cases := []struct {
 		name    string
 		req     rawRequest
@@ -222,7 +222,7 @@ func TestConformance(t *testing.T) {
 // 482 and parks nobody twice; the first copy is served as usual.
 func TestMergedRequest(t *testing.T) {
 	ep, h := newConformEndpoint(t, nil)
-	peer := newRawPeer(t, "127.0.0.1:0", ep.Addrs()[0].Addr)
+	peer := newWirePeer(t, "127.0.0.1:0", ep.Addrs()[0].Addr)
 	invite := rawRequest{method: "INVITE", user: "hold", callID: "merged-1", fromTag: "ft1", branch: "first"}
 	peer.send(peer.text(invite))
 	copy := invite
@@ -328,7 +328,7 @@ func (b *syncBuffer) String() string {
 
 // ask sends msg until a final response to branch comes back: the flood
 // before it may have filled the socket buffer.
-func (p *rawPeer) ask(msg, branch string) *sip.Response {
+func (p *wirePeer) ask(msg, branch string) *sip.Response {
 	p.t.Helper()
 	buf := make([]byte, 65535)
 	for try := 0; try < 10; try++ {
@@ -391,7 +391,7 @@ func TestLogsAreNoAmplifier(t *testing.T) {
 			tcpAddr = a.Addr
 		}
 	}
-	intruder := newRawPeer(t, "127.0.0.2:0", udpAddr)
+	intruder := newWirePeer(t, "127.0.0.2:0", udpAddr)
 	sent := 0
 	flood := func(round int) {
 		for i := 0; i < 1500; i++ { // 2.1 MB over UDP
@@ -427,7 +427,7 @@ func TestLogsAreNoAmplifier(t *testing.T) {
 	clock.Add(int64(logEvery))
 	flood(2)
 
-	phone := newRawPeer(t, "127.0.0.1:0", udpAddr)
+	phone := newWirePeer(t, "127.0.0.1:0", udpAddr)
 	if res := phone.ask(phone.text(rawRequest{method: "OPTIONS", callID: "allowed", fromTag: "y", branch: "ok"}), "ok"); res.StatusCode != 200 {
 		t.Fatalf("OPTIONS from an allowed source after the flood: got %d, want 200", res.StatusCode)
 	}
@@ -550,7 +550,7 @@ func TestRefusalsLogOncePerSourceAMinute(t *testing.T) {
 	ep.quiet.now = func() time.Time { return time.Unix(0, clock.Load()) }
 	ep.quiet.mu.Unlock()
 	addr := ep.Addrs()[0].Addr
-	intruder := newRawPeer(t, "127.0.0.2:0", addr)
+	intruder := newWirePeer(t, "127.0.0.2:0", addr)
 	refuse := func(n int, round string) {
 		for i := 0; i < n; i++ {
 			branch := fmt.Sprint(round, i)

@@ -97,6 +97,12 @@ type Endpoint struct {
 	quiet      *logLimiter        // lines about refused or unparseable traffic, per source
 	recent     recentSources      // where the last packets came from, for sipgo's lines
 	inProgress requestsInProgress // for merged requests (482)
+
+	sent       sentInvites // recall INVITEs, to tell their late 200s from strays
+	advertised advertiseCache
+	limiter    *rateLimiter // nil: sip.rate_limit is off
+	liveTx     atomic.Int64 // server transactions alive, for sip.max_transactions
+	onTxEnd    sip.FnTxTerminate
 }
 
 type listener struct {
@@ -117,6 +123,8 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, errors.New("sipcore: no RTP allocator")
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
+	ep.limiter = newRateLimiter(cfg.RateLimit)
+	ep.onTxEnd = ep.txEnded
 	ep.onCanceled = ep.stats.canceled
 	ep.auth = newAuthState(cfg.Auth)
 	if len(cfg.Allow) == 0 {
@@ -130,6 +138,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	wireLog := slog.New(&sipgoLog{next: ep.log.Handler(), limit: ep.quiet, sources: &ep.recent, allowed: ep.allowedAddr})
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentDNSResolver(refusingResolver()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(ep.unhandledResponse),
 			sip.WithTransactionLayerLogger(wireLog),
@@ -249,15 +258,8 @@ func (ep *Endpoint) contactHost(l listener) string {
 
 // mediaAddress is the address announced in SDP c= lines.
 func (ep *Endpoint) mediaAddress(local netip.Addr) netip.Addr {
-	if ep.cfg.Advertise != "" {
-		if a, err := netip.ParseAddr(ep.cfg.Advertise); err == nil {
-			return a
-		}
-		if ips, err := net.LookupIP(ep.cfg.Advertise); err == nil && len(ips) > 0 {
-			if a, ok := netip.AddrFromSlice(ips[0]); ok {
-				return a.Unmap()
-			}
-		}
+	if a, ok := ep.advertised.addr(ep.cfg.Advertise, time.Now()); ok {
+		return a
 	}
 	return local
 }
@@ -322,10 +324,6 @@ func (ep *Endpoint) allowedAddr(ip netip.Addr) bool {
 }
 
 // readFilter sees every packet and stream chunk before sipgo parses it.
-func (ep *Endpoint) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
-	ep.recent.note(props.RemoteAddr, data)
-	return data, nil
-}
 
 func callID(m sip.Message) string {
 	if h := m.CallID(); h != nil {

@@ -76,7 +76,7 @@ func (ep *Endpoint) Originate(ctx context.Context, o Originate) (*Call, error) {
 	running := 0
 	for i, target := range o.Targets {
 		attempts[i].Target = target
-		b, err := ep.startBranch(o, i, target, fork)
+		b, err := ep.startBranch(ctx, o, i, target, fork)
 		if err != nil {
 			o.Log.Warn("recall target unreachable", "target", target, "error", err)
 			attempts[i].Reason = err.Error()

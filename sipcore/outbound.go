@@ -102,27 +102,3 @@ func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess 
 	c.applyRemote(answer)
 	return c
 }
-
-// unhandledResponse sees responses whose transaction is gone. A 200 to an
-// INVITE of ours resent after the transaction ended is re-ACKed when its
-// dialog is a call of ours, and ACKed and hung up when it is not (a late
-// answer from a ring group member).
-func (ep *Endpoint) unhandledResponse(res *sip.Response) {
-	cseq := res.CSeq()
-	if cseq == nil || cseq.MethodName != sip.INVITE || !res.IsSuccess() || res.From() == nil || res.To() == nil {
-		ep.log.Debug("unmatched response", "status", res.StatusCode, "call_id", callID(res))
-		return
-	}
-	localTag, _ := res.From().Params.Get("tag")
-	remoteTag, _ := res.To().Params.Get("tag")
-	if c := ep.dialogs.get(DialogID{CallID: callID(res), LocalTag: localTag, RemoteTag: remoteTag}); c != nil {
-		c.mu.Lock()
-		ack := c.ack
-		c.mu.Unlock()
-		if ack != nil {
-			ep.client.WriteRequest(ack)
-		}
-		return
-	}
-	go ep.byeStray(nil, res, "answered too late")
-}

@@ -70,8 +70,29 @@ func (p *dialogPeer) request(ep *Endpoint, method sip.RequestMethod, cseq uint32
 	if p.transport == "tcp" {
 		// Reuse the connection the dialog came in on: the phone may not accept new ones.
 		req.SetDestination(p.source)
-	} else if l, ok := ep.listenerFor("udp"); ok {
-		req.Laddr = sip.Addr{IP: l.addr.Addr().AsSlice(), Port: int(l.addr.Port())}
+	} else {
+		if l, ok := ep.listenerFor("udp"); ok {
+			req.Laddr = sip.Addr{IP: l.addr.Addr().AsSlice(), Port: int(l.addr.Port())}
+		}
+		if !isIPHost(p.nextHopHost()) {
+			// The name came in a message (Contact, Record-Route): parkd
+			// does not resolve it, and sends where the dialog came from.
+			req.SetDestination(p.source)
+		}
 	}
 	return req
+}
+
+// nextHopHost is the host a request in the dialog goes to: the first route
+// (loose routing), else the remote target.
+func (p *dialogPeer) nextHopHost() string {
+	if len(p.routeSet) > 0 {
+		var uri sip.Uri
+		var params sip.HeaderParams
+		if _, err := sip.ParseAddressValue(p.routeSet[0], &uri, &params); err != nil {
+			return "" // unparseable: treated as a name, never resolved
+		}
+		return uri.Host
+	}
+	return p.remoteTarget.Host
 }

@@ -13,13 +13,15 @@ func (ep *Endpoint) routes() {
 	guard := func(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
 		return func(req *sip.Request, tx sip.ServerTransaction) {
 			defer ep.survive(req, tx)
-			if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
-				ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "From, To, Call-ID and CSeq are required"`))
-				return
-			}
+			// The allow check comes first: a stranger learns nothing, not
+			// even which headers parkd requires.
 			if !ep.allowed(req) {
 				ep.logRefused(req, "request from a source outside sip.allow")
 				ep.respond(tx, req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "source not in sip.allow"`))
+				return
+			}
+			if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+				ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "From, To, Call-ID and CSeq are required"`))
 				return
 			}
 			release, ok := ep.admit(req, tx)
@@ -33,7 +35,7 @@ func (ep *Endpoint) routes() {
 	// Every handler is registered through on (and OnNoRoute below), which
 	// counts each request as it reaches parkd.
 	on := func(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) {
-		ep.server.OnRequest(m, ep.countRequest(h))
+		ep.server.OnRequest(m, ep.countRequest(ep.gatedHandler(h)))
 	}
 	on(sip.INVITE, guard(ep.onInvite))
 	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {
@@ -52,13 +54,13 @@ func (ep *Endpoint) routes() {
 	}))
 	on(sip.OPTIONS, guard(ep.onOptions))
 	on(sip.SUBSCRIBE, guard(ep.onSubscribe))
-	ep.server.OnNoRoute(ep.countRequest(guard(func(req *sip.Request, tx sip.ServerTransaction) {
+	ep.server.OnNoRoute(ep.countRequest(ep.gatedHandler(guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		if hasToTag(req) && req.Method == sip.OPTIONS {
 			ep.inDialog(req, tx)
 			return
 		}
 		ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
-	})))
+	}))))
 	for _, m := range []sip.RequestMethod{sip.REFER, sip.NOTIFY, sip.MESSAGE, sip.PUBLISH, sip.REGISTER, sip.PRACK} {
 		on(m, guard(func(req *sip.Request, tx sip.ServerTransaction) {
 			ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))

@@ -94,6 +94,10 @@ type sipStats struct {
 	responses      [numMethods][numCodes]atomic.Uint64
 	notifiesSent   atomic.Uint64
 	notifiesFailed atomic.Uint64
+	strays         atomic.Uint64 // responses dropped: no transaction, dialog or INVITE of ours
+	rateLimited    atomic.Uint64 // requests answered 503 by the per-source rate limit
+	rateDropped    atomic.Uint64 // requests dropped unanswered, far past the rate limit
+	txCapRefused   atomic.Uint64 // requests answered 503 by the transaction cap
 }
 
 func (st *sipStats) request(m sip.RequestMethod) { st.requests[methodIndex(m)].Add(1) }
@@ -130,8 +134,10 @@ type ResponseCount struct {
 type EndpointStats struct {
 	// Requests counts the requests that reached parkd's handlers, by method:
 	// one per transaction (sipgo absorbs retransmissions), ACKs to 2xx
-	// included, plus the CANCELs sipgo matches to a pending INVITE. Only
-	// non-zero entries, in a fixed method order.
+	// included, plus the CANCELs sipgo matches to a pending INVITE and the
+	// requests answered without a transaction (OPTIONS pings, refusals;
+	// a retransmission of one of those counts again). Only non-zero
+	// entries, in a fixed method order.
 	Requests []MethodCount
 	// Responses counts the final responses (2xx–6xx) parkd sent, by the
 	// request's method and status code, including the 200 and 487 sipgo
@@ -146,6 +152,15 @@ type EndpointStats struct {
 	NotifiesSent, NotifiesFailed uint64
 	// Calls is the number of answered calls still up.
 	Calls int
+	// StrayResponses counts responses dropped because they answer nothing
+	// parkd sent (or came from elsewhere than it sent to).
+	StrayResponses uint64
+	// RateLimited counts requests answered 503 past a source's rate
+	// (sip.rate_limit), RateDropped those dropped unanswered far past it,
+	// TransactionCapRefused those answered 503 past sip.max_transactions.
+	RateLimited, RateDropped, TransactionCapRefused uint64
+	// Transactions is the number of server transactions alive.
+	Transactions int64
 }
 
 // Stats returns the endpoint's counters. It is cheap enough for every
@@ -157,6 +172,12 @@ func (ep *Endpoint) Stats() EndpointStats {
 		NotifiesSent:   st.notifiesSent.Load(),
 		NotifiesFailed: st.notifiesFailed.Load(),
 		Calls:          ep.Calls(),
+		StrayResponses: st.strays.Load(),
+
+		RateLimited:           st.rateLimited.Load(),
+		RateDropped:           st.rateDropped.Load(),
+		TransactionCapRefused: st.txCapRefused.Load(),
+		Transactions:          ep.liveTx.Load(),
 	}
 	for m := range st.requests {
 		if n := st.requests[m].Load(); n > 0 {
@@ -195,6 +216,7 @@ func (ep *Endpoint) reply(tx sip.ServerTransaction, req *sip.Request, res *sip.R
 	err := tx.Respond(res)
 	if err == nil && (res.StatusCode >= 200 || res.StatusCode < minStatCode) {
 		ep.stats.response(req.Method, res.StatusCode)
+		noteResponse(tx, res)
 	}
 	return err
 }

@@ -15,6 +15,7 @@ type statsCollector struct {
 	stats func() parkd.Stats
 
 	sipRequests, sipResponses, sipCalls                  *prometheus.Desc
+	sipShed, sipTransactions                             *prometheus.Desc
 	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
 	rtpReceived, rtpSent, rtpRejected, mohListeners      *prometheus.Desc
 	slotsOccupied, queueCalls                            *prometheus.Desc
@@ -38,6 +39,11 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 			[]string{"method", "code"}, nil),
 		sipCalls: prometheus.NewDesc("parkd_sip_calls",
 			"Answered SIP call legs currently up.", nil, nil),
+		sipShed: prometheus.NewDesc("parkd_sip_shed_total",
+			"SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), and responses that answer nothing parkd sent (stray_response: dropped).",
+			[]string{"reason"}, nil),
+		sipTransactions: prometheus.NewDesc("parkd_sip_server_transactions",
+			"SIP server transactions alive (sip.max_transactions caps them).", nil, nil),
 		blfSubscriptions: prometheus.NewDesc("parkd_blf_subscriptions",
 			"Live BLF (dialog and presence) subscriptions.", nil, nil),
 		blfNotifiesSent: prometheus.NewDesc("parkd_blf_notifies_sent_total",
@@ -61,7 +67,7 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.sipRequests, c.sipResponses, c.sipCalls,
+		c.sipRequests, c.sipResponses, c.sipCalls, c.sipShed, c.sipTransactions,
 		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
 		c.rtpReceived, c.rtpSent, c.rtpRejected, c.mohListeners,
 		c.slotsOccupied, c.queueCalls,
@@ -85,6 +91,11 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.sipResponses, r.Count, r.Method, strconv.Itoa(r.Code))
 	}
 	gauge(c.sipCalls, st.SIP.Calls)
+	counter(c.sipShed, st.SIP.RateLimited, "rate_limit")
+	counter(c.sipShed, st.SIP.RateDropped, "rate_drop")
+	counter(c.sipShed, st.SIP.TransactionCapRefused, "transaction_cap")
+	counter(c.sipShed, st.SIP.StrayResponses, "stray_response")
+	gauge(c.sipTransactions, int(st.SIP.Transactions))
 	gauge(c.blfSubscriptions, st.SIP.Subscriptions)
 	counter(c.blfNotifiesSent, st.SIP.NotifiesSent)
 	counter(c.blfNotifiesFailed, st.SIP.NotifiesFailed)

@@ -26,6 +26,8 @@ func fakeStats() parkd.Stats {
 			NotifiesSent:   12,
 			NotifiesFailed: 1,
 			Calls:          4,
+
+			StrayResponses: 6, RateLimited: 40, RateDropped: 900, TransactionCapRefused: 2, Transactions: 17,
 		},
 		RTPReceived:  1000,
 		RTPSent:      2500,
@@ -76,6 +78,15 @@ parkd_sip_responses_total{code="200",method="INVITE"} 5
 parkd_sip_responses_total{code="200",method="SUBSCRIBE"} 3
 parkd_sip_responses_total{code="404",method="INVITE"} 2
 parkd_sip_responses_total{code="405",method="other"} 1
+# HELP parkd_sip_server_transactions SIP server transactions alive (sip.max_transactions caps them).
+# TYPE parkd_sip_server_transactions gauge
+parkd_sip_server_transactions 17
+# HELP parkd_sip_shed_total SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), and responses that answer nothing parkd sent (stray_response: dropped).
+# TYPE parkd_sip_shed_total counter
+parkd_sip_shed_total{reason="rate_drop"} 900
+parkd_sip_shed_total{reason="rate_limit"} 40
+parkd_sip_shed_total{reason="stray_response"} 6
+parkd_sip_shed_total{reason="transaction_cap"} 2
 # HELP parkd_slots_occupied Slots holding a parked call, by lot.
 # TYPE parkd_slots_occupied gauge
 parkd_slots_occupied{lot="main"} 2

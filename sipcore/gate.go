@@ -1,0 +1,349 @@
+package sipcore
+
+import (
+	"bytes"
+	"hash/fnv"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// The gate is where a request from the network first costs parkd anything.
+// Over UDP it runs in sipgo's read loop (a read filter), on the raw
+// datagram, before sipgo parses it or keeps a transaction for it: there a
+// source outside sip.allow is answered 403 without a transaction (and its
+// CANCEL never reaches sipgo's transaction matching), a source past its
+// rate gets a stateless 503 or nothing, and an OPTIONS ping is answered
+// statelessly, since sipgo would otherwise keep each one alive for Timer J
+// (32 s), which is where a flood's memory went. Over TCP a read is not a
+// message, so the filter only drops what comes from outside sip.allow and
+// the limits apply at the handler (gatedHandler), where a transaction
+// costs little: over TCP it ends with its response.
+
+// txCapRetryAfter is the Retry-After of a 503 for too many transactions:
+// about when Timer J lets the oldest of them go.
+const txCapRetryAfter = "5"
+
+// readFilter is sipgo's transport read filter. It must never return an
+// error: sipgo would stop reading the socket.
+func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+	// sipgo's parse-failure lines do not name the source: remember it.
+	ep.recent.note(info.RemoteAddr, data)
+	src := addrIP(info.RemoteAddr)
+	if !strings.EqualFold(info.Transport, "udp") {
+		if !ep.allowedIP(src) {
+			return nil, nil
+		}
+		return data, nil
+	}
+	if bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
+		return data, nil // a response: transactions match it, unhandledResponse drops strays
+	}
+	method := startMethod(data)
+	allowed := ep.allowedIP(src)
+	if method == sip.ACK {
+		// ACKs belong to transactions and calls; they are never limited.
+		if !allowed {
+			return nil, nil
+		}
+		return data, nil
+	}
+	g := gated{ep: ep, info: info, data: data, src: src}
+	v := ep.limiter.take(src, time.Now())
+	if !allowed {
+		if v == admit {
+			if req := g.request(); req != nil {
+				ep.logRefused(req, "request from a source outside sip.allow")
+				g.respond(req, 403, "Forbidden", sip.NewHeader("Warning", `399 parkd "source not in sip.allow"`))
+			}
+		}
+		return nil, nil
+	}
+	if v != admit && method == sip.BYE && g.inDialog() {
+		v = admit // a call that is up can always hang up
+	}
+	switch v {
+	case drop:
+		ep.stats.rateDropped.Add(1)
+		return nil, nil
+	case shed:
+		ep.stats.rateLimited.Add(1)
+		if req := g.request(); req != nil {
+			ep.logShed(src, "rate limit")
+			g.respond(req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ep.limiter.retryAfter())),
+				sip.NewHeader("Warning", `399 parkd "too many requests from this source"`))
+		}
+		return nil, nil
+	}
+	if ep.overTxCap() && method != "" && !(method == sip.BYE && g.inDialog()) {
+		ep.stats.txCapRefused.Add(1)
+		if req := g.request(); req != nil {
+			ep.logShed(src, "transaction cap")
+			g.respond(req, 503, "Service Unavailable", sip.NewHeader("Retry-After", txCapRetryAfter),
+				sip.NewHeader("Warning", `399 parkd "too many transactions"`))
+		}
+		return nil, nil
+	}
+	if method == sip.OPTIONS {
+		if req := g.request(); req != nil && !hasToTag(req) {
+			g.reply(req, optionsResponse(req))
+			return nil, nil
+		}
+	}
+	return data, nil
+}
+
+// gatedHandler wraps every request handler: it counts the server
+// transaction as live until it ends (for sip.max_transactions) and, over
+// TCP, applies the rate limit and the transaction cap the read filter
+// applies to UDP datagrams.
+func (ep *Endpoint) gatedHandler(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if tx != nil && tx.OnTerminate(ep.onTxEnd) {
+			ep.liveTx.Add(1)
+		}
+		if strings.EqualFold(req.Transport(), "udp") || req.Method == sip.ACK {
+			if tx == nil || req.Method == sip.INVITE || req.Method == sip.ACK {
+				h(req, tx)
+				return
+			}
+			// A refusal keeps nothing: sipgo would hold the transaction
+			// for Timer J (32 s) to answer retransmissions, which get the
+			// same refusal anew instead (RFC 3261 §8.2.7, as a stateless UAS).
+			rt := &refusalTx{ServerTransaction: tx}
+			h(req, rt)
+			if rt.refused.Load() {
+				tx.Terminate()
+			}
+			return
+		}
+		v := ep.limiter.take(sourceAddr(req.Source()), time.Now())
+		inDialog := req.Method == sip.BYE && ep.dialogs.byRequest(req) != nil
+		switch {
+		case inDialog:
+		case v == drop:
+			ep.stats.rateDropped.Add(1)
+			return
+		case v == shed:
+			ep.stats.rateLimited.Add(1)
+			ep.logShed(sourceAddr(req.Source()), "rate limit")
+			ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ep.limiter.retryAfter())),
+				sip.NewHeader("Warning", `399 parkd "too many requests from this source"`))
+			return
+		case ep.overTxCap():
+			ep.stats.txCapRefused.Add(1)
+			ep.logShed(sourceAddr(req.Source()), "transaction cap")
+			ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", txCapRetryAfter),
+				sip.NewHeader("Warning", `399 parkd "too many transactions"`))
+			return
+		}
+		h(req, tx)
+	}
+}
+
+func (ep *Endpoint) txEnded(string, error) { ep.liveTx.Add(-1) }
+
+// refusalTx is a non-INVITE transaction over UDP; reply notes when it was
+// answered with a final error.
+type refusalTx struct {
+	sip.ServerTransaction
+	refused atomic.Bool
+}
+
+// noteResponse is called by reply for every response sent.
+func noteResponse(tx sip.ServerTransaction, res *sip.Response) {
+	if rt, ok := tx.(*refusalTx); ok && res.StatusCode >= 300 {
+		rt.refused.Store(true)
+	}
+}
+
+// overTxCap reports whether sip.max_transactions server transactions are
+// alive; the one a request would open is then refused.
+func (ep *Endpoint) overTxCap() bool {
+	return ep.cfg.MaxTransactions > 0 && ep.liveTx.Load() >= int64(ep.cfg.MaxTransactions)
+}
+
+// gated is one datagram the read filter answers itself; the request is
+// parsed at most once, and only when an answer needs it.
+type gated struct {
+	ep     *Endpoint
+	info   sip.TransportReadProps
+	data   []byte
+	src    netip.Addr
+	parsed bool
+	req    *sip.Request
+}
+
+// request parses the datagram; nil when it is no request sipgo could
+// answer either (sipgo would drop it with a 400 or nothing).
+func (g *gated) request() *sip.Request {
+	if g.parsed {
+		return g.req
+	}
+	g.parsed = true
+	msg, err := sip.ParseMessage(g.data)
+	if err != nil {
+		return nil
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok || req.Via() == nil || req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+		return nil
+	}
+	req.SetTransport("UDP")
+	req.SetSource(g.info.RemoteAddr.String())
+	g.req = req
+	return req
+}
+
+// inDialog reports whether the datagram is a request in a call of parkd.
+func (g *gated) inDialog() bool {
+	req := g.request()
+	return req != nil && g.ep.dialogs.byRequest(req) != nil
+}
+
+func (g *gated) respond(req *sip.Request, code int, reason string, headers ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	g.reply(req, res)
+}
+
+// reply sends a response without a transaction (RFC 3261 §8.2.7) from the
+// socket the request came in on, to its source IP: the Via port, or the
+// source port when the request asked for rport (RFC 3581). Never the Via
+// host: that would be an address the packet chose.
+func (g *gated) reply(req *sip.Request, res *sip.Response) {
+	if to := res.To(); to != nil {
+		// Stateless, the tag must be the same for a retransmission.
+		to.Params.Remove("tag")
+		to.Params.Add("tag", statelessTag(req))
+	}
+	conn := g.ep.udpConn(g.info.LocalAddr)
+	srcPort := 0
+	if ua, ok := g.info.RemoteAddr.(*net.UDPAddr); ok {
+		srcPort = ua.Port
+	}
+	if conn == nil || !g.src.IsValid() {
+		return
+	}
+	port := srcPort
+	if via := req.Via(); via != nil {
+		if _, rport := via.Params.Get("rport"); !rport {
+			port = via.Port
+			if port <= 0 {
+				port = sip.DefaultUdpPort
+			}
+		}
+	}
+	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(g.src, uint16(port)))
+	if _, err := conn.WriteTo([]byte(res.String()), dst); err != nil {
+		return
+	}
+	g.ep.stats.request(req.Method)
+	g.ep.stats.response(req.Method, res.StatusCode)
+}
+
+// statelessTag is a To tag that is the same for every copy of a request.
+func statelessTag(req *sip.Request) string {
+	h := fnv.New64a()
+	h.Write([]byte(callID(req)))
+	if tag, ok := req.From().Params.Get("tag"); ok {
+		h.Write([]byte(tag))
+	}
+	if branch, ok := req.Via().Params.Get("branch"); ok {
+		h.Write([]byte(branch))
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// optionsResponse is parkd's answer to an OPTIONS outside a dialog.
+func optionsResponse(req *sip.Request) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", allowEvents))
+	return res
+}
+
+// udpConn is the UDP listener bound to addr.
+func (ep *Endpoint) udpConn(addr net.Addr) net.PacketConn {
+	want := addrPort(addr)
+	for _, l := range ep.listeners {
+		if c, ok := l.closer.(net.PacketConn); ok && l.addr == want {
+			return c
+		}
+	}
+	return nil
+}
+
+// startMethod is the method of a request's start line, "" when the data
+// does not start like a request.
+func startMethod(data []byte) sip.RequestMethod {
+	i := bytes.IndexByte(data[:min(len(data), 20)], ' ')
+	if i <= 0 {
+		return ""
+	}
+	switch m := string(data[:i]); m { // no allocation: the conversion is only compared
+	case "INVITE":
+		return sip.INVITE
+	case "ACK":
+		return sip.ACK
+	case "BYE":
+		return sip.BYE
+	case "CANCEL":
+		return sip.CANCEL
+	case "OPTIONS":
+		return sip.OPTIONS
+	case "SUBSCRIBE":
+		return sip.SUBSCRIBE
+	}
+	return sip.RequestMethod("other")
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case *net.TCPAddr:
+		return a.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+func addrIP(a net.Addr) netip.Addr {
+	if a == nil {
+		return netip.Addr{}
+	}
+	return addrPort(a).Addr().Unmap()
+}
+
+// allowedIP reports whether a source may use parkd (sip.allow).
+func (ep *Endpoint) allowedIP(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range ep.cfg.Allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// logShed says that parkd is shedding load, once a minute at most.
+// One key for every source: shedding is a state of the whole server, and a
+// flood from many addresses must still cost one line a minute.
+func (ep *Endpoint) logShed(src netip.Addr, why string) {
+	if ok, held := ep.quiet.allow("shedding"); ok {
+		ep.log.Warn("shedding SIP load: 503 or silence", "why", why, "source", src,
+			"suppressed", held, "rate_limit_per_source", ep.cfg.RateLimit.PerSecond,
+			"max_transactions", ep.cfg.MaxTransactions)
+	}
+}

@@ -1,0 +1,268 @@
+package sipcore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/sipcore/media"
+	"github.com/parkd/parkd/sipcore/siptest"
+)
+
+// options sends an out-of-dialog OPTIONS from p.
+func (p *rawPeer) options(to, id string) {
+	p.send(to, "", "OPTIONS sip:parkd@"+to+" SIP/2.0", p.via(id), "From: <sip:flood@"+p.addr.Addr().String()+">;tag="+id,
+		"To: <sip:parkd@"+to+">", "Call-ID: "+id, "CSeq: 1 OPTIONS")
+}
+
+// collect reads responses until n came, then for quiet more; it returns
+// them by status code.
+func (p *rawPeer) collect(n int, quiet time.Duration) map[int][]*sip.Response {
+	p.t.Helper()
+	got := map[int][]*sip.Response{}
+	total := 0
+	timeout := time.After(3 * time.Second)
+	for {
+		wait := timeout
+		if total >= n {
+			wait = time.After(quiet)
+		}
+		select {
+		case m := <-p.msgs:
+			if res, ok := m.(*sip.Response); ok {
+				got[res.StatusCode] = append(got[res.StatusCode], res)
+				total++
+			}
+		case <-wait:
+			return got
+		}
+	}
+}
+
+// Past its rate a source gets 503 with Retry-After, far past it nothing;
+// another source is still served, and a call of the flooding source can
+// still hang up.
+func TestRateLimitSheds(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, func(c *Config) { c.RateLimit = RateLimit{PerSecond: 1, Burst: 5} })
+	ctx := testCtx(t)
+	flooder := newRawPeer(t, "127.0.0.2")
+	other := newRawPeer(t, "127.0.0.1")
+
+	// A call from the flooder first (one token), then the flood.
+	from := "From: <sip:flood@127.0.0.2>;tag=call"
+	flooder.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", flooder.via("inv"), from, "To: <sip:park@"+addr+">",
+		"Call-ID: flood-call", "CSeq: 1 INVITE", "Contact: <sip:flood@"+flooder.addr.String()+">", "Content-Type: application/sdp")
+	ok := flooder.response(ctx, 200, sip.INVITE)
+	flooder.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", flooder.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: flood-call", "CSeq: 1 ACK")
+	<-h.calls
+
+	for i := range 12 {
+		flooder.options(addr, fmt.Sprint("flood", i))
+	}
+	got := flooder.collect(4+5, 200*time.Millisecond)
+	if len(got[200]) != 4 || len(got[503]) != 5 || len(got) != 2 {
+		t.Errorf("12 OPTIONS past a burst of 5 (1 spent): %d×200, %d×503, all %v; want 4×200, 5×503, 3 unanswered",
+			len(got[200]), len(got[503]), counts(got))
+	}
+	for _, res := range got[503] {
+		if h := res.GetHeader("Retry-After"); h == nil || h.Value() != "5" {
+			t.Errorf("503 with Retry-After %v, want 5 (the bucket's refill time)", h)
+		}
+	}
+	st := ep.Stats()
+	if st.RateLimited != 5 || st.RateDropped != 3 {
+		t.Errorf("stats: %d rate limited, %d dropped; want 5 and 3", st.RateLimited, st.RateDropped)
+	}
+
+	other.options(addr, "other")
+	other.response(ctx, 200, sip.OPTIONS)
+
+	flooder.send(addr, "", "BYE sip:parkd@"+addr+" SIP/2.0", flooder.via("bye"), from, "To: "+ok.To().Value(), "Call-ID: flood-call", "CSeq: 2 BYE")
+	flooder.response(ctx, 200, sip.BYE)
+	waitFor(t, "the call to end", func() bool { return ep.Calls() == 0 })
+}
+
+func counts(got map[int][]*sip.Response) map[int]int {
+	out := map[int]int{}
+	for code, r := range got {
+		out[code] = len(r)
+	}
+	return out
+}
+
+// The same limit over TCP, where it applies at the handler.
+func TestRateLimitShedsOverTCP(t *testing.T) {
+	ep, _, _ := newDoorEndpoint(t, func(c *Config) {
+		c.Listen = append(c.Listen, ListenAddr{"tcp", "127.0.0.1:0"})
+		c.RateLimit = RateLimit{PerSecond: 1, Burst: 2}
+	})
+	ctx := testCtx(t)
+	var tcp string
+	for _, a := range ep.Addrs() {
+		if a.Network == "tcp" {
+			tcp = a.Addr
+		}
+	}
+	phone := siptest.NewPhone(t, "alice", siptest.WithTCP())
+	var codes []int
+	for range 3 {
+		res, err := phone.Options(ctx, "sip:parkd@"+tcp+";transport=tcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, res.StatusCode)
+		if res.StatusCode == 503 && res.GetHeader("Retry-After") == nil {
+			t.Error("503 without Retry-After")
+		}
+	}
+	if fmt.Sprint(codes) != "[200 200 503]" {
+		t.Errorf("3 OPTIONS over TCP past a burst of 2: %v, want [200 200 503]", codes)
+	}
+}
+
+// Past sip.max_transactions a request that would open one gets a
+// stateless 503; those alive go on.
+func TestTransactionCap(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, func(c *Config) { c.MaxTransactions = 2 })
+	ctx := testCtx(t)
+	invite := func(p *rawPeer, id string) {
+		p.send(addr, testSDP, "INVITE sip:hold@"+addr+" SIP/2.0", p.via(id), "From: <sip:x@127.0.0.1>;tag="+id,
+			"To: <sip:hold@"+addr+">", "Call-ID: "+id, "CSeq: 1 INVITE", "Contact: <sip:x@"+p.addr.String()+">",
+			"Content-Type: application/sdp")
+	}
+	a, b, c := newRawPeer(t, "127.0.0.1"), newRawPeer(t, "127.0.0.1"), newRawPeer(t, "127.0.0.2")
+	invite(a, "a")
+	invite(b, "b")
+	a.response(ctx, 180, sip.INVITE)
+	b.response(ctx, 180, sip.INVITE)
+	waitFor(t, "2 live transactions", func() bool { return ep.Stats().Transactions == 2 })
+	invite(c, "c")
+	res := c.response(ctx, 503, sip.INVITE)
+	if h := res.GetHeader("Retry-After"); h == nil {
+		t.Error("503 without Retry-After")
+	}
+	if !strings.Contains(res.GetHeader("Warning").Value(), "transactions") {
+		t.Errorf("Warning %q", res.GetHeader("Warning").Value())
+	}
+	if n := len(h.ringing); n != 2 {
+		t.Errorf("%d INVITEs reached the handler, want 2", n)
+	}
+	close(h.release)
+	a.response(ctx, 200, sip.INVITE)
+	b.response(ctx, 200, sip.INVITE)
+	if st := ep.Stats(); st.TransactionCapRefused != 1 {
+		t.Errorf("%d refused by the cap, want 1", st.TransactionCapRefused)
+	}
+}
+
+// OPTIONS pings are answered without a transaction, and refusals keep
+// none: nothing waits for Timer J. A stateless To tag is the same for a
+// retransmission.
+func TestNothingKeptForPingsAndRefusals(t *testing.T) {
+	ep, _, addr := newDoorEndpoint(t, nil)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.options(addr, "ping")
+	first := p.response(ctx, 200, sip.OPTIONS)
+	p.options(addr, "ping")
+	again := p.response(ctx, 200, sip.OPTIONS)
+	if first.To().Value() != again.To().Value() || !first.To().Params.Has("tag") {
+		t.Errorf("To %q then %q: want one tag for both copies", first.To().Value(), again.To().Value())
+	}
+	if first.GetHeader("Allow") == nil {
+		t.Error("200 without Allow")
+	}
+	if n := ep.Stats().Transactions; n != 0 {
+		t.Errorf("%d server transactions alive after OPTIONS, want 0", n)
+	}
+
+	p.send(addr, "", "MESSAGE sip:parkd@"+addr+" SIP/2.0", p.via("msg"), "From: <sip:x@127.0.0.1>;tag=m",
+		"To: <sip:parkd@"+addr+">", "Call-ID: msg", "CSeq: 1 MESSAGE")
+	p.response(ctx, 405, sip.MESSAGE)
+	waitFor(t, "no transaction kept for a 405", func() bool { return ep.Stats().Transactions == 0 })
+	// A retransmission is refused again, as by a stateless server.
+	p.send(addr, "", "MESSAGE sip:parkd@"+addr+" SIP/2.0", p.via("msg"), "From: <sip:x@127.0.0.1>;tag=m",
+		"To: <sip:parkd@"+addr+">", "Call-ID: msg", "CSeq: 1 MESSAGE")
+	p.response(ctx, 405, sip.MESSAGE)
+}
+
+// Over TCP, bytes from outside sip.allow are never parsed: a request gets
+// no answer and reaches no handler.
+func TestTCPFromOutsideAllowIsIgnored(t *testing.T) {
+	ep, _, _ := newDoorEndpoint(t, func(c *Config) { c.Listen = []ListenAddr{{"tcp", "127.0.0.1:0"}} })
+	addr := ep.Addrs()[0].Addr
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}, Timeout: time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg := "OPTIONS sip:parkd@" + addr + " SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.9:5060;branch=z9hG4bKtcp\r\n" +
+		"From: <sip:x@127.0.0.9>;tag=x\r\nTo: <sip:parkd@" + addr + ">\r\nCall-ID: tcp-outsider\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := conn.Read(make([]byte, 4096)); n > 0 || err == nil {
+		t.Errorf("an outsider over TCP got %d bytes back", n)
+	}
+	if reqs := ep.Stats().Requests; len(reqs) != 0 {
+		t.Errorf("requests counted: %v", reqs)
+	}
+}
+
+// FuzzReadFilter: whatever a datagram holds, the gate neither fails (sipgo
+// would stop reading the socket) nor panics, and passes data on unchanged
+// or not at all.
+func FuzzReadFilter(f *testing.F) {
+	for _, seed := range []string{
+		"OPTIONS sip:parkd@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		"CANCEL sip:hold@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\r\n",
+		"BYE sip:x SIP/2.0\r\nTo: <sip:a@b>;tag=2\r\n\r\n",
+		"SIP/2.0 200 OK\r\n\r\n",
+		"ACK sip:x SIP/2.0\r\n\r\n",
+		"\x00\x01garbage",
+		"",
+	} {
+		f.Add([]byte(seed), true)
+		f.Add([]byte(seed), false)
+	}
+	rtp, err := media.NewAllocator(netip.MustParseAddr("127.0.0.1"), 43000, 43010)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ep, err := NewEndpoint(Config{
+		Listen:          []ListenAddr{{"udp", "127.0.0.1:0"}},
+		Allow:           []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		RTP:             rtp,
+		Logger:          slog.New(slog.DiscardHandler),
+		RateLimit:       RateLimit{PerSecond: 1000, Burst: 5},
+		MaxTransactions: 1,
+	}, &doorHandler{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { ep.Shutdown(context.Background()) })
+	local := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(ep.Addrs()[0].Addr))
+	f.Fuzz(func(t *testing.T, data []byte, allowed bool) {
+		remote := &net.UDPAddr{IP: net.ParseIP("127.0.0.2"), Port: 9} // discard
+		if allowed {
+			remote.IP = net.ParseIP("127.0.0.1")
+		}
+		orig := append([]byte(nil), data...)
+		out, err := ep.readFilter(sip.TransportReadProps{Transport: "UDP", LocalAddr: local, RemoteAddr: remote}, data)
+		if err != nil {
+			t.Fatalf("read filter failed: %v", err)
+		}
+		if out != nil && !bytes.Equal(out, orig) {
+			t.Fatalf("read filter changed the data")
+		}
+	})
+}
