@@ -144,4 +144,3 @@ func sourceAddr(hostport string) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
-
