@@ -46,7 +46,11 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 	}
 	rec := s.newRecordLocked(call, legCaller, inv.From, sl.lot)
 	rec.parker, rec.parkerFrom = parker, parkerFrom
-	if parkerFrom == "" {
+	rec.parkerUnresolvable = parkerFrom != "" && s.unresolvableParker(inv, parker)
+	if rec.parkerUnresolvable {
+		log.Warn("call parked; the parker's host is a name from an untrusted source, which parkd does not resolve: a recall skips to the ring group (list the PBX in sip.trusted or set sip.outbound_proxy)",
+			"caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)
+	} else if parkerFrom == "" {
 		log.Info("call parked; parker unknown, a recall skips to the ring group", "caller", inv.From.String())
 	} else {
 		log.Info("call parked", "caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)

@@ -41,10 +41,13 @@ type callRecord struct {
 	leg        leg // how it came to parkd
 	parker     sipcore.Party
 	parkerFrom string // how the parker was learned; "" = unknown
-	lot        *lot   // the lot it is queued or parked in (nil once bridged)
-	slot       *slot  // the slot it is parked in; nil when not parked
-	since      time.Time
-	parkedAt   time.Time
+	// parkerUnresolvable: the parker's host is a name that an untrusted
+	// source gave; parkd does not look it up, so a recall cannot ring it.
+	parkerUnresolvable bool
+	lot                *lot  // the lot it is queued or parked in (nil once bridged)
+	slot               *slot // the slot it is parked in; nil when not parked
+	since              time.Time
+	parkedAt           time.Time
 
 	queued     bool  // waiting in lot.queue
 	queueTimer Timer // queue_timeout

@@ -55,7 +55,7 @@ func (s *Server) Park(ctx context.Context, id string, req ParkRequest) (CallView
 		go s.hangUp(peer, peer.hangupWhy)
 	}
 	if parker.URI != "" {
-		rec.parker, rec.parkerFrom = parker, ParkerFromAPI
+		rec.parker, rec.parkerFrom, rec.parkerUnresolvable = parker, ParkerFromAPI, false
 	}
 	rec.recallAfter = req.RecallAfter
 	rec.call.SetLogger(log)

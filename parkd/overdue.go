@@ -32,7 +32,7 @@ func (s *Server) overdueLocked(sl *slot, pc *callRecord, pol Policy) {
 // when it is parkd's own address (a recall there would come straight back
 // in). Callers hold s.mu.
 func (s *Server) recallParkerLocked(pc *callRecord) string {
-	if uri := pc.parker.URI; uri != "" && !s.isOwnAddress(uri) {
+	if uri := pc.parker.URI; uri != "" && !pc.parkerUnresolvable && !s.isOwnAddress(uri) {
 		return uri
 	}
 	return ""

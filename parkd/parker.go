@@ -2,8 +2,10 @@ package parkd
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/parkd/parkd/sipcore"
 )
 
@@ -79,7 +81,26 @@ func (s *Server) SetParker(slot string, p Party) error {
 	}
 	pc.parker = parker
 	pc.parkerFrom = ParkerFromAPI
+	pc.parkerUnresolvable = false
 	pc.call.Logger().Info("parker named", "parker", p.URI, "parker_from", ParkerFromAPI)
 	s.emit(EventParker, sl, pc, p.URI)
 	return nil
+}
+
+// unresolvableParker reports whether a recall to p would need parkd to
+// look up a host name that only an untrusted message gave it. parkd
+// resolves names it was configured with or told by a trusted or
+// authenticated source; anything else could aim its DNS queries, and its
+// recall INVITEs, wherever a stranger likes. With sip.outbound_proxy set
+// the recall goes to the proxy and the name is never looked up here.
+func (s *Server) unresolvableParker(inv *sipcore.Invite, p sipcore.Party) bool {
+	if inv.Identity.Verified() || s.cfg.SIP.OutboundProxy != "" {
+		return false
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(p.URI, &u); err != nil {
+		return true
+	}
+	_, err := netip.ParseAddr(strings.Trim(u.Host, "[]"))
+	return err != nil
 }

@@ -429,3 +429,23 @@ func TestKazooLotParks(t *testing.T) {
 	clock.Advance(10 * time.Second) // Kazoo's callback timeout
 	waitCanceled(t, "bob", in)
 }
+
+// A parker whose host is a name, given by a source parkd neither trusts nor
+// authenticated, is shown but never rung: parkd does not look up names a
+// stranger hands it. The recall goes on to the ring group.
+func TestRecallNeverResolvesAnUntrustedParkerName(t *testing.T) {
+	carol := siptest.NewPhone(t, "carol")
+	clock := parkd.NewManualClock(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
+	d := startDaemon(t, func(c *parkd.Config) { c.Defaults.RingGroup = []string{carol.URI()} }, parkd.WithClock(clock))
+	alice := siptest.NewPhone(t, "alice")
+	d.dial(alice, "700", 200, siptest.CallOptions{Headers: [][2]string{{"Referred-By", "<sip:bob@parker.invalid>"}}})
+	if ev := d.waitEvent(parkd.EventParked, "701"); ev.Call.Parker == nil || ev.Call.Parker.URI != "sip:bob@parker.invalid" {
+		t.Fatalf("parker %+v, want it shown as sent", ev.Call.Parker)
+	}
+	clock.Advance(45 * time.Second)
+	if ev := d.waitEvent(parkd.EventRecalling, "701"); ev.Call.Recalling != parkd.StepRingGroup {
+		t.Errorf("first recall step %q (%s), want the ring group: the parker's name is not to be looked up", ev.Call.Recalling, ev.Detail)
+	}
+	answer(t, ringing(t, carol))
+	d.waitEvent(parkd.EventRecalled, "701")
+}

@@ -18,7 +18,7 @@ import (
 // park one caller twice. When it admits the request, release must be called
 // once the handler has returned.
 func (ep *Endpoint) admit(req *sip.Request, tx sip.ServerTransaction) (release func(), ok bool) {
-	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
+	if !supportedVersion(req) {
 		ep.logRefused(req, "request refused: SIP version not supported", "version", req.SipVersion)
 		res := sip.NewResponseFromRequest(req, 505, "Version Not Supported", nil)
 		res.SipVersion = "SIP/2.0" // sipgo copies the request's
@@ -29,7 +29,8 @@ func (ep *Endpoint) admit(req *sip.Request, tx sip.ServerTransaction) (release f
 	// Case-insensitive to read, upper case to send (RFC 3261 §7.1), and
 	// sipgo copies the request's version into every response.
 	req.SipVersion = "SIP/2.0"
-	if m := strings.TrimSpace(string(req.CSeq().MethodName)); m != string(req.Method) {
+	if !cseqMatches(req) {
+		m := strings.TrimSpace(string(req.CSeq().MethodName))
 		ep.logRefused(req, "request refused: CSeq method differs from the request method", "cseq_method", m)
 		ep.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", `399 parkd "CSeq method differs from the request method"`))
 		return nil, false
@@ -44,6 +45,17 @@ func (ep *Endpoint) admit(req *sip.Request, tx sip.ServerTransaction) (release f
 		return nil, false
 	}
 	return release, true
+}
+
+// conforms reports whether admit would let req past its version and CSeq
+// checks, for the paths that answer before admit runs (stateless OPTIONS).
+func conforms(req *sip.Request) bool { return supportedVersion(req) && cseqMatches(req) }
+
+func supportedVersion(req *sip.Request) bool { return strings.EqualFold(req.SipVersion, "SIP/2.0") }
+
+func cseqMatches(req *sip.Request) bool {
+	c := req.CSeq()
+	return c != nil && strings.TrimSpace(string(c.MethodName)) == string(req.Method)
 }
 
 // logRefused logs a request parkd refused, at most once per source a

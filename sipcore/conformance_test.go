@@ -240,28 +240,30 @@ func TestMergedRequest(t *testing.T) {
 		t.Fatalf("first INVITE: got %d, want the handler's 486", res.StatusCode)
 	}
 
-	// An OPTIONS answered at once: its copy within the transaction's
-	// lifetime is merged too; a new CSeq is a new request.
-	opt := rawRequest{method: "OPTIONS", callID: "merged-2", fromTag: "ft2", branch: "o1"}
-	peer.send(peer.text(opt))
-	if res := peer.final("o1"); res.StatusCode != 200 {
-		t.Fatalf("OPTIONS: got %d, want 200", res.StatusCode)
+	// A request answered at once (here a MESSAGE, 405) keeps its entry for
+	// the transaction's lifetime: a copy then is merged too; a new CSeq is
+	// a new request. (OPTIONS pings are answered statelessly before any of
+	// this: each copy gets the same 200 and nothing is done twice.)
+	msg := rawRequest{method: "MESSAGE", callID: "merged-2", fromTag: "ft2", branch: "o1"}
+	peer.send(peer.text(msg))
+	if res := peer.final("o1"); res.StatusCode != 405 {
+		t.Fatalf("MESSAGE: got %d, want 405", res.StatusCode)
 	}
-	opt.branch = "o2"
-	peer.send(peer.text(opt))
+	msg.branch = "o2"
+	peer.send(peer.text(msg))
 	if res := peer.final("o2"); res.StatusCode != 482 {
-		t.Fatalf("merged OPTIONS: got %d, want 482", res.StatusCode)
+		t.Fatalf("merged MESSAGE: got %d, want 482", res.StatusCode)
 	}
-	opt.branch, opt.cseq = "o3", 2
-	peer.send(peer.text(opt))
-	if res := peer.final("o3"); res.StatusCode != 200 {
-		t.Fatalf("OPTIONS with the next CSeq: got %d, want 200", res.StatusCode)
+	msg.branch, msg.cseq = "o3", 2
+	peer.send(peer.text(msg))
+	if res := peer.final("o3"); res.StatusCode != 405 {
+		t.Fatalf("MESSAGE with the next CSeq: got %d, want 405", res.StatusCode)
 	}
 	// Another From tag (another caller's request) is not a copy.
-	opt.branch, opt.fromTag = "o4", "other"
-	peer.send(peer.text(opt))
-	if res := peer.final("o4"); res.StatusCode != 200 {
-		t.Fatalf("OPTIONS from another tag: got %d, want 200", res.StatusCode)
+	msg.branch, msg.fromTag = "o4", "other"
+	peer.send(peer.text(msg))
+	if res := peer.final("o4"); res.StatusCode != 405 {
+		t.Fatalf("MESSAGE from another tag: got %d, want 405", res.StatusCode)
 	}
 }
 

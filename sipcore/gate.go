@@ -90,7 +90,9 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		return nil, nil
 	}
 	if method == sip.OPTIONS {
-		if req := g.request(); req != nil && !hasToTag(req) {
+		// Only a well-formed ping is answered here; anything admit would
+		// refuse (505, 400) goes on to it.
+		if req := g.request(); req != nil && !hasToTag(req) && conforms(req) {
 			g.reply(req, optionsResponse(req))
 			return nil, nil
 		}
@@ -219,6 +221,7 @@ func (g *gated) respond(req *sip.Request, code int, reason string, headers ...si
 // source port when the request asked for rport (RFC 3581). Never the Via
 // host: that would be an address the packet chose.
 func (g *gated) reply(req *sip.Request, res *sip.Response) {
+	res.SipVersion = "SIP/2.0" // sipgo copies the request's, which may be "sip/2.0"
 	if to := res.To(); to != nil {
 		// Stateless, the tag must be the same for a retransmission.
 		to.Params.Remove("tag")
