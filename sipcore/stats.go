@@ -146,6 +146,8 @@ type EndpointStats struct {
 	NotifiesSent, NotifiesFailed uint64
 	// Calls is the number of answered calls still up.
 	Calls int
+	// TCP counts the SIP TCP connections refused and closed (sip.tcp).
+	TCP TCPStats
 }
 
 // Stats returns the endpoint's counters. It is cheap enough for every
@@ -157,6 +159,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 		NotifiesSent:   st.notifiesSent.Load(),
 		NotifiesFailed: st.notifiesFailed.Load(),
 		Calls:          ep.Calls(),
+		TCP:            ep.tcpGate.stats(),
 	}
 	for m := range st.requests {
 		if n := st.requests[m].Load(); n > 0 {

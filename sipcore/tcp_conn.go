@@ -1,0 +1,152 @@
+package sipcore
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// tcpConn is an admitted SIP TCP connection as sipgo reads it. Its Read
+// closes the connection when the peer stays silent for the idle timeout
+// while no dialog or subscription uses it, when a message takes longer
+// than the message timeout from its first byte to its last (slowloris), or
+// when a message breaks the framer's size bounds. It then returns io.EOF,
+// which sipgo takes as an ordinary close. The timeouts are read deadlines
+// on the socket: no goroutine or timer of its own per connection.
+type tcpConn struct {
+	net.Conn
+	gate      *tcpGate
+	ip        netip.Addr
+	raddr     string // as sipgo names the connection and dialogs record their source
+	closeOnce sync.Once
+
+	// Only the reading goroutine touches these: sipgo reads a connection
+	// from one goroutine.
+	framer   sipFramer
+	lastByte time.Time
+	msgStart time.Time
+	armed    time.Time // the read deadline set on the socket; zero: none
+	stale    bool      // the armed deadline has passed and must be replaced
+
+	asked atomic.Int64 // a read deadline set through SetReadDeadline, UnixNano; 0: none
+}
+
+func newTCPConn(c net.Conn, g *tcpGate, ip netip.Addr) *tcpConn {
+	return &tcpConn{Conn: c, gate: g, ip: ip, raddr: c.RemoteAddr().String(), lastByte: time.Now()}
+}
+
+// due is when the current wait must end: the message's deadline while a
+// message is arriving, else the idle deadline; zero for never.
+func (c *tcpConn) due() time.Time {
+	if c.framer.inMessage() {
+		return c.msgStart.Add(c.gate.limits.MessageTimeout)
+	}
+	if c.gate.limits.IdleTimeout < 0 {
+		return time.Time{}
+	}
+	return c.lastByte.Add(c.gate.limits.IdleTimeout)
+}
+
+func (c *tcpConn) Read(p []byte) (int, error) {
+	for {
+		asked := c.askedDeadline()
+		wake := earliest(c.due(), asked)
+		// Move the socket's deadline only to wake earlier (or after it
+		// fired): a deadline that fires early is checked and pushed back
+		// below, so a busy connection does not re-arm it on every read.
+		if c.stale || (!wake.IsZero() && (c.armed.IsZero() || wake.Before(c.armed))) {
+			if err := c.Conn.SetReadDeadline(wake); err != nil {
+				return 0, err
+			}
+			c.armed, c.stale = wake, false
+		}
+		n, err := c.Conn.Read(p)
+		if n > 0 {
+			now := time.Now()
+			c.lastByte = now
+			started, ferr := c.framer.feed(p[:n])
+			if ferr != nil {
+				c.drop(reasonOversized, slog.LevelWarn, "error", ferr)
+				return 0, io.EOF
+			}
+			if started {
+				c.msgStart = now
+			}
+			return n, err
+		}
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		c.stale = true
+		now := time.Now()
+		if !asked.IsZero() && !now.Before(asked) {
+			return 0, err // the caller's own deadline
+		}
+		due := c.due()
+		if due.IsZero() || now.Before(due) {
+			continue // woken early
+		}
+		if c.framer.inMessage() {
+			c.drop(reasonSlowMessage, slog.LevelWarn, "timeout", c.gate.limits.MessageTimeout)
+			return 0, io.EOF
+		}
+		if c.gate.inUse(c.raddr) {
+			c.lastByte = now // a dialog's connection: look again in a while
+			continue
+		}
+		c.drop(reasonIdle, slog.LevelDebug, "timeout", c.gate.limits.IdleTimeout)
+		return 0, io.EOF
+	}
+}
+
+// drop closes the connection for a reason, counted and logged.
+func (c *tcpConn) drop(why tcpReason, level slog.Level, args ...any) {
+	c.Close()
+	c.gate.note(why, level, "sip tcp connection closed", append([]any{"source", c.raddr}, args...)...)
+}
+
+func (c *tcpConn) Close() error {
+	c.closeOnce.Do(func() { c.gate.release(c.ip) })
+	return c.Conn.Close()
+}
+
+// SetReadDeadline keeps a caller's deadline beside the connection's own.
+// It takes effect at the next Read, which is how sipgo uses it (set, then
+// read, in the reading goroutine).
+func (c *tcpConn) SetReadDeadline(t time.Time) error {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	c.asked.Store(ns)
+	return nil
+}
+
+func (c *tcpConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *tcpConn) askedDeadline() time.Time {
+	if ns := c.asked.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// earliest is the earlier of two deadlines, zero meaning none.
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
+}
