@@ -111,9 +111,15 @@ func (c *tcpConn) drop(why tcpReason, level slog.Level, args ...any) {
 	c.gate.note(why, level, "sip tcp connection closed", append([]any{"source", c.raddr}, args...)...)
 }
 
+// Close closes the socket once; later calls do nothing and return nil, so
+// sipgo closing a connection parkd dropped is not an error.
 func (c *tcpConn) Close() error {
-	c.closeOnce.Do(func() { c.gate.release(c.ip) })
-	return c.Conn.Close()
+	var err error
+	c.closeOnce.Do(func() {
+		err = c.Conn.Close()
+		c.gate.release(c.ip)
+	})
+	return err
 }
 
 // SetReadDeadline keeps a caller's deadline beside the connection's own.

@@ -3,19 +3,20 @@ package sipcore
 import (
 	"bytes"
 	"errors"
+
+	"github.com/emiago/sipgo/sip"
 )
 
-// Bounds of one SIP message over TCP. sipgo refuses messages over
-// sip.ParseMaxMessageLength (64 KiB) but only once it has buffered them;
-// the framer refuses the same before sipgo has to.
-const (
-	maxTCPHeaderBytes = 64 << 10 // start line and headers, CRLFs included
-	maxTCPBodyBytes   = 64 << 10 // Content-Length
-)
+// maxTCPMessageBytes bounds one SIP message over TCP, headers and body.
+// sipgo refuses messages over sip.ParseMaxMessageLength (64 KiB, a
+// variable) too, but only once it has buffered them, and then it logs them
+// whole at ERROR; the framer sees every read first and, with a bound a
+// little lower, closes the connection before sipgo gets that far.
+var maxTCPMessageBytes = min(63<<10, sip.ParseMaxMessageLength-1024)
 
 var (
-	errTCPHeadersTooLong = errors.New("SIP headers longer than 64 KiB")
-	errTCPBodyTooLong    = errors.New("SIP Content-Length over 64 KiB")
+	errTCPHeadersTooLong = errors.New("SIP headers longer than 63 KiB")
+	errTCPBodyTooLong    = errors.New("SIP message longer than 63 KiB (Content-Length)")
 )
 
 type framerState uint8
@@ -113,7 +114,7 @@ func (f *sipFramer) startMessage() {
 
 func (f *sipFramer) countHeader(n int) error {
 	f.headerBytes += n
-	if f.headerBytes > maxTCPHeaderBytes {
+	if f.headerBytes > maxTCPMessageBytes {
 		return errTCPHeadersTooLong
 	}
 	return nil
@@ -138,7 +139,7 @@ func (f *sipFramer) headerByte(b byte) error {
 			f.state = frameSkip
 			return nil
 		}
-		if f.contentLen > maxTCPBodyBytes {
+		if f.headerBytes+f.contentLen > maxTCPMessageBytes {
 			return errTCPBodyTooLong
 		}
 		f.bodyLeft = f.contentLen
@@ -190,7 +191,7 @@ func (f *sipFramer) headerByte(b byte) error {
 		switch {
 		case b >= '0' && b <= '9':
 			f.value = f.value*10 + int(b-'0')
-			if f.value > maxTCPBodyBytes {
+			if f.value > maxTCPMessageBytes {
 				return errTCPBodyTooLong
 			}
 		case b == '\r':

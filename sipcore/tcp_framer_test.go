@@ -52,7 +52,8 @@ func TestSIPFramer(t *testing.T) {
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"
 	withBody := framed("Content-Type: application/sdp\r\nContent-Length: "+strconv.Itoa(len(sdp))+"\r\n", sdp)
 	compact := framed("l:5\r\n", "hello")
-	big := strings.Repeat("X-Pad: "+strings.Repeat("a", 1000)+"\r\n", 70)
+	pad := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+	big := strings.Repeat(pad, 70)
 
 	cases := []struct {
 		name   string
@@ -82,9 +83,10 @@ func TestSIPFramer(t *testing.T) {
 			starts: []int{0}, ends: []int{len(framed("Content-Length: 4\r\n", "\r\n\r\n"))}},
 		{name: "incomplete body", in: framed("Content-Length: 10\r\n", "abc"), starts: []int{0}},
 		{name: "incomplete headers", in: framerOptions, starts: []int{0}},
-		{name: "headers over 64 KiB", in: framerOptions + big, starts: []int{0}, err: errTCPHeadersTooLong},
-		{name: "a line over 64 KiB", in: "INVITE sip:" + strings.Repeat("7", 70000), starts: []int{0}, err: errTCPHeadersTooLong},
-		{name: "Content-Length over 64 KiB", in: framed("Content-Length: 70000\r\n", ""), starts: []int{0}, err: errTCPBodyTooLong},
+		{name: "headers over 63 KiB", in: framerOptions + big, starts: []int{0}, err: errTCPHeadersTooLong},
+		{name: "a line over 63 KiB", in: "INVITE sip:" + strings.Repeat("7", 70000), starts: []int{0}, err: errTCPHeadersTooLong},
+		{name: "Content-Length over 63 KiB", in: framed("Content-Length: 70000\r\n", ""), starts: []int{0}, err: errTCPBodyTooLong},
+		{name: "headers and body together over 63 KiB", in: framed(strings.Repeat(pad, 40)+"Content-Length: 30000\r\n", ""), starts: []int{0}, err: errTCPBodyTooLong},
 		{name: "Content-Length that overflows", in: framed("Content-Length: 99999999999999999999999\r\n", ""), starts: []int{0}, err: errTCPBodyTooLong},
 	}
 	for _, tc := range cases {
