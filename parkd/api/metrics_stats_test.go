@@ -26,6 +26,11 @@ func fakeStats() parkd.Stats {
 			NotifiesSent:   12,
 			NotifiesFailed: 1,
 			Calls:          4,
+			TCP: sipcore.TCPStats{
+				Open: 6, AcceptErrors: 2,
+				Refused: []sipcore.ReasonCount{{Reason: sipcore.TCPNotAllowed, Count: 9}},
+				Closed:  []sipcore.ReasonCount{{Reason: sipcore.TCPIdle, Count: 3}, {Reason: sipcore.TCPSlowMessage, Count: 1}},
+			},
 		},
 		RTPReceived:  1000,
 		RTPSent:      2500,
@@ -72,6 +77,19 @@ parkd_sip_responses_total{code="200",method="INVITE"} 5
 parkd_sip_responses_total{code="200",method="SUBSCRIBE"} 3
 parkd_sip_responses_total{code="404",method="INVITE"} 2
 parkd_sip_responses_total{code="405",method="other"} 1
+# HELP parkd_sip_tcp_accept_errors_total Failed accepts on the SIP TCP listeners (e.g. too many open files), each retried.
+# TYPE parkd_sip_tcp_accept_errors_total counter
+parkd_sip_tcp_accept_errors_total 2
+# HELP parkd_sip_tcp_closed_total SIP TCP connections parkd closed, by reason (idle, slow_message, oversized).
+# TYPE parkd_sip_tcp_closed_total counter
+parkd_sip_tcp_closed_total{reason="idle"} 3
+parkd_sip_tcp_closed_total{reason="slow_message"} 1
+# HELP parkd_sip_tcp_connections SIP TCP connections accepted and open now.
+# TYPE parkd_sip_tcp_connections gauge
+parkd_sip_tcp_connections 6
+# HELP parkd_sip_tcp_refused_total SIP TCP connections closed at accept, by reason (not_allowed, max_connections, max_per_source).
+# TYPE parkd_sip_tcp_refused_total counter
+parkd_sip_tcp_refused_total{reason="not_allowed"} 9
 # HELP parkd_slots_occupied Slots holding a parked call, by lot.
 # TYPE parkd_slots_occupied gauge
 parkd_slots_occupied{lot="main"} 2
