@@ -16,15 +16,17 @@ import (
 // closes the connection when the peer stays silent for the idle timeout
 // while no dialog or subscription uses it, when a message takes longer
 // than the message timeout from its first byte to its last (slowloris), or
-// when a message breaks the framer's size bounds. It then returns io.EOF,
-// which sipgo takes as an ordinary close. The timeouts are read deadlines
-// on the socket: no goroutine or timer of its own per connection.
+// when a message breaks the framer's size bound, and then returns io.EOF,
+// which sipgo takes as an ordinary close. Its Write closes it when the peer
+// does not take a write within the message timeout. The timeouts are
+// deadlines on the socket: no goroutine or timer of its own per connection.
 type tcpConn struct {
 	net.Conn
 	gate      *tcpGate
 	ip        netip.Addr
 	raddr     string // as sipgo names the connection and dialogs record their source
 	closeOnce sync.Once
+	dropped   atomic.Bool // parkd closed it for a reason, counted once
 
 	// Only the reading goroutine touches these: sipgo reads a connection
 	// from one goroutine.
@@ -105,10 +107,29 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 	}
 }
 
+// Write gives every write the message timeout: a peer that stops reading
+// would otherwise hold the writing goroutine (a response, a NOTIFY) for
+// good, and one more for every message parkd then tries to send it. The
+// connection is closed when a write times out.
+func (c *tcpConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.gate.limits.MessageTimeout)); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.drop(reasonSlowReader, slog.LevelWarn, "timeout", c.gate.limits.MessageTimeout)
+	}
+	return n, err
+}
+
 // drop closes the connection for a reason, counted and logged.
 func (c *tcpConn) drop(why tcpReason, level slog.Level, args ...any) {
-	c.Close()
+	if !c.dropped.CompareAndSwap(false, true) {
+		return
+	}
+	// Counted first, so whoever sees the close sees it counted.
 	c.gate.note(why, level, "sip tcp connection closed", append([]any{"source", c.raddr}, args...)...)
+	c.Close()
 }
 
 // Close closes the socket once; later calls do nothing and return nil, so
@@ -134,10 +155,10 @@ func (c *tcpConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-func (c *tcpConn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
-	return c.Conn.SetWriteDeadline(t)
-}
+// SetDeadline and SetWriteDeadline leave writes to Write's own deadline.
+func (c *tcpConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+
+func (c *tcpConn) SetWriteDeadline(time.Time) error { return nil }
 
 func (c *tcpConn) askedDeadline() time.Time {
 	if ns := c.asked.Load(); ns != 0 {

@@ -132,8 +132,8 @@ func (g *tcpGate) refuse(c net.Conn, why tcpReason, ip netip.Addr) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	c.Close()
 	g.note(why, slog.LevelWarn, "sip tcp connection refused", "source", ip)
+	c.Close()
 }
 
 // note counts one refusal or close and logs it, at most once per interval

@@ -7,7 +7,8 @@ const (
 	TCPMaxPerSource   = "max_per_source"  // refused: sip.tcp.max_per_source are open from that IP
 	TCPIdle           = "idle"            // closed: silent for sip.tcp.idle_timeout, carrying no dialog
 	TCPSlowMessage    = "slow_message"    // closed: a message took longer than sip.tcp.message_timeout
-	TCPOversized      = "oversized"       // closed: headers or Content-Length over 64 KiB
+	TCPOversized      = "oversized"       // closed: a message over 63 KiB
+	TCPSlowReader     = "slow_reader"     // closed: a write to it took longer than sip.tcp.message_timeout
 )
 
 type tcpReason uint8
@@ -19,6 +20,7 @@ const (
 	reasonIdle
 	reasonSlowMessage
 	reasonOversized
+	reasonSlowReader
 	numTCPReasons
 )
 
@@ -26,7 +28,7 @@ const (
 const firstCloseReason = reasonIdle
 
 var tcpReasonNames = [numTCPReasons]string{
-	TCPNotAllowed, TCPMaxConnections, TCPMaxPerSource, TCPIdle, TCPSlowMessage, TCPOversized,
+	TCPNotAllowed, TCPMaxConnections, TCPMaxPerSource, TCPIdle, TCPSlowMessage, TCPOversized, TCPSlowReader,
 }
 
 func (r tcpReason) String() string { return tcpReasonNames[r] }

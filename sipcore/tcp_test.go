@@ -334,3 +334,42 @@ func TestTCPSlowMessageClosed(t *testing.T) {
 		t.Errorf("slow message not logged:\n%s", logs)
 	}
 }
+
+func TestTCPSlowReaderClosed(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	ep, _, _ := newTCPEndpoint(t, TCPLimits{MessageTimeout: timeout})
+	addr := ep.Addrs()[0].Addr
+
+	// A peer that sends requests and never reads the answers: once the
+	// socket buffers are full, parkd's writes wait, and must not wait for
+	// ever.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	deaf, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deaf.Close()
+	// Answers repeat the Via headers: 40 KB of them make 40 KB answers, and
+	// 200 of those more than the kernel buffers.
+	var vias strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&vias, "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-pad%d-%s\r\n", i, strings.Repeat("p", 950))
+	}
+	var burst bytes.Buffer
+	for i := 0; i < 200; i++ {
+		msg := rawOptions(deaf)
+		burst.WriteString(strings.Replace(msg, "\r\n", "\r\n"+vias.String(), 1))
+	}
+	go deaf.Write(burst.Bytes())
+	eventually(t, "the deaf connection to be closed", func() bool {
+		return reasonCounts(ep.Stats().TCP.Closed)[TCPSlowReader] == 1
+	})
+	eventually(t, "its place to be released", func() bool { return ep.Stats().TCP.Open == 0 })
+	if got := optionsStatus(t, dialFrom(t, "127.0.0.1", addr)); got != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS after the deaf connection: %q", got)
+	}
+}
