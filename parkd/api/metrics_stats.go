@@ -63,7 +63,7 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 			"SIP TCP connections closed at accept, by reason (not_allowed, max_connections, max_per_source).",
 			[]string{"reason"}, nil),
 		tcpClosed: prometheus.NewDesc("parkd_sip_tcp_closed_total",
-			"SIP TCP connections parkd closed, by reason (idle, slow_message, oversized).",
+			"SIP TCP connections parkd closed, by reason (idle, slow_message, slow_reader, oversized).",
 			[]string{"reason"}, nil),
 	}
 }

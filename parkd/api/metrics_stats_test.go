@@ -80,7 +80,7 @@ parkd_sip_responses_total{code="405",method="other"} 1
 # HELP parkd_sip_tcp_accept_errors_total Failed accepts on the SIP TCP listeners (e.g. too many open files), each retried.
 # TYPE parkd_sip_tcp_accept_errors_total counter
 parkd_sip_tcp_accept_errors_total 2
-# HELP parkd_sip_tcp_closed_total SIP TCP connections parkd closed, by reason (idle, slow_message, oversized).
+# HELP parkd_sip_tcp_closed_total SIP TCP connections parkd closed, by reason (idle, slow_message, slow_reader, oversized).
 # TYPE parkd_sip_tcp_closed_total counter
 parkd_sip_tcp_closed_total{reason="idle"} 3
 parkd_sip_tcp_closed_total{reason="slow_message"} 1
