@@ -3,7 +3,7 @@ package sipcore
 import "time"
 
 // TCPLimits bound what SIP over TCP may cost (sip.tcp in the config).
-// Zero values take the defaults below.
+// Zero values take the DefaultTCP… constants.
 type TCPLimits struct {
 	MaxConnections int           // open connections in all
 	MaxPerSource   int           // open connections from one IP
