@@ -177,7 +177,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			if l.isClosed() || errors.Is(err, net.ErrClosed) {
-				return nil, err
+				return nil, net.ErrClosed
 			}
 			pause = min(max(2*pause, acceptRetryMin), acceptRetryMax)
 			l.acceptFailed(err, pause)
