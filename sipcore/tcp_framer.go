@@ -45,6 +45,7 @@ type sipFramer struct {
 	headerBytes int
 	name        [len("content-length")]byte
 	nameLen     int  // bytes of the name seen, capped at len(name)+1 (too long to matter)
+	inHeaders   bool // a header line has begun: a line starting with a space may fold into it
 	valueHeader bool // the current header (and its folded lines) is Content-Length
 	value       int  // digits of the current Content-Length so far
 	contentLen  int  // the last Content-Length of the message, as sipgo takes the last one
@@ -155,6 +156,9 @@ func (f *sipFramer) headerByte(b byte) error {
 			f.endValue()
 			return nil
 		case ' ', '\t':
+			if !f.inHeaders {
+				break // nothing to fold into after the start line: a header, as sipgo takes it
+			}
 			// A folded line continues the header above it (RFC 3261 §7.3.1).
 			if f.valueHeader {
 				f.state = frameValue
@@ -165,6 +169,7 @@ func (f *sipFramer) headerByte(b byte) error {
 		}
 		f.endValue()
 		f.nameLen = 0
+		f.inHeaders = true
 		f.state = frameName
 		return f.headerByte(b)
 	case frameName:
@@ -178,7 +183,7 @@ func (f *sipFramer) headerByte(b byte) error {
 			}
 		case b == '\r':
 			f.state = frameCR
-		case b == ' ' || b == '\t':
+		case isSpace(b):
 			// sipgo trims spaces around the name.
 		case f.nameLen < len(f.name):
 			f.name[f.nameLen] = b | 0x20 // ASCII lower case; other bytes make no match anyway
@@ -196,7 +201,7 @@ func (f *sipFramer) headerByte(b byte) error {
 			}
 		case b == '\r':
 			f.state = frameCR
-		case b == ' ' || b == '\t':
+		case isSpace(b):
 		default:
 			// Not a number: sipgo rejects the header; leave the length as it was.
 			f.valueHeader = false
@@ -221,4 +226,10 @@ func (f *sipFramer) isContentLength() bool {
 	}
 	n := f.name[:f.nameLen]
 	return string(n) == "content-length" || string(n) == "l"
+}
+
+// isSpace is the ASCII white space sipgo trims from header names and
+// values (bytes.TrimSpace), CR aside: it ends lines.
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f'
 }
