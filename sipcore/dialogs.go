@@ -45,13 +45,6 @@ func (r *dialogRegistry) remove(c *Call) {
 	r.mu.Unlock()
 }
 
-// usesTCP reports whether a call sends over the TCP connection from raddr.
-func (r *dialogRegistry) usesTCP(raddr string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.tcp[raddr] > 0
-}
-
 func (r *dialogRegistry) get(id DialogID) *Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -43,5 +44,46 @@ func TestTCPLimitsDefaults(t *testing.T) {
 	never.setDefaults()
 	if never.IdleTimeout != NoIdleTimeout {
 		t.Errorf("NoIdleTimeout became %s", never.IdleTimeout)
+	}
+}
+
+// A TCP connection counts as a dialog's while the dialog lives and for
+// tcpDialogGrace after, so its last BYE or NOTIFY still has a connection.
+func TestTCPSourcesGrace(t *testing.T) {
+	src := tcpSources{}
+	a := &dialogPeer{transport: "tcp", source: "127.0.0.1:5000"}
+	b := &dialogPeer{transport: "tcp", source: "127.0.0.1:5000"}
+	udp := &dialogPeer{transport: "udp", source: "127.0.0.1:5001"}
+	src.add(a)
+	src.add(b)
+	src.add(udp)
+	if !src.uses(a.source) || src.uses(udp.source) {
+		t.Fatalf("two TCP dialogs and a UDP one: %v", src)
+	}
+	src.remove(a)
+	src.remove(udp)
+	if !src.uses(a.source) {
+		t.Fatal("one dialog left: not in use")
+	}
+	src.remove(b)
+	if !src.uses(a.source) {
+		t.Fatal("no grace after the last dialog ended")
+	}
+	src[a.source] = tcpUse{ended: time.Now().Add(-tcpDialogGrace - time.Second)}
+	if src.uses(a.source) || len(src) != 0 {
+		t.Fatalf("in use after the grace, or not forgotten: %v", src)
+	}
+
+	// Stale entries nobody asks about go as other dialogs end.
+	for i := 0; i < 100; i++ {
+		src[fmt.Sprintf("10.0.0.1:%d", i)] = tcpUse{ended: time.Now().Add(-time.Hour)}
+	}
+	for i := 0; i < 200; i++ {
+		p := &dialogPeer{transport: "tcp", source: "127.0.0.1:6000"}
+		src.add(p)
+		src.remove(p)
+	}
+	if len(src) > 10 {
+		t.Errorf("%d entries left after 200 dialogs ended, want the stale ones swept", len(src))
 	}
 }
