@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parkd/parkd/sipcore"
 )
 
 // TCPLimits is `sip.tcp:`: what one SIP TCP connection, and all of them
@@ -112,4 +114,13 @@ func (c Config) checkLimits(ck *checker) {
 	if c.SIP.MaxTransactions < 1 || c.SIP.MaxTransactions > maxTransactionsAllowed {
 		ck.add("sip.max_transactions", "must be between 1 and %d (got %d)", maxTransactionsAllowed, c.SIP.MaxTransactions)
 	}
+}
+
+// endpointIdleTimeout is sip.tcp.idle_timeout as sipcore takes it: there
+// zero means the default, so "0 (never)" becomes sipcore.NoIdleTimeout.
+func (t TCPLimits) endpointIdleTimeout() time.Duration {
+	if d := t.IdleTimeout.D(); d != 0 {
+		return d
+	}
+	return sipcore.NoIdleTimeout
 }

@@ -174,7 +174,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		RTPLatch: latch,
 		TCP: sipcore.TCPLimits{
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
-			IdleTimeout: cfg.SIP.TCP.IdleTimeout.D(), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
+			IdleTimeout: cfg.SIP.TCP.endpointIdleTimeout(), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
 		},
 		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
 		MaxTransactions: cfg.SIP.MaxTransactions,

@@ -18,13 +18,21 @@ type DialogID struct {
 type dialogRegistry struct {
 	mu    sync.Mutex
 	calls map[DialogID]*Call
+	tcp   tcpSources // the TCP connections the calls send over
 }
 
-func (r *dialogRegistry) init() { r.calls = map[DialogID]*Call{} }
+func (r *dialogRegistry) init() {
+	r.calls = map[DialogID]*Call{}
+	r.tcp = tcpSources{}
+}
 
 func (r *dialogRegistry) add(c *Call) {
 	r.mu.Lock()
+	if old := r.calls[c.ID]; old != nil {
+		r.tcp.remove(&old.dialogPeer)
+	}
 	r.calls[c.ID] = c
+	r.tcp.add(&c.dialogPeer)
 	r.mu.Unlock()
 }
 
@@ -32,6 +40,7 @@ func (r *dialogRegistry) remove(c *Call) {
 	r.mu.Lock()
 	if r.calls[c.ID] == c {
 		delete(r.calls, c.ID)
+		r.tcp.remove(&c.dialogPeer)
 	}
 	r.mu.Unlock()
 }

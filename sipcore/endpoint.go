@@ -85,6 +85,7 @@ type Endpoint struct {
 	client  *sipgo.Client
 
 	listeners []listener
+	tcpGate   *tcpGate // admits and times out SIP TCP connections (sip.tcp)
 	dialogs   dialogRegistry
 	subs      subscriptionRegistry
 	auth      *authState // nil: sip.auth is off
@@ -189,8 +190,11 @@ func (ep *Endpoint) listen() error {
 			if err != nil {
 				return fmt.Errorf("sip listen %s: %w", l, err)
 			}
+			if ep.tcpGate == nil {
+				ep.tcpGate = newTCPGate(ep.cfg.TCP, ep.cfg.Allow, ep.log, ep.tcpInUse)
+			}
 			addr := ln.Addr().(*net.TCPAddr).AddrPort()
-			ep.listeners = append(ep.listeners, listener{"tcp", addr, ln})
+			ep.listeners = append(ep.listeners, listener{"tcp", addr, newTCPListener(ln, ep.tcpGate)})
 		default:
 			return fmt.Errorf("sip listen %s: unsupported transport %q (use udp or tcp)", l, l.Network)
 		}
@@ -211,8 +215,10 @@ func (ep *Endpoint) serve(run func() error) {
 	ep.wg.Add(1)
 	go func() {
 		defer ep.wg.Done()
+		// A TCP listener returns only once closed (tcpListener retries
+		// everything else); anything else stopping one is worth knowing.
 		if err := run(); err != nil && !errors.Is(err, net.ErrClosed) {
-			ep.log.Debug("sip listener stopped", "error", err)
+			ep.log.Error("sip listener stopped", "error", err)
 		}
 	}()
 }

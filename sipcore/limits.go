@@ -3,11 +3,11 @@ package sipcore
 import "time"
 
 // TCPLimits bound what SIP over TCP may cost (sip.tcp in the config).
-// Zero values take the defaults below.
+// Zero values take the DefaultTCP… constants.
 type TCPLimits struct {
 	MaxConnections int           // open connections in all
 	MaxPerSource   int           // open connections from one IP
-	IdleTimeout    time.Duration // a connection with no dialog or subscription is closed after this long silent
+	IdleTimeout    time.Duration // a connection with no dialog or subscription is closed after this long silent; NoIdleTimeout: never
 	MessageTimeout time.Duration // a message must arrive whole within this long of its first byte
 }
 

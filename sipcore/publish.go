@@ -93,6 +93,7 @@ type subscriptionRegistry struct {
 	resources   map[resourceKey]*resourceState
 	perSource   map[string]int // source IP → subscriptions
 	perResource map[string]int // resource → subscriptions in any package
+	tcp         tcpSources     // the TCP connections NOTIFYs go out on
 }
 
 func (r *subscriptionRegistry) init() {
@@ -100,6 +101,7 @@ func (r *subscriptionRegistry) init() {
 	r.resources = map[resourceKey]*resourceState{}
 	r.perSource = map[string]int{}
 	r.perResource = map[string]int{}
+	r.tcp = tcpSources{}
 }
 
 // stateLocked returns the resource's state, creating it; callers hold r.mu.
@@ -132,6 +134,7 @@ func (r *subscriptionRegistry) add(s *Subscription, limits SubscriptionConfig) e
 	r.byID[s.ID] = s
 	r.perSource[s.sourceIP]++
 	r.perResource[s.Resource]++
+	r.tcp.add(&s.dialogPeer)
 	return nil
 }
 
@@ -161,6 +164,7 @@ func (r *subscriptionRegistry) remove(s *Subscription) bool {
 	if r.perResource[s.Resource]--; r.perResource[s.Resource] <= 0 {
 		delete(r.perResource, s.Resource)
 	}
+	r.tcp.remove(&s.dialogPeer)
 	return true
 }
 

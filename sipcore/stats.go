@@ -161,6 +161,8 @@ type EndpointStats struct {
 	RateLimited, RateDropped, TransactionCapRefused uint64
 	// Transactions is the number of server transactions alive.
 	Transactions int64
+	// TCP counts the SIP TCP connections refused and closed (sip.tcp).
+	TCP TCPStats
 }
 
 // Stats returns the endpoint's counters. It is cheap enough for every
@@ -178,6 +180,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 		RateDropped:           st.rateDropped.Load(),
 		TransactionCapRefused: st.txCapRefused.Load(),
 		Transactions:          ep.liveTx.Load(),
+		TCP:                   ep.tcpGate.stats(),
 	}
 	for m := range st.requests {
 		if n := st.requests[m].Load(); n > 0 {

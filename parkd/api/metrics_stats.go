@@ -19,6 +19,7 @@ type statsCollector struct {
 	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
 	rtpReceived, rtpSent, rtpRejected, mohListeners      *prometheus.Desc
 	slotsOccupied, queueCalls                            *prometheus.Desc
+	tcpOpen, tcpAcceptErrors, tcpRefused, tcpClosed      *prometheus.Desc
 }
 
 // NewStatsCollector exposes what stats returns (usually Server.Stats) on
@@ -62,6 +63,16 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 			"Slots holding a parked call, by lot.", []string{"lot"}, nil),
 		queueCalls: prometheus.NewDesc("parkd_queue_calls",
 			"Calls waiting in the attendant queue, by lot.", []string{"lot"}, nil),
+		tcpOpen: prometheus.NewDesc("parkd_sip_tcp_connections",
+			"SIP TCP connections accepted and open now.", nil, nil),
+		tcpAcceptErrors: prometheus.NewDesc("parkd_sip_tcp_accept_errors_total",
+			"Failed accepts on the SIP TCP listeners (e.g. too many open files), each retried.", nil, nil),
+		tcpRefused: prometheus.NewDesc("parkd_sip_tcp_refused_total",
+			"SIP TCP connections closed at accept, by reason (not_allowed, max_connections, max_per_source).",
+			[]string{"reason"}, nil),
+		tcpClosed: prometheus.NewDesc("parkd_sip_tcp_closed_total",
+			"SIP TCP connections parkd closed, by reason (idle, slow_message, slow_reader, oversized).",
+			[]string{"reason"}, nil),
 	}
 }
 
@@ -71,6 +82,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
 		c.rtpReceived, c.rtpSent, c.rtpRejected, c.mohListeners,
 		c.slotsOccupied, c.queueCalls,
+		c.tcpOpen, c.tcpAcceptErrors, c.tcpRefused, c.tcpClosed,
 	} {
 		ch <- d
 	}
@@ -108,5 +120,13 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for lot, n := range st.Queued {
 		gauge(c.queueCalls, n, lot)
+	}
+	gauge(c.tcpOpen, st.SIP.TCP.Open)
+	counter(c.tcpAcceptErrors, st.SIP.TCP.AcceptErrors)
+	for _, r := range st.SIP.TCP.Refused {
+		counter(c.tcpRefused, r.Count, r.Reason)
+	}
+	for _, r := range st.SIP.TCP.Closed {
+		counter(c.tcpClosed, r.Count, r.Reason)
 	}
 }

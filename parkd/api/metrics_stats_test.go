@@ -28,6 +28,11 @@ func fakeStats() parkd.Stats {
 			Calls:          4,
 
 			StrayResponses: 6, RateLimited: 40, RateDropped: 900, TransactionCapRefused: 2, Transactions: 17,
+			TCP: sipcore.TCPStats{
+				Open: 6, AcceptErrors: 2,
+				Refused: []sipcore.ReasonCount{{Reason: sipcore.TCPNotAllowed, Count: 9}},
+				Closed:  []sipcore.ReasonCount{{Reason: sipcore.TCPIdle, Count: 3}, {Reason: sipcore.TCPSlowMessage, Count: 1}},
+			},
 		},
 		RTPReceived:  1000,
 		RTPSent:      2500,
@@ -87,6 +92,19 @@ parkd_sip_shed_total{reason="rate_drop"} 900
 parkd_sip_shed_total{reason="rate_limit"} 40
 parkd_sip_shed_total{reason="stray_response"} 6
 parkd_sip_shed_total{reason="transaction_cap"} 2
+# HELP parkd_sip_tcp_accept_errors_total Failed accepts on the SIP TCP listeners (e.g. too many open files), each retried.
+# TYPE parkd_sip_tcp_accept_errors_total counter
+parkd_sip_tcp_accept_errors_total 2
+# HELP parkd_sip_tcp_closed_total SIP TCP connections parkd closed, by reason (idle, slow_message, slow_reader, oversized).
+# TYPE parkd_sip_tcp_closed_total counter
+parkd_sip_tcp_closed_total{reason="idle"} 3
+parkd_sip_tcp_closed_total{reason="slow_message"} 1
+# HELP parkd_sip_tcp_connections SIP TCP connections accepted and open now.
+# TYPE parkd_sip_tcp_connections gauge
+parkd_sip_tcp_connections 6
+# HELP parkd_sip_tcp_refused_total SIP TCP connections closed at accept, by reason (not_allowed, max_connections, max_per_source).
+# TYPE parkd_sip_tcp_refused_total counter
+parkd_sip_tcp_refused_total{reason="not_allowed"} 9
 # HELP parkd_slots_occupied Slots holding a parked call, by lot.
 # TYPE parkd_slots_occupied gauge
 parkd_slots_occupied{lot="main"} 2
