@@ -165,6 +165,7 @@ func (c *canary) startRun(now time.Time) {
 func (c *canary) result(r *Report) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	r.Canary = true
 	r.CanaryPackets = c.lastSeen - c.runPackets
 	r.CanaryMaxSilence = c.maxGap.Round(time.Millisecond).String()
 	r.canaryMaxSilence = c.maxGap

@@ -87,10 +87,10 @@ func classify(msg []byte) string {
 		return "junk"
 	}
 	// A response in another SIP version: the daemon echoed a request's
-	// bad version instead of answering 505.
+	// bad version instead of answering 505 (RFC 3261 21.5.6).
 	if version, rest, ok := bytes.Cut(line, []byte(" ")); ok && bytes.HasPrefix(bytes.ToUpper(version), []byte("SIP/")) &&
 		len(version) <= 16 && len(rest) >= 3 && rest[0] >= '1' && rest[0] <= '6' {
-		return string(rest[0]) + "xx as " + strconv.Quote(string(version))
+		return string(rest[0]) + "xx in another version"
 	}
 	method, rest, ok := bytes.Cut(line, []byte(" "))
 	if !ok || !bytes.HasSuffix(rest, []byte(" SIP/2.0")) || len(method) == 0 || len(method) > 16 {

@@ -70,7 +70,7 @@ func TestClassify(t *testing.T) {
 	tests := map[string]string{
 		resp200:                            "2xx",
 		"SIP/2.0 486 Busy Here\r\n\r\n":    "4xx",
-		"SIP/1.0 400 Bad Request\r\n\r\n":  `4xx as "SIP/1.0"`,
+		"SIP/1.0 400 Bad Request\r\n\r\n":  "4xx in another version",
 		notify:                             "NOTIFY",
 		"BYE sip:x@y SIP/2.0\r\n":          "BYE",
 		"\x00\x01garbage":                  "junk",

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
@@ -134,6 +135,7 @@ type dnsCatcher struct {
 	mu    sync.Mutex
 	count int
 	names map[string]int
+	types map[string]int
 	wg    sync.WaitGroup
 }
 
@@ -141,7 +143,7 @@ type dnsCatcher struct {
 const maxDNSNames = 1000
 
 func startDNSCatcher(addrs []netip.AddrPort) (*dnsCatcher, error) {
-	c := &dnsCatcher{names: map[string]int{}}
+	c := &dnsCatcher{names: map[string]int{}, types: map[string]int{}}
 	for _, a := range addrs {
 		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(a))
 		if err != nil {
@@ -169,6 +171,8 @@ func (c *dnsCatcher) serve(u *net.UDPConn) {
 		name, reply, ok := nxdomain(buf[:n])
 		c.mu.Lock()
 		c.count++
+		qtype, _, _ := strings.Cut(name, " ")
+		c.types[qtype]++
 		if len(c.names) < maxDNSNames || c.names[name] > 0 {
 			c.names[name]++
 		}
@@ -242,9 +246,10 @@ func (c *dnsCatcher) result(r *Report) {
 	defer c.mu.Unlock()
 	r.DNSQueries = c.count
 	r.DNSNames = len(c.names)
+	r.DNSTypes = maps.Clone(c.types)
 	top := map[string]int{}
 	for k, v := range c.names {
 		top[k] = v
 	}
-	r.DNSSample = topN(top, 10)
+	r.DNSSample = topN(top, 5)
 }

@@ -270,7 +270,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		r.Mode, r.Rate, r.Seed, r.Planned = "fuzz", o.rate, o.seed, o.n
 		info("sending %d fuzz messages (seed %d, from %d) at %d/s from %d sources", o.n, o.seed, o.from, o.rate, len(ips))
-		r.LastIndexes = fuzz(ctx, snd, probe, target, o, r, info)
+		r.DeathWindow = fuzz(ctx, snd, probe, target, o, r, info)
 	}
 	r.Seconds = time.Since(start).Seconds()
 	r.CPU = readCPU(o.pid).since(cpu0)
@@ -289,7 +289,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else if can != nil {
 		r.CanaryParked = "unknown (no -api): judged by the music alone"
 	} else {
-		r.CanaryParked = "no canary"
+		r.CanaryParked = "not checked: no canary"
 	}
 	stopWatch()
 	<-watchDone
@@ -329,8 +329,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // fuzz sends messages from..from+n in order at the rate, stopping early
-// if the daemon dies; it returns the indexes sent in the last two seconds
-// before a death (empty when the daemon lived).
+// if the daemon dies; it returns the first and last index sent in the two
+// seconds before a death (nil when the daemon lived).
 func fuzz(ctx context.Context, snd *sender, probe *daemonProbe, t Target, o options, r *Report, info func(string, ...any)) []int {
 	type sentAt struct {
 		index int
@@ -361,14 +361,14 @@ func fuzz(ctx context.Context, snd *sender, probe *daemonProbe, t Target, o opti
 				recent = append(recent, sentAt{m.Index, time.Now()})
 			}
 			if !probe.alive() {
-				var last []int
+				window := []int{o.from + next - 1, o.from + next - 1}
 				for _, s := range recent {
 					if time.Since(s.at) < 2*time.Second {
-						last = append(last, s.index)
+						window[0] = min(window[0], s.index)
 					}
 				}
 				info("the daemon died after message %d", o.from+next-1)
-				return last
+				return window
 			}
 			if len(recent) > 4096 {
 				recent = recent[len(recent)-1024:]

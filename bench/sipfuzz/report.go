@@ -29,6 +29,7 @@ type Report struct {
 	ToPhones    map[string]int `json:"to_phones"`              // what it sent to the addresses the messages named (SOURCE:5060)
 	DNSQueries  int            `json:"dns_queries"`            // -1: not watched
 	DNSNames    int            `json:"dns_names"`
+	DNSTypes    map[string]int `json:"dns_types,omitempty"`
 	DNSSample   []string       `json:"dns_sample,omitempty"`
 	Seconds     float64        `json:"seconds"`       // sending time
 	Achieved    float64        `json:"achieved_rate"` // messages per second
@@ -36,7 +37,10 @@ type Report struct {
 	SeedKinds   map[string]int `json:"seed_kinds,omitempty"`
 	Mutations   map[string]int `json:"mutations,omitempty"`
 	Unmutated   int            `json:"unmutated,omitempty"`
-	LastIndexes []int          `json:"last_indexes_before_death,omitempty"`
+	// DeathWindow is the first and last index of the messages sent in the
+	// two seconds before the daemon was seen dead: replay them with -from
+	// and -n to find the one that kills it.
+	DeathWindow []int `json:"death_window,omitempty"`
 
 	DaemonAlive bool   `json:"daemon_alive"`
 	DaemonDied  string `json:"daemon_died,omitempty"`
@@ -45,6 +49,7 @@ type Report struct {
 	RSSEndKiB   int64  `json:"rss_end_kib"`
 	LogBytes    int64  `json:"log_bytes"`
 
+	Canary           bool          `json:"canary"` // a canary call was parked
 	CanaryPackets    uint64        `json:"canary_packets"`
 	CanaryRateMin    float64       `json:"canary_rate_min"`
 	CanaryRateAvg    float64       `json:"canary_rate_avg"`
@@ -82,7 +87,7 @@ func (r *Report) judge(l limits) {
 	if r.CanaryCallEnded {
 		r.Failures = append(r.Failures, "the canary call was ended by the daemon")
 	}
-	if strings.HasPrefix(r.CanaryParked, "no") {
+	if strings.HasPrefix(r.CanaryParked, "no:") {
 		r.Failures = append(r.Failures, "the canary is not parked any more: "+r.CanaryParked)
 	}
 	if l.maxRSSKiB > 0 && r.RSSPeakKiB > l.maxRSSKiB {
@@ -164,7 +169,7 @@ func (r *Report) writeText(w io.Writer) {
 	if r.DNSQueries < 0 {
 		p("  DNS queries:        not watched (no -dns-listen)")
 	} else {
-		p("  DNS queries:        %d, %d distinct names%s", r.DNSQueries, r.DNSNames, sample(r.DNSSample))
+		p("  DNS queries:        %d (%s), %d distinct names%s", r.DNSQueries, counts(r.DNSTypes), r.DNSNames, sample(r.DNSSample))
 	}
 	if r.Mode == "fuzz" {
 		p("  seed kinds:         %s", counts(r.SeedKinds))
@@ -175,8 +180,9 @@ func (r *Report) writeText(w io.Writer) {
 		alive = "NO: " + r.DaemonDied
 	}
 	p("  daemon alive:       %s", alive)
-	if len(r.LastIndexes) > 0 {
-		p("  last messages sent before it died: %v (rebuild one with -print INDEX -seed %d)", r.LastIndexes, r.Seed)
+	if len(r.DeathWindow) == 2 {
+		first, last := r.DeathWindow[0], r.DeathWindow[1]
+		p("  sent in the 2 s before it died: messages %d-%d (replay: -seed %d -from %d -n %d; one message: -print INDEX)", first, last, r.Seed, first, last-first+1)
 	}
 	p("  RSS:                start %.1f MiB, peak %.1f MiB, end %.1f MiB", mib(r.RSSStartKiB), mib(r.RSSPeakKiB), mib(r.RSSEndKiB))
 	perMsg := 0.0
@@ -184,6 +190,11 @@ func (r *Report) writeText(w io.Writer) {
 		perMsg = float64(r.LogBytes) / float64(r.SentTotal)
 	}
 	p("  log written:        %d bytes (%.0f bytes per message sent; %.2f per byte sent)", r.LogBytes, perMsg, float64(r.LogBytes)/float64(max(r.BytesSent, 1)))
+	if !r.Canary {
+		p("  canary:             none (-canary-ext \"\")")
+		r.writeVerdict(p)
+		return
+	}
 	silence := r.CanaryMaxSilence
 	if r.canaryMaxSilence < canarySample && r.CanaryPackets > 0 {
 		silence = "under " + canarySample.String()
@@ -193,6 +204,10 @@ func (r *Report) writeText(w io.Writer) {
 		p("  canary silence:     the longest began %s after the first message; the sampler's own longest stall %s; before sending: %s", r.CanarySilenceAt, r.CanaryOwnStall, r.CanaryWarmupSilence)
 	}
 	p("  canary parked:      %s", r.CanaryParked)
+	r.writeVerdict(p)
+}
+
+func (r *Report) writeVerdict(p func(string, ...any)) {
 	if r.Pass {
 		p("RESULT: PASS")
 		return
