@@ -87,6 +87,8 @@ if ! only_loopback; then
 		die "still not in a private network namespace after unshare; refusing to fuzz on the real network"
 	fi
 	command -v unshare >/dev/null || die "unshare (util-linux) not found; refusing to run on the real network (see the header of $0)"
+	unshare -rn true 2>/dev/null ||
+		die "unshare -rn is not permitted here (user namespaces disabled?); refusing to run on the real network (see the header of $0)"
 	# Build first: the namespace has no network for the Go module proxy.
 	WORK=${WORK:-$(mktemp -d /tmp/parkd-fuzz.XXXXXX)}
 	mkdir -p "$WORK"
@@ -95,8 +97,7 @@ if ! only_loopback; then
 	(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd && go build -o "$WORK/sipfuzz" ./bench/sipfuzz) || die "go build failed"
 	say "re-executing in a private network namespace (unshare -rn)"
 	export WORK FUZZ_CAMPAIGN_IN_NETNS=1 FUZZ_CAMPAIGN_BUILT=1
-	exec unshare -rn bash -c 'ip link set lo up && exec bash "$0"' "$0" ||
-		die "unshare -rn failed; refusing to run on the real network (see the header of $0)"
+	exec unshare -rn bash -c 'ip link set lo up && exec bash "$0"' "$0"
 fi
 # In a new namespace lo starts down; in one that someone else made it
 # may already be up.
