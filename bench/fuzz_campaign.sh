@@ -8,8 +8,9 @@
 #   fuzz   bench/sipfuzz sends N mutated SIP messages at RATE/s over UDP
 #          and TCP from 127.0.0.2-5 (inside sip.allow) and 127.0.0.9
 #          (outside it) while a canary call is parked in a lot of its own.
-#   flood  FLOOD_RATE OPTIONS/s over UDP for FLOOD_SECONDS from the same
-#          sources, with the canary parked; RSS must stay under
+#   flood  FLOOD_RATE OPTIONS/s over UDP for FLOOD_SECONDS from
+#          FLOOD_SOURCES (all inside sip.allow: the daemon must shed the
+#          flood itself), with the canary parked; RSS must stay under
 #          MAX_RSS_MIB (issue 11: 5,000/s for 10 s under 150 MiB).
 #
 # Each phase reports: messages sent, what the daemon sent back, whether it
@@ -40,7 +41,8 @@
 #   FLOOD_SECONDS flood duration [10]
 #   MAX_RSS_MIB   the flood's RSS limit [150]
 #   MAX_SILENCE   the longest silence the canary tolerates [1s]
-#   SOURCES       sipfuzz -sources [127.0.0.2-127.0.0.5,127.0.0.9]
+#   SOURCES       sipfuzz -sources for fuzz [127.0.0.2-127.0.0.5,127.0.0.9]
+#   FLOOD_SOURCES sipfuzz -sources for flood [127.0.0.2-127.0.0.5]
 #   LOG_LEVEL     parkd --log-level [info]
 #   STOP_WAIT     seconds parkd may take to stop after SIGTERM [15]
 #   SIPFUZZ_OPTS  extra sipfuzz flags []
@@ -58,6 +60,7 @@ FLOOD_SECONDS=${FLOOD_SECONDS:-10}
 MAX_RSS_MIB=${MAX_RSS_MIB:-150}
 MAX_SILENCE=${MAX_SILENCE:-1s}
 SOURCES=${SOURCES:-127.0.0.2-127.0.0.5,127.0.0.9}
+FLOOD_SOURCES=${FLOOD_SOURCES:-127.0.0.2-127.0.0.5}
 LOG_LEVEL=${LOG_LEVEL:-info}
 STOP_WAIT=${STOP_WAIT:-15}
 SIPFUZZ_OPTS=${SIPFUZZ_OPTS:-}
@@ -220,13 +223,13 @@ stop_parkd() { # phase
 	fi
 }
 
-run_sipfuzz() { # phase flags...
-	local phase=$1 rc
-	shift
+run_sipfuzz() { # phase sources flags...
+	local phase=$1 sources=$2 rc
+	shift 2
 	# shellcheck disable=SC2086
 	"$WORK/sipfuzz" -sip "127.0.0.1:$SIP_PORT" -pid "$PARKD_PID" -log "$WORK/$phase.parkd.log" \
 		-api "http://127.0.0.1:$API_PORT" -token-file "$WORK/$phase.data/token" \
-		-sources "$SOURCES" -dns-listen "$DNS_ADDRS" -max-silence "$MAX_SILENCE" "$@" $SIPFUZZ_OPTS -json-file "$WORK/$phase.report.json" >"$WORK/$phase.report.txt" 2>"$WORK/$phase.sipfuzz.log"
+		-sources "$sources" -dns-listen "$DNS_ADDRS" -max-silence "$MAX_SILENCE" "$@" $SIPFUZZ_OPTS -json-file "$WORK/$phase.report.json" >"$WORK/$phase.report.txt" 2>"$WORK/$phase.sipfuzz.log"
 	rc=$?
 	if ((rc == 2)); then
 		cat "$WORK/$phase.sipfuzz.log" >&2
@@ -243,13 +246,13 @@ for phase in $PHASES; do
 	fuzz)
 		say "fuzz: $N messages at $RATE/s, seed $SEED"
 		start_parkd fuzz
-		run_sipfuzz fuzz -seed "$SEED" -n "$N" -rate "$RATE"
+		run_sipfuzz fuzz "$SOURCES" -seed "$SEED" -n "$N" -rate "$RATE"
 		stop_parkd fuzz
 		;;
 	flood)
 		say "flood: $FLOOD_RATE OPTIONS/s for ${FLOOD_SECONDS}s"
 		start_parkd flood
-		run_sipfuzz flood -flood-options "$FLOOD_RATE" -duration "${FLOOD_SECONDS}s" -max-rss-mib "$MAX_RSS_MIB"
+		run_sipfuzz flood "$FLOOD_SOURCES" -flood-options "$FLOOD_RATE" -duration "${FLOOD_SECONDS}s" -max-rss-mib "$MAX_RSS_MIB"
 		stop_parkd flood
 		;;
 	*) die "unknown phase '$phase' (fuzz, flood)" ;;

@@ -129,3 +129,17 @@ func TestParseIPs(t *testing.T) {
 		}
 	}
 }
+
+func TestTopBranch(t *testing.T) {
+	tests := map[string]string{
+		"BYE sip:a SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKabc;rport\r\nVia: SIP/2.0/UDP x;branch=other\r\n\r\n": "z9hG4bKabc",
+		"BYE sip:a SIP/2.0\r\nv: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKxyz\r\n\r\n":                                            "z9hG4bKxyz",
+		"BYE sip:a SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060\r\n\r\n":                                                            "",
+		"BYE sip:a SIP/2.0\r\nCSeq: 1 BYE\r\n\r\n":                                                                                "",
+	}
+	for in, want := range tests {
+		if got := topBranch([]byte(in)); got != want {
+			t.Errorf("topBranch(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func (d *decoys) readUDP(u *net.UDPConn) {
 			}
 			continue
 		}
-		d.stats.count(d.stats.toPhones, classify(buf[:n]), 1)
+		d.stats.notePhone(buf[:n])
 	}
 }
 
@@ -96,7 +96,7 @@ func (d *decoys) accept(l *net.TCPListener) {
 			for {
 				n, err := c.Read(buf)
 				for _, msg := range f.feed(buf[:n]) {
-					d.stats.count(d.stats.toPhones, classify(msg), 1)
+					d.stats.notePhone(msg)
 				}
 				if err != nil {
 					break

@@ -302,6 +302,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stats.mu.Lock()
 	r.Sent, r.SendFailed, r.Received, r.BytesSent = stats.sent, stats.failed, stats.received, stats.bytesSent
 	r.ToPhones, r.JunkSamples = stats.toPhones, stats.junk
+	r.ToPhonesTx = map[string]int{}
+	for method, set := range stats.phoneTx {
+		r.ToPhonesTx[method] = len(set)
+	}
 	for _, v := range r.Sent {
 		r.SentTotal += v
 	}

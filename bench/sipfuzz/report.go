@@ -27,16 +27,19 @@ type Report struct {
 	TCPClosed   int64          `json:"tcp_closed_by_daemon"`
 	JunkSamples []string       `json:"junk_samples,omitempty"` // non-SIP the daemon sent back
 	ToPhones    map[string]int `json:"to_phones"`              // what it sent to the addresses the messages named (SOURCE:5060)
-	DNSQueries  int            `json:"dns_queries"`            // -1: not watched
-	DNSNames    int            `json:"dns_names"`
-	DNSTypes    map[string]int `json:"dns_types,omitempty"`
-	DNSSample   []string       `json:"dns_sample,omitempty"`
-	Seconds     float64        `json:"seconds"`       // sending time
-	Achieved    float64        `json:"achieved_rate"` // messages per second
-	CPU         CPUUsage       `json:"cpu"`
-	SeedKinds   map[string]int `json:"seed_kinds,omitempty"`
-	Mutations   map[string]int `json:"mutations,omitempty"`
-	Unmutated   int            `json:"unmutated,omitempty"`
+	// ToPhonesTx is the distinct requests (transactions) among ToPhones,
+	// by method; the rest are retransmissions (the decoys never answer).
+	ToPhonesTx map[string]int `json:"to_phones_transactions"`
+	DNSQueries int            `json:"dns_queries"` // -1: not watched
+	DNSNames   int            `json:"dns_names"`
+	DNSTypes   map[string]int `json:"dns_types,omitempty"`
+	DNSSample  []string       `json:"dns_sample,omitempty"`
+	Seconds    float64        `json:"seconds"`       // sending time
+	Achieved   float64        `json:"achieved_rate"` // messages per second
+	CPU        CPUUsage       `json:"cpu"`
+	SeedKinds  map[string]int `json:"seed_kinds,omitempty"`
+	Mutations  map[string]int `json:"mutations,omitempty"`
+	Unmutated  int            `json:"unmutated,omitempty"`
 	// DeathWindow is the first and last index of the messages sent in the
 	// two seconds before the daemon was seen dead: replay them with -from
 	// and -n to find the one that kills it.
@@ -165,7 +168,7 @@ func (r *Report) writeText(w io.Writer) {
 	for _, j := range r.JunkSamples {
 		p("  not SIP, e.g.:      %s", j)
 	}
-	p("  sent to the phones: %s (unasked traffic to the addresses in Via/Contact)", counts(r.ToPhones))
+	p("  sent to the phones: %s packets (unasked traffic to the addresses in Via/Contact); distinct requests: %s", counts(r.ToPhones), counts(r.ToPhonesTx))
 	if r.DNSQueries < 0 {
 		p("  DNS queries:        not watched (no -dns-listen)")
 	} else {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,12 +23,15 @@ type traffic struct {
 	failed    map[string]int // sends that did not reach the daemon, by why
 	received  map[string]int // what the daemon sent back, by classify
 	toPhones  map[string]int // what it sent to the decoy phones, by classify
-	junk      []string       // the first few things it sent back that were not SIP
-	tcpClosed atomic.Int64   // connections the daemon closed (EOF or reset) before we did
+	// phoneTx is the distinct transactions (top Via branch) of those
+	// requests, by method: toPhones counts retransmissions too.
+	phoneTx   map[string]map[string]struct{}
+	junk      []string     // the first few things it sent back that were not SIP
+	tcpClosed atomic.Int64 // connections the daemon closed (EOF or reset) before we did
 }
 
 func newTraffic() *traffic {
-	return &traffic{sent: map[string]int{}, failed: map[string]int{}, received: map[string]int{}, toPhones: map[string]int{}}
+	return &traffic{sent: map[string]int{}, failed: map[string]int{}, received: map[string]int{}, toPhones: map[string]int{}, phoneTx: map[string]map[string]struct{}{}}
 }
 
 func (t *traffic) count(m map[string]int, key string, n int) {
@@ -44,6 +49,47 @@ func (t *traffic) noteReceived(msg []byte) {
 		t.junk = append(t.junk, strconv.Quote(string(msg[:min(len(msg), 120)])))
 	}
 	t.mu.Unlock()
+}
+
+// maxPhoneTx bounds the branches remembered per method.
+const maxPhoneTx = 100000
+
+// notePhone counts one message the daemon sent to a decoy phone.
+func (t *traffic) notePhone(msg []byte) {
+	kind := classify(msg)
+	branch := topBranch(msg)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.toPhones[kind]++
+	if kind == "junk" || strings.Contains(kind, "xx") || branch == "" {
+		return
+	}
+	set := t.phoneTx[kind]
+	if set == nil {
+		set = map[string]struct{}{}
+		t.phoneTx[kind] = set
+	}
+	if len(set) < maxPhoneTx {
+		set[branch] = struct{}{}
+	}
+}
+
+// topBranch is the branch parameter of a message's first Via.
+func topBranch(msg []byte) string {
+	lines, _ := splitMessage(msg)
+	i := headerIndex(lines, "Via", "v")
+	if i < 0 {
+		return ""
+	}
+	_, rest, ok := bytes.Cut(lines[i], []byte("branch="))
+	if !ok {
+		return ""
+	}
+	end := bytes.IndexAny(rest, ";, ")
+	if end < 0 {
+		end = len(rest)
+	}
+	return string(rest[:end])
 }
 
 func (t *traffic) noteSent(transport string, n int) {
