@@ -27,6 +27,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,7 @@ type options struct {
 	jsonFile    string
 	dnsListen   string
 	print       int
+	list        bool
 	verbose     bool
 	commandLine string
 }
@@ -110,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonFile, "json-file", "", "also write the JSON report to `FILE`")
 	fs.IntVar(&o.print, "print", -1, "print message `INDEX` of -seed (its description to stderr, its bytes to stdout) and exit")
 	fs.StringVar(&o.dnsListen, "dns-listen", "", "stand in for the name servers at `ADDRS` (IP:PORT, comma-separated): count the daemon's queries, answer NXDOMAIN")
+	fs.BoolVar(&o.list, "list", false, "list messages -from..-from+n of -seed (index, seed kind, mutations, transport, source, size) and exit")
 	fs.BoolVar(&o.verbose, "v", false, "log the canary's SIP warnings")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -156,6 +159,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "message %d of seed %d: %s, mutations %v, %s from %s, %d bytes\n",
 			m.Index, o.seed, m.Kind, m.Mutations, m.Transport, target.SourceIPs[m.Source], len(m.Bytes))
 		_, _ = stdout.Write(m.Bytes)
+		return 0
+	}
+	if o.list {
+		for i := o.from; i < o.from+o.n; i++ {
+			m := Generate(o.seed, i, target)
+			muts := strings.Join(m.Mutations, "+")
+			if muts == "" {
+				muts = "-"
+			}
+			host := "ip"
+			if bytes.Contains(m.Bytes, []byte(".invalid")) {
+				host = ".invalid"
+			}
+			fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\t%s\t%s\t%d\n", m.Index, m.Kind, muts, m.Transport, target.SourceIPs[m.Source], host, len(m.Bytes))
+		}
 		return 0
 	}
 	if o.pid <= 0 {

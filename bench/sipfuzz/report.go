@@ -168,7 +168,11 @@ func (r *Report) writeText(w io.Writer) {
 	for _, j := range r.JunkSamples {
 		p("  not SIP, e.g.:      %s", j)
 	}
-	p("  sent to the phones: %s packets (unasked traffic to the addresses in Via/Contact); distinct requests: %s", counts(r.ToPhones), counts(r.ToPhonesTx))
+	if len(r.ToPhones) == 0 {
+		p("  sent to the phones: nothing (no unasked traffic to the addresses in Via/Contact)")
+	} else {
+		p("  sent to the phones: %s packets (unasked traffic to the addresses in Via/Contact); distinct requests: %s", counts(r.ToPhones), counts(r.ToPhonesTx))
+	}
 	if r.DNSQueries < 0 {
 		p("  DNS queries:        not watched (no -dns-listen)")
 	} else {
