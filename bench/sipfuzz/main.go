@@ -392,8 +392,13 @@ func fuzz(ctx context.Context, snd *sender, probe *daemonProbe, t Target, o opti
 				info("the daemon died after message %d", o.from+next-1)
 				return window
 			}
-			if len(recent) > 4096 {
-				recent = recent[len(recent)-1024:]
+			// Keep the last two seconds (what a death report needs).
+			drop := 0
+			for drop < len(recent) && now.Sub(recent[drop].at) > 2*time.Second {
+				drop++
+			}
+			if drop > len(recent)/2 {
+				recent = append(recent[:0], recent[drop:]...)
 			}
 			if now.Sub(lastNote) >= 10*time.Second {
 				lastNote = now
