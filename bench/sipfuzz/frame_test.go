@@ -143,3 +143,19 @@ func TestTopBranch(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusLine(t *testing.T) {
+	tests := map[string]string{
+		resp200:                                            "200 OK",
+		"SIP/2.0 505 Version Not Supported\r\n":            "505 Version Not Supported",
+		"SIP/2.0 400 Bad \x1b[31m\r\n":                     `"400 Bad \x1b[31m"`,
+		"SIP/2.0 400 " + strings.Repeat("x", 100) + "\r\n": "400 " + strings.Repeat("x", 40),
+		"SIP/1.0 200 OK\r\n":                               "",
+		notify:                                             "",
+	}
+	for in, want := range tests {
+		if got := statusLine([]byte(in)); got != want {
+			t.Errorf("statusLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -319,7 +319,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	stats.mu.Lock()
 	r.Sent, r.SendFailed, r.Received, r.BytesSent = stats.sent, stats.failed, stats.received, stats.bytesSent
-	r.ToPhones, r.JunkSamples = stats.toPhones, stats.junk
+	r.ToPhones, r.JunkSamples, r.Statuses = stats.toPhones, stats.junk, stats.statuses
 	r.ToPhonesTx = map[string]int{}
 	for method, set := range stats.phoneTx {
 		r.ToPhonesTx[method] = len(set)

@@ -24,6 +24,7 @@ type Report struct {
 	BytesSent   int64          `json:"bytes_sent"`
 	SendFailed  map[string]int `json:"send_failed,omitempty"`
 	Received    map[string]int `json:"received"` // what the daemon sent back, by response class or method
+	Statuses    map[string]int `json:"statuses"` // its SIP/2.0 responses by status line
 	TCPClosed   int64          `json:"tcp_closed_by_daemon"`
 	JunkSamples []string       `json:"junk_samples,omitempty"` // non-SIP the daemon sent back
 	ToPhones    map[string]int `json:"to_phones"`              // what it sent to the addresses the messages named (SOURCE:5060)
@@ -164,6 +165,7 @@ func (r *Report) writeText(w io.Writer) {
 		p("  not delivered:      %s", counts(r.SendFailed))
 	}
 	p("  daemon sent back:   %s", counts(r.Received))
+	p("  status lines:       %s", counts(r.Statuses))
 	p("  TCP closed by it:   %d connections", r.TCPClosed)
 	for _, j := range r.JunkSamples {
 		p("  not SIP, e.g.:      %s", j)

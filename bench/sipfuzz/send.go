@@ -22,6 +22,7 @@ type traffic struct {
 	bytesSent int64
 	failed    map[string]int // sends that did not reach the daemon, by why
 	received  map[string]int // what the daemon sent back, by classify
+	statuses  map[string]int // its SIP/2.0 responses by status line ("400 Bad Request")
 	toPhones  map[string]int // what it sent to the decoy phones, by classify
 	// phoneTx is the distinct transactions (top Via branch) of those
 	// requests, by method: toPhones counts retransmissions too.
@@ -31,7 +32,7 @@ type traffic struct {
 }
 
 func newTraffic() *traffic {
-	return &traffic{sent: map[string]int{}, failed: map[string]int{}, received: map[string]int{}, toPhones: map[string]int{}, phoneTx: map[string]map[string]struct{}{}}
+	return &traffic{sent: map[string]int{}, failed: map[string]int{}, received: map[string]int{}, statuses: map[string]int{}, toPhones: map[string]int{}, phoneTx: map[string]map[string]struct{}{}}
 }
 
 func (t *traffic) count(m map[string]int, key string, n int) {
@@ -45,10 +46,32 @@ func (t *traffic) noteReceived(msg []byte) {
 	kind := classify(msg)
 	t.mu.Lock()
 	t.received[kind]++
+	if status := statusLine(msg); status != "" && (len(t.statuses) < maxStatuses || t.statuses[status] > 0) {
+		t.statuses[status]++
+	}
 	if kind == "junk" && len(t.junk) < 5 {
 		t.junk = append(t.junk, strconv.Quote(string(msg[:min(len(msg), 120)])))
 	}
 	t.mu.Unlock()
+}
+
+// maxStatuses bounds the distinct status lines kept.
+const maxStatuses = 100
+
+// statusLine is "486 Busy Here" for a SIP/2.0 response (the reason cut to
+// 40 bytes and quoted if odd), "" for anything else.
+func statusLine(msg []byte) string {
+	line, _, _ := bytes.Cut(msg, []byte("\r\n"))
+	rest, ok := bytes.CutPrefix(line, []byte("SIP/2.0 "))
+	if !ok || len(rest) < 3 {
+		return ""
+	}
+	rest = rest[:min(len(rest), 44)]
+	s := string(rest)
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q
+	}
+	return s
 }
 
 // maxPhoneTx bounds the branches remembered per method.
