@@ -173,6 +173,7 @@ func (c *canary) result(r *Report) {
 		r.CanarySilenceAt = (c.maxGapEnd.Sub(c.runStart) - c.maxGap).Round(100 * time.Millisecond).String()
 	}
 	r.CanaryOwnStall = c.ownStall.Round(time.Millisecond).String()
+	r.canaryOwnStall = c.ownStall
 	r.CanaryWarmupSilence = c.warmupGap.Round(time.Millisecond).String()
 	r.CanaryCallEnded = c.ended
 	if len(c.rates) == 0 {
