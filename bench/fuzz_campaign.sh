@@ -46,6 +46,10 @@
 #   LOG_LEVEL     parkd --log-level [info]
 #   STOP_WAIT     seconds parkd may take to stop after SIGTERM [15]
 #   SIPFUZZ_OPTS  extra sipfuzz flags []
+#   QUIET_WAIT    seconds to wait for a quiet machine before each phase [0]:
+#                 on a shared VM a neighbour's build starves the daemon and
+#                 shows up as canary silences; use 300 for figures to publish
+#   QUIET_BUSY    quiet means at most this % of all CPUs busy over 3 s [25]
 #   WORK          directory for binaries, config, logs, reports [mktemp]
 #
 # Example: N=2000 RATE=100 PHASES=fuzz bench/fuzz_campaign.sh
@@ -63,6 +67,8 @@ SOURCES=${SOURCES:-127.0.0.2-127.0.0.5,127.0.0.9}
 FLOOD_SOURCES=${FLOOD_SOURCES:-127.0.0.2-127.0.0.5}
 LOG_LEVEL=${LOG_LEVEL:-info}
 STOP_WAIT=${STOP_WAIT:-15}
+QUIET_WAIT=${QUIET_WAIT:-0}
+QUIET_BUSY=${QUIET_BUSY:-25}
 SIPFUZZ_OPTS=${SIPFUZZ_OPTS:-}
 SIP_PORT=5060 # the namespace is private: every port is free
 API_PORT=7080
@@ -73,7 +79,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 
-for v in SEED N RATE FLOOD_RATE FLOOD_SECONDS MAX_RSS_MIB STOP_WAIT; do
+for v in SEED N RATE FLOOD_RATE FLOOD_SECONDS MAX_RSS_MIB STOP_WAIT QUIET_WAIT QUIET_BUSY; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 
@@ -241,7 +247,29 @@ run_sipfuzz() { # phase sources flags...
 	SUMMARY+=("$(cat "$WORK/$phase.report.txt")")
 }
 
+# busy_pct: % of all CPUs busy over the next 3 s (/proc/stat).
+busy_pct() {
+	local a b
+	a=$(awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
+	sleep 3
+	b=$(awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%d", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+wait_quiet() {
+	((QUIET_WAIT > 0)) || return 0
+	local deadline=$((SECONDS + QUIET_WAIT)) busy
+	while :; do
+		busy=$(busy_pct)
+		((busy <= QUIET_BUSY)) && { say "machine quiet (${busy}% busy)"; return; }
+		((SECONDS >= deadline)) && { say "machine still ${busy}% busy after ${QUIET_WAIT}s: running anyway"; return; }
+		say "machine ${busy}% busy; waiting for it to quiet down"
+		sleep 5
+	done
+}
+
 for phase in $PHASES; do
+	wait_quiet
 	case $phase in
 	fuzz)
 		say "fuzz: $N messages at $RATE/s, seed $SEED"
