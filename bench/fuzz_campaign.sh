@@ -111,7 +111,8 @@ fi
 # In a new namespace lo starts down; in one that someone else made it
 # may already be up.
 ip link set lo up 2>/dev/null || true
-ip -o addr show lo | grep -q '127.0.0.1/8' || die "loopback has no 127.0.0.1/8 in this namespace"
+# (Not "ip | grep -q": with pipefail, grep's early exit fails the pipe.)
+[[ $(ip -o addr show lo) == *127.0.0.1/8* ]] || die "loopback has no 127.0.0.1/8 in this namespace"
 
 WORK=${WORK:-$(mktemp -d /tmp/parkd-fuzz.XXXXXX)}
 mkdir -p "$WORK"

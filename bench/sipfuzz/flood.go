@@ -18,13 +18,13 @@ func floodOptions(ctx context.Context, s *sender, t Target, rate int, d time.Dur
 	start := time.Now()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	sent := 0
+	sent, total := 0, int(float64(rate)*d.Seconds())
 	for {
 		select {
 		case <-ctx.Done():
 			return sent
 		case now := <-tick.C:
-			due := int(now.Sub(start).Seconds() * float64(rate))
+			due := min(total, int(now.Sub(start).Seconds()*float64(rate)))
 			for ; sent < due; sent++ {
 				src := s.sources[sent%len(s.sources)]
 				buf = appendOptions(buf[:0], t, src.ip.String(), sent)
