@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -86,7 +87,7 @@ func (s cpuSnapshot) since(before cpuSnapshot) CPUUsage {
 	if secs <= 0 {
 		return u
 	}
-	pct := func(ticks int64) float64 { return float64(ticks) / clockTicks / secs * 100 }
+	pct := func(ticks int64) float64 { return math.Round(float64(ticks)/clockTicks/secs*1000) / 10 }
 	if s.haveD && before.haveD {
 		u.Daemon = pct(s.daemon - before.daemon)
 	}

@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("sipfuzz", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.sip, "sip", "127.0.0.1:5060", "the daemon's SIP `HOST:PORT` (UDP and TCP)")
+	fs.StringVar(&o.sip, "sip", "127.0.0.1:5060", "the daemon's SIP `IP:PORT` (UDP and TCP)")
 	fs.IntVar(&o.pid, "pid", 0, "the daemon's `PID`, for liveness and RSS")
 	fs.StringVar(&o.logPath, "log", "", "the daemon's log `FILE`, to measure its growth")
 	fs.Uint64Var(&o.seed, "seed", 1, "campaign seed: the same seed sends the same messages")
