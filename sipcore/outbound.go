@@ -67,11 +67,14 @@ func (ep *Endpoint) byeStray(invite *sip.Request, res *sip.Response, why string)
 	ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 	defer cancel()
 	res, err := ep.client.Do(ctx, bye)
-	if err != nil {
+	switch {
+	case err != nil:
 		ep.log.Info("BYE for a stray 200 not answered", "call_id", p.callID, "error", err)
-		return
+	case res == nil: // sipgo ends the transaction without an error when parkd shuts down
+		ep.log.Info("BYE for a stray 200 not answered: its transaction ended", "call_id", p.callID)
+	default:
+		ep.log.Info("hung up a call answered too late", "call_id", p.callID, "why", why, "status", res.StatusCode)
 	}
-	ep.log.Info("hung up a call answered too late", "call_id", p.callID, "why", why, "status", res.StatusCode)
 }
 
 // newOutboundCall is the call an answered Originate branch became; parkd is
