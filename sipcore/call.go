@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,12 @@ type Call struct {
 	// released is closed once the handler's CallEnded has returned, so
 	// Shutdown knows parkd has freed the call's slot and published it.
 	released chan struct{}
+
+	// An answered call counts against its source's unACKed calls until
+	// the ACK or its end (see unconfirmedCalls).
+	unconfirmedFrom netip.Addr
+	holdsPlace      bool
+	unconfirmedOnce sync.Once
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
@@ -206,6 +213,7 @@ func (c *Call) handleAck(req *sip.Request) {
 	ack <- req
 	if cseq == c.inviteCSeq && !c.outbound {
 		close(c.confirmed)
+		c.releaseUnconfirmed()
 	}
 	if c.lateOffer && len(req.Body()) > 0 {
 		answer, err := ParseOffer(req.Body())
@@ -353,6 +361,7 @@ func (c *Call) end(reason EndReason) {
 }
 
 func (c *Call) finish(reason EndReason) {
+	c.releaseUnconfirmed()
 	close(c.done)
 	c.ep.handler.CallEnded(c, reason)
 	close(c.released)
@@ -363,4 +372,15 @@ func (c *Call) byeRequest(cause Cause, why string) *sip.Request {
 	req := c.newRequest(c.ep, sip.BYE)
 	req.AppendHeader(reasonHeader(cause, why))
 	return req
+}
+
+// releaseUnconfirmed gives back the call's place among its source's
+// answered-but-unACKed calls, once: at the ACK, or at the end of a call
+// that never got one.
+func (c *Call) releaseUnconfirmed() {
+	c.unconfirmedOnce.Do(func() {
+		if c.holdsPlace {
+			c.ep.unconfirmed.release(c.unconfirmedFrom)
+		}
+	})
 }

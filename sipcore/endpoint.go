@@ -104,6 +104,8 @@ type Endpoint struct {
 	limiter    *rateLimiter // nil: sip.rate_limit is off
 	liveTx     atomic.Int64 // server transactions alive, for sip.max_transactions
 	onTxEnd    sip.FnTxTerminate
+
+	unconfirmed unconfirmedCalls // answered calls awaiting their ACK, per source
 }
 
 type listener struct {

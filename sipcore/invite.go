@@ -261,8 +261,18 @@ func (inv *Invite) Answer() (*Call, error) {
 		return nil, errors.New("sipcore: INVITE already answered")
 	}
 	ep := inv.ep
+	src := sourceAddr(inv.req.MessageData.Source())
+	if !ep.unconfirmed.take(src) {
+		ep.logRefused(inv.req, "INVITE refused: too many calls from this source answered and not ACKed", "limit", maxUnconfirmedPerSource)
+		res := inv.response(503, "Service Unavailable", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `399 parkd "too many unacknowledged calls from this source"`))
+		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+		ep.reply(inv.tx, inv.req, res)
+		return nil, errors.New("sipcore: too many unacknowledged calls from this source")
+	}
 	sess, err := ep.cfg.RTP.Open(inv.Log)
 	if err != nil {
+		ep.unconfirmed.release(src)
 		inv.Log.Error("no RTP port for the call", "error", err)
 		res := inv.response(503, "Service Unavailable", nil)
 		res.AppendHeader(sip.NewHeader("Warning", `399 parkd "no free RTP port"`))
@@ -271,9 +281,11 @@ func (inv *Invite) Answer() (*Call, error) {
 		return nil, err
 	}
 	c := newCall(ep, inv, sess)
+	c.unconfirmedFrom, c.holdsPlace = src, true
 	ep.latchMedia(sess, inv.req.MessageData.Source())
 	body, err := c.answerBody(inv.offer)
 	if err != nil {
+		c.releaseUnconfirmed()
 		sess.Close()
 		ep.reply(inv.tx, inv.req, inv.response(500, "Server Internal Error", nil))
 		return nil, err
@@ -290,6 +302,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	ep.dialogs.add(c)
 	sess.Start(ep.cfg.RTPTimeout, c.onRTPTimeout)
 	if err := ep.reply(inv.tx, inv.req, res); err != nil {
+		c.releaseUnconfirmed()
 		ep.dialogs.remove(c)
 		sess.Close()
 		if errors.Is(err, sip.ErrTransactionCanceled) {
