@@ -193,25 +193,23 @@ func TestNothingKeptForPingsAndRefusals(t *testing.T) {
 	p.response(ctx, 405, sip.MESSAGE)
 }
 
-// Over TCP, bytes from outside sip.allow are never parsed: a request gets
-// no answer and reaches no handler.
+// Over TCP, bytes from outside sip.allow are never parsed: the connection
+// is reset at accept (the dial itself, or the write after it, may see the
+// reset first), a request gets no answer and reaches no handler.
 func TestTCPFromOutsideAllowIsIgnored(t *testing.T) {
 	ep, _, _ := newDoorEndpoint(t, func(c *Config) { c.Listen = []ListenAddr{{"tcp", "127.0.0.1:0"}} })
 	addr := ep.Addrs()[0].Addr
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}, Timeout: time.Second}
-	conn, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	msg := "OPTIONS sip:parkd@" + addr + " SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.9:5060;branch=z9hG4bKtcp\r\n" +
-		"From: <sip:x@127.0.0.9>;tag=x\r\nTo: <sip:parkd@" + addr + ">\r\nCall-ID: tcp-outsider\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-	if _, err := conn.Write([]byte(msg)); err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, err := conn.Read(make([]byte, 4096)); n > 0 || err == nil {
-		t.Errorf("an outsider over TCP got %d bytes back", n)
+	if conn, err := d.Dial("tcp", addr); err == nil {
+		defer conn.Close()
+		msg := "OPTIONS sip:parkd@" + addr + " SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.9:5060;branch=z9hG4bKtcp\r\n" +
+			"From: <sip:x@127.0.0.9>;tag=x\r\nTo: <sip:parkd@" + addr + ">\r\nCall-ID: tcp-outsider\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+		if _, err := conn.Write([]byte(msg)); err == nil {
+			conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if n, err := conn.Read(make([]byte, 4096)); n > 0 || err == nil {
+				t.Errorf("an outsider over TCP got %d bytes back", n)
+			}
+		}
 	}
 	if reqs := ep.Stats().Requests; len(reqs) != 0 {
 		t.Errorf("requests counted: %v", reqs)
