@@ -42,9 +42,14 @@ func TestUnacknowledgedCallsPerSourceAreBounded(t *testing.T) {
 
 	greedy.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", greedy.via("ack0"), "From: <sip:x@127.0.0.1>;tag=greedy-0",
 		"To: "+first.To().Value(), "Call-ID: greedy-0", "CSeq: 1 ACK")
+	attempt := 0
 	waitFor(t, "the ACK to free a place", func() bool {
-		invite(greedy, "greedy-again")
-		return awaitFinal(t, greedy, "greedy-again").StatusCode == 200
+		// A new INVITE each time: a copy of a refused one would only get
+		// its 503 again from the transaction.
+		attempt++
+		id := fmt.Sprintf("greedy-again-%d", attempt)
+		invite(greedy, id)
+		return awaitFinal(t, greedy, id).StatusCode == 200
 	})
 }
 
