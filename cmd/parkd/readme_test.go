@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -196,4 +197,35 @@ func sipAddr(t *testing.T, apiURL, state string) string {
 		t.Fatalf("status: %v %+v", err, st)
 	}
 	return strings.TrimPrefix(st.SIP[0], "udp://")
+}
+
+// The README and docs link only to files in the repository, and every such
+// link resolves: users read them without ../shared or the web.
+func TestDocsLinksResolve(t *testing.T) {
+	docs, _ := filepath.Glob("../../docs/*.md")
+	docs = append(docs, "../../README.md")
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, doc := range docs {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(text), -1) {
+			target, _, _ := strings.Cut(m[1], "#")
+			switch {
+			case strings.Contains(m[1], "://"), strings.HasPrefix(m[1], "mailto:"):
+				t.Errorf("%s links outside the repository: %s", filepath.Base(doc), m[1])
+				continue
+			case target == "":
+				continue // an anchor in the same file
+			}
+			path := filepath.Join(filepath.Dir(doc), target)
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s links to %s, which does not exist", filepath.Base(doc), m[1])
+			}
+			if rel, _ := filepath.Rel("../..", path); strings.HasPrefix(rel, "..") {
+				t.Errorf("%s links outside the repository: %s", filepath.Base(doc), m[1])
+			}
+		}
+	}
 }
