@@ -109,6 +109,7 @@ type rawRequest struct {
 	cseq                        int
 	callID, fromTag, branch     string
 	user                        string
+	omit                        string // a header left out, e.g. "Call-ID"
 }
 
 func (p *wirePeer) text(r rawRequest) string {
@@ -125,7 +126,7 @@ func (p *wirePeer) text(r rawRequest) string {
 		r.user = "701"
 	}
 	local := p.conn.LocalAddr().String()
-	return fmt.Sprintf("%s sip:%s@%s %s\r\n"+
+	msg := fmt.Sprintf("%s sip:%s@%s %s\r\n"+
 		"Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n"+
 		"From: <sip:raw@%s>;tag=%s\r\n"+
 		"To: <sip:%s@%s>\r\n"+
@@ -136,6 +137,17 @@ func (p *wirePeer) text(r rawRequest) string {
 		"Content-Length: 0\r\n\r\n",
 		r.method, r.user, p.to, r.version, local, r.branch, local, r.fromTag, r.user, p.to,
 		r.callID, r.cseq, r.cseqMethod, local)
+	if r.omit != "" {
+		lines := strings.Split(msg, "\r\n")
+		kept := lines[:0]
+		for _, l := range lines {
+			if !strings.HasPrefix(l, r.omit+":") {
+				kept = append(kept, l)
+			}
+		}
+		msg = strings.Join(kept, "\r\n")
+	}
+	return msg
 }
 
 func (p *wirePeer) send(msg string) {
@@ -193,6 +205,7 @@ func TestConformance(t *testing.T) {
 		{"SIP/3.0", rawRequest{method: "OPTIONS", version: "SIP/3.0"}, 505, "only SIP/2.0"},
 		{"SIP/1.0 INVITE", rawRequest{method: "INVITE", version: "SIP/1.0"}, 505, "only SIP/2.0"},
 		{"lower-case version", rawRequest{method: "OPTIONS", version: "sip/2.0"}, 200, ""},
+		{"odd version and no Call-ID", rawRequest{method: "INVITE", version: "SIP'2.0", omit: "Call-ID"}, 400, "Call-ID"},
 		{"CSeq names INVITE on an OPTIONS", rawRequest{method: "OPTIONS", cseqMethod: "INVITE"}, 400, "CSeq method"},
 		{"CSeq names OPTIONS on an INVITE", rawRequest{method: "INVITE", cseqMethod: "OPTIONS"}, 400, "CSeq method"},
 		{"CSeq names BYE on a SUBSCRIBE", rawRequest{method: "SUBSCRIBE", cseqMethod: "BYE"}, 400, "CSeq method"},

@@ -216,6 +216,9 @@ func (ep *Endpoint) countRequest(h func(*sip.Request, sip.ServerTransaction)) fu
 // everything else calls it (or respond), so every final response sent is
 // counted by the request's method and status code.
 func (ep *Endpoint) reply(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) error {
+	// sipgo copies the request's version, which a hostile peer may have
+	// spelled "SIP'2.0" or with terminal escapes; parkd speaks SIP/2.0.
+	res.SipVersion = "SIP/2.0"
 	err := tx.Respond(res)
 	if err == nil && (res.StatusCode >= 200 || res.StatusCode < minStatCode) {
 		ep.stats.response(req.Method, res.StatusCode)
