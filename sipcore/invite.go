@@ -262,7 +262,8 @@ func (inv *Invite) Answer() (*Call, error) {
 	}
 	ep := inv.ep
 	src := sourceAddr(inv.req.MessageData.Source())
-	if !ep.unconfirmed.take(src) {
+	counted := !inv.Identity.Trusted
+	if counted && !ep.unconfirmed.take(src) {
 		ep.logRefused(inv.req, "INVITE refused: too many calls from this source answered and not ACKed", "limit", maxUnconfirmedPerSource)
 		res := inv.response(503, "Service Unavailable", nil)
 		res.AppendHeader(sip.NewHeader("Warning", `399 parkd "too many unacknowledged calls from this source"`))
@@ -272,7 +273,9 @@ func (inv *Invite) Answer() (*Call, error) {
 	}
 	sess, err := ep.cfg.RTP.Open(inv.Log)
 	if err != nil {
-		ep.unconfirmed.release(src)
+		if counted {
+			ep.unconfirmed.release(src)
+		}
 		inv.Log.Error("no RTP port for the call", "error", err)
 		res := inv.response(503, "Service Unavailable", nil)
 		res.AppendHeader(sip.NewHeader("Warning", `399 parkd "no free RTP port"`))
@@ -281,7 +284,7 @@ func (inv *Invite) Answer() (*Call, error) {
 		return nil, err
 	}
 	c := newCall(ep, inv, sess)
-	c.unconfirmedFrom, c.holdsPlace = src, true
+	c.unconfirmedFrom, c.holdsPlace = src, counted
 	ep.latchMedia(sess, inv.req.MessageData.Source())
 	body, err := c.answerBody(inv.offer)
 	if err != nil {

@@ -5,12 +5,14 @@ import (
 	"sync"
 )
 
-// maxUnconfirmedPerSource bounds the calls one source IP may hold answered
-// but not yet ACKed. Each holds an RTP port until its ACK arrives or 64*T1
-// passes, so without a bound one allowed source that never ACKs takes every
-// port of rtp.ports in seconds (the fuzz campaign did). A real phone or PBX
-// ACKs within milliseconds; even a busy PBX has a handful in flight.
-const maxUnconfirmedPerSource = 64
+// maxUnconfirmedPerSource bounds the calls one untrusted source IP may
+// hold answered but not yet ACKed. Each holds an RTP port until its ACK
+// arrives or 64*T1 passes, so without a bound one allowed source that never
+// ACKs takes every port of rtp.ports in seconds (the fuzz campaign did). A
+// phone ACKs within milliseconds; a PBX parking hundreds of calls a second
+// can have more in flight while parkd is busy, so sources in sip.trusted
+// are not counted.
+const maxUnconfirmedPerSource = 128
 
 // unconfirmedCalls counts, per source IP, the answered calls awaiting their
 // ACK. Entries vanish at zero, so the map holds only sources with calls in

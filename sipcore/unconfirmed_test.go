@@ -2,6 +2,7 @@ package sipcore
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -12,7 +13,6 @@ import (
 // while another source is still served, and an ACK frees a place.
 func TestUnacknowledgedCallsPerSourceAreBounded(t *testing.T) {
 	_, _, addr := newDoorEndpoint(t, nil)
-	ctx := testCtx(t)
 	greedy := newRawPeer(t, "127.0.0.2")
 	invite := func(p *rawPeer, id string) {
 		p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via(id), "From: <sip:x@127.0.0.1>;tag="+id,
@@ -21,8 +21,12 @@ func TestUnacknowledgedCallsPerSourceAreBounded(t *testing.T) {
 	}
 	var first *sip.Response
 	for i := range maxUnconfirmedPerSource {
-		invite(greedy, fmt.Sprintf("greedy-%d", i))
-		res := greedy.response(ctx, 200, sip.INVITE)
+		id := fmt.Sprintf("greedy-%d", i)
+		invite(greedy, id)
+		res := awaitFinal(t, greedy, id)
+		if res.StatusCode != 200 {
+			t.Fatalf("call %d from one source: got %d, want 200", i+1, res.StatusCode)
+		}
 		if i == 0 {
 			first = res
 		}
@@ -62,6 +66,24 @@ func awaitFinal(t *testing.T, p *rawPeer, id string) *sip.Response {
 		res, ok := p.next(ctx).(*sip.Response)
 		if ok && res.StatusCode >= 200 && res.CallID() != nil && res.CallID().Value() == id {
 			return res
+		}
+	}
+}
+
+// A trusted source (the PBX) is not counted: parking hundreds of calls a
+// second, it may have many ACKs in flight while parkd is busy.
+func TestUnacknowledgedCallsFromTrustedSourceAreNotCapped(t *testing.T) {
+	_, _, addr := newDoorEndpoint(t, func(c *Config) {
+		c.Trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+	})
+	pbx := newRawPeer(t, "127.0.0.2")
+	for i := range maxUnconfirmedPerSource + 2 {
+		id := fmt.Sprintf("pbx-%d", i)
+		pbx.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", pbx.via(id), "From: <sip:x@127.0.0.2>;tag="+id,
+			"To: <sip:park@"+addr+">", "Call-ID: "+id, "CSeq: 1 INVITE", "Contact: <sip:x@"+pbx.addr.String()+">",
+			"Content-Type: application/sdp")
+		if res := awaitFinal(t, pbx, id); res.StatusCode != 200 {
+			t.Fatalf("trusted call %d: got %d, want 200", i+1, res.StatusCode)
 		}
 	}
 }
