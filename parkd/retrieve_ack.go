@@ -33,6 +33,12 @@ func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, 
 		}
 		why = "the retriever hung up as it was connected"
 	case <-call.Done():
+		// A BYE from the retriever means it had the 200 and took the call,
+		// even if its ACK came after the BYE or both came before this ran.
+		if isClosed(call.Confirmed()) || call.Ended() == sipcore.EndRemoteBye {
+			s.bridgeRetrieved(sl, pc, call, from, log)
+			return
+		}
 		why = "the retriever's leg ended before its ACK"
 	case <-pc.call.Done():
 		log.Info("parked caller left before the retriever's ACK")
@@ -58,14 +64,27 @@ func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, 
 }
 
 // bridgeRetrieved bridges the parked call to the retriever's confirmed
-// leg and frees the slot; false when the retriever's leg has ended
-// meanwhile, and the call stays parked.
+// leg and frees the slot. The ACK is what completes a retrieve: a
+// retriever whose BYE came right behind its ACK (a busy parkd reads both
+// at once) still took the call, and the parked caller is hung up with it,
+// as after any bridged call, instead of being left parked for a recall
+// nobody expects.
 func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, from sipcore.Party, log *slog.Logger) bool {
 	s.mu.Lock()
 	select {
 	case <-call.Done():
+		if sl.parked != pc {
+			s.mu.Unlock()
+			return true // the parked caller left too; its own end freed the slot
+		}
+		pc.stopRecallLocked()
+		s.takeOutLocked(sl, pc)
+		s.emit(EventRetrieved, sl, pc, from.URI)
+		pc.hangupWhy = "the retriever hung up"
 		s.mu.Unlock()
-		return false
+		log.Info("call retrieved; the retriever hung up at once", "retriever", from.String(), "caller", pc.caller.String())
+		go s.hangUp(pc, pc.hangupWhy)
+		return true
 	default:
 	}
 	if sl.parked != pc { // the parked caller hung up as the ACK came
@@ -86,4 +105,13 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, f
 	log.Info("call retrieved and bridged", "retriever", from.String(), "caller", pc.caller.String(),
 		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
 	return true
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

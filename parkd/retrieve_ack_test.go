@@ -146,3 +146,28 @@ func TestParkedCallerLeavesBeforeRetrieverAck(t *testing.T) {
 		t.Errorf("slot 701 is %s, want free", v.State)
 	}
 }
+
+// A retriever whose BYE comes right behind its ACK (a busy parkd reads
+// both at once) still took the call: the parked caller is hung up with it
+// and the slot is free, whichever of the two parkd handles first; it is
+// never left parked for a recall nobody expects.
+func TestRetrieverHangsUpRightAfterAck(t *testing.T) {
+	for range 5 {
+		d := startDaemon(t, nil)
+		parked := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+		d.waitEvent(parkd.EventParked, "701")
+		retriever := d.dial(siptest.NewPhone(t, "carol"), "701", 200, siptest.CallOptions{NoAck: true})
+		retriever.SendAck()
+		if _, err := retriever.Hangup(ctxFor(t, 3*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		d.waitEvent(parkd.EventRetrieved, "701")
+		if _, err := parked.WaitHangup(ctxFor(t, 5*time.Second)); err != nil {
+			t.Fatalf("the parked caller got no BYE after its retriever took the call and hung up: %v", err)
+		}
+		if v := d.slot("701"); v.State != parkd.SlotFree {
+			t.Errorf("slot 701 is %s, want free", v.State)
+		}
+		d.shutdown()
+	}
+}

@@ -63,6 +63,18 @@ type Call struct {
 	unconfirmedFrom netip.Addr
 	holdsPlace      bool
 	unconfirmedOnce sync.Once
+
+	endReason EndReason // set before done is closed
+}
+
+// Ended says why the call ended; it is "" until Done is closed.
+func (c *Call) Ended() EndReason {
+	select {
+	case <-c.done:
+		return c.endReason
+	default:
+		return ""
+	}
 }
 
 func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
@@ -362,6 +374,7 @@ func (c *Call) end(reason EndReason) {
 
 func (c *Call) finish(reason EndReason) {
 	c.releaseUnconfirmed()
+	c.endReason = reason
 	close(c.done)
 	c.ep.handler.CallEnded(c, reason)
 	close(c.released)
