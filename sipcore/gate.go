@@ -80,6 +80,15 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
+	if method != "" && !sip20(data) {
+		// Refused here, before sipgo: its own answers (a 400 for a bad
+		// Via, say) would echo whatever version the peer spelled.
+		if req := g.request(); req != nil && method != sip.ACK {
+			ep.logRefused(req, "request refused: SIP version not supported")
+			g.respond(req, 505, "Version Not Supported", sip.NewHeader("Warning", `399 parkd "only SIP/2.0 is supported"`))
+		}
+		return nil, nil
+	}
 	if ep.overTxCap() && method != "" && !(method == sip.BYE && g.inDialog()) {
 		ep.stats.txCapRefused.Add(1)
 		if req := g.request(); req != nil {
@@ -349,4 +358,16 @@ func (ep *Endpoint) logShed(src netip.Addr, why string) {
 			"suppressed", held, "rate_limit_per_source", ep.cfg.RateLimit.PerSecond,
 			"max_transactions", ep.cfg.MaxTransactions)
 	}
+}
+
+// sip20 reports whether a request's start line ends in SIP/2.0 (in any
+// case, RFC 3261 §7.1), without parsing the message.
+func sip20(data []byte) bool {
+	end := bytes.IndexByte(data[:min(len(data), 8192)], '\n')
+	if end < 0 {
+		return false
+	}
+	line := bytes.TrimRight(data[:end], "\r")
+	sp := bytes.LastIndexByte(line, ' ')
+	return sp >= 0 && bytes.EqualFold(line[sp+1:], []byte("SIP/2.0"))
 }
