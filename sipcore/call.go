@@ -341,6 +341,7 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 		return
 	}
 	c.ended = true
+	c.ep.ending.Add(1)
 	bye := c.byeRequest(cause, why)
 	c.mu.Unlock()
 	c.media.Close()
@@ -366,6 +367,7 @@ func (c *Call) end(reason EndReason) {
 		return
 	}
 	c.ended = true
+	c.ep.ending.Add(1)
 	c.mu.Unlock()
 	c.media.Close()
 	c.ep.dialogs.remove(c)
@@ -378,6 +380,7 @@ func (c *Call) finish(reason EndReason) {
 	close(c.done)
 	c.ep.handler.CallEnded(c, reason)
 	close(c.released)
+	c.ep.ending.Add(-1)
 }
 
 // byeRequest builds an in-dialog BYE; callers hold c.mu.

@@ -106,6 +106,7 @@ type Endpoint struct {
 	onTxEnd    sip.FnTxTerminate
 
 	unconfirmed unconfirmedCalls // answered calls awaiting their ACK, per source
+	ending      atomic.Int64     // calls hanging up whose end parkd has not yet been told
 }
 
 type listener struct {
@@ -303,6 +304,7 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 	}
 	ep.closeListeners()
 	ep.ua.Close()
+	ep.awaitEndings(endingsGrace)
 	ep.wg.Wait()
 }
 

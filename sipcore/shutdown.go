@@ -62,3 +62,22 @@ func (ep *Endpoint) fanning() bool {
 	}
 	return false
 }
+
+// endingsGrace bounds the wait for calls whose BYE was still unanswered
+// when the transaction layer closed: closing it cancels their BYEs, so they
+// end at once, but parkd must hear of each before its store closes, or
+// their history rows are lost.
+const endingsGrace = 2 * time.Second
+
+// awaitEndings waits until every call that began hanging up has been
+// reported ended (CallEnded returned), or for d at most.
+func (ep *Endpoint) awaitEndings(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for ep.ending.Load() > 0 {
+		if time.Now().After(deadline) {
+			ep.log.Warn("shutdown: some calls did not end in time", "calls", ep.ending.Load())
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
