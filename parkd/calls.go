@@ -47,6 +47,7 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 	rec := s.newRecordLocked(call, legCaller, inv.From, sl.lot)
 	rec.parker, rec.parkerFrom = parker, parkerFrom
 	rec.parkerUnresolvable = parkerFrom != "" && s.unresolvableParker(inv, parker)
+	rec.parkerMayBeTold = parkerFrom != "" && parkerIsSenderOrVouched(inv, parker)
 	if rec.parkerUnresolvable {
 		log.Warn("call parked; the parker's host is a name from an untrusted source, which parkd does not resolve: a recall skips to the ring group (list the PBX in sip.trusted or set sip.outbound_proxy)",
 			"caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)
@@ -56,6 +57,7 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 		log.Info("call parked", "caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)
 	}
 	s.placeLocked(sl, rec, "")
+	s.notifyParkerLocked(sl, rec)
 }
 
 // placeLocked puts rec into the reserved or free slot sl with music on

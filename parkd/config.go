@@ -221,6 +221,9 @@ const (
 	TransferReject   = "reject"
 	TransferNextFree = "next_free"
 
+	NotifyParkerMessage = "message"
+	NotifyParkerNone    = "none"
+
 	// MOHBuiltin selects the built-in music on hold.
 	MOHBuiltin = "builtin"
 
@@ -235,6 +238,7 @@ var (
 	findSlotValues   = []string{FindSlotFirst, FindSlotNext}
 	slotActionValues = []string{SlotActionPark, SlotActionDirectPark, SlotActionRetrieve, SlotActionAuto}
 	transferValues   = []string{TransferReject, TransferNextFree}
+	notifyValues     = []string{NotifyParkerMessage, NotifyParkerNone}
 )
 
 // Limits that keep a hostile or mistyped config from costing much memory.
@@ -274,6 +278,9 @@ type LotConfig struct {
 	// or SIP URI patterns with * wildcards. Empty lets anyone sip.allow
 	// lets in.
 	RetrieveAllow []string `yaml:"retrieve_allow,omitempty" json:"retrieve_allow,omitempty"`
+	// NotifyParker says how the parker learns where its call went after a
+	// blind transfer: message (a SIP MESSAGE naming the slot) or none.
+	NotifyParker string `yaml:"notify_parker" json:"notify_parker"` // message ("" too) | none
 }
 
 // queueMax is queue_max with 0 read as the default.
@@ -368,6 +375,7 @@ func listedLotDefaults() LotConfig {
 		QueueOverflow:      QueueOverflowHangup,
 		WhenFull:           WhenFullReject,
 		TransferToOccupied: TransferReject,
+		NotifyParker:       NotifyParkerMessage,
 	}
 }
 
@@ -1256,6 +1264,9 @@ func (l LotConfig) check(ck *checker, key string) {
 	checkEnum(ck.add, key+".slot_action", &l.SlotAction, slotActionValues)
 	ck.addErr(key+".when_full", checkWhenFull(l.WhenFull))
 	checkEnum(ck.add, key+".transfer_to_occupied", &l.TransferToOccupied, transferValues)
+	if l.NotifyParker != "" { // "" is message, as for a lot built in Go
+		checkEnum(ck.add, key+".notify_parker", &l.NotifyParker, notifyValues)
+	}
 	if a := l.AttendantExtension; a != "" && checkDialString(a) != nil && checkSIPURI(a) != nil {
 		ck.add(key+".attendant_extension", "%q is neither a dial string nor a sip: URI", a)
 	}

@@ -150,7 +150,7 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 		},
 		Lots: []LotConfig{{
 			Name: "main", Extension: "700", RetrieveExtension: "*700", Slots: "701-720",
-			FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
+			FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
 			AttendantExtension: "0",
 		}},
 	}
@@ -237,7 +237,7 @@ func TestParseFullConfig(t *testing.T) {
 	wantSales := LotConfig{
 		Name: "sales", Extension: "*80", RetrieveExtension: "#80", Slots: "01-20",
 		FindSlot: "next", SlotAction: "direct_park", WhenFull: "overflow:support", TransferToOccupied: "next_free",
-		AttendantExtension: "sip:reception@pbx", Operator: "sip:100@pbx", AnswerDelay: Duration(2 * time.Second), QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
+		AttendantExtension: "sip:reception@pbx", Operator: "sip:100@pbx", AnswerDelay: Duration(2 * time.Second), QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
 		Policy:       Policy{RecallAfter: ptr(Duration(30 * time.Second)), RecallTo: ptr("parker_only"), RingGroup: []string{}},
 		SlotPolicies: map[string]Policy{"01": {OnFailure: ptr("hangup")}},
 		Kazoo: map[string]any{
@@ -335,7 +335,7 @@ func TestLotsReplaceDefaultLot(t *testing.T) {
 	cfg := mustParse(t, "lots:\n  - {name: front, extension: \"500\", slots: \"501-505\"}\n")
 	want := []LotConfig{{
 		Name: "front", Extension: "500", Slots: "501-505",
-		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
+		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
 	}}
 	if !reflect.DeepEqual(cfg.Lots, want) {
 		t.Errorf("lots = %+v, want %+v", cfg.Lots, want)
@@ -445,6 +445,7 @@ func TestParseErrors(t *testing.T) {
 		{"short rtp timeout", "rtp: {timeout: 2s}\n", "rtp.timeout", "at least 5s"},
 		{"negative rtp timeout", "rtp: {timeout: -5s}\n", "rtp.timeout", "negative"},
 		{"bad latch", "rtp: {latch: first}\n", "rtp.latch", "sdp, signalling, any"},
+		{"bad notify_parker", "lots: [{name: a, extension: \"800\", slots: \"801-802\", notify_parker: sms}]\n", "lots[0].notify_parker", "message, none"},
 		{"bad trusted", "sip: {trusted: [pbx]}\n", "sip.trusted[0]", "not a network"},
 		{"auth user without hash", "sip: {auth: {users: [{name: alice}]}}\n", "sip.auth.users[0]", "needs ha1"},
 		{"auth short ha1", "sip: {auth: {users: [{name: alice, ha1: abc}]}}\n", "sip.auth.users[0].ha1", "32 hex digits"},
@@ -585,7 +586,7 @@ func TestValidateErrorText(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Lots = append(cfg.Lots, LotConfig{
 		Name: "b", Extension: "800", Slots: "720-701",
-		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup",
+		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
 	})
 	err := cfg.Validate()
 	if err == nil || err.Error() != `config: lots[1].slots: range "720-701" is reversed` {

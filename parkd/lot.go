@@ -44,10 +44,14 @@ type callRecord struct {
 	// parkerUnresolvable: the parker's host is a name that an untrusted
 	// source gave; parkd does not look it up, so a recall cannot ring it.
 	parkerUnresolvable bool
-	lot                *lot  // the lot it is queued or parked in (nil once bridged)
-	slot               *slot // the slot it is parked in; nil when not parked
-	since              time.Time
-	parkedAt           time.Time
+	// parkerMayBeTold: a MESSAGE to the parker goes to the sender of the
+	// park or to someone a trusted or authenticated source named, never to
+	// a third party a stranger picked (a reflection).
+	parkerMayBeTold bool
+	lot             *lot  // the lot it is queued or parked in (nil once bridged)
+	slot            *slot // the slot it is parked in; nil when not parked
+	since           time.Time
+	parkedAt        time.Time
 
 	queued     bool  // waiting in lot.queue
 	queueTimer Timer // queue_timeout

@@ -40,6 +40,9 @@ type Phone struct {
 	subs  map[string]*Subscription // by Call-ID
 
 	inbox inbox // calls ringing at the phone, see incoming.go
+
+	messages      chan Message // MESSAGEs answered 200, see message.go
+	messageStatus int          // answer to MESSAGE other than 200; 0 = 200
 }
 
 // Option changes a Phone.
@@ -65,7 +68,7 @@ func WithCredentials(user, password string) Option {
 // NewPhone starts a phone listening on 127.0.0.1; it is closed with the test.
 func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	t.Helper()
-	p := &Phone{t: t, User: user, Transport: "udp", host: "127.0.0.1", calls: map[string]*Call{}, subs: map[string]*Subscription{}, closed: make(chan struct{})}
+	p := &Phone{t: t, User: user, Transport: "udp", host: "127.0.0.1", calls: map[string]*Call{}, subs: map[string]*Subscription{}, closed: make(chan struct{}), messages: make(chan Message, 16)}
 	for _, o := range opts {
 		o(p)
 	}
@@ -82,6 +85,7 @@ func NewPhone(t testing.TB, user string, opts ...Option) *Phone {
 	p.server.OnNotify(p.onNotify)
 	p.server.OnAck(p.onAck)
 	p.server.OnCancel(p.onStrayCancel)
+	p.server.OnMessage(p.onMessage)
 	p.server.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
