@@ -449,3 +449,14 @@ func TestRecallNeverResolvesAnUntrustedParkerName(t *testing.T) {
 	answer(t, ringing(t, carol))
 	d.waitEvent(parkd.EventRecalled, "701")
 }
+
+// SIGTERM while a recall rings: the ringing phone gets CANCEL before parkd
+// exits, rather than ringing on for a call that is gone.
+func TestShutdownCancelsRingingRecall(t *testing.T) {
+	r := startRecallRig(t, nil)
+	r.recallDue(45 * time.Second)
+	bobIn := ringing(t, r.bob)
+	r.waitEvent(parkd.EventRecalling, "701")
+	go r.daemon.shutdown()
+	waitCanceled(t, "bob", bobIn)
+}
