@@ -1,6 +1,7 @@
 // Package media is the media plane of parkd: RTP port allocation, RTP
 // sessions on UDP sockets, G.711 µ-law/A-law, music on hold (MOH) with
-// fan-out, and a two-leg relay. It knows nothing about SIP or parking
+// fan-out, a two-leg relay, and clips (prompts, tones) played once to a
+// session with Session.Play. It knows nothing about SIP or parking
 // slots; the signalling layer drives it through Allocator, Session, Source
 // and Bridge.
 //
@@ -16,8 +17,8 @@
 //
 // Goroutines: one read goroutine per Session (which also does that leg's
 // relaying), one ticker per Source (plus a small fixed worker pool when it
-// has many listeners). The per-packet paths — relay and MOH fan-out — do
+// has many listeners), and one per Play while it lasts. The per-packet paths — relay and MOH fan-out — do
 // not allocate; attach/detach operations (Add, Remove, Bridge, Unbridge,
-// Close) are serialized by one package-level lock that the packet paths
+// Play, Close) are serialized by one package-level lock that the packet paths
 // never take.
 package media

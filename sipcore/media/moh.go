@@ -94,7 +94,8 @@ func (src *Source) Listeners() int {
 // Add starts playing to s. s keeps its own SSRC and continues its sequence
 // numbers and timestamps; the first packet after Add carries the marker
 // bit. A session plays one thing at a time: Add moves s off another source
-// and out of a bridge (Unbridge). Adding a closed session does nothing.
+// and out of a bridge (Unbridge), and cuts a Play short. Adding a closed
+// session does nothing.
 func (src *Source) Add(s *Session) {
 	controlMu.Lock()
 	defer controlMu.Unlock()
@@ -107,6 +108,7 @@ func (src *Source) Add(s *Session) {
 	if s.moh != nil {
 		s.moh.removeLocked(s)
 	}
+	stopPlayLocked(s)
 	l := &listener{s: s, gen: s.out.takeOwner()}
 	src.mu.Lock()
 	l.idx = len(src.listeners)

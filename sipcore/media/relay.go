@@ -18,8 +18,9 @@ type relayLink struct {
 // Bridge relays RTP between a and b in both directions until Unbridge or
 // Close of either. Each direction runs on the receiving session's read
 // goroutine, so a bridge adds no goroutines. Both sessions are taken off
-// any MOH source first; their outgoing streams continue (same SSRC,
-// continuing seq/timestamps, marker on the first relayed packet).
+// any MOH source and a Play of either is cut short first; their outgoing
+// streams continue (same SSRC, continuing seq/timestamps, marker on the
+// first relayed packet).
 func Bridge(a, b *Session) error {
 	if a == nil || b == nil {
 		return errors.New("media: bridge needs two sessions")
@@ -39,6 +40,7 @@ func Bridge(a, b *Session) error {
 		if s.moh != nil {
 			s.moh.removeLocked(s)
 		}
+		stopPlayLocked(s)
 	}
 	a.bridgePeer, b.bridgePeer = b, a
 	genA, genB := a.out.takeOwner(), b.out.takeOwner()

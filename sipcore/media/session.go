@@ -50,6 +50,7 @@ type Session struct {
 	moh        *Source
 	mohEntry   *listener
 	bridgePeer *Session
+	player     *player // the Play in progress
 	started    bool
 	closed     bool
 	done       chan struct{} // closed when the read goroutine exits
@@ -239,8 +240,10 @@ func (s *Session) Close() {
 	s.log.Debug("rtp session closed", "received", s.received.Load(), "sent", s.out.sent.Load(), "rejected", s.rejected.Load())
 }
 
-// detachLocked removes s from its MOH source and bridge. controlMu held.
+// detachLocked removes s from its MOH source and bridge and stops its
+// Play. controlMu held.
 func (s *Session) detachLocked() {
+	stopPlayLocked(s)
 	if s.moh != nil {
 		s.moh.removeLocked(s)
 	}

@@ -1,0 +1,96 @@
+package media
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Clip is a short recording played once (a spoken prompt, a tone): 8 kHz
+// audio encoded in both G.711 laws up front, like a Source, so playing it
+// to any peer is a copy per frame. A Clip is immutable and may be played to
+// many sessions at once.
+type Clip struct {
+	ulaw   []byte // a multiple of frameSamples
+	alaw   []byte
+	frames int
+}
+
+// NewClip makes a clip from 8 kHz mono linear PCM, padded with silence to
+// whole 20 ms frames. Empty input gives an empty clip (zero duration).
+func NewClip(pcm8k []int16) *Clip {
+	frames := (len(pcm8k) + frameSamples - 1) / frameSamples
+	n := frames * frameSamples
+	c := &Clip{ulaw: make([]byte, n), alaw: make([]byte, n), frames: frames}
+	for i := range n {
+		var v int16
+		if i < len(pcm8k) {
+			v = pcm8k[i]
+		}
+		c.ulaw[i] = EncodeUlaw(v)
+		c.alaw[i] = EncodeAlaw(v)
+	}
+	return c
+}
+
+// LoadWAVClip reads a WAV file (anything DecodeWAV accepts; it is resampled
+// to 8 kHz mono) as a clip, e.g. a lot's own prompt.
+func LoadWAVClip(path string) (*Clip, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("audio file %q: %w", path, err)
+	}
+	defer f.Close()
+	pcm, err := DecodeWAV(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("audio file %q: %w", path, err)
+	}
+	return NewClip(pcm), nil
+}
+
+// Concat joins clips end to end; nil clips are skipped. Each clip keeps its
+// frame padding, so a join may hold up to 20 ms of silence.
+func Concat(clips ...*Clip) *Clip {
+	frames := 0
+	for _, c := range clips {
+		if c != nil {
+			frames += c.frames
+		}
+	}
+	out := &Clip{
+		ulaw:   make([]byte, 0, frames*frameSamples),
+		alaw:   make([]byte, 0, frames*frameSamples),
+		frames: frames,
+	}
+	for _, c := range clips {
+		if c != nil {
+			out.ulaw = append(out.ulaw, c.ulaw...)
+			out.alaw = append(out.alaw, c.alaw...)
+		}
+	}
+	return out
+}
+
+// SilenceClip is d of silence, rounded up to whole 20 ms frames.
+func SilenceClip(d time.Duration) *Clip {
+	if d <= 0 {
+		return NewClip(nil)
+	}
+	return NewClip(make([]int16, (int64(d)*sampleRate+int64(time.Second)-1)/int64(time.Second)))
+}
+
+// Duration is how long the clip plays: its whole frames. A nil clip is
+// empty.
+func (c *Clip) Duration() time.Duration {
+	if c == nil {
+		return 0
+	}
+	return time.Duration(c.frames) * frameDuration
+}
+
+// frame is the i-th 20 ms frame in both laws.
+func (c *Clip) frame(i int) (ulaw, alaw []byte) {
+	off := i * frameSamples
+	return c.ulaw[off : off+frameSamples], c.alaw[off : off+frameSamples]
+}
