@@ -94,3 +94,16 @@ func (c *Clip) frame(i int) (ulaw, alaw []byte) {
 	off := i * frameSamples
 	return c.ulaw[off : off+frameSamples], c.alaw[off : off+frameSamples]
 }
+
+// PCM is the clip's audio as 8 kHz linear PCM (decoded from its µ-law
+// form), padding included: for tests and level meters, not the send path.
+func (c *Clip) PCM() []int16 {
+	if c == nil {
+		return nil
+	}
+	pcm := make([]int16, len(c.ulaw))
+	for i, b := range c.ulaw {
+		pcm[i] = DecodeUlaw(b)
+	}
+	return pcm
+}

@@ -1,9 +1,9 @@
 // Package media is the media plane of parkd: RTP port allocation, RTP
 // sessions on UDP sockets, G.711 µ-law/A-law, music on hold (MOH) with
 // fan-out, a two-leg relay, and clips (prompts, tones) played once to a
-// session with Session.Play. It knows nothing about SIP or parking
-// slots; the signalling layer drives it through Allocator, Session, Source
-// and Bridge.
+// session with Session.Play. It knows nothing about SIP or parking slots;
+// the signalling layer drives it through Allocator, Session, Source, Bridge
+// and Play.
 //
 // Streams are RTP version 2 carrying 20 ms frames of 160 G.711 samples at
 // 8 kHz. Every Session owns one outgoing stream (random SSRC, sequence
@@ -17,8 +17,8 @@
 //
 // Goroutines: one read goroutine per Session (which also does that leg's
 // relaying), one ticker per Source (plus a small fixed worker pool when it
-// has many listeners), and one per Play while it lasts. The per-packet paths — relay and MOH fan-out — do
-// not allocate; attach/detach operations (Add, Remove, Bridge, Unbridge,
-// Play, Close) are serialized by one package-level lock that the packet paths
-// never take.
+// has many listeners), and one per Play while it lasts. The per-packet
+// paths — relay, MOH fan-out and Play — do not allocate; attach/detach
+// operations (Add, Remove, Bridge, Unbridge, Play, Close) are serialized
+// by one package-level lock that the packet paths never take.
 package media
