@@ -63,10 +63,13 @@ type Session struct {
 	received atomic.Uint64
 	rejected atomic.Uint64 // datagrams from sources that may not send here
 
+	onDTMF atomic.Pointer[func(digit rune)] // see OnDTMF
+
 	// Read-goroutine-only state for re-latching.
 	candidate      netip.AddrPort
 	candidateCount int
-	rejectLogged   bool // the first rejected source is logged, no more
+	rejectLogged   bool      // the first rejected source is logged, no more
+	dtmf           dtmfState // the peer's last telephone-event
 }
 
 // peerState is an immutable snapshot of where and how to send.
@@ -288,14 +291,15 @@ func (s *Session) readLoop(onTimeout func()) {
 }
 
 // handlePacket processes one received datagram: check its source, validate,
-// count, latch, refresh the inactivity clock and relay if bridged. Anything
-// from a source that may not send here is dropped first, whatever it holds:
-// it never latches, never refreshes the clock, never reaches a bridge. Of
-// the rest, only packets from the peer's (latched) address refresh the
-// clock and get relayed, so a stray stream — say, a previous call still
-// sending to a reused port — is neither mixed into the call nor keeps it
-// alive. It reports whether the packet counted as the peer's activity.
-// Zero allocations unless the latch moves or a first rejection is logged.
+// count, latch, refresh the inactivity clock, note DTMF and relay if
+// bridged. Anything from a source that may not send here is dropped first,
+// whatever it holds: it never latches, never refreshes the clock, never
+// reaches a bridge. Of the rest, only packets from the peer's (latched)
+// address refresh the clock, count as DTMF and get relayed, so a stray
+// stream — say, a previous call still sending to a reused port — is
+// neither mixed into the call, nor keeps it alive, nor presses keys. It
+// reports whether the packet counted as the peer's activity. Zero
+// allocations unless the latch moves or a first rejection is logged.
 func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) bool {
 	src = unmapAddrPort(src)
 	st := s.peer.Load()
@@ -314,6 +318,9 @@ func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) bool {
 		return false
 	}
 	s.lastActivity.Store(monoNow())
+	if ev := st.format.EventPT; ev != 0 && p.pt == ev {
+		s.noteEvent(buf, p)
+	}
 	if link := s.link.Load(); link != nil {
 		s.forward(buf[:n], p, link)
 	}
