@@ -111,9 +111,15 @@ func (ep *Endpoint) startBranch(ctx context.Context, o Originate, index int, tar
 		req.AppendHeader(sip.NewHeader("Route", "<"+route.String()+">"))
 	}
 	req.AppendHeader(ep.contact(transport))
-	req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	req.AppendHeader(sip.NewHeader("Allow", ep.allowHeader()))
 	for _, h := range o.Headers {
 		req.AppendHeader(sip.NewHeader(h[0], h[1]))
+	}
+	if o.Replaces != nil {
+		req.AppendHeader(sip.NewHeader("Replaces", o.Replaces.String()))
+	}
+	if o.ReferredBy != nil {
+		req.AppendHeader(sip.NewHeader("Referred-By", o.ReferredBy.String()))
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)

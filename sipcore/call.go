@@ -65,6 +65,9 @@ type Call struct {
 	unconfirmedOnce sync.Once
 
 	endReason EndReason // set before done is closed
+
+	refer  *Refer // the REFER whose transfer is not finished yet: another gets 491
+	refers int    // REFERs accepted for the handler so far, for the NOTIFYs' Event id
 }
 
 // Ended says why the call ended; it is "" until Done is closed.
@@ -264,6 +267,13 @@ func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	case sip.INVITE, sip.UPDATE:
 		c.offerAnswer(req, tx)
+	case sip.REFER:
+		r := c.onRefer(req, tx)
+		c.mu.Unlock()
+		if r != nil {
+			c.ep.serveRefer(r) // the handler answers without c.mu
+		}
+		return
 	default: // INFO, OPTIONS
 		c.ep.respond(tx, req, 200, "OK")
 	}

@@ -102,7 +102,7 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		// Only a well-formed ping is answered here; anything admit would
 		// refuse (505, 400) goes on to it.
 		if req := g.request(); req != nil && !hasToTag(req) && conforms(req) {
-			g.reply(req, optionsResponse(req))
+			g.reply(req, optionsResponse(req, g.ep.allowHeader()))
 			return nil, nil
 		}
 	}
@@ -275,9 +275,9 @@ func statelessTag(req *sip.Request) string {
 }
 
 // optionsResponse is parkd's answer to an OPTIONS outside a dialog.
-func optionsResponse(req *sip.Request) *sip.Response {
+func optionsResponse(req *sip.Request, allow string) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	res.AppendHeader(sip.NewHeader("Allow", allow))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", allowEvents))
 	return res

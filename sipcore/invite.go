@@ -296,7 +296,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	res := inv.response(200, "OK", body)
 	res.AppendHeader(ep.contact(inv.Transport))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	res.AppendHeader(sip.NewHeader("Allow", ep.allowHeader()))
 
 	cseq := inv.req.CSeq().SeqNo
 	c.mu.Lock()

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Originate is a call parkd places: a recall to the parker, a ring group
@@ -18,6 +20,12 @@ type Originate struct {
 	Headers [][2]string // extra headers, e.g. Alert-Info, Subject
 	Proxy   string      // outbound proxy URI; "" sends to each target directly
 	Log     *slog.Logger
+
+	// Replaces and ReferredBy become the Replaces (RFC 3891) and
+	// Referred-By (RFC 3892) headers of every branch's INVITE: an attended
+	// transfer to another phone takes over the dialog Replaces names there.
+	Replaces   *Replaces
+	ReferredBy *Party
 }
 
 // Attempt is how one target of an Originate ended.
@@ -70,6 +78,9 @@ func (ep *Endpoint) Originate(ctx context.Context, o Originate) (*Call, error) {
 	}
 	if ep.draining.Load() {
 		return nil, errDraining
+	}
+	if err := o.checkTransferHeaders(); err != nil {
+		return nil, err
 	}
 	fork := &fork{results: make(chan branchResult, len(o.Targets))}
 	attempts := make([]Attempt, len(o.Targets))
@@ -154,4 +165,31 @@ func (f *fork) cancelAll() (won bool) {
 		b.cancel()
 	}
 	return won
+}
+
+// checkTransferHeaders refuses a Replaces or Referred-By that would not
+// stay one header: both may come from a REFER, that is from the network.
+func (o Originate) checkTransferHeaders() error {
+	if r := o.Replaces; r != nil {
+		if r.CallID == "" || r.ToTag == "" || r.FromTag == "" {
+			return fmt.Errorf("sipcore: originate: Replaces %q needs a call-id, to-tag and from-tag", r.String())
+		}
+		if hasHeaderBreak(r.String()) {
+			return fmt.Errorf("sipcore: originate: Replaces %q holds control characters", r.String())
+		}
+	}
+	if p := o.ReferredBy; p != nil {
+		var uri sip.Uri
+		if err := sip.ParseUri(p.URI, &uri); err != nil || strings.ContainsAny(p.URI, "<>\" ") {
+			return fmt.Errorf("sipcore: originate: Referred-By URI %q is not a plain SIP URI", p.URI)
+		}
+		if hasHeaderBreak(p.String()) {
+			return fmt.Errorf("sipcore: originate: Referred-By %q holds control characters", p.String())
+		}
+	}
+	return nil
+}
+
+func hasHeaderBreak(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
 }

@@ -6,8 +6,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// allowHeader lists what parkd answers; sent on OPTIONS and 405s.
-const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, SUBSCRIBE"
+// allowMethods lists what parkd answers, REFER aside (see allowHeader);
+// sent on OPTIONS and 405s.
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, SUBSCRIBE"
 
 func (ep *Endpoint) routes() {
 	guard := func(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
@@ -54,16 +55,17 @@ func (ep *Endpoint) routes() {
 	}))
 	on(sip.OPTIONS, guard(ep.onOptions))
 	on(sip.SUBSCRIBE, guard(ep.onSubscribe))
+	on(sip.REFER, guard(ep.onReferRequest))
 	ep.server.OnNoRoute(ep.countRequest(ep.gatedHandler(guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		if hasToTag(req) && req.Method == sip.OPTIONS {
 			ep.inDialog(req, tx)
 			return
 		}
-		ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
+		ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", ep.allowHeader()))
 	}))))
-	for _, m := range []sip.RequestMethod{sip.REFER, sip.NOTIFY, sip.MESSAGE, sip.PUBLISH, sip.REGISTER, sip.PRACK} {
+	for _, m := range []sip.RequestMethod{sip.NOTIFY, sip.MESSAGE, sip.PUBLISH, sip.REGISTER, sip.PRACK} {
 		on(m, guard(func(req *sip.Request, tx sip.ServerTransaction) {
-			ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
+			ep.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", ep.allowHeader()))
 		}))
 	}
 }
@@ -74,7 +76,7 @@ func (ep *Endpoint) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	res.AppendHeader(sip.NewHeader("Allow", ep.allowHeader()))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", allowEvents))
 	ep.reply(tx, req, res)
