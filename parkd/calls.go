@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
 )
 
 // hangupTimeout bounds a BYE parkd sends while tearing a bridge down.
@@ -45,6 +46,7 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 	default:
 	}
 	rec := s.newRecordLocked(call, legCaller, inv.From, sl.lot)
+	rec.verified = inv.Identity.Verified()
 	rec.parker, rec.parkerFrom = parker, parkerFrom
 	rec.parkerUnresolvable = parkerFrom != "" && s.unresolvableParker(inv, parker)
 	rec.parkerMayBeTold = parkerFrom != "" && parkerIsSenderOrVouched(inv, parker)
@@ -56,13 +58,25 @@ func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
 	} else {
 		log.Info("call parked", "caller", inv.From.String(), "parker", parker.URI, "parker_from", parkerFrom)
 	}
-	s.placeLocked(sl, rec, "")
+	var hear *media.Clip
+	if parkerFrom == "" {
+		// It called the park extension itself: perhaps the consultation
+		// call of an attended park, which needs to hear its slot.
+		hear = s.startConsultLocked(sl, rec)
+	}
+	s.placeHearingLocked(sl, rec, "", hear)
 	s.notifyParkerLocked(sl, rec)
 }
 
 // placeLocked puts rec into the reserved or free slot sl with music on
 // hold and starts its recall timer. Callers hold s.mu.
 func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
+	s.placeHearingLocked(sl, rec, detail, nil)
+}
+
+// placeHearingLocked is placeLocked with clip played before the music
+// (nil: music at once).
+func (s *Server) placeHearingLocked(sl *slot, rec *callRecord, detail string, clip *media.Clip) {
 	sl.reserved = false
 	sl.parked = rec
 	rec.slot, rec.lot, rec.queued = sl, sl.lot, false
@@ -70,9 +84,14 @@ func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
 	if rec.parkedAt.IsZero() {
 		rec.parkedAt = s.clock.Now()
 	}
+	rec.homeLot = sl.lot
 	sl.lot.lastUsed = sl.lot.indexOf(sl)
 	s.inSlot[rec.call] = sl
-	s.moh.Add(rec.call.Media())
+	if clip != nil {
+		s.announceLocked(rec, clip)
+	} else {
+		s.moh.Add(rec.call.Media())
+	}
 	s.armRecallLocked(sl, rec)
 	s.emit(EventParked, sl, rec, detail)
 }
@@ -102,7 +121,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 	// retrieve fail, the recall resumes with a new round.
 	s.pauseRingingRecallLocked(sl, pc)
 	s.mu.Unlock()
-	go s.awaitRetrieveAck(sl, pc, call, inv.From, log)
+	go s.awaitRetrieveAck(sl, pc, call, retriever{inv.From, inv.Identity.Verified()}, log)
 }
 
 // takeOutLocked frees the slot of its call, which leaves it (bridged,

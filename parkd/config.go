@@ -281,6 +281,14 @@ type LotConfig struct {
 	// NotifyParker says how the parker learns where its call went after a
 	// blind transfer: message (a SIP MESSAGE naming the slot) or none.
 	NotifyParker string `yaml:"notify_parker" json:"notify_parker"` // message ("" too) | none
+	// What callers hear and dial around a park (config_transfer.go).
+	AnnounceSlot    *bool             `yaml:"announce_slot" json:"announce_slot"`         // speak the slot to a call that parks itself; default true
+	AttendedTimeout Duration          `yaml:"attended_timeout" json:"attended_timeout"`   // how long an attended park waits for the Replaces INVITE; 1s–5m, default 15s
+	EmptySlot       string            `yaml:"empty_slot" json:"empty_slot"`               // reject ("" too: 404) | prompt ("no call parked here", then BYE)
+	RecallPrompt    *bool             `yaml:"recall_prompt" json:"recall_prompt"`         // "your call is being returned" to the parked caller as a recall starts; default true
+	CourtesyTone    bool              `yaml:"courtesy_tone" json:"courtesy_tone"`         // a beep to the retriever before the bridge
+	ParkDTMF        string            `yaml:"park_dtmf" json:"park_dtmf"`                 // e.g. "#72": in a bridged call, parks the other leg; "" = off
+	Prompts         map[string]string `yaml:"prompts,omitempty" json:"prompts,omitempty"` // prompt name -> WAV file replacing it
 }
 
 // queueMax is queue_max with 0 read as the default.
@@ -376,6 +384,10 @@ func listedLotDefaults() LotConfig {
 		WhenFull:           WhenFullReject,
 		TransferToOccupied: TransferReject,
 		NotifyParker:       NotifyParkerMessage,
+		AnnounceSlot:       ptr(true),
+		AttendedTimeout:    Duration(DefaultAttendedTimeout),
+		EmptySlot:          EmptySlotReject,
+		RecallPrompt:       ptr(true),
 	}
 }
 
@@ -659,6 +671,13 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	case reflect.Int:
 		return d.decodeInt(n, v, path)
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+			return nodeError(n, path, "must be true or false (got %s)", describe(n))
+		}
+		v.SetBool(b)
+		return nil
 	}
 	return nodeError(n, path, "cannot hold a value of Go type %s", v.Type()) // a new field type nobody taught us
 }
@@ -1267,6 +1286,7 @@ func (l LotConfig) check(ck *checker, key string) {
 	if l.NotifyParker != "" { // "" is message, as for a lot built in Go
 		checkEnum(ck.add, key+".notify_parker", &l.NotifyParker, notifyValues)
 	}
+	l.checkTransfer(ck, key)
 	if a := l.AttendantExtension; a != "" && checkDialString(a) != nil && checkSIPURI(a) != nil {
 		ck.add(key+".attendant_extension", "%q is neither a dial string nor a sip: URI", a)
 	}

@@ -13,6 +13,25 @@ import (
 // where it is, queued, parked or bridged, until then; failed runs when
 // nobody answered and rec is still there. Callers hold s.mu.
 func (s *Server) connectLocked(rec *callRecord, target string, failed func(error)) {
+	s.connectWithLocked(rec, connectOptions{target: target, failed: failed})
+}
+
+// connectOptions shape a connect beyond its target: a REFER's transfer
+// reports the outcome to the referrer before its leg is hung up.
+type connectOptions struct {
+	target string
+	failed func(error) // nobody answered and rec is still where it was
+	gone   func()      // rec ended (or parkd is stopping) before the target answered
+	// handOff, when set, replaces hanging up rec's previous bridge peer
+	// once the target answered: it must hang old up itself.
+	handOff  func(old *callRecord)
+	answered func()      // runs (in its own goroutine) once rec is bridged to the target
+	headers  [][2]string // extra INVITE headers (Replaces, Referred-By)
+	why      string      // event detail prefix; "transferred" when empty
+}
+
+func (s *Server) connectWithLocked(rec *callRecord, opt connectOptions) {
+	target := opt.target
 	ctx, cancel := context.WithCancel(context.Background())
 	rec.ringingTo, rec.stopOp = target, cancel
 	ringFor := s.connectRingTimeLocked(rec)
@@ -36,9 +55,9 @@ func (s *Server) connectLocked(rec *callRecord, target string, failed func(error
 		timer := s.clock.AfterFunc(ringFor, cancel)
 		defer timer.Stop()
 		call, err := s.endpoint.Originate(ctx, sipcore.Originate{
-			Targets: []string{target}, From: from, Proxy: s.outboundProxy(), Log: log,
+			Targets: []string{target}, From: from, Headers: opt.headers, Proxy: s.outboundProxy(), Log: log,
 		})
-		s.connected(rec, target, call, err, failed)
+		s.connected(rec, opt, call, err)
 	}()
 }
 
@@ -58,7 +77,8 @@ func (s *Server) connectRingTimeLocked(rec *callRecord) time.Duration {
 
 // connected finishes connectLocked: bridge the answered call, or tell
 // everyone the target did not answer.
-func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, err error, failed func(error)) {
+func (s *Server) connected(rec *callRecord, opt connectOptions, call *sipcore.Call, err error) {
+	target, failed := opt.target, opt.failed
 	log := rec.call.Logger().With("connect_to", target)
 	s.mu.Lock()
 	rec.ringingTo, rec.stopOp = "", nil
@@ -82,15 +102,22 @@ func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, e
 		if !gone && failed != nil {
 			failed(err)
 		}
+		if gone && opt.gone != nil {
+			opt.gone()
+		}
 		return
 	}
 	if gone {
 		s.mu.Unlock()
 		log.Info("connect answered after the call ended: hanging it up")
 		go call.Hangup(context.Background(), "the caller is gone")
+		if opt.gone != nil {
+			go opt.gone()
+		}
 		return
 	}
 	answered := s.newRecordLocked(call, legConnectTarget, call.Remote, nil)
+	answered.verified = true // parkd chose whom to ring
 	call.SetLogger(log.With("answered_call_id", call.ID.CallID))
 	detail := "to " + target
 	switch {
@@ -103,14 +130,25 @@ func (s *Server) connected(rec *callRecord, target string, call *sipcore.Call, e
 		s.dequeueLocked(rec, "connected "+detail)
 		s.linkLocked(rec, answered)
 	default:
+		why := opt.why
+		if why == "" {
+			why = "transferred"
+		}
 		if old := s.unlinkLocked(rec); old != nil {
-			old.hangupWhy = "transferred " + detail
-			go s.hangUp(old, old.hangupWhy)
+			old.hangupWhy = why + " " + detail
+			if opt.handOff != nil {
+				go opt.handOff(old)
+			} else {
+				go s.hangUp(old, old.hangupWhy)
+			}
 		}
 		s.linkLocked(rec, answered)
-		s.emitCall(EventBridged, rec, "transferred "+detail)
+		s.emitCall(EventBridged, rec, why+" "+detail)
 	}
 	s.mu.Unlock()
+	if opt.answered != nil {
+		go opt.answered()
+	}
 	if !bridgeMedia(log, rec.call, call) {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media/prompts"
 )
 
 // decision is what an INVITE asked for, worked out under s.mu.
@@ -14,6 +15,8 @@ type decision struct {
 	queue    *lot  // the call waits in this lot's attendant queue
 	retrieve *slot // its parked call is claimed by the new call
 	parked   *callRecord
+	replace  *slot // attended park: the new call takes this slot from its consultation call (parked)
+	empty    *lot  // nothing to retrieve, and the lot says so in words
 	redirect string
 	code     int
 	reason   string
@@ -22,6 +25,16 @@ type decision struct {
 
 func reject(code int, reason, format string, args ...any) decision {
 	return decision{code: code, reason: reason, warning: fmt.Sprintf(format, args...)}
+}
+
+// nothingParked answers a retrieve that finds no call: 404, or, when the
+// lot's empty_slot says prompt, "no call parked here" spoken.
+func nothingParked(l *lot, format string, args ...any) decision {
+	d := reject(404, "Not Found", format, args...)
+	if l.cfg.EmptySlot == EmptySlotPrompt {
+		d.empty = l
+	}
+	return d
 }
 
 // HandleInvite answers a new INVITE per DESIGN.md's SIP behaviour table.
@@ -34,6 +47,11 @@ func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
 		s.park(ctx, inv, d.park)
 	case d.retrieve != nil:
 		s.retrieve(inv, d.retrieve, d.parked)
+	case d.replace != nil:
+		s.completeAttendedPark(inv, d.replace, d.parked)
+	case d.empty != nil:
+		log := inv.Log.With("lot", d.empty.cfg.Name)
+		s.playThenHangup(inv, s.promptsOf(d.empty).Clip(prompts.NoCallParked), d.warning, log)
 	case d.queue != nil:
 		s.enqueue(inv, d.queue)
 	case d.redirect != "":
@@ -59,7 +77,7 @@ func (s *Server) decide(inv *sipcore.Invite) decision {
 	if l, ok := s.byRetr[target]; ok {
 		sl := l.longestWaiting()
 		if sl == nil {
-			return reject(404, "Not Found", "no call is parked in lot %s", l.cfg.Name)
+			return nothingParked(l, "no call is parked in lot %s", l.cfg.Name)
 		}
 		return s.takeOut(inv, sl)
 	}
@@ -75,7 +93,7 @@ func (s *Server) decideSlot(inv *sipcore.Invite, sl *slot) decision {
 	action := l.slotAction
 	if sl.parked == nil && !sl.reserved {
 		if action == "retrieve" {
-			return reject(404, "Not Found", "slot %s is empty", sl.name)
+			return nothingParked(l, "slot %s is empty", sl.name)
 		}
 		sl.reserved = true
 		return decision{park: sl}
@@ -127,6 +145,9 @@ func (s *Server) decideReplaces(inv *sipcore.Invite) decision {
 	r := inv.Replaces
 	for c, sl := range s.inSlot {
 		if c.ID.CallID == r.CallID && c.ID.LocalTag == r.ToTag && c.ID.RemoteTag == r.FromTag {
+			if s.consultingLocked(sl.parked) {
+				return s.decideAttended(sl)
+			}
 			return s.takeOut(inv, sl)
 		}
 	}

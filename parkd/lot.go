@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media/prompts"
 )
 
 // lot is a parking lot: a park extension and a range of numbered slots.
@@ -17,7 +18,8 @@ type lot struct {
 	slots      []*slot   // in number order
 	lastUsed   int       // index of the slot parked into last, for find_slot: next
 	queue      []*callRecord
-	answering  int // attendant calls being answered, counted against queue_max
+	answering  int          // attendant calls being answered, counted against queue_max
+	prompts    *prompts.Set // the built-in prompts with the lot's own WAVs in their place
 }
 
 // slot is one parking position. Its state changes only through Server's
@@ -76,6 +78,18 @@ type callRecord struct {
 	// ring group); the call waits, shown overdue, until someone takes it.
 	overdue   bool
 	hangupWhy string // why parkd hangs it up, for the event
+
+	// consultUntil: the call dialled the park extension itself, so it may
+	// be the consultation call of an attended park; until then an INVITE
+	// whose Replaces names it takes its slot (attended.go).
+	consultUntil time.Time
+	// homeLot is the lot it last waited in; it stays set once bridged, so
+	// the bridge knows whose park_dtmf and prompts apply.
+	homeLot *lot
+	// verified: its leg is from a trusted or authenticated source, or
+	// parkd placed it; only then may a REFER send parkd to another host.
+	verified bool
+	dtmf     *dtmfMatcher // park_dtmf watch while bridged; nil when off
 }
 
 func newLot(index int, cfg LotConfig) *lot {

@@ -94,7 +94,13 @@ func (s *Server) SetParker(slot string, p Party) error {
 // recall INVITEs, wherever a stranger likes. With sip.outbound_proxy set
 // the recall goes to the proxy and the name is never looked up here.
 func (s *Server) unresolvableParker(inv *sipcore.Invite, p sipcore.Party) bool {
-	if inv.Identity.Verified() || s.cfg.SIP.OutboundProxy != "" {
+	return s.unresolvableName(inv.Identity.Verified(), p)
+}
+
+// unresolvableName is unresolvableParker for a party a source named that
+// is verified (trusted or authenticated) or not.
+func (s *Server) unresolvableName(verified bool, p sipcore.Party) bool {
+	if verified || s.cfg.SIP.OutboundProxy != "" {
 		return false
 	}
 	var u sip.Uri

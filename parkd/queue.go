@@ -43,6 +43,7 @@ func (s *Server) enqueue(inv *sipcore.Invite, l *lot) {
 	default:
 	}
 	rec := s.newRecordLocked(call, legCaller, inv.From, l)
+	rec.homeLot, rec.verified = l, inv.Identity.Verified()
 	rec.queued = true
 	l.queue = append(l.queue, rec)
 	s.moh.Add(call.Media())

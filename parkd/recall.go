@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media/prompts"
 )
 
 // Recall steps, as events and the console name them.
@@ -99,6 +100,9 @@ func (s *Server) recallDue(sl *slot, pc *callRecord) {
 	}
 	pc.recalls++
 	pc.overdue = false
+	if sl.lot.cfg.recallPrompt() {
+		s.announceLocked(pc, s.promptsOf(sl.lot).Clip(prompts.CallReturned))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pc.stopRinging = cancel
 	log := pc.call.Logger()
@@ -235,7 +239,9 @@ func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, ki
 	}
 	pc.stopRecallLocked()
 	s.takeOutLocked(sl, pc)
-	s.linkLocked(pc, s.newRecordLocked(call, legRecallTarget, call.Remote, nil))
+	target := s.newRecordLocked(call, legRecallTarget, call.Remote, nil)
+	target.verified = true // parkd chose whom to ring
+	s.linkLocked(pc, target)
 	s.emit(kind, sl, pc, "answered by "+call.Remote.URI)
 	s.mu.Unlock()
 

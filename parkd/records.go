@@ -2,6 +2,7 @@ package parkd
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media"
@@ -39,7 +40,9 @@ func (s *Server) linkLocked(a, b *callRecord) {
 	s.bridged[b.call] = a.call
 	for _, r := range []*callRecord{a, b} {
 		r.slot, r.queued, r.lot = nil, false, nil
+		r.consultUntil = time.Time{}
 	}
+	s.armDTMFLocked(a, b)
 }
 
 // unlinkLocked undoes linkLocked for rec and its peer, so neither's end
@@ -49,9 +52,11 @@ func (s *Server) unlinkLocked(rec *callRecord) *callRecord {
 	// Its audio stops relaying too, so it can be parked or bridged anew.
 	media.Unbridge(rec.call.Media())
 	delete(s.bridged, rec.call)
+	s.disarmDTMFLocked(rec)
 	if peer != nil {
 		delete(s.bridged, peer.call)
 		peer.peer = nil
+		s.disarmDTMFLocked(peer)
 	}
 	rec.peer = nil
 	return peer

@@ -21,7 +21,7 @@ func retrieveAckTimeout() time.Duration { return 64 * sip.T1 }
 // retriever's leg is hung up and the call stays parked as if nothing had
 // happened: the slot was never freed, so its BLF lamp does not flicker and
 // no event says it left.
-func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, from sipcore.Party, log *slog.Logger) {
+func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, from retriever, log *slog.Logger) {
 	expired := make(chan struct{})
 	timer := s.clock.AfterFunc(retrieveAckTimeout(), func() { close(expired) })
 	defer timer.Stop()
@@ -69,7 +69,8 @@ func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, 
 // at once) still took the call, and the parked caller is hung up with it,
 // as after any bridged call, instead of being left parked for a recall
 // nobody expects.
-func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, from sipcore.Party, log *slog.Logger) bool {
+func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, who retriever, log *slog.Logger) bool {
+	from := who.Party
 	s.mu.Lock()
 	select {
 	case <-call.Done():
@@ -95,16 +96,26 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, f
 	}
 	pc.stopRecallLocked() // a ringing recall gets CANCEL
 	s.takeOutLocked(sl, pc)
-	s.linkLocked(pc, s.newRecordLocked(call, legRetriever, from, nil))
+	taker := s.newRecordLocked(call, legRetriever, from, nil)
+	taker.verified = who.verified
+	home := pc.homeLot
+	s.linkLocked(pc, taker)
 	s.emit(EventRetrieved, sl, pc, from.URI)
 	s.mu.Unlock()
 
-	if !bridgeMedia(log, pc.call, call) {
+	if !s.bridgeAfterTone(log, home, pc.call, call) {
 		return true
 	}
 	log.Info("call retrieved and bridged", "retriever", from.String(), "caller", pc.caller.String(),
 		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
 	return true
+}
+
+// retriever is who answered a retrieve, and whether its source is
+// trusted or authenticated.
+type retriever struct {
+	sipcore.Party
+	verified bool
 }
 
 func isClosed(ch <-chan struct{}) bool {

@@ -101,6 +101,9 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	}()
 	for i, lc := range cfg.Lots {
 		l := newLot(i, lc)
+		if l.prompts, err = lc.loadPrompts(lotKey(i)); err != nil {
+			return nil, err
+		}
 		s.lots = append(s.lots, l)
 		s.byLot[lc.Name] = l
 		s.byExt[lc.Extension] = l

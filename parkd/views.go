@@ -20,7 +20,8 @@ type CallView struct {
 	// recall then skips the parker.
 	Parker *Party `json:"parker"`
 	// ParkerFrom says how parkd learned the parker: "Referred-By", another
-	// configured header's name, "api".
+	// configured header's name, "api", "REFER", "keypad" or "attended
+	// transfer" (ParkerFrom* constants).
 	ParkerFrom string `json:"parker_from,omitempty"`
 	// Since is when the call entered its lot (queued or parked); a move
 	// keeps it.

@@ -1,0 +1,88 @@
+package parkd
+
+import (
+	"context"
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// ParkerFromAttended is CallView.ParkerFrom for a call parked by attended
+// transfer: the parker is the phone whose consultation call it replaced.
+const ParkerFromAttended = "attended transfer"
+
+// An attended park, as phones do it: the phone puts its caller on hold and
+// calls the park extension itself (the consultation call). parkd answers,
+// parks that call and speaks the slot; the phone then completes the
+// transfer, and its caller arrives with an INVITE whose Replaces names the
+// consultation call. That caller takes the slot and the consultation leg
+// is hung up. If no such INVITE comes within the lot's attended_timeout,
+// the consultation call simply stays parked, as a call that parked itself.
+
+// startConsultLocked opens the attended-park window of a call that
+// dialled the park extension itself and returns what it must hear first:
+// its slot (nil when the lot announces nothing). Callers hold s.mu.
+func (s *Server) startConsultLocked(sl *slot, rec *callRecord) *media.Clip {
+	l := sl.lot
+	rec.consultUntil = s.clock.Now().Add(l.cfg.attendedTimeout())
+	if !l.cfg.announceSlot() {
+		return nil
+	}
+	return s.promptsOf(l).ParkedOn(sl.name)
+}
+
+// consultingLocked reports whether rec may still be replaced by the caller
+// of an attended park. Callers hold s.mu.
+func (s *Server) consultingLocked(rec *callRecord) bool {
+	return rec != nil && !rec.consultUntil.IsZero() && s.clock.Now().Before(rec.consultUntil)
+}
+
+// decideAttended claims the consultation call's slot for the INVITE that
+// replaces it, so a pickup or a second Replaces cannot race for it.
+func (s *Server) decideAttended(sl *slot) decision {
+	if sl.retrieving {
+		return reject(486, "Busy Here", "slot %s is being picked up", sl.name)
+	}
+	sl.retrieving = true
+	return decision{replace: sl, parked: sl.parked}
+}
+
+// completeAttendedPark answers the transferred caller, puts it in the slot
+// the consultation call held and hangs the consultation call up.
+func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *callRecord) {
+	log := inv.Log.With("slot", sl.name, "lot", sl.lot.cfg.Name, "consultation_call_id", consult.call.ID.CallID)
+	call, err := inv.Answer()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl.retrieving = false
+	if err != nil {
+		log.Info("attended park not answered; the consultation call stays parked", "error", err)
+		return
+	}
+	call.SetLogger(log)
+	rec := s.newRecordLocked(call, legCaller, inv.From, sl.lot)
+	rec.verified = inv.Identity.Verified()
+	rec.parker, rec.parkerFrom = consult.caller, ParkerFromAttended
+	rec.parkerUnresolvable = s.unresolvableName(consult.verified, consult.caller)
+	target := sl
+	if sl.parked == consult {
+		consult.stopRecallLocked()
+		s.takeOutLocked(sl, consult)
+		consult.consultUntil = time.Time{}
+		consult.hangupWhy = "attended park completed: the transferred caller took the slot"
+		go s.hangUp(consult, consult.hangupWhy)
+	} else if !sl.free() {
+		// The consultation call left and someone else parked here
+		// meanwhile: the transferred caller still gets a slot if any is free.
+		target = sl.lot.findFree()
+	}
+	if target == nil {
+		log.Warn("attended park: the consultation call is gone and lot is full; hanging up the transferred caller")
+		go call.Hangup(context.Background(), "lot full")
+		return
+	}
+	log.Info("attended park completed", "caller", inv.From.String(), "parker", consult.caller.URI)
+	s.placeLocked(target, rec, "attended park by "+consult.caller.URI)
+}

@@ -1,0 +1,102 @@
+package parkd
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parkd/parkd/sipcore/media"
+	"github.com/parkd/parkd/sipcore/media/prompts"
+)
+
+// Lot keys for what callers hear and dial around a park: the announced
+// slot of an attended park, the prompts, the courtesy tone and DTMF re-park.
+const (
+	EmptySlotReject = "reject" // 404, as before prompts existed
+	EmptySlotPrompt = "prompt" // answer, say "no call parked here", hang up
+
+	DefaultAttendedTimeout = 15 * time.Second
+	minAttendedTimeout     = time.Second
+	maxAttendedTimeout     = 5 * time.Minute
+	maxParkDTMF            = 8
+)
+
+var emptySlotValues = []string{EmptySlotReject, EmptySlotPrompt}
+
+// announceSlot reports whether a call that parks itself hears its slot
+// (unset: yes).
+func (l LotConfig) announceSlot() bool { return l.AnnounceSlot == nil || *l.AnnounceSlot }
+
+// recallPrompt reports whether a parked caller hears "your call is being
+// returned" when a recall starts ringing (unset: yes).
+func (l LotConfig) recallPrompt() bool { return l.RecallPrompt == nil || *l.RecallPrompt }
+
+// attendedTimeout is attended_timeout with 0 read as the default.
+func (l LotConfig) attendedTimeout() time.Duration {
+	if l.AttendedTimeout == 0 {
+		return DefaultAttendedTimeout
+	}
+	return l.AttendedTimeout.D()
+}
+
+func (l LotConfig) checkTransfer(ck *checker, key string) {
+	if d := l.AttendedTimeout.D(); d != 0 && (d < minAttendedTimeout || d > maxAttendedTimeout) {
+		ck.add(key+".attended_timeout", "must be between %s and %s (got %s)", Duration(minAttendedTimeout), Duration(maxAttendedTimeout), l.AttendedTimeout)
+	}
+	if l.EmptySlot != "" {
+		checkEnum(ck.add, key+".empty_slot", &l.EmptySlot, emptySlotValues)
+	}
+	if l.ParkDTMF != "" {
+		ck.addErr(key+".park_dtmf", checkDTMFSequence(l.ParkDTMF))
+	}
+	names := prompts.Names()
+	for _, name := range slices.Sorted(maps.Keys(l.Prompts)) {
+		k := key + ".prompts." + name
+		if !slices.Contains(names, name) {
+			ck.add(k, "no such prompt (there are: %s)", strings.Join(names, ", "))
+			continue
+		}
+		path := l.Prompts[name]
+		if path == "" {
+			ck.add(k, "must name a WAV file")
+			continue
+		}
+		ck.addErr(k, checkText(path))
+	}
+}
+
+// checkDTMFSequence accepts what a phone keypad sends as RFC 4733 events.
+func checkDTMFSequence(s string) error {
+	if len(s) > maxParkDTMF {
+		return fmt.Errorf("at most %d digits (got %q)", maxParkDTMF, s)
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789*#ABCD", r) {
+			return fmt.Errorf("%q is not a keypad digit (0-9, *, #, A-D)", r)
+		}
+	}
+	return nil
+}
+
+// loadPrompts builds a lot's prompt set: the built-in recordings with the
+// lot's own WAV files in their place.
+func (l LotConfig) loadPrompts(key string) (*prompts.Set, error) {
+	set := prompts.Builtin()
+	for _, name := range slices.Sorted(maps.Keys(l.Prompts)) {
+		path := expandHome(l.Prompts[name])
+		if _, err := os.Stat(path); err != nil {
+			return nil, &ConfigError{Key: key + ".prompts." + name, Msg: err.Error()}
+		}
+		clip, err := media.LoadWAVClip(path)
+		if err != nil {
+			return nil, &ConfigError{Key: key + ".prompts." + name, Msg: err.Error()}
+		}
+		if set, err = set.With(name, clip); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
+}
