@@ -238,6 +238,7 @@ func TestParseFullConfig(t *testing.T) {
 		Name: "sales", Extension: "*80", RetrieveExtension: "#80", Slots: "01-20",
 		FindSlot: "next", SlotAction: "direct_park", WhenFull: "overflow:support", TransferToOccupied: "next_free",
 		AttendantExtension: "sip:reception@pbx", Operator: "sip:100@pbx", AnswerDelay: Duration(2 * time.Second), QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
+		AnnounceSlot: ptr(true), AttendedTimeout: Duration(15 * time.Second), EmptySlot: "reject", RecallPrompt: ptr(true),
 		Policy:       Policy{RecallAfter: ptr(Duration(30 * time.Second)), RecallTo: ptr("parker_only"), RingGroup: []string{}},
 		SlotPolicies: map[string]Policy{"01": {OnFailure: ptr("hangup")}},
 		Kazoo: map[string]any{
@@ -336,6 +337,7 @@ func TestLotsReplaceDefaultLot(t *testing.T) {
 	want := []LotConfig{{
 		Name: "front", Extension: "500", Slots: "501-505",
 		FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
+		AnnounceSlot: ptr(true), AttendedTimeout: Duration(15 * time.Second), EmptySlot: "reject", RecallPrompt: ptr(true),
 	}}
 	if !reflect.DeepEqual(cfg.Lots, want) {
 		t.Errorf("lots = %+v, want %+v", cfg.Lots, want)

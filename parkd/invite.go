@@ -145,7 +145,11 @@ func (s *Server) decideReplaces(inv *sipcore.Invite) decision {
 	r := inv.Replaces
 	for c, sl := range s.inSlot {
 		if c.ID.CallID == r.CallID && c.ID.LocalTag == r.ToTag && c.ID.RemoteTag == r.FromTag {
-			if s.consultingLocked(sl.parked) {
+			// A transferee's INVITE carries the transferor's Referred-By
+			// (RFC 3892); a BLF pickup does not. Without it, a call that
+			// parked itself a moment ago (a PBX's own park INVITE looks the
+			// same) is picked up, never replaced and hung up.
+			if s.consultingLocked(sl.parked) && inv.ReferredBy != nil {
 				return s.decideAttended(sl)
 			}
 			return s.takeOut(inv, sl)

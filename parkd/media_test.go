@@ -43,7 +43,10 @@ func TestMusicOnHoldFromWAV(t *testing.T) {
 		samples[i] = 1000 // a constant level: every frame encodes to one byte value
 	}
 	path := wav16(t, 8000, samples)
-	d := startDaemon(t, func(c *parkd.Config) { c.MOH = path })
+	d := startDaemon(t, func(c *parkd.Config) {
+		c.MOH = path
+		c.Lots[0].AnnounceSlot = new(bool) // music from the first packet
+	})
 	call := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{Codecs: []string{"PCMA"}})
 	pkts, err := call.RTP.Collect(ctxFor(t, 3*time.Second), 10, nil)
 	if err != nil {
