@@ -60,8 +60,9 @@ func (d *dtmfState) next(p rtpPacket, payload []byte) (rune, bool) {
 }
 
 // OnDTMF calls f once per telephone-event (RFC 4733: '0'-'9', '*', '#',
-// 'A'-'D') the peer sends, from the session's read goroutine, so f must
-// not block (hand the digit to a channel or another goroutine). Only the
+// 'A'-'D') the peer sends, from the session's read goroutine (so only
+// after Start), and f must not block: hand the digit to a channel or
+// another goroutine. Only the
 // peer's packets count: those a stranger sends are dropped before this.
 // nil stops the calls. Events are still relayed to a bridged peer.
 func (s *Session) OnDTMF(f func(digit rune)) {
