@@ -1,0 +1,109 @@
+package parkd_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/sipcore/media/prompts"
+	"github.com/parkd/parkd/sipcore/siptest"
+)
+
+// replacing is the Replaces header an attended transfer's caller sends to
+// take the place of consult, parkd's leg of the consultation call.
+func replacing(consult *siptest.Call) string {
+	return consult.CallID() + ";to-tag=" + consult.ToTag() + ";from-tag=" + consult.FromTag()
+}
+
+// An attended park as phones do it: Bob puts Alice on hold and calls the
+// park extension; parkd answers, parks that consultation call in 701 and
+// says "parked on seven zero one". Bob completes the transfer: Alice's
+// INVITE replaces the consultation call, takes 701 and hears music, Bob's
+// consultation leg gets BYE, and Bob is Alice's parker.
+func TestAttendedPark(t *testing.T) {
+	d := startDaemon(t, nil)
+	bob := siptest.NewPhone(t, "bob", siptest.WithDisplay("Bob"))
+	alice := siptest.NewPhone(t, "alice", siptest.WithDisplay("Alice"))
+
+	consult := d.dial(bob, "700", 200, siptest.CallOptions{})
+	ev := d.waitEvent(parkd.EventParked, "701")
+	if ev.Call.Caller.URI != bob.URI() {
+		t.Fatalf("701 holds %s, want the consultation call from %s", ev.Call.Caller.URI, bob.URI())
+	}
+	heardSpeech(t, consult, prompts.Builtin().ParkedOn("701").Duration(), "the consultation call")
+
+	parked := d.dial(alice, "700", 200, siptest.CallOptions{Headers: [][2]string{
+		{"Replaces", replacing(consult)}, {"Referred-By", "<" + bob.URI() + ">"},
+	}})
+	ev = d.waitEvent(parkd.EventParked, "701")
+	if ev.Call.Caller.URI != alice.URI() {
+		t.Errorf("after the attended park 701 holds %s, want Alice %s", ev.Call.Caller.URI, alice.URI())
+	}
+	if _, err := consult.WaitHangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Errorf("the consultation leg was not hung up: %v", err)
+	}
+	v := d.slot("701")
+	if v.State != parkd.SlotParked || v.Call == nil || v.Call.Caller.URI != alice.URI() {
+		t.Fatalf("slot 701 is %+v, want Alice parked", v)
+	}
+	if v.Call.Parker == nil || v.Call.Parker.URI != bob.URI() || v.Call.ParkerFrom != parkd.ParkerFromAttended {
+		t.Errorf("parker %+v from %q, want Bob by %q", v.Call.Parker, v.Call.ParkerFrom, parkd.ParkerFromAttended)
+	}
+	hearsMusic(t, parked, "Alice after the attended park")
+}
+
+// No Replaces within attended_timeout: the consultation call stays parked
+// where it was announced, and from then on an INVITE naming it is a plain
+// BLF pickup that takes it out.
+func TestAttendedParkWithoutReplacesStaysParked(t *testing.T) {
+	clock := parkd.NewManualClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	d := startDaemon(t, func(c *parkd.Config) { c.Lots[0].AttendedTimeout = parkd.Duration(10 * time.Second) }, parkd.WithClock(clock))
+	bob := siptest.NewPhone(t, "bob")
+	consult := d.dial(bob, "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	clock.Advance(11 * time.Second)
+
+	v := d.slot("701")
+	if v.State != parkd.SlotParked || v.Call.CallID != consult.CallID() {
+		t.Fatalf("after attended_timeout slot 701 is %+v, want the consultation call still parked", v)
+	}
+	carol := siptest.NewPhone(t, "carol")
+	picked := d.dial(carol, "700", 200, siptest.CallOptions{Headers: [][2]string{{"Replaces", replacing(consult)}}})
+	d.waitEvent(parkd.EventRetrieved, "701")
+	if consult.HungUp() {
+		t.Error("a pickup after attended_timeout hung up the parked call instead of bridging it")
+	}
+	consult.RTP.Send(make([]byte, 160))
+	if _, err := picked.RTP.Collect(ctxFor(t, 3*time.Second), 1, nil); err != nil {
+		t.Errorf("the pickup hears nothing from the parked call: %v", err)
+	}
+}
+
+// A lot with announce_slot: false parks a self-parked call straight into
+// music: the first sound it hears is not cut short by a second one.
+func TestAnnounceSlotOff(t *testing.T) {
+	d := startDaemon(t, func(c *parkd.Config) { c.Lots[0].AnnounceSlot = new(bool) })
+	consult := d.dial(siptest.NewPhone(t, "bob"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	parts := segments(listen(t, consult, 2500*time.Millisecond), consult.RTP.Codec())
+	if len(parts) != 1 {
+		t.Errorf("with announce_slot off the caller heard %d parts (%+v), want music alone", len(parts), parts)
+	}
+}
+
+// A retrieve that finds nothing: by default 404; with empty_slot: prompt
+// the caller hears "no call parked here" and then parkd hangs up.
+func TestEmptySlotPrompt(t *testing.T) {
+	t.Run("reject", func(t *testing.T) {
+		d := startDaemon(t, nil)
+		d.dial(siptest.NewPhone(t, "carol"), "*700", 404, siptest.CallOptions{})
+	})
+	t.Run("prompt", func(t *testing.T) {
+		d := startDaemon(t, func(c *parkd.Config) { c.Lots[0].EmptySlot = parkd.EmptySlotPrompt })
+		c := d.dial(siptest.NewPhone(t, "carol"), "*700", 200, siptest.CallOptions{})
+		heardSpeech(t, c, prompts.Builtin().Clip(prompts.NoCallParked).Duration(), "a retrieve of an empty lot")
+		if _, err := c.WaitHangup(ctxFor(t, 3*time.Second)); err != nil {
+			t.Errorf("parkd did not hang up after the prompt: %v", err)
+		}
+	})
+}
