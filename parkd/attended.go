@@ -58,6 +58,7 @@ func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *ca
 	defer s.mu.Unlock()
 	sl.retrieving = false
 	if err != nil {
+		s.resumeOverdueLocked(sl, consult)
 		log.Info("attended park not answered; the consultation call stays parked", "error", err)
 		return
 	}
