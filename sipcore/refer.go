@@ -49,8 +49,7 @@ type Refer struct {
 	noSub    bool          // Refer-Sub: false (RFC 4488): answered 200, no NOTIFYs
 	answered chan struct{} // closed once the answer went out: the transaction may end
 
-	answerOnce  sync.Once
-	releaseOnce sync.Once
+	answerOnce sync.Once
 
 	mu       sync.Mutex
 	replied  bool          // Accept or Reject has run (or sipcore answered for the handler)
@@ -221,14 +220,16 @@ func (r *Refer) sent() { r.answerOnce.Do(func() { close(r.answered) }) }
 
 // release lets the call take another REFER.
 func (r *Refer) release() {
-	r.releaseOnce.Do(func() {
-		c := r.Call
-		c.mu.Lock()
-		if c.refer == r {
-			c.refer = nil
-		}
-		c.mu.Unlock()
-	})
+	r.Call.mu.Lock()
+	r.releaseLocked()
+	r.Call.mu.Unlock()
+}
+
+// releaseLocked is release for callers holding r.Call.mu.
+func (r *Refer) releaseLocked() {
+	if r.Call.refer == r {
+		r.Call.refer = nil
+	}
 }
 
 // Accept answers 202 Accepted and sends the first NOTIFY (Event: refer,
@@ -321,8 +322,8 @@ func (r *Refer) Reject(code int, reason, warning string) error {
 // Finish sends the final NOTIFY: body "SIP/2.0 <status> <reason>",
 // Subscription-State: terminated;reason=noresource. It waits for the
 // NOTIFY's response or ctx; an error (timeout, 481 because the referrer
-// hung up) is returned but changes nothing else. After Finish the call
-// takes another REFER.
+// hung up) is returned but changes nothing else. Once the final NOTIFY is
+// sent (or Finish gave up) the call takes another REFER.
 func (r *Refer) Finish(ctx context.Context, status int, reason string) error {
 	r.mu.Lock()
 	switch {
@@ -357,6 +358,9 @@ func (r *Refer) Finish(ctx context.Context, status int, reason string) error {
 		return errors.New("sipcore: final REFER NOTIFY not sent: the referrer's call has ended")
 	}
 	notify := r.notifyLocked(status, reason, referStateFinal)
+	// Free from here: a phone may REFER again as soon as it has the
+	// final NOTIFY, before parkd has its 200.
+	r.releaseLocked()
 	c.mu.Unlock()
 	err := r.send(ctx, notify)
 	if err != nil {
