@@ -560,3 +560,34 @@ func TestOriginateRefusesHeaderBreakingTransferFields(t *testing.T) {
 		t.Errorf("%d INVITEs sent with a broken transfer header", n)
 	}
 }
+
+func TestReferOutsideACallIsDeclined(t *testing.T) {
+	ctx := testCtx(t)
+	ep := newReferEndpoint(t, newReferHandler())
+	addr := ep.Addrs()[0].Addr
+	p := newRawPeer(t, "127.0.0.1")
+	p.send(addr, "",
+		"REFER sip:parkd@"+addr+" SIP/2.0",
+		p.via("refer1"),
+		"From: <sip:alice@"+p.addr.String()+">;tag=a1",
+		"To: <sip:parkd@"+addr+">",
+		"Call-ID: refer-outside@test",
+		"CSeq: 1 REFER",
+		"Contact: <sip:alice@"+p.addr.String()+">",
+		"Refer-To: <sip:701@127.0.0.1>",
+		"Max-Forwards: 70")
+	p.response(ctx, 603, sip.REFER)
+
+	// In a dialog parkd does not know: 481.
+	p.send(addr, "",
+		"REFER sip:parkd@"+addr+" SIP/2.0",
+		p.via("refer2"),
+		"From: <sip:alice@"+p.addr.String()+">;tag=a1",
+		"To: <sip:parkd@"+addr+">;tag=nosuchdialog",
+		"Call-ID: refer-outside@test",
+		"CSeq: 2 REFER",
+		"Contact: <sip:alice@"+p.addr.String()+">",
+		"Refer-To: <sip:701@127.0.0.1>",
+		"Max-Forwards: 70")
+	p.response(ctx, 481, sip.REFER)
+}
