@@ -96,7 +96,8 @@ func (ep *Endpoint) onReferRequest(req *sip.Request, tx sip.ServerTransaction) {
 // and have passed the CSeq check.
 func (c *Call) onRefer(req *sip.Request, tx sip.ServerTransaction) *Refer {
 	refuse := func(code int, reason, why string) *Refer {
-		c.Logger().Info("REFER refused", "status", code, "why", why)
+		// Rate-limited per source: the why may quote what the peer sent.
+		c.ep.logRefused(req, "REFER refused", "status", code, "why", why)
 		c.ep.respond(tx, req, code, reason, sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", why)))
 		return nil
 	}
