@@ -591,3 +591,70 @@ func TestReferOutsideACallIsDeclined(t *testing.T) {
 		"Max-Forwards: 70")
 	p.response(ctx, 481, sip.REFER)
 }
+
+// A REFER goes through the dialog's CSeq check like any other request.
+func TestReferWithStaleCSeqIsRefused(t *testing.T) {
+	ctx := testCtx(t)
+	h := newReferHandler()
+	ep := newReferEndpoint(t, h)
+	addr := ep.Addrs()[0].Addr
+	p := newRawPeer(t, "127.0.0.1")
+	from := "From: <sip:x@" + p.addr.String() + ">;tag=stale"
+	p.send(addr, testSDP, "INVITE sip:answer@"+addr+" SIP/2.0", p.via("inv"), from,
+		"To: <sip:answer@"+addr+">", "Call-ID: stale-refer", "CSeq: 5 INVITE", "Contact: <sip:x@"+p.addr.String()+">",
+		"Content-Type: application/sdp")
+	ok := awaitFinal(t, p, "stale-refer")
+	if ok.StatusCode != 200 {
+		t.Fatalf("INVITE: %d", ok.StatusCode)
+	}
+	to := "To: " + ok.To().Value()
+	p.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", p.via("ack"), from, to, "Call-ID: stale-refer", "CSeq: 5 ACK")
+	c := <-h.calls
+	<-c.Confirmed()
+	refer := func(branch string, cseq int) {
+		p.send(addr, "", "REFER sip:parkd@"+addr+" SIP/2.0", p.via(branch), from, to, "Call-ID: stale-refer",
+			fmt.Sprintf("CSeq: %d REFER", cseq), "Contact: <sip:x@"+p.addr.String()+">", "Refer-To: <sip:701@127.0.0.1>")
+	}
+	refer("r1", 4)
+	p.response(ctx, 500, sip.REFER)
+	refer("r2", 6)
+	p.response(ctx, 202, sip.REFER)
+	select {
+	case r := <-h.refers:
+		if r.User != "701" {
+			t.Errorf("the handler got %q", r.User)
+		}
+	case <-ctx.Done():
+		t.Fatal("the handler never got the fresh REFER")
+	}
+	if len(h.refers) != 0 {
+		t.Error("the handler got the stale REFER too")
+	}
+}
+
+// Finish and Hangup at once, as a re-park that gives up on the referrer
+// might: neither blocks the other, the phone gets its BYE.
+func TestReferFinishRacesHangup(t *testing.T) {
+	ctx := testCtx(t)
+	h := newReferHandler()
+	finished := make(chan error, 1)
+	h.script = func(ctx context.Context, r *Refer) {
+		r.Accept()
+		go r.Call.Hangup(ctx, "transferred")
+		finished <- r.Finish(ctx, 200, "OK")
+	}
+	ep := newReferEndpoint(t, h)
+	call, c := referCall(t, ctx, ep, h, "udp")
+	if res, err := call.Refer(ctx, "<sip:700@127.0.0.1>"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	if _, err := call.WaitHangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-finished: // nil or an error: either is fine, it must return
+	case <-ctx.Done():
+		t.Fatal("Finish never returned")
+	}
+	<-c.Done()
+}
