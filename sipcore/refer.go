@@ -49,8 +49,7 @@ type Refer struct {
 	noSub    bool          // Refer-Sub: false (RFC 4488): answered 200, no NOTIFYs
 	answered chan struct{} // closed once the answer went out: the transaction may end
 
-	answerOnce  sync.Once
-	releaseOnce sync.Once
+	answerOnce sync.Once
 
 	mu       sync.Mutex
 	replied  bool          // Accept or Reject has run (or sipcore answered for the handler)
@@ -97,7 +96,8 @@ func (ep *Endpoint) onReferRequest(req *sip.Request, tx sip.ServerTransaction) {
 // and have passed the CSeq check.
 func (c *Call) onRefer(req *sip.Request, tx sip.ServerTransaction) *Refer {
 	refuse := func(code int, reason, why string) *Refer {
-		c.Logger().Info("REFER refused", "status", code, "why", why)
+		// Rate-limited per source: the why may quote what the peer sent.
+		c.ep.logRefused(req, "REFER refused", "status", code, "why", why)
 		c.ep.respond(tx, req, code, reason, sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", why)))
 		return nil
 	}
@@ -221,14 +221,16 @@ func (r *Refer) sent() { r.answerOnce.Do(func() { close(r.answered) }) }
 
 // release lets the call take another REFER.
 func (r *Refer) release() {
-	r.releaseOnce.Do(func() {
-		c := r.Call
-		c.mu.Lock()
-		if c.refer == r {
-			c.refer = nil
-		}
-		c.mu.Unlock()
-	})
+	r.Call.mu.Lock()
+	r.releaseLocked()
+	r.Call.mu.Unlock()
+}
+
+// releaseLocked is release for callers holding r.Call.mu.
+func (r *Refer) releaseLocked() {
+	if r.Call.refer == r {
+		r.Call.refer = nil
+	}
 }
 
 // Accept answers 202 Accepted and sends the first NOTIFY (Event: refer,
@@ -321,8 +323,8 @@ func (r *Refer) Reject(code int, reason, warning string) error {
 // Finish sends the final NOTIFY: body "SIP/2.0 <status> <reason>",
 // Subscription-State: terminated;reason=noresource. It waits for the
 // NOTIFY's response or ctx; an error (timeout, 481 because the referrer
-// hung up) is returned but changes nothing else. After Finish the call
-// takes another REFER.
+// hung up) is returned but changes nothing else. Once the final NOTIFY is
+// sent (or Finish gave up) the call takes another REFER.
 func (r *Refer) Finish(ctx context.Context, status int, reason string) error {
 	r.mu.Lock()
 	switch {
@@ -357,6 +359,9 @@ func (r *Refer) Finish(ctx context.Context, status int, reason string) error {
 		return errors.New("sipcore: final REFER NOTIFY not sent: the referrer's call has ended")
 	}
 	notify := r.notifyLocked(status, reason, referStateFinal)
+	// Free from here: a phone may REFER again as soon as it has the
+	// final NOTIFY, before parkd has its 200.
+	r.releaseLocked()
 	c.mu.Unlock()
 	err := r.send(ctx, notify)
 	if err != nil {

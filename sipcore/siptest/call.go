@@ -47,6 +47,8 @@ type Call struct {
 	uas         *uasDialog     // set when the phone answered the call
 	acks        []*sip.Request // ACKs the phone received in the dialog
 	acked       chan struct{}  // closed by the first of them
+
+	referNotifies referNotifies // NOTIFYs of the REFERs the phone sent, see refer.go
 }
 
 // Dial places a call and waits for its final response (ACKing a 2xx).
@@ -191,7 +193,11 @@ func (c *Call) sendAck() {
 	if c.opts.NoSDP {
 		body = c.RTP.offer(c.opts.Codecs, "sendrecv")
 	}
-	ack := c.inDialog(sip.ACK, c.cseq, body)
+	// The INVITE's CSeq: requests sent before a late ACK (NoAck) have
+	// raised c.cseq since.
+	c.mu.Lock()
+	ack := c.inDialog(sip.ACK, c.invite.CSeq().SeqNo, body)
+	c.mu.Unlock()
 	if err := c.p.client.WriteRequest(ack, sipgo.ClientRequestBuild); err != nil {
 		c.p.logf("ACK: %v", err)
 	}

@@ -458,6 +458,10 @@ func (p *Phone) subscription(req *sip.Request) *Subscription {
 func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	s := p.subscription(req)
 	if s == nil {
+		if c := p.referCall(req); c != nil { // a REFER's implicit subscription
+			c.onReferNotify(req, tx)
+			return
+		}
 		tx.Respond(sip.NewResponseFromRequest(req, 481, "Subscription Does Not Exist", nil))
 		return
 	}
