@@ -1,7 +1,9 @@
 package parkd_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/parkd/parkd/parkd"
 	"github.com/parkd/parkd/sipcore/siptest"
@@ -27,4 +29,18 @@ func startBridgeRig(t *testing.T, edit func(*parkd.Config)) *bridgeRig {
 	r.retriever = r.dial(r.carol, "701", 200, siptest.CallOptions{})
 	r.waitEvent(parkd.EventRetrieved, "701")
 	return r
+}
+
+// hears fails unless audio from speaker reaches listener through parkd
+// within 3 s; speaker keeps talking meanwhile, as phones do, so a bridge
+// that is set up a moment later still counts.
+func hears(t *testing.T, listener, speaker *siptest.Call, what string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	listener.RTP.Drain()
+	speaker.RTP.SendStream(ctx, make([]byte, 160), 150)
+	if _, err := listener.RTP.Collect(ctx, 1, nil); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
 }
