@@ -162,3 +162,22 @@ func TestReferAttendedToAnotherPhone(t *testing.T) {
 	referNotify(t, r.retriever, 200, "terminated")
 	hears(t, replaced, r.parked, "Dave does not hear Alice on the call that replaced Carol's")
 }
+
+// Phones hang up as soon as a blind transfer is accepted: the transfer
+// goes on without the referrer, Alice hears music while Dave rings, and
+// Dave gets her when he answers.
+func TestReferBlindTransferReferrerLeaves(t *testing.T) {
+	r := startBridgeRig(t, func(c *parkd.Config) { c.SIP.Trusted = []string{"127.0.0.1"} })
+	dave := siptest.NewPhone(t, "dave")
+	refer(t, r.retriever, dave.URI(), 202)
+	if _, err := r.retriever.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	in := ringing(t, dave)
+	hearsMusic(t, r.parked, "Alice while the transfer rings")
+	if r.parked.HungUp() {
+		t.Fatal("the referrer's BYE took the transferred call with it")
+	}
+	daveLeg := answer(t, in)
+	hears(t, daveLeg, r.parked, "Dave does not hear Alice after a transfer whose referrer left")
+}
