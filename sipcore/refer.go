@@ -125,7 +125,7 @@ func (c *Call) onRefer(req *sip.Request, tx sip.ServerTransaction) *Refer {
 	}
 	r := &Refer{
 		Call: c, Target: target, User: user, Replaces: replaces,
-		Log:      c.Logger().With("refer_to", target),
+		Log:      c.Logger().With("refer_to", clip(target)),
 		req:      req,
 		tx:       tx,
 		event:    "refer",
