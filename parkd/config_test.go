@@ -151,6 +151,7 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 		Lots: []LotConfig{{
 			Name: "main", Extension: "700", RetrieveExtension: "*700", Slots: "701-720",
 			FindSlot: "first", SlotAction: "auto", WhenFull: "reject", TransferToOccupied: "reject", QueueMax: 20, QueueTimeout: Duration(10 * time.Minute), QueueOverflow: "hangup", NotifyParker: "message",
+			AnnounceSlot: ptr(true), AttendedTimeout: Duration(15 * time.Second), EmptySlot: "reject", RecallPrompt: ptr(true),
 			AttendantExtension: "0",
 		}},
 	}
