@@ -33,8 +33,10 @@
 #   PARK_RATE  calls per second while filling the lot for hold [1000]
 #   WINDOW     seconds of CPU/RSS measurement in hold [10]
 #   RTP_PORTS  parkd's RTP range [20000-39999]
-#   SIP_PORT   parkd's SIP port (UDP) [25060]; sipp uses SIP_PORT+2..+8
-#   MEDIA_PORT first sipp media (-mp) port [26000]; each sipp takes +10
+#   SIP_PORT   parkd's SIP port (UDP) [15060]; sipp uses SIP_PORT+2..+8 (keep
+#              these and MEDIA_PORT out of RTP_PORTS: parkd picks RTP ports at
+#              random and would take one sipp needs)
+#   MEDIA_PORT first sipp media (-mp) port [16000]; each sipp takes +10
 #   LOG_LEVEL  parkd --log-level [info]
 #   WORK       directory for the binary, config, logs, sipp stats [mktemp]
 #   SIPP       sipp binary [sipp]
@@ -52,8 +54,8 @@ P=${P:-5000}
 PARK_RATE=${PARK_RATE:-1000}
 WINDOW=${WINDOW:-10}
 RTP_PORTS=${RTP_PORTS:-20000-39999}
-SIP_PORT=${SIP_PORT:-25060}
-MEDIA_PORT=${MEDIA_PORT:-26000}
+SIP_PORT=${SIP_PORT:-15060}
+MEDIA_PORT=${MEDIA_PORT:-16000}
 LOG_LEVEL=${LOG_LEVEL:-info}
 SIPP=${SIPP:-sipp}
 SIPP_OPTS=${SIPP_OPTS:-}

@@ -15,6 +15,10 @@ type Clip struct {
 	ulaw   []byte // a multiple of frameSamples
 	alaw   []byte
 	frames int
+	// parts, when set, are the clips this one plays in turn (Concat):
+	// an announcement built per call ("parked on" + digits) shares the
+	// prompts' audio instead of copying it.
+	parts []*Clip
 }
 
 // NewClip makes a clip from 8 kHz mono linear PCM, padded with silence to
@@ -50,24 +54,28 @@ func LoadWAVClip(path string) (*Clip, error) {
 }
 
 // Concat joins clips end to end; nil clips are skipped. Each clip keeps its
-// frame padding, so a join may hold up to 20 ms of silence.
+// frame padding, so a join may hold up to 20 ms of silence. The result
+// refers to the clips' audio rather than copying it.
 func Concat(clips ...*Clip) *Clip {
-	frames := 0
-	for _, c := range clips {
-		if c != nil {
-			frames += c.frames
+	out := &Clip{}
+	var add func(c *Clip)
+	add = func(c *Clip) {
+		switch {
+		case c == nil || c.frames == 0:
+		case c.parts != nil:
+			for _, p := range c.parts {
+				add(p)
+			}
+		default:
+			out.parts = append(out.parts, c)
+			out.frames += c.frames
 		}
 	}
-	out := &Clip{
-		ulaw:   make([]byte, 0, frames*frameSamples),
-		alaw:   make([]byte, 0, frames*frameSamples),
-		frames: frames,
-	}
 	for _, c := range clips {
-		if c != nil {
-			out.ulaw = append(out.ulaw, c.ulaw...)
-			out.alaw = append(out.alaw, c.alaw...)
-		}
+		add(c)
+	}
+	if out.parts == nil {
+		out.parts = []*Clip{} // empty, but still a joined clip
 	}
 	return out
 }
@@ -91,6 +99,12 @@ func (c *Clip) Duration() time.Duration {
 
 // frame is the i-th 20 ms frame in both laws.
 func (c *Clip) frame(i int) (ulaw, alaw []byte) {
+	for _, p := range c.parts {
+		if i < p.frames {
+			return p.frame(i)
+		}
+		i -= p.frames
+	}
 	off := i * frameSamples
 	return c.ulaw[off : off+frameSamples], c.alaw[off : off+frameSamples]
 }
@@ -101,9 +115,12 @@ func (c *Clip) PCM() []int16 {
 	if c == nil {
 		return nil
 	}
-	pcm := make([]int16, len(c.ulaw))
-	for i, b := range c.ulaw {
-		pcm[i] = DecodeUlaw(b)
+	pcm := make([]int16, 0, c.frames*frameSamples)
+	for i := range c.frames {
+		ulaw, _ := c.frame(i)
+		for _, b := range ulaw {
+			pcm = append(pcm, DecodeUlaw(b))
+		}
 	}
 	return pcm
 }

@@ -57,13 +57,21 @@ func TestConcatAndSilence(t *testing.T) {
 	if c.Duration() != 120*time.Millisecond || c.frames != 6 {
 		t.Fatalf("Concat lasts %v (%d frames), want 120ms", c.Duration(), c.frames)
 	}
+	var gotU, gotA []byte
+	for i := range c.frames {
+		u, a := c.frame(i)
+		gotU, gotA = append(gotU, u...), append(gotA, a...)
+	}
 	want := append(append(append([]byte(nil), a.alaw...), gap.alaw...), b.alaw...)
-	if !bytes.Equal(c.alaw, want) {
+	if !bytes.Equal(gotA, want) {
 		t.Fatal("Concat's A-law is not the clips end to end")
 	}
 	want = append(append(append([]byte(nil), a.ulaw...), gap.ulaw...), b.ulaw...)
-	if !bytes.Equal(c.ulaw, want) {
+	if !bytes.Equal(gotU, want) {
 		t.Fatal("Concat's µ-law is not the clips end to end")
+	}
+	if nested := Concat(c, a); nested.frames != 8 || len(nested.parts) != 4 {
+		t.Errorf("Concat of a joined clip has %d frames in %d parts, want 8 in 4 (flattened)", nested.frames, len(nested.parts))
 	}
 	if Concat().Duration() != 0 || Concat(nil).Duration() != 0 {
 		t.Fatal("Concat of nothing is not empty")
