@@ -1,19 +1,37 @@
 package media
 
-import "time"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // player is one Play in progress. The session's current one is s.player
 // (guarded by controlMu); whoever takes the stream away clears that and
-// closes stop, so the player's goroutine ends within one frame.
+// marks it stopped, and the next tick drops it.
 type player struct {
-	s    *Session
-	clip *Clip
-	gen  uint64        // the session's output generation this play owns
-	stop chan struct{} // closed when preempted or the session closes
-	buf  [mohPacketLen]byte
+	s       *Session
+	clip    *Clip
+	gen     uint64 // the session's output generation this play owns
+	done    func(finished bool)
+	next    int         // the frame the next tick sends; owned by the ticker
+	ended   bool        // the ticker is dropping it; owned by the ticker
+	stopped atomic.Bool // preempted, or the session closed
+	buf     [mohPacketLen]byte
 }
 
-// Play plays clip to s once, starting at once and paced every 20 ms. Like
+// plays paces every Play in progress from one goroutine, as a Source does
+// its music: a slot announcement per parked call would otherwise be a
+// goroutine and a timer waking 50 times a second each.
+var plays playTicker
+
+type playTicker struct {
+	mu      sync.Mutex
+	players []*player
+	running bool
+}
+
+// Play plays clip to s once, paced every 20 ms from the next tick. Like
 // Source.Add it takes the session's outgoing stream from whatever fed it (a
 // session plays one thing at a time): it leaves its MOH source, is
 // unbridged, or cuts a previous Play short. The stream continues (same
@@ -21,7 +39,7 @@ type player struct {
 // the peer holds the call (SetSending(false)) the clip still runs its
 // course in time, unheard.
 //
-// done (may be nil) is called exactly once, from the play's own goroutine
+// done (may be nil) is called exactly once, in a goroutine of its own
 // (never from within Play, never with this package's locks held): true once
 // the last frame has been sent and its 20 ms have passed, false if
 // something else took the stream first (Source.Add, Bridge, another Play)
@@ -31,77 +49,128 @@ func (s *Session) Play(clip *Clip, done func(finished bool)) {
 	if clip == nil {
 		clip = &Clip{}
 	}
+	if done == nil {
+		done = func(bool) {}
+	}
 	controlMu.Lock()
 	if s.closed {
 		controlMu.Unlock()
-		if done != nil {
-			go done(false)
-		}
+		go done(false)
 		return
 	}
 	s.detachLocked()
-	p := &player{s: s, clip: clip, stop: make(chan struct{})}
+	p := &player{s: s, clip: clip, done: done}
 	p.gen = s.out.takeOwner()
 	s.player = p
 	controlMu.Unlock()
 	s.log.Debug("rtp playing clip", "duration", clip.Duration())
-	go p.run(done)
+	if clip.frames == 0 {
+		p.finish()
+		return
+	}
+	plays.add(p)
 }
 
 // stopPlayLocked cuts short the session's Play, if any. controlMu held.
 func stopPlayLocked(s *Session) {
 	if p := s.player; p != nil {
 		s.player = nil
-		close(p.stop)
+		p.stopped.Store(true)
 	}
 }
 
-func (p *player) run(done func(bool)) {
-	finished := p.play()
+// finish reports the end of a play that sent all its frames: finished
+// unless something took the stream after its last frame.
+func (p *player) finish() {
+	controlMu.Lock()
+	finished := p.s.player == p && !p.stopped.Load()
 	if finished {
-		// Preempted after the last frame but before this point counts as
-		// preempted: the new owner already has the stream.
-		controlMu.Lock()
-		finished = p.s.player == p
-		if finished {
-			p.s.player = nil
-		}
-		controlMu.Unlock()
+		p.s.player = nil
 	}
-	if done != nil {
-		done(finished)
+	controlMu.Unlock()
+	go p.done(finished)
+}
+
+func (t *playTicker) add(p *player) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.players = append(t.players, p)
+	if !t.running {
+		t.running = true
+		go t.run()
 	}
 }
 
-// play sends the frames on a start + n*20ms schedule, so timer latency does
-// not stretch the clip; a schedule more than maxTickLag behind restarts
-// instead of bursting. It reports false if stopped first.
-func (p *player) play() bool {
+// run sends one frame to every player per tick on a start + n*20ms
+// schedule (falling more than maxTickLag behind restarts it), and exits
+// when nobody plays.
+func (t *playTicker) run() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	start := time.Now()
-	for i := range p.clip.frames {
-		select {
-		case <-p.stop:
-			return false
-		default:
+	var batch, ended []*player
+	for n := 1; ; n++ {
+		batch = t.snapshot(batch[:0])
+		if batch == nil {
+			return
 		}
-		p.send(i)
-		wait := time.Until(start.Add(time.Duration(i+1) * frameDuration))
+		ended = ended[:0]
+		for _, p := range batch {
+			switch {
+			case p.stopped.Load(), p.next == p.clip.frames:
+				// Preempted, or its last frame went out a tick ago and
+				// has been heard.
+				p.ended = true
+				ended = append(ended, p)
+			default:
+				p.send(p.next)
+				p.next++
+			}
+		}
+		t.drop(ended)
+		for _, p := range ended {
+			if p.stopped.Load() {
+				go p.done(false)
+			} else {
+				p.finish()
+			}
+		}
+		wait := time.Until(start.Add(time.Duration(n) * frameDuration))
 		if wait < -maxTickLag {
 			start = start.Add(-wait)
 			wait = 0
 		}
-		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-p.stop:
-				return false
-			case <-timer.C:
-			}
+		timer.Reset(wait)
+		<-timer.C
+	}
+}
+
+// snapshot copies the players into buf; nil (and the ticker stops) when
+// there are none.
+func (t *playTicker) snapshot(buf []*player) []*player {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.players) == 0 {
+		t.running = false
+		return nil
+	}
+	return append(buf, t.players...)
+}
+
+func (t *playTicker) drop(ended []*player) {
+	if len(ended) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept := t.players[:0]
+	for _, p := range t.players {
+		if !p.ended {
+			kept = append(kept, p)
 		}
 	}
-	return true
+	clear(t.players[len(kept):])
+	t.players = kept
 }
 
 // send sends frame i in the peer's codec. Zero allocations.

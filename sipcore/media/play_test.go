@@ -139,7 +139,10 @@ func TestPlayDelivery(t *testing.T) {
 			if !finished {
 				t.Fatal("done(false) for a clip nobody interrupted")
 			}
-			if el := at.Sub(start); el < clip.Duration() {
+			// Plays start on the shared 20 ms tick, so the first frame may
+			// leave up to a tick after Play: the last one's 20 ms are over
+			// no earlier than a tick short of the clip's length.
+			if el := at.Sub(start); el < clip.Duration()-frameDuration {
 				t.Errorf("done after %v, before the clip's %v had played", el, clip.Duration())
 			}
 			if _, ok := ph.recv(100 * time.Millisecond); ok {
