@@ -132,8 +132,13 @@ func (ep *Endpoint) startBranch(ctx context.Context, o Originate, index int, tar
 
 	// The transaction lives as long as SIP says, not as long as ctx: a
 	// canceled branch still has to see its 487 (or ACK a late 200).
+	if err := ep.inflight.add(b); err != nil {
+		sess.Close()
+		return nil, err
+	}
 	tx, err := ep.client.TransactionRequest(context.Background(), req)
 	if err != nil {
+		ep.inflight.remove(b)
 		sess.Close()
 		return nil, fmt.Errorf("sending INVITE: %w", err)
 	}
@@ -153,8 +158,11 @@ func uriTransport(u sip.Uri) string {
 	return "udp"
 }
 
-// run reads the branch's responses until its final one.
+// run reads the branch's responses until its final one, and has the
+// branch count as in flight until then (and until an answer is a call or
+// hung up).
 func (b *branch) run() {
+	defer b.ep.inflight.remove(b)
 	for {
 		select {
 		case res := <-b.tx.Responses():
@@ -250,6 +258,11 @@ func (b *branch) sendCancel() {
 	default:
 		b.log.Debug("CANCEL answered", "status", res.StatusCode)
 	}
+	if err != nil || res == nil || !res.IsSuccess() {
+		// No 487 is coming (481: the callee no longer knows the INVITE):
+		// Shutdown need not wait out the INVITE's timer for it.
+		b.ep.inflight.remove(b)
+	}
 }
 
 // onAnswer ACKs a 200 and makes it the Originate's call, or hangs it up
@@ -263,18 +276,27 @@ func (b *branch) onAnswer(res *sip.Response) {
 	if err := b.ep.client.WriteRequest(ack); err != nil {
 		b.log.Warn("ACK for 200 not sent", "error", err)
 	}
+	// The hang-ups below run on the branch's goroutine, so that the branch
+	// counts as in flight, for Shutdown, until their BYE is answered.
+	if b.ep.draining.Load() {
+		b.sess.Close()
+		b.log.Info("answered while parkd shuts down: hanging it up")
+		b.report(branchResult{index: b.index, attempt: Attempt{Target: b.target, Status: res.StatusCode, Reason: "answered during shutdown"}})
+		b.ep.byeStray(b.invite, res, "shutdown")
+		return
+	}
 	answer, err := ParseOffer(res.Body())
 	if err != nil {
 		b.sess.Close()
 		b.log.Warn("answer has no usable SDP: hanging it up", "error", err)
-		go b.ep.byeStray(b.invite, res, "no usable SDP answer")
 		b.report(branchResult{index: b.index, attempt: Attempt{Target: b.target, Status: 488, Reason: "unusable SDP answer: " + err.Error()}})
+		b.ep.byeStray(b.invite, res, "no usable SDP answer")
 		return
 	}
 	if !b.fork.claim() {
 		b.sess.Close()
 		b.log.Info("answered after the call went elsewhere: hanging it up")
-		go b.ep.byeStray(b.invite, res, "answered elsewhere")
+		b.ep.byeStray(b.invite, res, "answered elsewhere")
 		return
 	}
 	c := newOutboundCall(b.ep, b.invite, res, b.sess, b.desc, answer, b.log)
@@ -283,6 +305,13 @@ func (b *branch) onAnswer(res *sip.Response) {
 	b.sess.Start(b.ep.cfg.RTPTimeout, c.onRTPTimeout)
 	b.log.Info("answered", "codec", c.media.Format().Codec, "rtp_local", b.sess.LocalAddr())
 	b.fork.results <- branchResult{index: b.index, call: c}
+	if b.ep.draining.Load() {
+		// Shutdown began while this answer became a call: its hangupAll
+		// may have listed the calls before this one was added.
+		ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
+		defer cancel()
+		c.HangupCause(ctx, CauseTemporaryFailure, "shutdown")
+	}
 }
 
 // onRetransmission re-ACKs a resent 200 (our ACK was lost); a 200 from
@@ -302,7 +331,7 @@ func (b *branch) onRetransmission(res *sip.Response) {
 		b.ep.client.WriteRequest(ack)
 		return
 	}
-	go b.ep.byeStray(b.invite, res, "answered elsewhere")
+	b.ep.hangUpLate(b.invite, res, "answered elsewhere")
 }
 
 func sameTag(a, b *sip.ToHeader) bool {

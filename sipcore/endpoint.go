@@ -100,6 +100,7 @@ type Endpoint struct {
 	inProgress requestsInProgress // for merged requests (482)
 
 	sent       sentInvites // recall INVITEs, to tell their late 200s from strays
+	inflight   inflight    // every originated branch not yet finished, for Shutdown
 	advertised advertiseCache
 	limiter    *rateLimiter // nil: sip.rate_limit is off
 	liveTx     atomic.Int64 // server transactions alive, for sip.max_transactions
@@ -288,15 +289,25 @@ func (ep *Endpoint) contact(network string) *sip.ContactHeader {
 // Calls is the number of answered calls still up.
 func (ep *Endpoint) Calls() int { return ep.dialogs.len() }
 
-// Shutdown stops taking calls and subscriptions (new ones get 503), hangs
-// up every call with BYE, then ends every subscription with a final NOTIFY,
-// waits for the answers or ctx to end, and closes the listeners. Calls go
-// first so that the final NOTIFYs carry the state after them (empty
-// slots), not a parked call that is already gone.
+// Shutdown stops taking calls and subscriptions (new ones get 503) and
+// originating them (Originate fails), CANCELs every originated INVITE still
+// ringing, whoever asked for it, and hangs up every call with BYE, as well
+// as any answer that crosses a CANCEL. Then it ends every subscription with
+// a final NOTIFY, waits for the answers or ctx to end, and closes the
+// listeners. Calls go first so that the final NOTIFYs carry the state after
+// them (empty slots), not a parked call that is already gone.
 func (ep *Endpoint) Shutdown(ctx context.Context) {
 	ep.draining.Store(true)
+	ep.cancelOriginated()
+	// Both at once: a branch that never had a provisional response cannot
+	// be canceled and may use up ctx, which must not cost the calls their BYE.
+	branchesDone := make(chan bool, 1)
+	go func() { branchesDone <- ep.inflight.wait(ctx) }()
 	if !ep.hangupAll(ctx) {
 		ep.log.Warn("shutdown: some BYEs were not answered in time", "calls", ep.dialogs.len())
+	}
+	if !<-branchesDone {
+		ep.log.Warn("shutdown: some originated calls did not finish in time", "branches", ep.inflight.pending())
 	}
 	ep.awaitFanouts(ctx.Done())
 	if err := ep.endSubscriptions(ctx.Done()); err != nil {
@@ -305,6 +316,7 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 	ep.closeListeners()
 	ep.ua.Close()
 	ep.awaitEndings(endingsGrace)
+	ep.awaitOriginated(endingsGrace)
 	ep.wg.Wait()
 }
 

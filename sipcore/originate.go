@@ -82,12 +82,17 @@ func (ep *Endpoint) Originate(ctx context.Context, o Originate) (*Call, error) {
 	if err := o.checkTransferHeaders(); err != nil {
 		return nil, err
 	}
+	stop := ep.inflight.stopped()
 	fork := &fork{results: make(chan branchResult, len(o.Targets))}
 	attempts := make([]Attempt, len(o.Targets))
 	running := 0
 	for i, target := range o.Targets {
 		attempts[i].Target = target
 		b, err := ep.startBranch(ctx, o, i, target, fork)
+		if errors.Is(err, errDraining) {
+			fork.cancelAll()
+			return nil, err
+		}
 		if err != nil {
 			o.Log.Warn("recall target unreachable", "target", target, "error", err)
 			attempts[i].Reason = err.Error()
@@ -106,24 +111,32 @@ func (ep *Endpoint) Originate(ctx context.Context, o Originate) (*Call, error) {
 			}
 			attempts[r.index] = r.attempt
 		case <-ctx.Done():
-			if fork.cancelAll() {
-				// A 200 claimed the fork just before ctx ended: its call
-				// is on its way and is the caller's to keep or hang up.
-				for r := range fork.results {
-					if r.call != nil {
-						return r.call, nil
-					}
-				}
-			}
-			for _, b := range fork.branches {
-				if attempts[b.index].Reason == "" && attempts[b.index].Status == 0 {
-					attempts[b.index].Reason = "canceled"
-				}
-			}
-			return nil, &OriginateError{Attempts: attempts, Canceled: true}
+			return fork.giveUp(attempts)
+		case <-stop:
+			// parkd is shutting down, whether or not our caller remembered
+			// to cancel ctx: Shutdown cancels the branches themselves.
+			return fork.giveUp(attempts)
 		}
 	}
 	return nil, &OriginateError{Attempts: attempts}
+}
+
+// giveUp stops ringing. A 200 that claimed the fork just before is still
+// returned: its call is on its way and is the caller's to keep or hang up.
+func (f *fork) giveUp(attempts []Attempt) (*Call, error) {
+	if f.cancelAll() {
+		for r := range f.results {
+			if r.call != nil {
+				return r.call, nil
+			}
+		}
+	}
+	for _, b := range f.branches {
+		if attempts[b.index].Reason == "" && attempts[b.index].Status == 0 {
+			attempts[b.index].Reason = "canceled"
+		}
+	}
+	return nil, &OriginateError{Attempts: attempts, Canceled: true}
 }
 
 // fork is one Originate's set of branches; the first 200 claims it.

@@ -62,8 +62,12 @@ func (ep *Endpoint) byeStray(invite *sip.Request, res *sip.Response, why string)
 	if err := ep.client.WriteRequest(p.request(ep, sip.ACK, res.CSeq().SeqNo)); err != nil {
 		ep.log.Debug("ACK for a stray 200 not sent", "call_id", p.callID, "error", err)
 	}
+	cause := CauseNonSelectedUser
+	if ep.draining.Load() {
+		cause, why = CauseTemporaryFailure, "shutdown" // as every call gets at shutdown
+	}
 	bye := p.newRequest(ep, sip.BYE)
-	bye.AppendHeader(reasonHeader(CauseNonSelectedUser, why))
+	bye.AppendHeader(reasonHeader(cause, why))
 	ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 	defer cancel()
 	res, err := ep.client.Do(ctx, bye)

@@ -81,3 +81,14 @@ func (ep *Endpoint) awaitEndings(d time.Duration) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// awaitOriginated waits, for d at most, until the branches still in flight
+// when the transaction layer closed have seen their transactions end and
+// closed their RTP sessions.
+func (ep *Endpoint) awaitOriginated(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if !ep.inflight.wait(ctx) {
+		ep.log.Warn("shutdown: some originated calls did not end in time", "branches", ep.inflight.pending())
+	}
+}

@@ -122,7 +122,7 @@ func (ep *Endpoint) unhandledResponse(res *sip.Response) {
 		ep.dropStray(res, "2xx to no INVITE of parkd")
 		return
 	}
-	go ep.byeStray(invite, res, "answered too late")
+	ep.hangUpLate(invite, res, "answered too late")
 }
 
 // dropStray counts a response nobody asked for and logs it, once a minute
