@@ -181,3 +181,14 @@ func TestReferBlindTransferReferrerLeaves(t *testing.T) {
 	daveLeg := answer(t, in)
 	hears(t, daveLeg, r.parked, "Dave does not hear Alice after a transfer whose referrer left")
 }
+
+// SIGTERM while a REFER's transfer rings: the ringing phone gets CANCEL
+// before parkd exits, like a ringing recall.
+func TestShutdownCancelsRingingTransfer(t *testing.T) {
+	r := startBridgeRig(t, func(c *parkd.Config) { c.SIP.Trusted = []string{"127.0.0.1"} })
+	dave := siptest.NewPhone(t, "dave")
+	refer(t, r.retriever, dave.URI(), 202)
+	in := ringing(t, dave)
+	go r.shutdown()
+	waitCanceled(t, "dave", in)
+}
