@@ -29,6 +29,7 @@ func FuzzParseConfig(f *testing.F) {
 		"lots:\n  - name: a\n    extension: \"1\"\n    slots: \"2-3\"\n    kazoo: &k {x: [*k]}\n",
 		"rtp: {timeout: 0, ports: \"1024-1025\"}\napi: {listen: \":0\"}\n",
 		"---\n---\n",
+		"lots:\n  - {name: a, extension: \"800\", slots: \"801-802\", announce_slot: false, attended_timeout: 30s, empty_slot: prompt, recall_prompt: no, courtesy_tone: true, park_dtmf: \"#72\", prompts: {parked_on: /srv/p.wav, \"7\": /srv/7.wav}}\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
