@@ -93,8 +93,7 @@ func tick() tea.Cmd {
 }
 
 func (m *model) Init() tea.Cmd {
-	return tea.Batch(m.feed.start(), m.feed.listen(), tick(), listenLogs(m.feed.ctx, m.opts.Logs),
-		tea.SetWindowTitle("parkd console"))
+	return tea.Batch(m.feed.start(), m.feed.listen(), tick(), listenLogs(m.feed.ctx, m.opts.Logs))
 }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {

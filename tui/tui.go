@@ -10,6 +10,8 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -35,6 +37,10 @@ type Options struct {
 // Run shows the console on the terminal until the user quits or ctx ends.
 func Run(ctx context.Context, c parkd.Client, opts Options) error {
 	m := newModel(c, opts)
+	// The title is written before the program starts: bubbletea 1.3.10's
+	// SetWindowTitle writes to the terminal outside its renderer's lock,
+	// racing the renderer's first frame (the race detector saw it).
+	fmt.Fprint(os.Stdout, "\x1b]2;parkd console\x07")
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion())
 	// ctx ending is an event from outside the program, like the daemon's:
 	// it goes in through p.Send so the model quits the normal way and the
