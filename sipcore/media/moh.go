@@ -54,24 +54,17 @@ type listener struct {
 // padded with silence to whole 20 ms frames; empty input gives one silent
 // frame.
 func NewSourceFromPCM(name string, pcm8k []int16) *Source {
-	frames := max(1, (len(pcm8k)+frameSamples-1)/frameSamples)
-	n := frames * frameSamples
-	src := &Source{
+	if len(pcm8k) == 0 {
+		pcm8k = make([]int16, frameSamples)
+	}
+	loop := NewClip(pcm8k)
+	return &Source{
 		name:   name,
-		ulaw:   make([]byte, n),
-		alaw:   make([]byte, n),
-		frames: frames,
+		ulaw:   loop.ulaw,
+		alaw:   loop.alaw,
+		frames: loop.frames,
 		log:    slog.Default().With("moh", name),
 	}
-	for i := range n {
-		var v int16
-		if i < len(pcm8k) {
-			v = pcm8k[i]
-		}
-		src.ulaw[i] = EncodeUlaw(v)
-		src.alaw[i] = EncodeAlaw(v)
-	}
-	return src
 }
 
 // Name is the source's name (the builtin's, or the WAV file's base name).
