@@ -282,6 +282,55 @@ func (sp *softphone) nextEvent(typ string, timeout time.Duration) (baresipEvent,
 	}
 }
 
+// waitClosed waits until baresip has reported every one of these calls
+// closed.
+func (sp *softphone) waitClosed(t *testing.T, timeout time.Duration, callIDs ...string) {
+	t.Helper()
+	open := map[string]bool{}
+	for _, id := range callIDs {
+		open[id] = true
+	}
+	deadline := time.Now().Add(timeout)
+	for len(open) > 0 {
+		ev, ok := sp.nextEvent("CALL_CLOSED", time.Until(deadline))
+		if !ok {
+			t.Fatalf("baresip did not report calls %v closed within %s; its events: %s\n%s", open, timeout, sp.eventTypes(), sp.logTail(80))
+		}
+		delete(open, ev.ID)
+	}
+}
+
+// dialogTags are the tags of a call the softphone placed, read from its SIP
+// trace: its own (the INVITE's From) and the far end's (the 200's To).
+func (sp *softphone) dialogTags(t *testing.T, callID string) (local, remote string) {
+	t.Helper()
+	for _, m := range sp.sipTrace() {
+		if m.header("Call-ID") != callID || !strings.HasSuffix(m.header("CSeq"), " INVITE") {
+			continue
+		}
+		if m.sent && strings.HasPrefix(m.first, "INVITE ") && local == "" {
+			local = tagOf(m.header("From"))
+		}
+		if !m.sent && strings.HasPrefix(m.first, "SIP/2.0 200 ") && remote == "" {
+			remote = tagOf(m.header("To"))
+		}
+	}
+	if local == "" || remote == "" {
+		t.Fatalf("no dialog tags for call %s in baresip's SIP trace (local %q, remote %q)\n%s", callID, local, remote, sp.logTail(80))
+	}
+	return local, remote
+}
+
+// tagOf is the tag parameter of a From or To value.
+func tagOf(header string) string {
+	_, rest, ok := strings.Cut(header, ";tag=")
+	if !ok {
+		return ""
+	}
+	tag, _, _ := strings.Cut(rest, ";")
+	return strings.TrimSpace(tag)
+}
+
 // eventTypes lists every event so far, for failure messages.
 func (sp *softphone) eventTypes() string {
 	sp.mu.Lock()

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +116,52 @@ func checkReferOnTheWire(t *testing.T, sp *softphone, callID, referTo string) {
 	if t.Failed() {
 		t.Log(sp.logTail(200))
 	}
+}
+
+// TestBaresipAttendedPark: an attended park made by hand, since baresip
+// 1.0.0 has no attended-transfer command. Alice is parked in 701; the
+// softphone dials 701 (bridged to Alice: its line 1), holds that call and
+// dials 700 (the consultation call, line 2), which parkd answers and parks
+// in 701, now free again. Back on line 1 the softphone transfers with a
+// Refer-To whose Replaces names the consultation call: parkd puts Alice in
+// the consultation call's slot and hangs up both of the softphone's calls.
+func TestBaresipAttendedPark(t *testing.T) {
+	requireBaresip(t)
+	d := startDaemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice := siptest.NewPhone(t, "alice", siptest.WithDisplay("Alice"))
+	parked, err := alice.Dial(ctx, "sip:700@"+d.sipAddr(), siptest.CallOptions{})
+	if err != nil || parked.Status() != 200 {
+		t.Fatalf("parking Alice: %v\n%s", err, d.logTail(40))
+	}
+	d.waitSlot(t, "701", 5*time.Second, "parked by Alice", parkedBy(parked.CallID()))
+
+	sp := startSoftphone(t, "softphone")
+	sp.do("dial sip:701@" + d.sipAddr())
+	bridged := sp.waitEvent("CALL_ESTABLISHED", 10*time.Second)
+	d.waitSlot(t, "701", 5*time.Second, "emptied by the retrieve", slotFree)
+	sp.do("hold")
+	sp.do("dial sip:700@" + d.sipAddr())
+	consult := sp.waitEvent("CALL_ESTABLISHED", 10*time.Second)
+	d.waitSlot(t, "701", 5*time.Second, "taken by the consultation call", func(s apiSlot) bool {
+		return s.Call != nil && s.Call.CallID == consult.ID
+	})
+
+	local, remote := sp.dialogTags(t, consult.ID)
+	replaces := consult.ID + ";to-tag=" + remote + ";from-tag=" + local
+	referTo := "sip:700@" + d.sipAddr() + "?Replaces=" + url.QueryEscape(replaces)
+	sp.do("line 1")
+	sp.do("transfer <" + referTo + ">")
+	sp.waitClosed(t, 10*time.Second, bridged.ID, consult.ID)
+	d.waitSlot(t, "701", 5*time.Second, "parked by Alice again", parkedBy(parked.CallID()))
+	if parked.HungUp() {
+		t.Fatal("Alice was hung up instead of parked")
+	}
+	checkReferOnTheWire(t, sp, bridged.ID, referTo)
+
+	if bye, err := parked.Hangup(ctx); err != nil || bye.StatusCode != 200 {
+		t.Fatalf("Alice's BYE: %v %v\n%s", bye, err, d.logTail(40))
+	}
+	d.waitSlot(t, "701", 5*time.Second, "free after Alice hung up", slotFree)
 }
