@@ -30,11 +30,19 @@ import (
 // menu module registers dial, hangup and transfer; ctrl_tcp sends events
 // such as CALL_ESTABLISHED and CALL_CLOSED).
 
+// baresipModules is where Debian's baresip-core puts its modules.
+const baresipModules = "/usr/lib/baresip/modules"
+
 func requireBaresip(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
 		t.Skip("baresip not installed (apt-get install baresip-core): no real softphone to drive")
+	}
+	for _, m := range []string{"ctrl_tcp.so", "menu.so", "account.so", "g711.so", "aufile.so", "aubridge.so"} {
+		if _, err := os.Stat(filepath.Join(baresipModules, m)); err != nil {
+			t.Skipf("baresip is installed but its module %s is not in %s (not Debian's baresip-core?)", m, baresipModules)
+		}
 	}
 	return bin
 }
@@ -99,7 +107,7 @@ func startSoftphone(t *testing.T, user string) *softphone {
 		"net_interface 127.0.0.1",
 		"sip_listen 127.0.0.1:" + strconv.Itoa(sp.sipPort),
 		"sip_trans_def udp",
-		"module_path /usr/lib/baresip/modules",
+		"module_path " + baresipModules,
 		"module g711.so",
 		"module aufile.so",
 		"module aubridge.so",
