@@ -166,6 +166,10 @@ func TestBaresipAttendedPark(t *testing.T) {
 	sp.do("dial sip:701@" + d.sipAddr())
 	bridged := sp.waitEvent("CALL_ESTABLISHED", 10*time.Second)
 	d.waitSlot(t, "701", 5*time.Second, "emptied by the retrieve", slotFree)
+	time.Sleep(100 * time.Millisecond) // the last music in flight
+	if share, _ := heardTone(t, parked); share < 0.3 {
+		t.Fatalf("bridged to the softphone, Alice hears only %.2f of its 440 Hz tone\n%s", share, d.logTail(40))
+	}
 	sp.do("hold")
 	sp.do("dial sip:700@" + d.sipAddr())
 	consult := sp.waitEvent("CALL_ESTABLISHED", 10*time.Second)
@@ -184,6 +188,9 @@ func TestBaresipAttendedPark(t *testing.T) {
 		t.Fatal("Alice was hung up instead of parked")
 	}
 	checkReferOnTheWire(t, sp, bridged.ID, referTo)
+	if share, moh := heardTone(t, parked); share > 0.3 || moh.Voiced == 0 {
+		t.Errorf("parked by the attended transfer, Alice hears %.2f of the softphone's 440 Hz and %s of sound; want music on hold", share, moh.Voiced)
+	}
 
 	if bye, err := parked.Hangup(ctx); err != nil || bye.StatusCode != 200 {
 		t.Fatalf("Alice's BYE: %v %v\n%s", bye, err, d.logTail(40))
