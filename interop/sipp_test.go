@@ -1,7 +1,9 @@
-// Package interop runs sipp (Debian package sip-tester) scenarios against a
-// real parkd binary. sipp speaks the SIP; the SDP sipp sends points at UDP
+// Package interop runs sipp (Debian package sip-tester) scenarios and a
+// real softphone (baresip, Debian package baresip-core) against a real
+// parkd binary. sipp speaks the SIP; the SDP sipp sends points at UDP
 // sockets of the test, which check the RTP parkd sends (music on hold, the
-// relayed audio of a retrieve). Without sipp on PATH every test skips.
+// relayed audio of a retrieve). Without sipp on PATH every test skips, and
+// the softphone tests skip without baresip.
 //
 //	go test -race -count=1 ./interop/ -v
 package interop
