@@ -247,6 +247,9 @@ func (b *branch) sendCancel() {
 	req.SetTransport(inv.Transport())
 	req.SetDestination(inv.Destination())
 	req.Laddr = inv.Laddr
+	// sipgo adds nothing to a request sent with options: over TCP a
+	// message without Content-Length cannot be framed (RFC 3261 §20.14).
+	req.SetBody(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), cancelTimeout)
 	defer cancel()
 	res, err := b.ep.client.Do(ctx, req, func(*sipgo.Client, *sip.Request) error { return nil })

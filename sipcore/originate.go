@@ -68,7 +68,9 @@ var errDraining = errors.New("sipcore: shutting down")
 // Originate rings every target at once and returns the first to answer,
 // already ACKed and with media running; the other branches are canceled
 // (and hung up should they answer anyway). It returns an *OriginateError
-// when nobody answers before ctx ends or every target refused.
+// when nobody answers before ctx ends or every target refused. Once
+// Shutdown began it refuses to ring anyone, and one ringing stops as if
+// ctx had ended: Shutdown cancels every branch, whoever started it.
 func (ep *Endpoint) Originate(ctx context.Context, o Originate) (*Call, error) {
 	if o.Log == nil {
 		o.Log = ep.log

@@ -12,12 +12,14 @@ import (
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
-// newLoggedEndpoint is newDoorEndpoint with its log kept.
-func newLoggedEndpoint(t *testing.T) (*Endpoint, *logBuffer) {
+// newLoggedEndpoint is newDoorEndpoint with its log kept, and a TCP
+// listener too when asked.
+func newLoggedEndpoint(t *testing.T, listen ...ListenAddr) (*Endpoint, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	ep, _, _ := newDoorEndpoint(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		c.Listen = append(c.Listen, listen...)
 	})
 	return ep, logs
 }
@@ -60,14 +62,15 @@ func ringingAt(t *testing.T, ctx context.Context, p *siptest.Phone) *siptest.Inc
 	return in
 }
 
-// Shutdown CANCELs every branch still ringing, though the Originate's
-// caller never canceled its context, and returns once each branch has its
-// final response; the Originate returns as stopped.
+// Shutdown CANCELs every branch still ringing (here one over UDP, one over
+// TCP), though the Originate's caller never canceled its context, and
+// returns once each branch has its final response; the Originate returns
+// as stopped.
 func TestShutdownCancelsRingingBranches(t *testing.T) {
-	ep, logs := newLoggedEndpoint(t)
+	ep, logs := newLoggedEndpoint(t, ListenAddr{"tcp", "127.0.0.1:0"})
 	ctx := testCtx(t)
-	alice, bob := siptest.NewPhone(t, "alice"), siptest.NewPhone(t, "bob")
-	result := originateInBackground(ep, alice.URI(), bob.URI())
+	alice, bob := siptest.NewPhone(t, "alice"), siptest.NewPhone(t, "bob", siptest.WithTCP())
+	result := originateInBackground(ep, alice.URI(), bob.URI()+";transport=tcp")
 	aliceIn, bobIn := ringingAt(t, ctx, alice), ringingAt(t, ctx, bob)
 
 	stopped := shutdownInBackground(ep, 4*time.Second)
@@ -80,6 +83,12 @@ func TestShutdownCancelsRingingBranches(t *testing.T) {
 	case <-stopped:
 	case <-ctx.Done():
 		t.Fatal("Shutdown did not return")
+	}
+	// Over TCP a CANCEL without Content-Length cannot be framed: the
+	// phone's stack must have parsed it, and answered 487 (which ended the
+	// branch before Shutdown's time ran out, checked below).
+	if c := bobIn.CancelRequest(); c == nil || c.ContentLength() == nil {
+		t.Errorf("the TCP phone could not read its CANCEL: %v", c)
 	}
 	var oe *OriginateError
 	if err := <-result; !errors.As(err, &oe) || !oe.Canceled {
@@ -100,10 +109,21 @@ func TestShutdownCancelsRingingBranches(t *testing.T) {
 // A 200 that crosses the shutdown's CANCEL is ACKed and hung up, with the
 // Reason every call gets at shutdown, before Shutdown returns.
 func TestShutdownHangsUpAnswerCrossingCancel(t *testing.T) {
-	ep, logs := newLoggedEndpoint(t)
+	t.Run("udp", func(t *testing.T) {
+		ep, logs := newLoggedEndpoint(t)
+		bob := siptest.NewPhone(t, "bob")
+		testAnswerCrossingShutdownCancel(t, ep, logs, bob, bob.URI())
+	})
+	t.Run("tcp", func(t *testing.T) {
+		ep, logs := newLoggedEndpoint(t, ListenAddr{"tcp", "127.0.0.1:0"})
+		bob := siptest.NewPhone(t, "bob", siptest.WithTCP())
+		testAnswerCrossingShutdownCancel(t, ep, logs, bob, bob.URI()+";transport=tcp")
+	})
+}
+
+func testAnswerCrossingShutdownCancel(t *testing.T, ep *Endpoint, logs *logBuffer, bob *siptest.Phone, target string) {
 	ctx := testCtx(t)
-	bob := siptest.NewPhone(t, "bob")
-	result := originateInBackground(ep, bob.URI())
+	result := originateInBackground(ep, target)
 	in := ringingAt(t, ctx, bob)
 	if err := in.AnswerOnCancel(); err != nil {
 		t.Fatal(err)
@@ -119,8 +139,8 @@ func TestShutdownHangsUpAnswerCrossingCancel(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("Shutdown did not return")
 	}
-	if call.Acks() == 0 {
-		t.Error("the late 200 was never ACKed")
+	if _, err := call.WaitAck(hangupCtx(t)); err != nil {
+		t.Errorf("the late 200 was never ACKed: %v", err)
 	}
 	// Once Shutdown has returned parkd can send nothing more: a BYE the
 	// phone records now was sent before. (The phone answers a BYE before
