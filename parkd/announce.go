@@ -70,11 +70,14 @@ func (s *Server) bridgeAfterTone(log *slog.Logger, l *lot, a, b *sipcore.Call) b
 	if l == nil || !l.cfg.CourtesyTone {
 		return bridgeMedia(log, a, b)
 	}
-	b.Media().Play(prompts.CourtesyTone(), func(bool) {
-		select {
-		case <-a.Done():
-		case <-b.Done():
-		default:
+	b.Media().Play(prompts.CourtesyTone(), func(finished bool) {
+		if !finished {
+			return // something else took the retriever's leg (a keypad park, a hang-up)
+		}
+		s.mu.Lock()
+		linked := s.bridged[a] == b
+		s.mu.Unlock()
+		if linked {
 			bridgeMedia(log, a, b)
 		}
 	})

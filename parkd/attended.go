@@ -63,6 +63,13 @@ func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *ca
 		return
 	}
 	call.SetLogger(log)
+	select {
+	case <-call.Done(): // hung up as it was answered: nothing to park
+		s.resumeOverdueLocked(sl, consult)
+		log.Info("the transferred caller hung up as it was answered; the consultation call stays parked")
+		return
+	default:
+	}
 	rec := s.newRecordLocked(call, legCaller, inv.From, sl.lot)
 	rec.verified = inv.Identity.Verified()
 	rec.parker, rec.parkerFrom = consult.caller, ParkerFromAttended

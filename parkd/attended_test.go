@@ -107,3 +107,21 @@ func TestEmptySlotPrompt(t *testing.T) {
 		}
 	})
 }
+
+// Only the consultation phone's transferee completes an attended park: an
+// INVITE whose Referred-By names someone else is a plain pickup, so a
+// stranger cannot hang up a call that has just parked itself.
+func TestAttendedParkNeedsTheConsultant(t *testing.T) {
+	d := startDaemon(t, nil)
+	bob := siptest.NewPhone(t, "bob")
+	consult := d.dial(bob, "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	mallory := siptest.NewPhone(t, "mallory")
+	d.dial(mallory, "700", 200, siptest.CallOptions{Headers: [][2]string{
+		{"Replaces", replacing(consult)}, {"Referred-By", "<sip:nobody@192.0.2.1>"},
+	}})
+	d.waitEvent(parkd.EventRetrieved, "701")
+	if consult.HungUp() {
+		t.Fatal("an INVITE with a stranger's Referred-By hung up the self-parked call")
+	}
+}

@@ -73,7 +73,7 @@ func checkDTMFSequence(s string) error {
 	if len(s) > maxParkDTMF {
 		return fmt.Errorf("at most %d digits (got %q)", maxParkDTMF, s)
 	}
-	for _, r := range s {
+	for _, r := range strings.ToUpper(s) {
 		if !strings.ContainsRune("0123456789*#ABCD", r) {
 			return fmt.Errorf("%q is not a keypad digit (0-9, *, #, A-D)", r)
 		}

@@ -25,9 +25,11 @@ type connectOptions struct {
 	// handOff, when set, replaces hanging up rec's previous bridge peer
 	// once the target answered: it must hang old up itself.
 	handOff  func(old *callRecord)
-	answered func()      // runs (in its own goroutine) once rec is bridged to the target
-	headers  [][2]string // extra INVITE headers (Replaces, Referred-By)
-	why      string      // event detail prefix; "transferred" when empty
+	answered func() // runs (in its own goroutine) once rec is bridged to the target
+	// An attended transfer's Replaces and Referred-By, for the INVITE.
+	replaces   *sipcore.Replaces
+	referredBy *sipcore.Party
+	why        string // event detail prefix; "transferred" when empty
 }
 
 func (s *Server) connectWithLocked(rec *callRecord, opt connectOptions) {
@@ -55,7 +57,8 @@ func (s *Server) connectWithLocked(rec *callRecord, opt connectOptions) {
 		timer := s.clock.AfterFunc(ringFor, cancel)
 		defer timer.Stop()
 		call, err := s.endpoint.Originate(ctx, sipcore.Originate{
-			Targets: []string{target}, From: from, Headers: opt.headers, Proxy: s.outboundProxy(), Log: log,
+			Targets: []string{target}, From: from, Proxy: s.outboundProxy(), Log: log,
+			Replaces: opt.replaces, ReferredBy: opt.referredBy,
 		})
 		s.connected(rec, opt, call, err)
 	}()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media/prompts"
 )
@@ -146,16 +147,40 @@ func (s *Server) decideReplaces(inv *sipcore.Invite) decision {
 	for c, sl := range s.inSlot {
 		if c.ID.CallID == r.CallID && c.ID.LocalTag == r.ToTag && c.ID.RemoteTag == r.FromTag {
 			// A transferee's INVITE carries the transferor's Referred-By
-			// (RFC 3892); a BLF pickup does not. Without it, a call that
-			// parked itself a moment ago (a PBX's own park INVITE looks the
-			// same) is picked up, never replaced and hung up.
-			if s.consultingLocked(sl.parked) && inv.ReferredBy != nil {
+			// (RFC 3892), naming the phone that made the consultation
+			// call; a BLF pickup does not. Anything else is a pickup: a
+			// call that parked itself a moment ago (a PBX's own park INVITE
+			// looks the same) is never hung up on a stranger's word.
+			if s.consultingLocked(sl.parked) && referredByConsultant(inv, sl.parked) {
 				return s.decideAttended(sl)
 			}
 			return s.takeOut(inv, sl)
 		}
 	}
 	return reject(481, "Call/Transaction Does Not Exist", "Replaces names no parked call")
+}
+
+// referredByConsultant reports whether inv may complete the attended park
+// of consult: its Referred-By names the phone that made the consultation
+// call (user and host), or it comes from a trusted or authenticated source.
+func referredByConsultant(inv *sipcore.Invite, consult *callRecord) bool {
+	if inv.ReferredBy == nil {
+		return false
+	}
+	if inv.Identity.Verified() {
+		return true
+	}
+	return sameUserHost(inv.ReferredBy.URI, consult.caller.URI)
+}
+
+// sameUserHost compares two SIP URIs by user and host, the identity a
+// phone's AOR carries whatever port or parameters come with it.
+func sameUserHost(a, b string) bool {
+	var ua, ub sip.Uri
+	if sip.ParseUri(a, &ua) != nil || sip.ParseUri(b, &ub) != nil {
+		return false
+	}
+	return ua.User != "" && ua.User == ub.User && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // takeOut claims a parked call for one retriever: a second one dialling the

@@ -31,12 +31,13 @@ const (
 
 // referPlan is a REFER worked out under s.mu; code != 0 refuses it.
 type referPlan struct {
-	kind    referKind
-	lot     *lot
-	slot    *slot
-	target  string
-	headers [][2]string
-	replace *callRecord
+	kind       referKind
+	lot        *lot
+	slot       *slot
+	target     string
+	replaces   *sipcore.Replaces // an attended transfer to a phone outside
+	referredBy *sipcore.Party
+	replace    *callRecord
 
 	code            int
 	reason, warning string
@@ -93,6 +94,9 @@ func (s *Server) planReferLocked(r *sipcore.Refer) referPlan {
 			if x == rec || x == rec.peer {
 				return refuseRefer(400, "Bad Request", "Replaces names this very call")
 			}
+			if !sameParty(rec, x) {
+				return refuseRefer(403, "Forbidden", "Replaces names a call that is not the referrer's own")
+			}
 			if x.slot == nil && x.peer == nil {
 				return refuseRefer(488, "Not Acceptable Here", "Replaces names a call that is neither parked nor bridged")
 			}
@@ -102,7 +106,7 @@ func (s *Server) planReferLocked(r *sipcore.Refer) referPlan {
 			return refuseRefer(481, "Call/Transaction Does Not Exist", "Replaces names no call at parkd")
 		}
 		plan := s.outsideTransferLocked(rec, r)
-		plan.headers = append(plan.headers, [2]string{"Replaces", r.Replaces.String()})
+		plan.replaces = r.Replaces
 		return plan
 	}
 	if own {
@@ -110,10 +114,15 @@ func (s *Server) planReferLocked(r *sipcore.Refer) referPlan {
 			return referPlan{kind: referPark, lot: l}
 		}
 		if sl, ok := s.bySlot[r.User]; ok {
-			if !sl.free() {
-				return refuseRefer(486, "Busy Here", "slot %s is occupied", sl.name)
+			if sl.free() {
+				return referPlan{kind: referPark, slot: sl, lot: sl.lot}
 			}
-			return referPlan{kind: referPark, slot: sl, lot: sl.lot}
+			// A transfer never bridges two callers (DESIGN.md): next_free
+			// parks it elsewhere in the lot, else it is refused.
+			if sl.lot.cfg.TransferToOccupied == TransferNextFree && sl.lot.findFree() != nil {
+				return referPlan{kind: referPark, lot: sl.lot}
+			}
+			return refuseRefer(486, "Busy Here", "slot %s is occupied", sl.name)
 		}
 		return refuseRefer(404, "Not Found", "%q is not a park extension or slot", r.User)
 	}
@@ -133,11 +142,7 @@ func (s *Server) outsideTransferLocked(rec *callRecord, r *sipcore.Refer) referP
 	if !proxy && !ipHost(r.Target) {
 		return refuseRefer(403, "Forbidden", "parkd does not look up host names from a REFER; set sip.outbound_proxy")
 	}
-	plan := referPlan{kind: referTransfer, target: r.Target}
-	if rb := r.ReferredBy; rb != nil {
-		plan.headers = append(plan.headers, [2]string{"Referred-By", rb.String()})
-	}
-	return plan
+	return referPlan{kind: referTransfer, target: r.Target, referredBy: r.ReferredBy}
 }
 
 func ipHost(uri string) bool {
@@ -149,6 +154,19 @@ func ipHost(uri string) bool {
 	return err == nil
 }
 
+// sameParty reports whether x may be replaced on rec's word (RFC 3891
+// §6): it is the referrer's own other call (its consultation call, say),
+// from the same phone, or both legs come from trusted or authenticated
+// sources. A stranger who learned a parked call's dialog from a BLF body
+// may not hang it up this way.
+func sameParty(rec, x *callRecord) bool {
+	if rec.verified && x.verified {
+		return true
+	}
+	ip := rec.call.SourceIP()
+	return ip.IsValid() && ip == x.call.SourceIP() && rec.caller.URI == x.caller.URI
+}
+
 // recordByDialogLocked finds the call whose dialog a Replaces names, seen
 // from parkd's side (to-tag is parkd's tag). Callers hold s.mu.
 func (s *Server) recordByDialogLocked(r sipcore.Replaces) *callRecord {
@@ -158,6 +176,21 @@ func (s *Server) recordByDialogLocked(r sipcore.Replaces) *callRecord {
 		}
 	}
 	return nil
+}
+
+// stillReferableLocked re-checks, once the REFER is accepted (parkd let go
+// of its lock to answer it), that the referrer still talks to someone parkd
+// may transfer; else the status its final NOTIFY reports. Callers hold s.mu.
+func (s *Server) stillReferableLocked(rec *callRecord) (int, string) {
+	switch {
+	case s.stopping:
+		return 503, "Service Unavailable"
+	case rec == nil || rec.peer == nil || rec.hangupWhy != "" || rec.peer.hangupWhy != "":
+		return 487, "Request Terminated"
+	case rec.peer.ringingTo != "":
+		return 491, "Request Pending"
+	}
+	return 0, ""
 }
 
 // finishRefer sends the referrer its final NOTIFY; a referrer that is
@@ -181,9 +214,9 @@ func (s *Server) referrerDone(r *sipcore.Refer, referrer *callRecord, why string
 func (s *Server) referPark(r *sipcore.Refer, plan referPlan) {
 	s.mu.Lock()
 	rec := s.records[r.Call]
-	if rec == nil || rec.peer == nil {
+	if status, reason := s.stillReferableLocked(rec); status != 0 {
 		s.mu.Unlock()
-		finishRefer(r, 487, "Request Terminated")
+		finishRefer(r, status, reason)
 		return
 	}
 	other := rec.peer
@@ -219,8 +252,8 @@ func (s *Server) referTransfer(r *sipcore.Refer, plan referPlan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.records[r.Call]
-	if rec == nil || rec.peer == nil {
-		go finishRefer(r, 487, "Request Terminated")
+	if status, reason := s.stillReferableLocked(rec); status != 0 {
+		go finishRefer(r, status, reason)
 		return
 	}
 	other := rec.peer
@@ -228,16 +261,18 @@ func (s *Server) referTransfer(r *sipcore.Refer, plan referPlan) {
 	s.moh.Add(other.call.Media())
 	other.call.Logger().Info("transfer by REFER", "target", plan.target, "referrer", rec.caller.URI)
 	s.connectWithLocked(other, connectOptions{
-		target:  plan.target,
-		headers: plan.headers,
-		why:     "transferred by REFER",
+		target:     plan.target,
+		replaces:   plan.replaces,
+		referredBy: plan.referredBy,
+		why:        "transferred by REFER",
 		answered: func() {
 			s.referrerDone(r, rec, "transferred the other party to "+plan.target)
 		},
 		failed: func(err error) {
+			// The other party first: the NOTIFY may wait on a slow phone.
+			s.transferFailed(rec, other, plan.target)
 			status, reason := failureStatus(err)
 			finishRefer(r, status, reason)
-			s.transferFailed(rec, other, plan.target)
 		},
 		gone: func() {
 			// The other party hung up while the target rang: the referrer,
@@ -261,7 +296,7 @@ func (s *Server) transferFailed(rec, other *callRecord, target string) {
 	if s.records[other.call] != other || other.ended || other.peer != nil || other.slot != nil || s.stopping {
 		return
 	}
-	if s.records[rec.call] == rec && !rec.ended && rec.peer == nil && rec.slot == nil {
+	if s.records[rec.call] == rec && !rec.ended && rec.hangupWhy == "" && rec.peer == nil && rec.slot == nil {
 		s.linkLocked(rec, other)
 		s.emitCall(EventBridged, other, "transfer to "+target+" failed: back to "+rec.caller.URI)
 		go bridgeMedia(other.call.Logger(), rec.call, other.call)
@@ -305,7 +340,12 @@ func (s *Server) referReplace(r *sipcore.Refer, plan referPlan) {
 	s.mu.Lock()
 	rec := s.records[r.Call]
 	x := plan.replace
-	if rec == nil || rec.peer == nil || s.records[x.call] != x || x.ended {
+	if status, reason := s.stillReferableLocked(rec); status != 0 {
+		s.mu.Unlock()
+		finishRefer(r, status, reason)
+		return
+	}
+	if s.records[x.call] != x || x.ended || x.hangupWhy != "" {
 		s.mu.Unlock()
 		finishRefer(r, 481, "Call/Transaction Does Not Exist")
 		return

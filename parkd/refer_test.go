@@ -192,3 +192,20 @@ func TestShutdownCancelsRingingTransfer(t *testing.T) {
 	go r.shutdown()
 	waitCanceled(t, "dave", in)
 }
+
+// A REFER may replace only the referrer's own other call: a stranger who
+// read a parked call's dialog from a BLF body cannot hang it up with a
+// Replaces (RFC 3891 §6). The REFER gets 403 and both calls go on.
+func TestReferReplacesOnlyOwnCall(t *testing.T) {
+	r := startBridgeRig(t, nil)
+	erin := siptest.NewPhone(t, "erin")
+	victim := r.dial(erin, "702", 200, siptest.CallOptions{})
+	r.waitEvent(parkd.EventParked, "702")
+	refer(t, r.retriever, siptest.ReferTo("sip:700@"+r.udp, victim.CallID(), victim.ToTag(), victim.FromTag()), 403)
+	if victim.HungUp() {
+		t.Fatal("a stranger's REFER hung up a parked call")
+	}
+	if v := r.slot("702"); v.Call == nil || v.Call.CallID != victim.CallID() {
+		t.Errorf("slot 702 is %+v after the refused REFER, want Erin's call", v.Call)
+	}
+}

@@ -410,3 +410,8 @@ func (c *Call) releaseUnconfirmed() {
 		}
 	})
 }
+
+// SourceIP is the address the call's signalling comes from: where its
+// INVITE came from, or, for a call parkd placed, where the 200 came from.
+// It never changes, so it tells whether two calls come from one phone.
+func (c *Call) SourceIP() netip.Addr { return signallingIP(c.source) }

@@ -185,6 +185,11 @@ func (ep *Endpoint) serveRefer(r *Refer) {
 		defer func() {
 			if p := recover(); p != nil {
 				r.Log.Error("panic in HandleRefer", "panic", p, "stack", string(debug.Stack()))
+				// An accepted REFER left unfinished would refuse every
+				// later one in the call with 491.
+				ctx, cancel := context.WithTimeout(context.Background(), referAnswerTimeout)
+				defer cancel()
+				_ = r.Finish(ctx, 500, "Server Internal Error")
 			}
 		}()
 		h.HandleRefer(context.Background(), r)
@@ -201,7 +206,11 @@ func (ep *Endpoint) serveRefer(r *Refer) {
 		r.Log.Error("the handler left a REFER unanswered")
 		r.release()
 		ep.respond(r.tx, r.req, 500, "Server Internal Error", sip.NewHeader("Warning", `399 parkd "transfer not handled"`))
+		return
 	}
+	// The handler answered just as the wait ended: its answer is on the
+	// way, and the transaction must outlive it.
+	<-r.answered
 }
 
 // claimReply marks r answered; false when it already was.
