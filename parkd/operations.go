@@ -32,7 +32,7 @@ func (s *Server) Park(ctx context.Context, id string, req ParkRequest) (CallView
 	if s.stopping {
 		return CallView{}, errorf(CodeUnavailable, "parkd is shutting down")
 	}
-	rec, err := s.recordLocked(id)
+	rec, err := s.liveRecordLocked(id)
 	if err != nil {
 		return CallView{}, err
 	}
@@ -161,7 +161,7 @@ func (s *Server) Transfer(ctx context.Context, id, to string) (CallView, error) 
 	if s.stopping {
 		return CallView{}, errorf(CodeUnavailable, "parkd is shutting down")
 	}
-	rec, err := s.recordLocked(id)
+	rec, err := s.liveRecordLocked(id)
 	if err != nil {
 		return CallView{}, err
 	}
@@ -215,6 +215,17 @@ func (s *Server) recordLocked(id string) (*callRecord, error) {
 	return rec, nil
 }
 
+// liveRecordLocked is recordLocked for an operation that gives the call
+// somewhere to go: a leg parkd is already hanging up (a referrer whose
+// transfer is done, a keypad parker hearing its slot) cannot take one.
+func (s *Server) liveRecordLocked(id string) (*callRecord, error) {
+	rec, err := s.recordLocked(id)
+	if err == nil && rec.hangupWhy != "" {
+		return nil, errorf(CodeInvalidState, "call %s is being hung up: %s", id, rec.hangupWhy)
+	}
+	return rec, err
+}
+
 // occupiedLocked finds a slot whose call an operation may take. Callers
 // hold s.mu.
 func (s *Server) occupiedLocked(slot string) (*slot, error) {
@@ -253,7 +264,7 @@ func (s *Server) targetLocked(to string, l *lot) (string, error) {
 // leaves that conversation for the parked one.
 func (s *Server) Bridge(ctx context.Context, id, slotName string) (CallView, error) {
 	s.mu.Lock()
-	rec, err := s.recordLocked(id)
+	rec, err := s.liveRecordLocked(id)
 	if err != nil {
 		s.mu.Unlock()
 		return CallView{}, err
