@@ -94,3 +94,46 @@ func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *ca
 	log.Info("attended park completed", "caller", inv.From.String(), "parker", consult.caller.URI)
 	s.placeLocked(target, rec, "attended park by "+consult.caller.URI)
 }
+
+// A transferee whose INVITE lacks the Referred-By that would mark it as
+// one (a phone whose REFER carried none) looks like a BLF pickup of the
+// consultation call, and is bridged to it. Its transferor then hangs the
+// consultation call up, believing the transfer done: rather than lose the
+// caller with it, parkd parks the caller in the lot, the transferor as
+// parker. A transferor hangs up at once (on the transfer's final NOTIFY);
+// a real pickup talks longer, so only an end within transferorGrace of
+// the pickup counts, and a short real pickup parked by mistake loses
+// nothing: its phone may hang up too.
+
+// transferorGrace is how soon after the pickup the consultation call must
+// end for its peer to be parked instead of hung up.
+const transferorGrace = 10 * time.Second
+
+// markConsultPickupLocked notes that pc, still in its attended-park window,
+// is being taken out by a pickup. Callers hold s.mu.
+func (s *Server) markConsultPickupLocked(pc *callRecord) {
+	if s.consultingLocked(pc) {
+		pc.parkPeerUntil = s.clock.Now().Add(transferorGrace)
+	}
+}
+
+// parkInsteadLocked parks the bridge peer of rec, a consultation call
+// that was picked up and has now hung up, and reports whether it did.
+// Callers hold s.mu.
+func (s *Server) parkInsteadLocked(rec *callRecord) bool {
+	peer := rec.peer
+	if !s.clock.Now().Before(rec.parkPeerUntil) || peer == nil || peer.ended || peer.hangupWhy != "" || s.stopping || rec.homeLot == nil {
+		return false
+	}
+	sl := rec.homeLot.findFree()
+	if sl == nil {
+		return false
+	}
+	s.unlinkLocked(rec)
+	peer.parker, peer.parkerFrom = rec.caller, ParkerFromAttended
+	peer.parkerUnresolvable = s.unresolvableName(rec.verified, rec.caller)
+	peer.call.SetLogger(peer.call.Logger().With("slot", sl.name, "lot", sl.lot.cfg.Name))
+	peer.call.Logger().Info("the consultation call it picked up hung up: parked as an attended park", "parker", rec.caller.URI)
+	s.placeLocked(sl, peer, "attended park by "+rec.caller.URI+" (no Referred-By)")
+	return true
+}

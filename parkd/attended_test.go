@@ -125,3 +125,53 @@ func TestAttendedParkNeedsTheConsultant(t *testing.T) {
 		t.Fatal("an INVITE with a stranger's Referred-By hung up the self-parked call")
 	}
 }
+
+// A transferee whose INVITE carries no Referred-By looks like a pickup and
+// is bridged to the consultation call. When the transferor then hangs that
+// call up, the caller is not lost with it: it is parked, the transferor as
+// its parker.
+func TestAttendedParkWithoutReferredBy(t *testing.T) {
+	d := startDaemon(t, nil)
+	bob := siptest.NewPhone(t, "bob")
+	alice := siptest.NewPhone(t, "alice")
+	consult := d.dial(bob, "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	caller := d.dial(alice, "700", 200, siptest.CallOptions{Headers: [][2]string{{"Replaces", replacing(consult)}}})
+	d.waitEvent(parkd.EventRetrieved, "701")
+	if _, err := consult.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ev := d.waitEvent(parkd.EventParked, "701")
+	if ev.Call.CallID != caller.CallID() {
+		t.Fatalf("701 holds %s, want Alice's call %s", ev.Call.CallID, caller.CallID())
+	}
+	if ev.Call.Parker == nil || ev.Call.Parker.URI != bob.URI() {
+		t.Errorf("parker %+v, want Bob (the transferor)", ev.Call.Parker)
+	}
+	if caller.HungUp() {
+		t.Fatal("Alice was hung up with the consultation call")
+	}
+	hearsMusic(t, caller, "Alice parked after the consultation call ended")
+}
+
+// A real pickup of a call that parked itself, whose caller hangs up after
+// talking a while: the one who picked up is hung up as after any bridge,
+// not parked.
+func TestPickupOfSelfParkedCallEndsNormally(t *testing.T) {
+	clock := parkd.NewManualClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	d := startDaemon(t, nil, parkd.WithClock(clock))
+	caller := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	picker := d.dial(siptest.NewPhone(t, "reception"), "700", 200, siptest.CallOptions{Headers: [][2]string{{"Replaces", replacing(caller)}}})
+	d.waitEvent(parkd.EventRetrieved, "701")
+	clock.Advance(30 * time.Second) // they talk
+	if _, err := caller.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := picker.WaitHangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Errorf("the one who picked up was not hung up when the caller left: %v", err)
+	}
+	if v := d.slot("701"); v.State != parkd.SlotFree {
+		t.Errorf("slot 701 is %s, want free", v.State)
+	}
+}

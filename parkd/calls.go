@@ -172,6 +172,9 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 		s.emitCall(EventEnded, rec, detail)
 	}
 	peer, wasBridged := s.bridged[call]
+	if wasBridged && rec != nil && reason == sipcore.EndRemoteBye && s.parkInsteadLocked(rec) {
+		wasBridged = false // its peer waits in a slot instead of being hung up
+	}
 	delete(s.bridged, call)
 	delete(s.bridged, peer)
 	if rec != nil {

@@ -83,6 +83,10 @@ type callRecord struct {
 	// be the consultation call of an attended park; until then an INVITE
 	// whose Replaces names it takes its slot (attended.go).
 	consultUntil time.Time
+	// parkPeerUntil: it was picked up inside that window, perhaps by a
+	// transferee that sent no Referred-By; if it hangs up before then, its
+	// peer is parked rather than hung up (attended.go).
+	parkPeerUntil time.Time
 	// homeLot is the lot it last waited in; it stays set once bridged, so
 	// the bridge knows whose park_dtmf and prompts apply.
 	homeLot *lot

@@ -95,6 +95,7 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, w
 		return true
 	}
 	pc.stopRecallLocked() // a ringing recall gets CANCEL
+	s.markConsultPickupLocked(pc)
 	s.takeOutLocked(sl, pc)
 	taker := s.newRecordLocked(call, legRetriever, from, nil)
 	taker.verified = who.verified
