@@ -175,3 +175,29 @@ func TestPickupOfSelfParkedCallEndsNormally(t *testing.T) {
 		t.Errorf("slot 701 is %s, want free", v.State)
 	}
 }
+
+// A phone that hangs up its consultation call before its transferee's
+// INVITE arrives: the INVITE, naming the call that has just ended, still
+// parks the caller in that slot, with the phone as parker.
+func TestAttendedParkAfterConsultationHungUp(t *testing.T) {
+	d := startDaemon(t, nil)
+	bob := siptest.NewPhone(t, "bob")
+	consult := d.dial(bob, "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	if _, err := consult.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	d.waitEvent(parkd.EventAbandoned, "701")
+	alice := siptest.NewPhone(t, "alice")
+	parked := d.dial(alice, "700", 200, siptest.CallOptions{Headers: [][2]string{
+		{"Replaces", replacing(consult)}, {"Referred-By", "<" + bob.URI() + ">"},
+	}})
+	ev := d.waitEvent(parkd.EventParked, "701")
+	if ev.Call.CallID != parked.CallID() || ev.Call.Parker == nil || ev.Call.Parker.URI != bob.URI() {
+		t.Errorf("701 holds %+v, want Alice parked by Bob", ev.Call)
+	}
+	// It is taken once: a second INVITE naming it gets 481.
+	d.dial(siptest.NewPhone(t, "mallory"), "700", 481, siptest.CallOptions{Headers: [][2]string{
+		{"Replaces", replacing(consult)}, {"Referred-By", "<" + bob.URI() + ">"},
+	}})
+}

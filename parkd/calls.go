@@ -158,6 +158,9 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 	}
 	if sl, ok := s.inSlot[call]; ok {
 		pc := sl.parked
+		if reason == sipcore.EndRemoteBye && s.consultingLocked(pc) {
+			s.noteEndedConsultLocked(pc, sl)
+		}
 		pc.stopRecallLocked()
 		s.takeOutLocked(sl, pc)
 		kind := EventHungUp

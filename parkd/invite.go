@@ -157,6 +157,9 @@ func (s *Server) decideReplaces(inv *sipcore.Invite) decision {
 			return s.takeOut(inv, sl)
 		}
 	}
+	if d, ok := s.decideEndedConsult(inv); ok {
+		return d
+	}
 	return reject(481, "Call/Transaction Does Not Exist", "Replaces names no parked call")
 }
 

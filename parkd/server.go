@@ -52,7 +52,10 @@ type Server struct {
 	// slot/NUMBER), kept in the store.
 	overrides map[string]Policy
 	stopping  bool // Run is shutting down: no new recalls
-	authOn    bool // sip.auth has users: digest is demanded outside sip.trusted
+	// endedConsults are consultation calls that hung up moments ago, for
+	// a transferee's INVITE that names one (consult_gone.go).
+	endedConsults map[sipcore.DialogID]endedConsult
+	authOn        bool // sip.auth has users: digest is demanded outside sip.trusted
 
 	policyMu  sync.Mutex // serialises SetPolicy (its store write is outside mu)
 	storeOnce sync.Once

@@ -1,0 +1,70 @@
+package parkd
+
+import (
+	"time"
+
+	"github.com/parkd/parkd/sipcore"
+)
+
+// Some phones hang up their consultation call as soon as the transferee
+// accepts the REFER, so the transferee's INVITE may name a consultation
+// call that has just ended. parkd remembers such a call (its dialog, slot
+// and phone) for consultGoneGrace, and that INVITE parks the caller in
+// the same lot, where it would have gone, instead of getting 481.
+
+const (
+	consultGoneGrace = 5 * time.Second
+	maxEndedConsults = 256 // each costs ~200 bytes; a flood of hang-ups cannot grow it further
+)
+
+// endedConsult is a consultation call that hung up inside its attended-park
+// window.
+type endedConsult struct {
+	slot     *slot
+	phone    sipcore.Party // who made it: the transferor
+	verified bool
+	until    time.Time
+}
+
+// noteEndedConsultLocked remembers rec, a consultation call in sl that the
+// phone hung up. Callers hold s.mu.
+func (s *Server) noteEndedConsultLocked(rec *callRecord, sl *slot) {
+	now := s.clock.Now()
+	for id, ec := range s.endedConsults {
+		if !now.Before(ec.until) {
+			delete(s.endedConsults, id)
+		}
+	}
+	if len(s.endedConsults) >= maxEndedConsults {
+		return
+	}
+	if s.endedConsults == nil {
+		s.endedConsults = map[sipcore.DialogID]endedConsult{}
+	}
+	s.endedConsults[rec.call.ID] = endedConsult{slot: sl, phone: rec.caller, verified: rec.verified, until: now.Add(consultGoneGrace)}
+}
+
+// decideEndedConsult parks inv, a transferee naming a consultation call
+// that has just ended, in that call's slot or the lot's next free one.
+// Only the consultation phone's Referred-By (or a verified source) counts,
+// as for a live one. Callers hold s.mu.
+func (s *Server) decideEndedConsult(inv *sipcore.Invite) (decision, bool) {
+	r := inv.Replaces
+	id := sipcore.DialogID{CallID: r.CallID, LocalTag: r.ToTag, RemoteTag: r.FromTag}
+	ec, ok := s.endedConsults[id]
+	if !ok || !s.clock.Now().Before(ec.until) || inv.ReferredBy == nil {
+		return decision{}, false
+	}
+	if !inv.Identity.Verified() && !sameUserHost(inv.ReferredBy.URI, ec.phone.URI) {
+		return decision{}, false
+	}
+	delete(s.endedConsults, id)
+	sl := ec.slot
+	if !sl.free() {
+		if sl = sl.lot.findFree(); sl == nil {
+			return reject(486, "Busy Here", "lot %s is full", ec.slot.lot.cfg.Name), true
+		}
+	}
+	sl.reserved = true
+	return decision{park: sl}, true
+}
