@@ -121,7 +121,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
 	// retrieve fail, the recall resumes with a new round.
 	s.pauseRingingRecallLocked(sl, pc)
 	s.mu.Unlock()
-	go s.awaitRetrieveAck(sl, pc, call, retriever{inv.From, inv.Identity.Verified()}, log)
+	go s.awaitRetrieveAck(sl, pc, call, retriever{inv.From, inv.Identity.Verified(), inv.Replaces != nil}, log)
 }
 
 // takeOutLocked frees the slot of its call, which leaves it (bridged,

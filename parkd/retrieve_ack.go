@@ -95,7 +95,9 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, w
 		return true
 	}
 	pc.stopRecallLocked() // a ringing recall gets CANCEL
-	s.markConsultPickupLocked(pc)
+	if who.byReplaces {
+		s.markConsultPickupLocked(pc)
+	}
 	s.takeOutLocked(sl, pc)
 	taker := s.newRecordLocked(call, legRetriever, from, nil)
 	taker.verified = who.verified
@@ -116,7 +118,8 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, w
 // trusted or authenticated.
 type retriever struct {
 	sipcore.Party
-	verified bool
+	verified   bool
+	byReplaces bool // a pickup naming the call's dialog, not a dialled slot
 }
 
 func isClosed(ch <-chan struct{}) bool {
