@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/pion/rtp"
-
 	"github.com/parkd/parkd/sipcore/media"
 )
 
@@ -146,17 +144,7 @@ func (r *RTP) SendDigits(ctx context.Context, digits string) error {
 
 // sendEvent sends one telephone-event packet with the given timestamp.
 func (r *RTP) sendEvent(pt uint8, ts uint32, marker bool, payload []byte) error {
-	r.mu.Lock()
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: r.seq, Timestamp: ts, SSRC: r.ssrc}, Payload: payload}
-	r.seq++
-	remote := r.remote
-	r.mu.Unlock()
-	buf, err := pkt.Marshal()
-	if err != nil {
-		return err
-	}
-	_, err = r.conn.WriteToUDPAddrPort(buf, remote)
-	return err
+	return r.sendAt(pt, ts, marker, payload)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

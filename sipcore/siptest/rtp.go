@@ -175,9 +175,17 @@ func (r *RTP) SendEvent(event byte, end bool, duration uint16) error {
 
 func (r *RTP) send(pt uint8, payload []byte, tsStep uint32) error {
 	r.mu.Lock()
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: r.seq, Timestamp: r.ts, SSRC: r.ssrc}, Payload: payload}
-	r.seq++
+	ts := r.ts
 	r.ts += tsStep
+	r.mu.Unlock()
+	return r.sendAt(pt, ts, false, payload)
+}
+
+// sendAt sends one packet with the next sequence number and timestamp ts.
+func (r *RTP) sendAt(pt uint8, ts uint32, marker bool, payload []byte) error {
+	r.mu.Lock()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: r.seq, Timestamp: ts, SSRC: r.ssrc}, Payload: payload}
+	r.seq++
 	remote := r.remote
 	r.mu.Unlock()
 	buf, err := pkt.Marshal()
