@@ -26,7 +26,7 @@ alone, as "parkd serve".`,
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	addServeFlags(root, &f)
-	root.AddCommand(newServeCmd(e), newCtlCmd(e), newConsoleCmd(e), newDemoCmd(e))
+	root.AddCommand(newServeCmd(e), newCtlCmd(e), newConsoleCmd(e), newDemoCmd(e), newConfigCmd(e))
 	return root
 }
 
