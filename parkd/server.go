@@ -3,9 +3,11 @@
 package parkd
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,6 +230,7 @@ func (s *Server) Run(ctx context.Context) error {
 	mohCtx, stopMOH := context.WithCancel(context.Background())
 	mohDone := make(chan struct{})
 	go func() { defer close(mohDone); s.moh.Run(mohCtx) }()
+	s.logStartup()
 	for _, a := range s.endpoint.Addrs() {
 		s.log.Info("parkd listening", "sip", a.String())
 	}
@@ -243,6 +246,30 @@ func (s *Server) Run(ctx context.Context) error {
 	s.closeStore()
 	s.log.Info("parkd stopped")
 	return nil
+}
+
+// logStartup writes the one line that tells an admin what this parkd
+// serves, so a wrong config file or data directory shows at once.
+func (s *Server) logStartup() {
+	lots := make([]string, 0, len(s.cfg.Lots))
+	for _, lc := range s.cfg.Lots {
+		lots = append(lots, strings.TrimSpace(lc.Name+" "+lc.Slots))
+	}
+	s.mu.Lock()
+	slots := len(s.bySlot)
+	s.mu.Unlock()
+	sip := make([]string, 0, len(s.endpoint.Addrs()))
+	for _, a := range s.endpoint.Addrs() {
+		sip = append(sip, a.String())
+	}
+	s.log.Info("parkd started",
+		"lots", strings.Join(lots, ", "),
+		"slots", slots,
+		"rtp", s.cfg.RTP.Ports,
+		"data", cmp.Or(s.cfg.Data, "none"),
+		"moh", cmp.Or(s.cfg.MOH, "builtin"),
+		"api", cmp.Or(s.cfg.API.Listen, "off"),
+		"sip", strings.Join(sip, " "))
 }
 
 // stopRecalls ends every recall timer and ringing before the calls are

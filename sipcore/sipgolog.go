@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // sipgoLog is the slog.Handler sipgo's transport, transaction, server and
@@ -23,13 +25,39 @@ type sipgoLog struct {
 	allowed func(netip.Addr) bool
 }
 
+// LevelTrace is below slog.LevelDebug: sipgo's DEBUG lines, several per
+// transaction, are logged at it so that a debug log shows parkd's own
+// lines without them.
+const LevelTrace = slog.LevelDebug - 4
+
+// sipgoLevel is the level a sipgo line is logged at: at most WARN, and
+// sipgo's DEBUG is TRACE.
+func sipgoLevel(level slog.Level) slog.Level {
+	if level < slog.LevelInfo {
+		return min(level, LevelTrace)
+	}
+	return min(level, slog.LevelWarn)
+}
+
+// SetSipgoDefaultLogger sends the lines sipgo logs outside any endpoint
+// (its package-level default logger: connection reference counts, lazy
+// header parsing) to l, clipped, limited and demoted like an endpoint's.
+func SetSipgoDefaultLogger(l *slog.Logger) {
+	sip.SetDefaultLogger(slog.New(&sipgoLog{
+		next:    l.Handler(),
+		limit:   newLogLimiter(logEvery, logMaxSources),
+		sources: &recentSources{},
+		allowed: func(netip.Addr) bool { return false },
+	}))
+}
+
 // Enabled asks for the level a line will have once demoted.
 func (h *sipgoLog) Enabled(ctx context.Context, level slog.Level) bool {
-	return h.next.Enabled(ctx, min(level, slog.LevelWarn))
+	return h.next.Enabled(ctx, sipgoLevel(level))
 }
 
 func (h *sipgoLog) Handle(ctx context.Context, r slog.Record) error {
-	level := min(r.Level, slog.LevelWarn)
+	level := sipgoLevel(r.Level)
 	out := slog.NewRecord(r.Time, level, r.Message, r.PC)
 	var from netip.AddrPort
 	r.Attrs(func(a slog.Attr) bool {

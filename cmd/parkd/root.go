@@ -20,13 +20,15 @@ DATA/parkd.log). Not on a terminal, or with --headless, it runs the daemon
 alone, as "parkd serve".`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       longVersion(),
 		RunE:          func(cmd *cobra.Command, args []string) error { return runRoot(e, f) },
 	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	addServeFlags(root, &f)
-	root.AddCommand(newServeCmd(e), newCtlCmd(e), newConsoleCmd(e), newDemoCmd(e), newConfigCmd(e))
+	root.AddCommand(newServeCmd(e), newCtlCmd(e), newConsoleCmd(e), newDemoCmd(e), newConfigCmd(e), newVersionCmd(e))
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/sipcore"
 )
 
 type serveFlags struct {
@@ -48,10 +49,10 @@ func addServeFlags(cmd *cobra.Command, f *serveFlags) {
 	fs.StringVar(&f.rtpPorts, "rtp-ports", "", "use RTP ports `LOW-HIGH`")
 	fs.StringVar(&f.data, "data", "", "keep the store and the API token in `DIR`")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: "+strings.Join(logLevelNames[:len(logLevelNames)-1], ", ")+" or "+logLevelNames[len(logLevelNames)-1]+" (trace adds sipgo's per-transaction lines)")
 	fs.BoolVar(&f.headless, "headless", false, "run the daemon only, without the console")
 	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevelNames, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml", "json")
 	_ = cmd.MarkFlagDirname("data")
 }
@@ -88,7 +89,8 @@ func startDaemon(e *env, f serveFlags, logTo io.Writer) (*runningDaemon, int) {
 // demo's) and the log writer chosen once the data directory is known.
 func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(parkd.Config) (io.Writer, error)) (*runningDaemon, int) {
 	stderr := e.stderr
-	if _, err := newLogger(io.Discard, f.logFormat, f.logLevel); err != nil {
+	journald := e.getenv("JOURNAL_STREAM") != ""
+	if _, err := newLogger(io.Discard, f.logFormat, f.logLevel, journald); err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		return nil, exitUsage
 	}
@@ -105,10 +107,12 @@ func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		return nil, exitRuntime
 	}
-	log, _ := newLogger(w, f.logFormat, f.logLevel)
-	// sipcore hands sipgo's layers a clipped, per-source limited logger;
-	// a few DEBUG lines of sipgo still go to the default one.
+	log, _ := newLogger(w, f.logFormat, f.logLevel, journald)
+	// sipcore hands sipgo's layers a clipped, per-source limited logger
+	// whose DEBUG lines are TRACE; sipgo's package-level lines go the same
+	// way.
 	slog.SetDefault(log)
+	sipcore.SetSipgoDefaultLogger(log)
 	srv, err := parkd.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
@@ -191,21 +195,6 @@ func flagError(err error, f serveFlags) error {
 		}
 	}
 	return err
-}
-
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("flag --log-level: %q is not debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("flag --log-format: %q is not text or json", format)
 }
 
 // optionalString is a flag that knows whether it was given, so that
