@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,7 +64,27 @@ func serve(e *env, f serveFlags) int {
 		return code
 	}
 	defer d.stopSignals()
-	return d.run()
+	sd := newSDNotifier(e.getenv, d.log)
+	sd.notify("READY=1", "STATUS="+d.status())
+	stopping := make(chan struct{})
+	go func() {
+		defer close(stopping)
+		<-d.ctx.Done()
+		sd.notify("STOPPING=1", "STATUS=hanging up every call")
+	}()
+	code = d.run()
+	<-stopping // run cancels ctx, so this returns; STOPPING=1 is sent before exit
+	return code
+}
+
+// status is the one line systemctl status shows next to the unit.
+func (d *runningDaemon) status() string {
+	sip := make([]string, 0, len(d.srv.SIPAddrs()))
+	for _, a := range d.srv.SIPAddrs() {
+		sip = append(sip, a.String())
+	}
+	return fmt.Sprintf("parking %d slots, SIP on %s, API %s",
+		len(d.srv.Snapshot()), strings.Join(sip, " "), cmp.Or(d.cfg.API.Listen, "off"))
 }
 
 // runningDaemon is parkd started: its SIP listeners bound and its API
