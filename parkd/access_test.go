@@ -44,19 +44,18 @@ func TestBLFDetailRule(t *testing.T) {
 	authed := sipcore.Identity{User: "alice", URI: "sip:alice@h", Authenticated: true}
 	bob := sipcore.Identity{User: "bob", URI: "sip:bob@h", Trusted: true}
 	for _, tc := range []struct {
-		name   string
-		authOn bool
-		l      *lot
-		id     sipcore.Identity
-		want   bool
+		name string
+		l    *lot
+		id   sipcore.Identity
+		want bool
 	}{
-		{"auth off, no list: as before, everyone", false, open, anon, true},
-		{"auth on, no list: authenticated watcher", true, open, authed, true},
-		{"auth off, listed but From only", false, listed, anon, false},
-		{"listed and authenticated", true, listed, authed, true},
-		{"trusted but not listed", false, listed, bob, false},
+		{"auth off, no list: as before, everyone", open, anon, true},
+		{"auth on, no list: authenticated watcher", open, authed, true},
+		{"auth off, listed but From only", listed, anon, false},
+		{"listed and authenticated", listed, authed, true},
+		{"trusted but not listed", listed, bob, false},
 	} {
-		s := &Server{authOn: tc.authOn}
+		s := &Server{}
 		if got := s.mayWatchDetail(tc.l, tc.id); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
@@ -164,7 +163,7 @@ func TestUsersFileAtStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	srv.Run(ctx)
-	if !srv.authOn {
+	if settings, err := endpointSettings(srv.config()); err != nil || !settings.Auth.Enabled() {
 		t.Error("a users_file with a user of the realm did not turn sip.auth on")
 	}
 }

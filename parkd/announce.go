@@ -31,7 +31,7 @@ func (s *Server) announceLocked(rec *callRecord, clip *media.Clip) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if rec.slot != nil && s.records[rec.call] == rec {
-			s.moh.Add(sess)
+			s.music.source().Add(sess)
 		}
 	})
 }

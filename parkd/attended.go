@@ -50,8 +50,8 @@ func (s *Server) decideAttended(sl *slot) decision {
 
 // completeAttendedPark answers the transferred caller, puts it in the slot
 // the consultation call held and hangs the consultation call up.
-func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *callRecord) {
-	log := inv.Log.With("slot", sl.name, "lot", sl.lot.cfg.Name, "consultation_call_id", consult.call.ID.CallID)
+func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *callRecord, l *lot) {
+	log := inv.Log.With("slot", sl.name, "lot", l.cfg.Name, "consultation_call_id", consult.call.ID.CallID)
 	call, err := inv.Answer()
 
 	s.mu.Lock()

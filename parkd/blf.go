@@ -14,6 +14,7 @@ import (
 // state it needs from events and never reads the slots themselves.
 type blf struct {
 	publish   func(resource, event string, body presence.Body)
+	withdraw  func(resource string)     // ends every subscription to a resource that went
 	host      string                    // host part of entity URIs
 	resources map[string]*blfResource   // by the user part phones subscribe to
 	bySlot    map[string][]*blfResource // slot → every resource that shows it
@@ -42,33 +43,40 @@ const stateOnly = "~state"
 // blfSlot is what BLF knows of one slot.
 type blfSlot struct {
 	name         string
-	lot          int    // index in Config.Lots
+	lot          *lot   // its lot's config, for who may see its detail
 	presenceType string // early | confirmed | terminated, from the slot's policy
 	call         *CallView
 	recalling    bool
 }
 
 // newBLF builds the resources from each slot's policy (presence_type,
-// presence_id) as it is at start-up.
-func newBLF(cfg Config, policy func(lot int, slot string) Policy) *blf {
+// presence_id) as it is now: at start-up and on every reload. Retired
+// slots keep their own resource (and their presence_id) until they go.
+func newBLF(lots []*lot, retired []*slot, policy func(l *lot, slot string) Policy) *blf {
 	b := &blf{resources: map[string]*blfResource{}, bySlot: map[string][]*blfResource{}, slots: map[string]*blfSlot{}}
-	for i, lc := range cfg.Lots {
+	addSlot := func(l *lot, name string) *blfSlot {
+		pol := policy(l, name)
+		bs := &blfSlot{name: name, lot: l, presenceType: *pol.PresenceType}
+		b.slots[name] = bs
+		b.add(name, "", bs)
+		if id := *pol.PresenceID; id != "" {
+			user, host := splitPresenceID(id)
+			b.add(user, host, bs)
+		}
+		return bs
+	}
+	for i, l := range lots {
 		var lotSlots []*blfSlot
-		for _, name := range lc.SlotNames() {
-			pol := policy(i, name)
-			bs := &blfSlot{name: name, lot: i, presenceType: *pol.PresenceType}
-			b.slots[name] = bs
-			lotSlots = append(lotSlots, bs)
-			b.add(name, "", bs)
-			if id := *pol.PresenceID; id != "" {
-				user, host := splitPresenceID(id)
-				b.add(user, host, bs)
-			}
+		for _, sl := range l.slots {
+			lotSlots = append(lotSlots, addSlot(l, sl.name))
 		}
-		b.add(lc.Extension, "", lotSlots...)
+		b.add(l.cfg.Extension, "", lotSlots...)
 		if i == 0 {
-			b.resources[ParkAlias] = b.resources[lc.Extension]
+			b.resources[ParkAlias] = b.resources[l.cfg.Extension]
 		}
+	}
+	for _, sl := range retired {
+		addSlot(sl.lot, sl.name)
 	}
 	for _, r := range b.resources {
 		sort.Slice(r.slots, func(i, j int) bool { return slotLess(r.slots[i].name, r.slots[j].name) })
@@ -120,7 +128,7 @@ func splitPresenceID(id string) (user, host string) {
 
 // restrict marks the resources showing a slot of a lot for which
 // restricted is true; called once, before start.
-func (b *blf) restrict(restricted func(lot int) bool) {
+func (b *blf) restrict(restricted func(*lot) bool) {
 	for _, r := range b.resources {
 		r.restricted = false
 		for _, bs := range r.slots {
@@ -132,7 +140,7 @@ func (b *blf) restrict(restricted func(lot int) bool) {
 // resolve maps a SUBSCRIBE target to its resource: the full one, or its
 // state-only variant when the watcher may not see the detail of every
 // lot the resource shows.
-func (b *blf) resolve(target string, mayDetail func(lot int) bool) (string, bool) {
+func (b *blf) resolve(target string, mayDetail func(*lot) bool) (string, bool) {
 	r, ok := b.resources[target]
 	if !ok {
 		return "", false
@@ -173,6 +181,9 @@ func (b *blf) onEvent(ev Event) {
 		bs.call, bs.recalling = ev.Call, true
 	case EventRetrieved, EventAbandoned, EventHungUp, EventRecalled, EventForwarded, EventMoved:
 		bs.call, bs.recalling = nil, false
+	case EventRemoved:
+		b.removeSlot(ev.Slot)
+		return
 	case EventPolicy:
 		if ev.Policy == nil || *ev.Policy.PresenceType == bs.presenceType {
 			return

@@ -32,7 +32,7 @@ func TestBLFRender(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Defaults.PresenceType = &tc.presenceType
-			b := newBLF(cfg, cfg.EffectivePolicy)
+			b := newBLF(testLots(t, &cfg), nil, configPolicy(&cfg))
 			bodies := map[string]presence.Body{}
 			b.start("10.0.0.5", func(resource, event string, body presence.Body) {
 				if resource == "701" {
@@ -84,8 +84,8 @@ func BenchmarkBLFRender(b *testing.B) {
 		name := map[bool]string{false: "open", true: "restricted"}[restricted]
 		b.Run(name, func(b *testing.B) {
 			cfg := DefaultConfig()
-			bl := newBLF(cfg, cfg.EffectivePolicy)
-			bl.restrict(func(int) bool { return restricted })
+			bl := newBLF(testLots(b, &cfg), nil, configPolicy(&cfg))
+			bl.restrict(func(*lot) bool { return restricted })
 			bl.start("10.0.0.5", func(string, string, presence.Body) {})
 			call := &CallView{ID: "c1", CallID: "c1@pbx", LocalTag: "ptag", RemoteTag: "ctag", Caller: Party{Display: "Alice", URI: "sip:alice@pbx"}}
 			b.ReportAllocs()
@@ -95,4 +95,19 @@ func BenchmarkBLFRender(b *testing.B) {
 			}
 		})
 	}
+}
+
+// testLots are the lots of cfg, as the daemon builds them.
+func testLots(tb testing.TB, cfg *Config) []*lot {
+	tb.Helper()
+	lots, err := buildLots(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return lots
+}
+
+// configPolicy is the configured policy of a slot, without live overrides.
+func configPolicy(cfg *Config) func(*lot, string) Policy {
+	return func(l *lot, slot string) Policy { return cfg.EffectivePolicy(l.index, slot) }
 }

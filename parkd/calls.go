@@ -13,9 +13,9 @@ import (
 const hangupTimeout = 5 * time.Second
 
 // park answers inv into the reserved slot sl and starts music on hold.
-func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot) {
-	log := inv.Log.With("slot", sl.name, "lot", sl.lot.cfg.Name)
-	if delay := sl.lot.cfg.AnswerDelay.D(); delay > 0 {
+func (s *Server) park(ctx context.Context, inv *sipcore.Invite, sl *slot, l *lot) {
+	log := inv.Log.With("slot", sl.name, "lot", l.cfg.Name)
+	if delay := l.cfg.AnswerDelay.D(); delay > 0 {
 		if err := inv.Ring(); err != nil {
 			log.Debug("sending 180 failed", "error", err)
 		}
@@ -90,7 +90,7 @@ func (s *Server) placeHearingLocked(sl *slot, rec *callRecord, detail string, cl
 	if clip != nil {
 		s.announceLocked(rec, clip)
 	} else {
-		s.moh.Add(rec.call.Media())
+		s.music.source().Add(rec.call.Media())
 	}
 	s.armRecallLocked(sl, rec)
 	s.emit(EventParked, sl, rec, detail)
@@ -98,8 +98,8 @@ func (s *Server) placeHearingLocked(sl *slot, rec *callRecord, detail string, cl
 
 // retrieve answers inv and, once the retriever's ACK confirms the call,
 // bridges it to the call claimed from sl (see awaitRetrieveAck).
-func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord) {
-	log := inv.Log.With("slot", sl.name, "lot", sl.lot.cfg.Name, "parked_call_id", pc.call.ID.CallID)
+func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord, l *lot) {
+	log := inv.Log.With("slot", sl.name, "lot", l.cfg.Name, "parked_call_id", pc.call.ID.CallID)
 	call, err := inv.Answer()
 
 	s.mu.Lock()
@@ -199,11 +199,15 @@ func (s *Server) release(sl *slot) {
 	s.mu.Unlock()
 }
 
-func (s *Server) releaseLocked(sl *slot) { sl.reserved = false }
+func (s *Server) releaseLocked(sl *slot) {
+	sl.reserved = false
+	s.dropRetiredLocked(sl)
+}
 
 // emit bumps the slot's version and publishes the change; callers hold s.mu.
 func (s *Server) emit(kind EventKind, sl *slot, pc *callRecord, detail string) {
 	s.publish(Event{Kind: kind, Call: pc.view(), Detail: detail}, sl)
+	s.dropRetiredLocked(sl)
 }
 
 // emitPolicy publishes a slot's new effective policy; callers hold s.mu.

@@ -46,6 +46,15 @@ const (
 	EventBridged    EventKind = "bridged"     // the call was connected to its target (Detail) and talks through parkd
 	EventEnded      EventKind = "ended"       // a queued, ringing or bridged call ended (Detail: why)
 
+	// A reload (SIGHUP, parkd ctl reload) and what it did to slots.
+	// EventReloaded has no slot: lots and slots may have come and gone,
+	// take a snapshot. EventRetired: the slot left the config but keeps
+	// its call until the call ends; EventRemoved: that call has left and
+	// the slot is gone.
+	EventReloaded EventKind = "reloaded"
+	EventRetired  EventKind = "retired"
+	EventRemoved  EventKind = "removed"
+
 	// EventResync is sent alone to a subscriber whose Last-Event-ID is
 	// older than the event window: its view is stale, take a snapshot.
 	EventResync EventKind = "resync"

@@ -16,11 +16,11 @@ const storeTimeout = 10 * time.Second
 // closes the history of calls a killed daemon left parked and restores
 // the live policy overrides; with no data directory parkd keeps nothing.
 func (s *Server) openStore() error {
-	if s.cfg.Data == "" {
+	if s.config().Data == "" {
 		s.log.Warn("no data directory: policy overrides and history are not kept")
 		return nil
 	}
-	lock, err := store.LockDir(s.cfg.Data)
+	lock, err := store.LockDir(s.config().Data)
 	if err != nil {
 		var locked *store.LockedError
 		if errors.As(err, &locked) {
@@ -30,7 +30,7 @@ func (s *Server) openStore() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	st, err := store.Open(ctx, s.cfg.Data)
+	st, err := store.Open(ctx, s.config().Data)
 	if err != nil {
 		lock.Unlock()
 		return &ConfigError{Key: "data", Msg: err.Error()}

@@ -1,6 +1,7 @@
 package parkd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -22,6 +23,9 @@ type decision struct {
 	code     int
 	reason   string
 	warning  string
+	// lot is the lot of the slot decided on, read under s.mu: a reload
+	// may move the slot to another lot once the lock is let go.
+	lot *lot
 }
 
 func reject(code int, reason, format string, args ...any) decision {
@@ -42,14 +46,17 @@ func nothingParked(l *lot, format string, args ...any) decision {
 func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
 	s.mu.Lock()
 	d := s.decide(inv)
+	if sl := cmp.Or(d.park, d.retrieve, d.replace); sl != nil {
+		d.lot = sl.lot
+	}
 	s.mu.Unlock()
 	switch {
 	case d.park != nil:
-		s.park(ctx, inv, d.park)
+		s.park(ctx, inv, d.park, d.lot)
 	case d.retrieve != nil:
-		s.retrieve(inv, d.retrieve, d.parked)
+		s.retrieve(inv, d.retrieve, d.parked, d.lot)
 	case d.replace != nil:
-		s.completeAttendedPark(inv, d.replace, d.parked)
+		s.completeAttendedPark(inv, d.replace, d.parked, d.lot)
 	case d.empty != nil:
 		log := inv.Log.With("lot", d.empty.cfg.Name)
 		s.playThenHangup(inv, s.promptsOf(d.empty).Clip(prompts.NoCallParked), d.warning, log)

@@ -9,8 +9,12 @@ import (
 )
 
 // lot is a parking lot: a park extension and a range of numbered slots.
+// Its configuration never changes: a reload builds new lots and moves the
+// slots that stay into them, so a lot read under Server.mu may be used
+// after the lock is let go.
 type lot struct {
-	index      int // in Config.Lots
+	index      int     // in conf.Lots
+	conf       *Config // the configuration it was built from, for its policy layers
 	cfg        LotConfig
 	slotAction string    // slot_action, or the kazoo: object's action
 	fixedSlot  *slot     // where the park extension parks (Kazoo's slot); nil = find one
@@ -32,6 +36,10 @@ type slot struct {
 	retrieving bool // its parked call is being answered to a retriever
 	parked     *callRecord
 	watchers   int // BLF subscriptions its changes reach
+	// retired: a reload removed it from the configuration while it held a
+	// call; it keeps the call (retrievable, recalled as before) and goes
+	// when the call leaves (reload.go).
+	retired bool
 }
 
 // callRecord is a call parkd handles: queued, parked, or bridged through
@@ -96,8 +104,9 @@ type callRecord struct {
 	dtmf     *dtmfMatcher // park_dtmf watch while bridged; nil when off
 }
 
-func newLot(index int, cfg LotConfig) *lot {
-	l := &lot{index: index, cfg: cfg, lastUsed: -1, kazoo: cfg.kazoo(lotKey(index))}
+func newLot(conf *Config, index int) *lot {
+	cfg := conf.Lots[index]
+	l := &lot{index: index, conf: conf, cfg: cfg, lastUsed: -1, kazoo: cfg.kazoo(lotKey(index))}
 	action, fixed, names := cfg.parkSettings(l.kazoo)
 	l.slotAction = action
 	for _, name := range names {
@@ -110,7 +119,11 @@ func newLot(index int, cfg LotConfig) *lot {
 	return l
 }
 
-func (s *slot) free() bool { return s.parked == nil && !s.reserved }
+// free: a new call may be parked in it. A retired slot never is.
+func (s *slot) free() bool { return s.parked == nil && !s.reserved && !s.retired }
+
+// empty: it holds no call and none is on its way in.
+func (s *slot) empty() bool { return s.parked == nil && !s.reserved }
 
 // findFree picks a free slot: the lowest (find_slot: first) or the one after
 // the slot used last, wrapping (find_slot: next), like Asterisk's findslot.

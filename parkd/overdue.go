@@ -53,7 +53,7 @@ func (s *Server) isOwnAddress(uri string) bool {
 		ip = ip.Unmap()
 	}
 	ownPort := u.Port == 0
-	ownHost := s.cfg.SIP.Advertise != "" && strings.EqualFold(host, strings.Trim(s.cfg.SIP.Advertise, "[]"))
+	ownHost := s.config().SIP.Advertise != "" && strings.EqualFold(host, strings.Trim(s.config().SIP.Advertise, "[]"))
 	for _, l := range s.endpoint.Addrs() {
 		ap, err := netip.ParseAddrPort(l.Addr)
 		if err != nil {

@@ -26,7 +26,7 @@ func (s *Server) parkerOf(inv *sipcore.Invite) (sipcore.Party, string) {
 	if inv.ReferredBy != nil && s.notSelf(inv, *inv.ReferredBy, "Referred-By") {
 		return *inv.ReferredBy, "Referred-By"
 	}
-	for _, name := range s.cfg.SIP.ParkerHeaders {
+	for _, name := range s.config().SIP.ParkerHeaders {
 		values := inv.Headers(name)
 		if strings.EqualFold(name, "History-Info") && len(values) > 1 {
 			// History-Info lists each hop's target in order, parkd's own
@@ -100,7 +100,7 @@ func (s *Server) unresolvableParker(inv *sipcore.Invite, p sipcore.Party) bool {
 // unresolvableName is unresolvableParker for a party a source named that
 // is verified (trusted or authenticated) or not.
 func (s *Server) unresolvableName(verified bool, p sipcore.Party) bool {
-	if verified || s.cfg.SIP.OutboundProxy != "" {
+	if verified || s.config().SIP.OutboundProxy != "" {
 		return false
 	}
 	var u sip.Uri

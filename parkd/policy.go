@@ -21,13 +21,13 @@ func (s *Server) policyWith(sl *slot, overrides map[string]Policy) Policy {
 
 // merged is a slot's policy stack flattened, with each value's source.
 func (s *Server) merged(l *lot, slot string, overrides map[string]Policy) (Policy, map[string]PolicySource) {
-	return merge(withOverrides(s.cfg.layersWith(l.index, slot, l.kazoo), overrides, l.cfg.Name, slot))
+	return merge(withOverrides(l.conf.layersWith(l.index, slot, l.kazoo), overrides, l.cfg.Name, slot))
 }
 
-// configuredPolicy is the effective policy of a slot at start-up, for
-// newBLF; the overrides have been loaded by then.
-func (s *Server) configuredPolicy(lot int, slot string) Policy {
-	p, _ := s.merged(s.lots[lot], slot, s.overrides)
+// configuredPolicy is the effective policy of a slot, for newBLF; the
+// overrides have been loaded by then. Callers hold s.mu (or own s alone).
+func (s *Server) configuredPolicy(l *lot, slot string) Policy {
+	p, _ := s.merged(l, slot, s.overrides)
 	return p
 }
 
@@ -120,7 +120,7 @@ func (s *Server) allSlots() []*slot {
 // checkOverride is what any override must pass, set live or restored from
 // the store: a scope that exists, values in range, no presence_id.
 func (s *Server) checkOverride(scope string, p Policy) error {
-	if err := s.cfg.checkScope(scope); err != nil {
+	if err := s.config().checkScope(scope); err != nil {
 		return err
 	}
 	if err := p.Validate(""); err != nil {

@@ -48,7 +48,7 @@ func (s *Server) Policy(ctx context.Context, scope string) (PolicyView, error) {
 	var eff Policy
 	var sources map[string]PolicySource
 	if l == nil {
-		eff, sources = merge(withOverrides(s.cfg.layersWith(-1, "", KazooPark{}), s.overrides, "", ""))
+		eff, sources = merge(withOverrides(s.config().layersWith(-1, "", KazooPark{}), s.overrides, "", ""))
 	} else {
 		eff, sources = s.merged(l, slot, s.overrides)
 	}

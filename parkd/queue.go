@@ -28,6 +28,7 @@ func (s *Server) enqueue(inv *sipcore.Invite, l *lot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l.answering--
+	l = s.currentLot(l) // a reload while it was answered replaced the lot
 	if err != nil {
 		if errors.Is(err, sipcore.ErrCanceled) {
 			log.Info("caller canceled before the attendant queue answered")
@@ -46,7 +47,7 @@ func (s *Server) enqueue(inv *sipcore.Invite, l *lot) {
 	rec.homeLot, rec.verified = l, inv.Identity.Verified()
 	rec.queued = true
 	l.queue = append(l.queue, rec)
-	s.moh.Add(call.Media())
+	s.music.source().Add(call.Media())
 	if d := l.cfg.QueueTimeout.D(); d > 0 {
 		rec.queueTimer = s.clock.AfterFunc(d, func() { s.queueExpired(rec) })
 	}

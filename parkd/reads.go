@@ -67,6 +67,11 @@ func (s *Server) Slots(ctx context.Context, f SlotFilter) ([]SlotView, error) {
 			}
 		}
 	}
+	for _, sl := range s.retired {
+		if (f.Lot == "" || sl.lot.cfg.Name == f.Lot) && (f.State == "" || sl.state() == f.State) {
+			out = append(out, sl.viewLocked())
+		}
+	}
 	return out, nil
 }
 

@@ -198,7 +198,7 @@ func (s *Server) ring(ctx context.Context, sl *slot, pc *callRecord, st recallSt
 		Proxy:   s.outboundProxy(),
 		Log:     pc.call.Logger().With("step", st.name),
 	}
-	if ai := s.cfg.SIP.RecallAlertInfo; ai != "" {
+	if ai := s.config().SIP.RecallAlertInfo; ai != "" {
 		o.Headers = append(o.Headers, [2]string{"Alert-Info", ai})
 	}
 	return s.endpoint.Originate(ringCtx, o)
@@ -206,7 +206,7 @@ func (s *Server) ring(ctx context.Context, sl *slot, pc *callRecord, st recallSt
 
 // outboundProxy is sip.outbound_proxy as a SIP URI ("" when unset).
 func (s *Server) outboundProxy() string {
-	p := s.cfg.SIP.OutboundProxy
+	p := s.config().SIP.OutboundProxy
 	if p == "" || strings.HasPrefix(strings.ToLower(p), "sip:") || strings.HasPrefix(strings.ToLower(p), "sips:") {
 		return p
 	}

@@ -135,7 +135,7 @@ func (s *Server) planReferLocked(r *sipcore.Refer) referPlan {
 // outbound proxy (which applies its own policy), and never looks up a name
 // a REFER gave it.
 func (s *Server) outsideTransferLocked(rec *callRecord, r *sipcore.Refer) referPlan {
-	proxy := s.cfg.SIP.OutboundProxy != ""
+	proxy := s.config().SIP.OutboundProxy != ""
 	if !rec.verified && !proxy {
 		return refuseRefer(403, "Forbidden", "parkd transfers to another host only for a trusted or authenticated party (or through sip.outbound_proxy)")
 	}
@@ -258,7 +258,7 @@ func (s *Server) referTransfer(r *sipcore.Refer, plan referPlan) {
 	}
 	other := rec.peer
 	s.unlinkLocked(rec)
-	s.moh.Add(other.call.Media())
+	s.music.source().Add(other.call.Media())
 	other.call.Logger().Info("transfer by REFER", "target", plan.target, "referrer", rec.caller.URI)
 	s.connectWithLocked(other, connectOptions{
 		target:     plan.target,

@@ -22,11 +22,11 @@ const ShutdownGrace = 4 * time.Second
 
 // Server is the parking daemon. Server.mu is the one owner of slot state.
 type Server struct {
-	cfg      Config
+	conf     atomic.Pointer[Config] // replaced whole by Reload
 	log      *slog.Logger
 	endpoint *sipcore.Endpoint
 	rtp      *media.Allocator
-	moh      *media.Source
+	music    music // music on hold; Reload may change its source
 	events   *eventBus
 	blf      *blf
 	clock    Clock
@@ -57,9 +57,14 @@ type Server struct {
 	// endedConsults are consultation calls that hung up moments ago, for
 	// a transferee's INVITE that names one (consult_gone.go).
 	endedConsults map[sipcore.DialogID]endedConsult
-	authOn        bool // sip.auth has users: digest is demanded outside sip.trusted
 
-	policyMu  sync.Mutex // serialises SetPolicy (its store write is outside mu)
+	// retired are slots a reload removed while they held a call, in
+	// number order; each goes when its call leaves (reload_lots.go).
+	retired []*slot
+
+	reloader  func() (Config, error) // re-reads the config file and flags
+	reloadMu  sync.Mutex             // one reload at a time
+	policyMu  sync.Mutex             // serialises SetPolicy (its store write is outside mu)
 	storeOnce sync.Once
 }
 
@@ -79,22 +84,25 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, log: log, events: newEventBus(log), clock: RealClock{},
+		log: log, events: newEventBus(log), clock: RealClock{},
 		byExt: map[string]*lot{}, byRetr: map[string]*lot{}, bySlot: map[string]*slot{},
 		byLot: map[string]*lot{}, inSlot: map[*sipcore.Call]*slot{}, bridged: map[*sipcore.Call]*sipcore.Call{},
 		overrides: map[string]Policy{},
 		records:   map[*sipcore.Call]*callRecord{}, byID: map[string]*callRecord{}, byAttendant: map[string]*lot{},
 	}
+	s.conf.Store(&cfg)
 	for _, o := range opts {
 		o(s)
 	}
 	s.started = s.clock.Now()
-	fileUsers, err := cfg.authFileUsers()
+	settings, err := endpointSettings(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	auth := cfg.sipAuth(fileUsers)
-	s.authOn = auth.Enabled()
+	lots, err := buildLots(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.openStore(); err != nil {
 		return nil, err
 	}
@@ -104,40 +112,20 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 			s.closeStore()
 		}
 	}()
-	for i, lc := range cfg.Lots {
-		l := newLot(i, lc)
-		if l.prompts, err = lc.loadPrompts(lotKey(i)); err != nil {
-			return nil, err
-		}
-		s.lots = append(s.lots, l)
-		s.byLot[lc.Name] = l
-		s.byExt[lc.Extension] = l
-		if i == 0 {
-			s.byExt["park"] = l
-		}
-		if lc.RetrieveExtension != "" {
-			s.byRetr[lc.RetrieveExtension] = l
-		}
-		if checkDialString(lc.AttendantExtension) == nil {
-			s.byAttendant[lc.AttendantExtension] = l
-		}
-		for _, sl := range l.slots {
-			s.bySlot[sl.name] = sl
-		}
-	}
-	s.blf = newBLF(cfg, s.configuredPolicy)
-	s.blf.restrict(func(lot int) bool { return s.restricted(s.lots[lot]) })
-	s.events.addSink(s.blf.onEvent)
+	s.lots = lots
+	s.indexLotsLocked()
+	s.blf = newBLF(s.lots, nil, s.configuredPolicy)
+	s.blf.restrict(s.restricted)
+	s.events.addSink(func(ev Event) { s.blf.onEvent(ev) }) // s.blf is replaced by Reload, under s.mu like every event
 	if s.history != nil {
 		s.events.addSink(s.recordHistory)
 	}
 
-	moh, err := loadMOH(cfg.MOH)
+	moh, err := loadMusic(cfg.MOH, log)
 	if err != nil {
 		return nil, err
 	}
-	s.moh = moh
-	moh.SetLogger(log)
+	s.music.set(moh)
 
 	rtpIP, err := netip.ParseAddr(cfg.RTP.Address)
 	if err != nil {
@@ -155,53 +143,46 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	allow, err := cfg.AllowNets()
-	if err != nil {
-		return nil, err
-	}
-	trusted, err := cfg.TrustedNets()
-	if err != nil {
-		return nil, err
-	}
-	latch, _ := media.ParseLatch(cfg.RTP.Latch) // checked by Validate
 	var addrs []sipcore.ListenAddr
 	for _, l := range listen {
 		addrs = append(addrs, sipcore.ListenAddr{Network: l.Network, Addr: l.Addr})
 	}
+	subscriptions := settings.Subscriptions
+	subscriptions.OnFanout = s.observeFanout
 	s.endpoint, err = sipcore.NewEndpoint(sipcore.Config{
-		Listen: addrs, Advertise: cfg.SIP.Advertise, Allow: allow,
-		UserAgent: "parkd", RTP: s.rtp, RTPTimeout: cfg.RTP.Timeout.D(), Logger: log,
-		Subscriptions: sipcore.SubscriptionConfig{
-			MinExpires: cfg.BLF.MinExpires.D(), MaxExpires: cfg.BLF.MaxExpires.D(),
-			DefaultExpires: cfg.BLF.DefaultExpires.D(), MaxPerSource: cfg.BLF.MaxPerSource,
-			MaxTotal: cfg.BLF.MaxTotal, NotifyTimeout: cfg.BLF.NotifyTimeout.D(),
-			OnFanout: s.observeFanout,
-		},
-		Trusted:  trusted,
-		Auth:     auth,
-		RTPLatch: latch,
+		Listen: addrs, Advertise: cfg.SIP.Advertise, Allow: settings.Allow,
+		UserAgent: "parkd", RTP: s.rtp, RTPTimeout: settings.RTPTimeout, Logger: log,
+		Subscriptions: subscriptions,
+		Trusted:       settings.Trusted,
+		Auth:          settings.Auth,
+		RTPLatch:      settings.RTPLatch,
 		TCP: sipcore.TCPLimits{
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
 			IdleTimeout: cfg.SIP.TCP.endpointIdleTimeout(), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
 		},
-		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
-		MaxTransactions: cfg.SIP.MaxTransactions,
+		RateLimit:       settings.RateLimit,
+		MaxTransactions: settings.MaxTransactions,
 	}, s)
 	if err != nil {
 		return nil, err
 	}
-	warnExposure(log, cfg, s.endpoint.Addrs(), s.authOn)
+	warnExposure(log, cfg, s.endpoint.Addrs(), settings.Auth.Enabled())
 	s.mu.Lock()
+	s.blf.withdraw = func(resource string) { go s.endpoint.Withdraw(resource, true) }
 	s.blf.start(s.entityHost(), s.endpoint.Publish)
 	s.mu.Unlock()
 	built = true
 	return s, nil
 }
 
+// config is the configuration in force; Reload replaces it whole, so a
+// caller reads one version of every key.
+func (s *Server) config() *Config { return s.conf.Load() }
+
 // entityHost is the host BLF bodies name slots under.
 func (s *Server) entityHost() string {
-	if s.cfg.SIP.Advertise != "" {
-		return s.cfg.SIP.Advertise
+	if s.config().SIP.Advertise != "" {
+		return s.config().SIP.Advertise
 	}
 	ap, err := netip.ParseAddrPort(s.endpoint.Addrs()[0].Addr)
 	if err != nil {
@@ -210,26 +191,13 @@ func (s *Server) entityHost() string {
 	return ap.Addr().Unmap().String()
 }
 
-func loadMOH(setting string) (*media.Source, error) {
-	if setting == "" || setting == "builtin" {
-		return media.NewBuiltinSource(), nil
-	}
-	src, err := media.LoadWAVSource(setting)
-	if err != nil {
-		return nil, &ConfigError{Key: "moh", Msg: err.Error()}
-	}
-	return src, nil
-}
-
 // SIPAddrs lists the bound SIP listeners.
 func (s *Server) SIPAddrs() []sipcore.ListenAddr { return s.endpoint.Addrs() }
 
 // Run plays music on hold and serves calls until ctx ends, then stops
 // taking calls and hangs up every call with BYE.
 func (s *Server) Run(ctx context.Context) error {
-	mohCtx, stopMOH := context.WithCancel(context.Background())
-	mohDone := make(chan struct{})
-	go func() { defer close(mohDone); s.moh.Run(mohCtx) }()
+	s.music.start()
 	s.logStartup()
 	for _, a := range s.endpoint.Addrs() {
 		s.log.Info("parkd listening", "sip", a.String())
@@ -240,8 +208,7 @@ func (s *Server) Run(ctx context.Context) error {
 	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	s.endpoint.Shutdown(grace)
-	stopMOH()
-	<-mohDone
+	s.music.stop()
 	s.events.close()
 	s.closeStore()
 	s.log.Info("parkd stopped")
@@ -251,8 +218,8 @@ func (s *Server) Run(ctx context.Context) error {
 // logStartup writes the one line that tells an admin what this parkd
 // serves, so a wrong config file or data directory shows at once.
 func (s *Server) logStartup() {
-	lots := make([]string, 0, len(s.cfg.Lots))
-	for _, lc := range s.cfg.Lots {
+	lots := make([]string, 0, len(s.config().Lots))
+	for _, lc := range s.config().Lots {
 		lots = append(lots, strings.TrimSpace(lc.Name+" "+lc.Slots))
 	}
 	s.mu.Lock()
@@ -265,10 +232,10 @@ func (s *Server) logStartup() {
 	s.log.Info("parkd started",
 		"lots", strings.Join(lots, ", "),
 		"slots", slots,
-		"rtp", s.cfg.RTP.Ports,
-		"data", cmp.Or(s.cfg.Data, "none"),
-		"moh", cmp.Or(s.cfg.MOH, "builtin"),
-		"api", cmp.Or(s.cfg.API.Listen, "off"),
+		"rtp", s.config().RTP.Ports,
+		"data", cmp.Or(s.config().Data, "none"),
+		"moh", cmp.Or(s.config().MOH, "builtin"),
+		"api", cmp.Or(s.config().API.Listen, "off"),
 		"sip", strings.Join(sip, " "))
 }
 
@@ -309,7 +276,8 @@ func (s *Server) Slot(ctx context.Context, name string) (SlotView, error) {
 
 // viewLocked is the slot as the API and console show it; callers hold s.mu.
 func (sl *slot) viewLocked() SlotView {
-	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, State: sl.state(), Version: sl.version, Call: sl.parked.view(), Subscribers: sl.watchers}
+	return SlotView{Lot: sl.lot.cfg.Name, Slot: sl.name, State: sl.state(), Version: sl.version, Call: sl.parked.view(),
+		Subscribers: sl.watchers, Retired: sl.retired}
 }
 
 func (sl *slot) state() string {

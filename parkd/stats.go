@@ -34,8 +34,8 @@ func (s *Server) Stats() Stats {
 	}
 	rtp := media.Totals()
 	st.RTPReceived, st.RTPSent, st.RTPRejected = rtp.Received, rtp.Sent, rtp.Rejected
-	if s.moh != nil {
-		st.MOHListeners = s.moh.Listeners()
+	if s.music.src.Load() != nil {
+		st.MOHListeners = s.music.source().Listeners()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,7 +10,9 @@ import (
 // extension, "park", a presence_id) to the resource BLF publishes, in the
 // variant the watcher may see (see mayWatchDetail).
 func (s *Server) ResolveSubscription(req *sipcore.SubscribeRequest) (string, bool) {
-	return s.blf.resolve(req.Target, func(lot int) bool { return s.mayWatchDetail(s.lots[lot], req.Identity) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.blf.resolve(req.Target, func(l *lot) bool { return s.mayWatchDetail(l, req.Identity) })
 }
 
 // SubscriptionsChanged recounts the watchers of every slot the resource

@@ -87,6 +87,9 @@ type SlotView struct {
 	Call    *CallView `json:"call"` // nil: the slot is free
 	// Subscribers is how many BLF subscriptions watch the slot.
 	Subscribers int `json:"subscribers"`
+	// Retired: a reload removed the slot from the config while it held a
+	// call; it keeps the call and goes when the call leaves.
+	Retired bool `json:"retired,omitempty"`
 }
 
 func (p *callRecord) view() *CallView {

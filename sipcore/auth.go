@@ -86,7 +86,7 @@ func (ep *Endpoint) trusted(req *sip.Request) bool {
 		return false
 	}
 	ip := ap.Addr().Unmap()
-	for _, p := range ep.cfg.Trusted {
+	for _, p := range ep.live().Trusted {
 		if p.Contains(ip) {
 			return true
 		}
@@ -103,10 +103,11 @@ func (ep *Endpoint) identify(req *sip.Request, tx sip.ServerTransaction) (Identi
 	if ep.trusted(req) {
 		return assertedIdentity(req), true
 	}
-	if ep.auth == nil {
+	a := ep.live().auth
+	if a == nil {
 		return identityOf(from.Address, from.Address.User), true
 	}
-	user, ok := ep.authenticate(req, tx)
+	user, ok := ep.authenticate(a, req, tx)
 	if !ok {
 		return Identity{}, false
 	}
@@ -162,8 +163,7 @@ func identityOf(uri sip.Uri, user string) Identity {
 //     user why. Unknown users are answered exactly like wrong passwords,
 //     so the answer does not reveal which names exist.
 //   - credentials that name another Request-URI, or that do not parse → 400.
-func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (string, bool) {
-	a := ep.auth
+func (ep *Endpoint) authenticate(a *authState, req *sip.Request, tx sip.ServerTransaction) (string, bool) {
 	ip := hostOf(req.Source())
 	cred, found, err := a.credentialsFor(req)
 	if err != nil {
@@ -172,14 +172,14 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 		return "", false
 	}
 	if !found {
-		ep.challenge(tx, req, ip, a.algs, false)
+		ep.challenge(a, tx, req, ip, a.algs, false)
 		return "", false
 	}
 	alg, ok := digestAlgorithmNamed(cred.Algorithm)
 	if !ok || !strings.EqualFold(cred.QOP, "auth") {
 		// An algorithm or qop we never offered: the phone read some other
 		// challenge. Offer ours again.
-		ep.challenge(tx, req, ip, a.algs, false)
+		ep.challenge(a, tx, req, ip, a.algs, false)
 		return "", false
 	}
 	if !sameRequestURI(cred.URI, req.Recipient) {
@@ -193,7 +193,7 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 	if known && ha1 == "" {
 		// The user has no hash for this algorithm (say an htdigest MD5
 		// line and a client that picked SHA-256): offer what they have.
-		ep.challenge(tx, req, ip, a.algorithmsOf(user), false)
+		ep.challenge(a, tx, req, ip, a.algorithmsOf(user), false)
 		return "", false
 	}
 	if !known {
@@ -210,7 +210,7 @@ func (ep *Endpoint) authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 		verdict = nonceStale
 	}
 	if verdict != nonceValid {
-		ep.challenge(tx, req, ip, a.algorithmsOf(user), true)
+		ep.challenge(a, tx, req, ip, a.algorithmsOf(user), true)
 		return "", false
 	}
 	return cred.Username, true
@@ -241,8 +241,7 @@ func (a *authState) credentialsFor(req *sip.Request) (cred digestCredentials, fo
 
 // challenge answers 401 with one WWW-Authenticate per algorithm, each
 // with its own nonce.
-func (ep *Endpoint) challenge(tx sip.ServerTransaction, req *sip.Request, ip string, algs []digestAlgorithm, stale bool) {
-	a := ep.auth
+func (ep *Endpoint) challenge(a *authState, tx sip.ServerTransaction, req *sip.Request, ip string, algs []digestAlgorithm, stale bool) {
 	if len(algs) == 0 {
 		algs = a.algs
 	}

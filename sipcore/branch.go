@@ -305,7 +305,7 @@ func (b *branch) onAnswer(res *sip.Response) {
 	c := newOutboundCall(b.ep, b.invite, res, b.sess, b.desc, answer, b.log)
 	c.ack = ack
 	b.ep.dialogs.add(c)
-	b.sess.Start(b.ep.cfg.RTPTimeout, c.onRTPTimeout)
+	b.sess.Start(b.ep.live().RTPTimeout, c.onRTPTimeout)
 	b.log.Info("answered", "codec", c.media.Format().Codec, "rtp_local", b.sess.LocalAddr())
 	b.fork.results <- branchResult{index: b.index, call: c}
 	if b.ep.draining.Load() {

@@ -167,7 +167,7 @@ func (c *Call) onRTPTimeout() {
 		c.media.ResetTimeout()
 		return
 	}
-	c.Logger().Warn("no RTP from the caller: hanging up", "timeout", c.ep.cfg.RTPTimeout)
+	c.Logger().Warn("no RTP from the caller: hanging up", "timeout", c.ep.live().RTPTimeout)
 	c.hangup(context.Background(), EndRTPTimeout, CauseTimerExpiry, "RTP timeout")
 }
 

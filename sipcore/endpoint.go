@@ -88,7 +88,6 @@ type Endpoint struct {
 	tcpGate   *tcpGate // admits and times out SIP TCP connections (sip.tcp)
 	dialogs   dialogRegistry
 	subs      subscriptionRegistry
-	auth      *authState // nil: sip.auth is off
 	draining  atomic.Bool
 	wg        sync.WaitGroup
 
@@ -102,8 +101,8 @@ type Endpoint struct {
 	sent       sentInvites // recall INVITEs, to tell their late 200s from strays
 	inflight   inflight    // every originated branch not yet finished, for Shutdown
 	advertised advertiseCache
-	limiter    *rateLimiter // nil: sip.rate_limit is off
-	liveTx     atomic.Int64 // server transactions alive, for sip.max_transactions
+	current    atomic.Pointer[settings] // what a reload may change (settings.go)
+	liveTx     atomic.Int64             // server transactions alive, for sip.max_transactions
 	onTxEnd    sip.FnTxTerminate
 
 	unconfirmed unconfirmedCalls // answered calls awaiting their ACK, per source
@@ -128,18 +127,14 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, errors.New("sipcore: no RTP allocator")
 	}
 	ep := &Endpoint{cfg: cfg, log: cfg.Logger, handler: handler}
-	ep.limiter = newRateLimiter(cfg.RateLimit)
 	ep.onTxEnd = ep.txEnded
 	ep.onCanceled = ep.stats.canceled
-	ep.auth = newAuthState(cfg.Auth)
-	if len(cfg.Allow) == 0 {
-		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
-	}
 	ep.dialogs.init()
 	ep.subs.init()
 	ep.inProgress.init()
 	ep.quiet = newLogLimiter(logEvery, logMaxSources)
 	ep.cfg.Subscriptions.setDefaults()
+	ep.Reconfigure(cfg.Settings())
 	wireLog := slog.New(&sipgoLog{next: ep.log.Handler(), limit: ep.quiet, sources: &ep.recent, allowed: ep.allowedAddr})
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -195,7 +190,7 @@ func (ep *Endpoint) listen() error {
 				return fmt.Errorf("sip listen %s: %w", l, err)
 			}
 			if ep.tcpGate == nil {
-				ep.tcpGate = newTCPGate(ep.cfg.TCP, ep.cfg.Allow, ep.log, ep.tcpInUse)
+				ep.tcpGate = newTCPGate(ep.cfg.TCP, ep.allowedAddr, ep.log, ep.tcpInUse)
 			}
 			addr := ln.Addr().(*net.TCPAddr).AddrPort()
 			ep.listeners = append(ep.listeners, listener{"tcp", addr, newTCPListener(ln, ep.tcpGate)})
@@ -337,7 +332,7 @@ func (ep *Endpoint) allowed(req *sip.Request) bool {
 
 func (ep *Endpoint) allowedAddr(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	for _, p := range ep.cfg.Allow {
+	for _, p := range ep.live().Allow {
 		if p.Contains(ip) {
 			return true
 		}

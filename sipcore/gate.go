@@ -54,7 +54,7 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		return data, nil
 	}
 	g := gated{ep: ep, info: info, data: data, src: src}
-	v := ep.limiter.take(src, time.Now())
+	v := ep.live().limiter.take(src, time.Now())
 	if !allowed {
 		if v == admit {
 			if req := g.request(); req != nil {
@@ -75,7 +75,7 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		ep.stats.rateLimited.Add(1)
 		if req := g.request(); req != nil {
 			ep.logShed(src, "rate limit")
-			g.respond(req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ep.limiter.retryAfter())),
+			g.respond(req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ep.live().limiter.retryAfter())),
 				sip.NewHeader("Warning", `399 parkd "too many requests from this source"`))
 		}
 		return nil, nil
@@ -133,7 +133,7 @@ func (ep *Endpoint) gatedHandler(h func(*sip.Request, sip.ServerTransaction)) fu
 			}
 			return
 		}
-		v := ep.limiter.take(sourceAddr(req.Source()), time.Now())
+		v := ep.live().limiter.take(sourceAddr(req.Source()), time.Now())
 		inDialog := req.Method == sip.BYE && ep.dialogs.byRequest(req) != nil
 		switch {
 		case inDialog:
@@ -143,7 +143,7 @@ func (ep *Endpoint) gatedHandler(h func(*sip.Request, sip.ServerTransaction)) fu
 		case v == shed:
 			ep.stats.rateLimited.Add(1)
 			ep.logShed(sourceAddr(req.Source()), "rate limit")
-			ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ep.limiter.retryAfter())),
+			ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ep.live().limiter.retryAfter())),
 				sip.NewHeader("Warning", `399 parkd "too many requests from this source"`))
 			return
 		case ep.overTxCap():
@@ -176,7 +176,8 @@ func noteResponse(tx sip.ServerTransaction, res *sip.Response) {
 // overTxCap reports whether sip.max_transactions server transactions are
 // alive; the one a request would open is then refused.
 func (ep *Endpoint) overTxCap() bool {
-	return ep.cfg.MaxTransactions > 0 && ep.liveTx.Load() >= int64(ep.cfg.MaxTransactions)
+	max := ep.live().MaxTransactions
+	return max > 0 && ep.liveTx.Load() >= int64(max)
 }
 
 // gated is one datagram the read filter answers itself; the request is
@@ -341,7 +342,7 @@ func (ep *Endpoint) allowedIP(ip netip.Addr) bool {
 	if !ip.IsValid() {
 		return false
 	}
-	for _, p := range ep.cfg.Allow {
+	for _, p := range ep.live().Allow {
 		if p.Contains(ip) {
 			return true
 		}
@@ -355,8 +356,8 @@ func (ep *Endpoint) allowedIP(ip netip.Addr) bool {
 func (ep *Endpoint) logShed(src netip.Addr, why string) {
 	if ok, held := ep.quiet.allow("shedding"); ok {
 		ep.log.Warn("shedding SIP load: 503 or silence", "why", why, "source", src,
-			"suppressed", held, "rate_limit_per_source", ep.cfg.RateLimit.PerSecond,
-			"max_transactions", ep.cfg.MaxTransactions)
+			"suppressed", held, "rate_limit_per_source", ep.live().RateLimit.PerSecond,
+			"max_transactions", ep.live().MaxTransactions)
 	}
 }
 

@@ -303,7 +303,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	ack := c.expectAck(cseq)
 	c.mu.Unlock()
 	ep.dialogs.add(c)
-	sess.Start(ep.cfg.RTPTimeout, c.onRTPTimeout)
+	sess.Start(ep.live().RTPTimeout, c.onRTPTimeout)
 	if err := ep.reply(inv.tx, inv.req, res); err != nil {
 		c.releaseUnconfirmed()
 		ep.dialogs.remove(c)

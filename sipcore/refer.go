@@ -297,7 +297,7 @@ func (r *Refer) Accept() error {
 // answer, since a notifier has one NOTIFY outstanding at a time.
 func (r *Refer) sendFirst(notify *sip.Request) {
 	defer close(r.first)
-	ctx, cancel := context.WithTimeout(context.Background(), r.Call.ep.cfg.Subscriptions.NotifyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.Call.ep.live().Subscriptions.NotifyTimeout)
 	defer cancel()
 	if err := r.send(ctx, notify); err != nil {
 		r.Log.Info("first REFER NOTIFY failed", "error", err)

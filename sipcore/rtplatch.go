@@ -13,7 +13,7 @@ import (
 // the peer's word, and the peer may be the intruder. An unreadable source
 // leaves the session taking its SDP IP alone.
 func (ep *Endpoint) latchMedia(sess *media.Session, source string) {
-	sess.SetLatch(ep.cfg.RTPLatch, signallingIP(source))
+	sess.SetLatch(ep.live().RTPLatch, signallingIP(source))
 }
 
 // signallingIP reads the IP of a transport source "ip:port".

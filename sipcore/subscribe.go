@@ -84,7 +84,7 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.mu.Lock() // no NOTIFY before the 200 is on its way
 	defer s.mu.Unlock()
-	if err := ep.subs.add(s, ep.cfg.Subscriptions); err != nil {
+	if err := ep.subs.add(s, ep.live().Subscriptions); err != nil {
 		s.log.Warn("SUBSCRIBE refused", "source", s.Source, "why", err)
 		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "60"),
 			sip.NewHeader("Warning", fmt.Sprintf("399 parkd %q", err.Error())))
@@ -171,7 +171,7 @@ func (s *Subscription) okResponse(req *sip.Request, expires time.Duration) *sip.
 // grantedExpires reads the Expires asked for and applies the configured
 // bounds; false when it already answered (400 or 423).
 func (ep *Endpoint) grantedExpires(req *sip.Request, tx sip.ServerTransaction) (time.Duration, bool) {
-	limits := ep.cfg.Subscriptions
+	limits := ep.live().Subscriptions
 	h := req.GetHeader("Expires")
 	if h == nil {
 		return limits.DefaultExpires, true

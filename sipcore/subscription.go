@@ -118,7 +118,7 @@ func (s *Subscription) notifyLocked() *sip.Request {
 func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
 	// A timer, not a context deadline: this runs once per subscriber per
 	// change, and a timer is the cheaper of the two.
-	timeout := time.NewTimer(s.ep.cfg.Subscriptions.NotifyTimeout)
+	timeout := time.NewTimer(s.ep.live().Subscriptions.NotifyTimeout)
 	defer timeout.Stop()
 	if final {
 		defer s.finish()
@@ -139,7 +139,7 @@ func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
 			s.failed(final, "NOTIFY not answered", "error", tx.Err())
 			return
 		case <-timeout.C:
-			s.failed(final, "NOTIFY not answered", "timeout", s.ep.cfg.Subscriptions.NotifyTimeout)
+			s.failed(final, "NOTIFY not answered", "timeout", s.ep.live().Subscriptions.NotifyTimeout)
 			return
 		}
 	}

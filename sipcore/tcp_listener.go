@@ -54,9 +54,9 @@ const (
 // tcpGate decides which SIP TCP connections parkd keeps: one per Endpoint,
 // shared by its TCP listeners, so the limits hold across them all.
 type tcpGate struct {
-	limits TCPLimits
-	allow  []netip.Prefix
-	log    *slog.Logger
+	limits  TCPLimits
+	allowed func(netip.Addr) bool // sip.allow, as it is now
+	log     *slog.Logger
 	// inUse reports whether a dialog or subscription sends over the
 	// connection from this remote address; such a one is never idle.
 	inUse func(raddr string) bool
@@ -71,23 +71,14 @@ type tcpGate struct {
 	acceptLog    intervalLog
 }
 
-func newTCPGate(limits TCPLimits, allow []netip.Prefix, log *slog.Logger, inUse func(string) bool) *tcpGate {
+func newTCPGate(limits TCPLimits, allowed func(netip.Addr) bool, log *slog.Logger, inUse func(string) bool) *tcpGate {
 	limits.setDefaults()
-	g := &tcpGate{limits: limits, allow: allow, log: log, inUse: inUse, perIP: map[netip.Addr]int{}}
+	g := &tcpGate{limits: limits, allowed: allowed, log: log, inUse: inUse, perIP: map[netip.Addr]int{}}
 	g.acceptLog.every = acceptErrorLogEvery
 	for i := range g.logs {
 		g.logs[i].every = tcpRefusalLogEvery
 	}
 	return g
-}
-
-func (g *tcpGate) allowed(ip netip.Addr) bool {
-	for _, p := range g.allow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // admit takes an accepted connection in, or closes it and returns nil.

@@ -102,12 +102,39 @@ func (src *Source) Add(s *Session) {
 		s.moh.removeLocked(s)
 	}
 	stopPlayLocked(s)
+	src.addLocked(s)
+}
+
+// addLocked attaches s, which plays nothing else. controlMu held.
+func (src *Source) addLocked(s *Session) {
 	l := &listener{s: s, gen: s.out.takeOwner()}
 	src.mu.Lock()
 	l.idx = len(src.listeners)
 	src.listeners = append(src.listeners, l)
 	src.mu.Unlock()
 	s.moh, s.mohEntry = src, l
+}
+
+// MoveListeners puts every session listening to src on dst in one step,
+// so a reload that changes the music never leaves a caller in silence and
+// never touches a session that meanwhile went to a bridge or a prompt.
+func (src *Source) MoveListeners(dst *Source) int {
+	if src == dst {
+		return 0
+	}
+	controlMu.Lock()
+	defer controlMu.Unlock()
+	src.mu.Lock()
+	sessions := make([]*Session, len(src.listeners))
+	for i, l := range src.listeners {
+		sessions[i] = l.s
+	}
+	src.mu.Unlock()
+	for _, s := range sessions {
+		src.removeLocked(s)
+		dst.addLocked(s)
+	}
+	return len(sessions)
 }
 
 // Remove stops playing to s (if it is on this source).

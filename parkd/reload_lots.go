@@ -1,0 +1,190 @@
+package parkd
+
+import (
+	"slices"
+
+	"github.com/parkd/parkd/sipcore"
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// buildLots makes the lots of cfg with their prompts read from disk; a
+// prompt that cannot be read fails the whole config.
+func buildLots(cfg *Config) ([]*lot, error) {
+	lots := make([]*lot, 0, len(cfg.Lots))
+	for i := range cfg.Lots {
+		l := newLot(cfg, i)
+		var err error
+		if l.prompts, err = cfg.Lots[i].loadPrompts(lotKey(i)); err != nil {
+			return nil, err
+		}
+		lots = append(lots, l)
+	}
+	return lots, nil
+}
+
+// endpointSettings are the SIP settings of cfg that a reload applies.
+func endpointSettings(cfg *Config) (sipcore.Settings, error) {
+	fileUsers, err := cfg.authFileUsers()
+	if err != nil {
+		return sipcore.Settings{}, err
+	}
+	allow, err := cfg.AllowNets()
+	if err != nil {
+		return sipcore.Settings{}, err
+	}
+	trusted, err := cfg.TrustedNets()
+	if err != nil {
+		return sipcore.Settings{}, err
+	}
+	latch, _ := media.ParseLatch(cfg.RTP.Latch) // checked by Validate
+	b := cfg.BLF
+	return sipcore.Settings{
+		Allow: allow, Trusted: trusted, Auth: cfg.sipAuth(fileUsers),
+		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
+		MaxTransactions: cfg.SIP.MaxTransactions,
+		Subscriptions: sipcore.SubscriptionConfig{
+			MinExpires: b.MinExpires.D(), MaxExpires: b.MaxExpires.D(), DefaultExpires: b.DefaultExpires.D(),
+			MaxPerSource: b.MaxPerSource, MaxTotal: b.MaxTotal, NotifyTimeout: b.NotifyTimeout.D(),
+		},
+		RTPTimeout: cfg.RTP.Timeout.D(),
+		RTPLatch:   latch,
+	}, nil
+}
+
+// indexLotsLocked rebuilds the dial-string and name indexes from s.lots
+// and the retired slots. Callers hold s.mu (or own s alone).
+func (s *Server) indexLotsLocked() {
+	clear(s.byExt)
+	clear(s.byRetr)
+	clear(s.byLot)
+	clear(s.byAttendant)
+	clear(s.bySlot)
+	for i, l := range s.lots {
+		lc := l.cfg
+		s.byLot[lc.Name] = l
+		s.byExt[lc.Extension] = l
+		if i == 0 {
+			s.byExt[ParkAlias] = l
+		}
+		if lc.RetrieveExtension != "" {
+			s.byRetr[lc.RetrieveExtension] = l
+		}
+		if checkDialString(lc.AttendantExtension) == nil {
+			s.byAttendant[lc.AttendantExtension] = l
+		}
+		for _, sl := range l.slots {
+			s.bySlot[sl.name] = sl
+		}
+	}
+	for _, sl := range s.retired {
+		s.bySlot[sl.name] = sl
+	}
+}
+
+// adoptLotsLocked makes lots the lots in force. A slot that stays (by
+// number, whatever lot it is in now) is the same slot, call and all,
+// moved into its new lot; a lot that stays keeps its queue and its place
+// for find_slot: next. Callers hold s.mu.
+func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string) {
+	oldSlots := s.bySlot
+	s.bySlot = make(map[string]*slot, len(oldSlots))
+	kept := map[*slot]bool{}
+	for _, l := range lots {
+		for i, fresh := range l.slots {
+			sl := oldSlots[fresh.name]
+			if sl == nil {
+				added = append(added, fresh.name)
+				continue
+			}
+			sl.lot, sl.retired = l, false
+			l.slots[i] = sl
+			if l.fixedSlot == fresh {
+				l.fixedSlot = sl
+			}
+			kept[sl] = true
+		}
+		if old := s.byLot[l.cfg.Name]; old != nil {
+			l.queue = old.queue
+			if old.lastUsed >= 0 && old.lastUsed < len(old.slots) {
+				l.lastUsed = slices.Index(l.slots, old.slots[old.lastUsed])
+			}
+		}
+	}
+	s.retired = s.retired[:0]
+	for name, sl := range oldSlots {
+		switch {
+		case kept[sl]:
+		case sl.empty() && !sl.retrieving:
+			removed = append(removed, name)
+		default:
+			if !sl.retired {
+				retired = append(retired, name)
+			}
+			sl.retired = true
+			s.retired = append(s.retired, sl)
+		}
+	}
+	slices.SortFunc(s.retired, func(a, b *slot) int { return compareSlots(a.name, b.name) })
+	for _, list := range [][]string{added, removed, retired} {
+		slices.SortFunc(list, compareSlots)
+	}
+	s.lots = lots
+	s.indexLotsLocked()
+	s.moveRecordsLocked()
+	return added, removed, retired
+}
+
+// moveRecordsLocked points every call at the lot now in force by the
+// name of the lot it was in; a call whose lot went keeps the old one (its
+// queue place and prompts) until it ends. Callers hold s.mu.
+func (s *Server) moveRecordsLocked() {
+	current := func(l *lot) *lot {
+		if l == nil {
+			return nil
+		}
+		if now := s.byLot[l.cfg.Name]; now != nil {
+			return now
+		}
+		return l
+	}
+	for _, rec := range s.records {
+		rec.homeLot = current(rec.homeLot)
+		switch {
+		case rec.slot != nil:
+			rec.lot = rec.slot.lot
+		case rec.queued:
+			rec.lot = current(rec.lot)
+		}
+	}
+}
+
+// currentLot is the lot in force with l's name, or l when a reload
+// removed it. Callers hold s.mu.
+func (s *Server) currentLot(l *lot) *lot {
+	if now := s.byLot[l.cfg.Name]; now != nil {
+		return now
+	}
+	return l
+}
+
+// dropRetiredLocked forgets a retired slot once its call has left it:
+// watchers see it empty, then their subscription ends. Callers hold s.mu.
+func (s *Server) dropRetiredLocked(sl *slot) {
+	if !sl.retired || !sl.empty() || sl.retrieving || s.bySlot[sl.name] != sl {
+		return
+	}
+	delete(s.bySlot, sl.name)
+	s.retired = slices.DeleteFunc(s.retired, func(x *slot) bool { return x == sl })
+	s.publish(Event{Kind: EventRemoved, Detail: "retired slot emptied"}, sl)
+}
+
+// compareSlots orders slot numbers numerically when they have equal length.
+func compareSlots(a, b string) int {
+	switch {
+	case slotLess(a, b):
+		return -1
+	case slotLess(b, a):
+		return 1
+	}
+	return 0
+}

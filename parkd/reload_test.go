@@ -1,0 +1,217 @@
+package parkd_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/sipcore/media"
+	"github.com/parkd/parkd/sipcore/siptest"
+)
+
+// reloadLot is the lot these tests start with: main, 701-703, music at once.
+func reloadLot(c *parkd.Config) {
+	c.Lots[0].Slots = "701-703"
+	c.Lots[0].AnnounceSlot = new(bool)
+}
+
+// reload applies edit to the daemon's running config and fails unless it is taken.
+func (d *daemon) reload(edit func(*parkd.Config)) parkd.ReloadResult {
+	d.t.Helper()
+	cfg := d.srv.Config()
+	edit(&cfg)
+	res, err := d.srv.Apply(context.Background(), cfg)
+	if err != nil {
+		d.t.Fatalf("reload: %v", err)
+	}
+	return res
+}
+
+// A reload that changes a lot's policy, removes a slot holding a call and
+// adds a lot keeps every parked call: the kept slot follows the new policy,
+// the removed one stays retrievable (retired) and goes when its call does.
+func TestReloadKeepsParkedCalls(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	alice := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	bob := d.dial(siptest.NewPhone(t, "bob"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "702")
+	watcher := d.subscribe(siptest.NewPhone(t, "carol"), "702", 200, siptest.SubscribeOptions{Expires: 600})
+	nextDialogInfo(t, watcher)
+
+	res := d.reload(func(c *parkd.Config) {
+		c.Lots[0].Slots = "701-701"
+		c.Lots[0].Policy.RecallAfter = ptr(parkd.Duration(5 * time.Minute))
+		sales := parkd.DefaultLot()
+		sales.Name, sales.Extension, sales.RetrieveExtension, sales.Slots, sales.AttendantExtension = "sales", "800", "", "801-803", ""
+		sales.AnnounceSlot = new(bool)
+		c.Lots = append(c.Lots, sales)
+	})
+	if want := []string{"main", "sales"}; !slices.Equal(res.Lots, want) {
+		t.Errorf("lots after reload %v, want %v", res.Lots, want)
+	}
+	if !slices.Equal(res.Added, []string{"801", "802", "803"}) || !slices.Equal(res.Retired, []string{"702"}) || !slices.Equal(res.Removed, []string{"703"}) {
+		t.Errorf("added %v retired %v removed %v; want [801 802 803] [702] [703]", res.Added, res.Retired, res.Removed)
+	}
+	if !slices.Contains(res.Changed, "lots") {
+		t.Errorf("changed %v does not name lots", res.Changed)
+	}
+	ev := d.waitEvent(parkd.EventPolicy, "701")
+	if ev.Policy == nil || ev.Policy.RecallAfter.D() != 5*time.Minute {
+		t.Errorf("policy event for 701: %+v, want recall_after 5m", ev.Policy)
+	}
+
+	// Both callers still hear music; 702 is shown retired with its call.
+	hearsMusic(t, alice, "after the reload")
+	hearsMusic(t, bob, "after the reload")
+	if v := d.slot("702"); !v.Retired || v.State != parkd.SlotParked || v.Call == nil {
+		t.Errorf("slot 702 after reload: %+v, want retired and parked", v)
+	}
+	if _, err := d.srv.Slot(context.Background(), "703"); err == nil {
+		t.Error("slot 703 (removed, empty) is still there")
+	}
+	p, err := d.srv.SlotPolicy("701")
+	if err != nil || p.Policy.RecallAfter.D() != 5*time.Minute {
+		t.Errorf("701's policy after reload: %v %v, want recall_after 5m", p.Policy.RecallAfter, err)
+	}
+
+	// The new lot parks; the retired slot parks nobody new.
+	d.dial(siptest.NewPhone(t, "dave"), "800", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "801")
+	d.dial(siptest.NewPhone(t, "erin"), "700", 486, siptest.CallOptions{})
+
+	// Retrieving the retired slot bridges its call; then the slot goes, its
+	// watcher sees it empty and its subscription ends (noresource).
+	d.dial(siptest.NewPhone(t, "frank"), "702", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventRetrieved, "702")
+	d.waitEvent(parkd.EventRemoved, "702")
+	if _, err := d.srv.Slot(context.Background(), "702"); err == nil {
+		t.Error("slot 702 is still there after its call left")
+	}
+	for {
+		n, info := nextDialogInfo(t, watcher)
+		if n.State == "terminated" {
+			if n.Reason != "noresource" || len(info.Dialogs) != 0 {
+				t.Errorf("final NOTIFY: reason %q with %d dialogs, want noresource and none", n.Reason, len(info.Dialogs))
+			}
+			break
+		}
+	}
+}
+
+// A config with errors changes nothing: the error names the problem, the
+// lots stay, the parked call keeps its music and BLF keeps working.
+func TestReloadRefusesBrokenConfig(t *testing.T) {
+	var log logBuffer
+	d := startDaemonLogging(t, slog.New(slog.NewTextHandler(&log, nil)), reloadLot)
+	alice := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	watcher := d.subscribe(siptest.NewPhone(t, "carol"), "702", 200, siptest.SubscribeOptions{Expires: 600})
+	nextDialogInfo(t, watcher)
+
+	cfg := d.srv.Config()
+	cfg.Lots[0].Slots = "7x1-703"
+	cfg.SIP.Allow = []string{"10.0.0.0/8"}
+	_, err := d.srv.Apply(context.Background(), cfg)
+	if err == nil || parkd.ErrorCode(err) != parkd.CodeInvalidConfig || !strings.Contains(err.Error(), "lots[0].slots") {
+		t.Fatalf("broken reload: %v (code %q), want invalid_config naming lots[0].slots", err, parkd.ErrorCode(err))
+	}
+	if len(log.lines("level=ERROR", "config reload refused", "lots[0].slots")) != 1 {
+		t.Errorf("the refused reload was not logged as an error naming lots[0].slots:\n%s", log.buf.String())
+	}
+	hearsMusic(t, alice, "after the reload")
+	if got := d.srv.Config(); got.Lots[0].Slots != "701-703" || got.SIP.Allow[0] != "127.0.0.0/8" {
+		t.Errorf("running config changed by a refused reload: slots %q allow %v", got.Lots[0].Slots, got.SIP.Allow)
+	}
+	d.dial(siptest.NewPhone(t, "bob"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "702")
+	if _, info := nextDialogInfo(t, watcher); len(info.Dialogs) != 1 {
+		t.Errorf("BLF after a refused reload: %d dialogs for 702, want 1", len(info.Dialogs))
+	}
+}
+
+// Music, allow list and presence_id change at once: the parked caller hears
+// the new music, a source no longer allowed is refused, and watchers of the
+// old presence_id are told it is gone while the new one shows the call.
+func TestReloadChangesMusicAccessAndBLF(t *testing.T) {
+	d := startDaemon(t, func(c *parkd.Config) {
+		reloadLot(c)
+		c.Lots[0].Policy.PresenceID = ptr("reception")
+	})
+	alice := d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{Codecs: []string{"PCMU"}})
+	d.waitEvent(parkd.EventParked, "701")
+	old := d.subscribe(siptest.NewPhone(t, "carol"), "reception", 200, siptest.SubscribeOptions{Expires: 600})
+	nextDialogInfo(t, old)
+
+	samples := make([]int16, 8000)
+	for i := range samples {
+		samples[i] = 1000
+	}
+	wav := wav16(t, 8000, samples)
+	res := d.reload(func(c *parkd.Config) {
+		c.MOH = wav
+		c.Lots[0].Policy.PresenceID = ptr("frontdesk")
+		c.SIP.Allow = []string{"127.0.0.1/32"}
+	})
+	for _, k := range []string{"moh", "lots", "sip.allow"} {
+		if !slices.Contains(res.Changed, k) {
+			t.Errorf("changed %v does not name %s", res.Changed, k)
+		}
+	}
+
+	want := bytes.Repeat([]byte{media.EncodeUlaw(1000)}, 160)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		alice.RTP.Drain()
+		pkts, err := alice.RTP.Collect(ctxFor(t, 2*time.Second), 5, nil)
+		if err != nil {
+			t.Fatalf("no music after the reload: %v", err)
+		}
+		if bytes.Equal(pkts[len(pkts)-1].Payload, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the parked caller still hears the old music after the reload")
+		}
+	}
+
+	for {
+		n := nextNotify(t, old)
+		if n.State == "terminated" {
+			if n.Reason != "noresource" {
+				t.Errorf("old presence_id's subscription ended with %q, want noresource", n.Reason)
+			}
+			break
+		}
+	}
+	fresh := d.subscribe(siptest.NewPhone(t, "carol"), "frontdesk", 200, siptest.SubscribeOptions{Expires: 600})
+	if _, info := nextDialogInfo(t, fresh); len(info.Dialogs) != 1 {
+		t.Errorf("new presence_id shows %d dialogs, want the parked call", len(info.Dialogs))
+	}
+
+	stranger := siptest.NewPhone(t, "mallory", siptest.WithHost("127.0.0.2"))
+	d.dial(stranger, "700", 403, siptest.CallOptions{})
+}
+
+// Keys bound at start keep their running values and are named.
+func TestReloadNamesKeysThatNeedARestart(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	before := d.srv.Config()
+	res := d.reload(func(c *parkd.Config) {
+		c.RTP.Ports = "40000-40099"
+		c.SIP.Listen = []string{"udp://127.0.0.1:5999"}
+	})
+	if !slices.Equal(res.NeedsRestart, []string{"sip.listen", "rtp.ports"}) || len(res.Changed) != 0 {
+		t.Errorf("needs restart %v, changed %v; want [sip.listen rtp.ports] and nothing", res.NeedsRestart, res.Changed)
+	}
+	after := d.srv.Config()
+	if after.RTP.Ports != before.RTP.Ports || !slices.Equal(after.SIP.Listen, before.SIP.Listen) {
+		t.Errorf("start-bound keys changed in the running config: %v %v", after.RTP.Ports, after.SIP.Listen)
+	}
+	d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+}

@@ -1,0 +1,80 @@
+package sipcore
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/parkd/parkd/sipcore/media"
+)
+
+// Settings are the parts of Config a reload may change while calls go on.
+// Listeners, the RTP range and TCP limits are bound once and need a restart.
+type Settings struct {
+	Allow           []netip.Prefix
+	Trusted         []netip.Prefix
+	Auth            AuthConfig
+	RateLimit       RateLimit
+	MaxTransactions int
+	Subscriptions   SubscriptionConfig // OnFanout is kept from Config
+	RTPTimeout      time.Duration      // for calls answered from now on
+	RTPLatch        media.Latch        // for calls answered from now on
+}
+
+// settings is what every request reads through one atomic load, so a
+// reload never shows a request half of the old values and half of the new.
+type settings struct {
+	Settings
+	auth    *authState   // nil: sip.auth is off
+	limiter *rateLimiter // nil: sip.rate_limit is off
+}
+
+// Settings of the endpoint's Config.
+func (c Config) Settings() Settings {
+	return Settings{
+		Allow: c.Allow, Trusted: c.Trusted, Auth: c.Auth, RateLimit: c.RateLimit,
+		MaxTransactions: c.MaxTransactions, Subscriptions: c.Subscriptions,
+		RTPTimeout: c.RTPTimeout, RTPLatch: c.RTPLatch,
+	}
+}
+
+func (ep *Endpoint) live() *settings { return ep.current.Load() }
+
+// Reconfigure applies new settings at once to every request from now on.
+// Dialogs, subscriptions and calls in progress are kept; subscriptions
+// keep the expiry they were granted. Outstanding digest challenges stay
+// valid while auth stays on, and a source's rate-limit bucket survives
+// an unchanged rate.
+func (ep *Endpoint) Reconfigure(s Settings) {
+	old := ep.live()
+	s.Subscriptions.OnFanout = ep.cfg.Subscriptions.OnFanout
+	s.Subscriptions.setDefaults()
+	next := &settings{Settings: s, auth: newAuthState(s.Auth), limiter: newRateLimiter(s.RateLimit)}
+	if old != nil {
+		if next.auth != nil && old.auth != nil && old.auth.nonces.lifetime == next.auth.nonces.lifetime {
+			next.auth.nonces = old.auth.nonces
+		}
+		if old.RateLimit == s.RateLimit {
+			next.limiter = old.limiter
+		}
+	}
+	if len(s.Allow) == 0 {
+		ep.log.Warn("sip.allow is empty: every SIP request will be refused with 403")
+	}
+	ep.current.Store(next)
+	if old != nil && !sameSettings(old.Settings, s) {
+		ep.log.Info("SIP settings changed", "allow", len(s.Allow), "trusted", len(s.Trusted),
+			"auth_users", len(s.Auth.Users), "rate_limit_per_source", s.RateLimit.PerSecond,
+			"max_transactions", s.MaxTransactions)
+	}
+}
+
+func sameSettings(a, b Settings) bool {
+	sa, sb := a.Subscriptions, b.Subscriptions
+	return slices.Equal(a.Allow, b.Allow) && slices.Equal(a.Trusted, b.Trusted) &&
+		a.Auth.Realm == b.Auth.Realm && a.Auth.NonceLifetime == b.Auth.NonceLifetime && maps.Equal(a.Auth.Users, b.Auth.Users) &&
+		a.RateLimit == b.RateLimit && a.MaxTransactions == b.MaxTransactions &&
+		sa.MinExpires == sb.MinExpires && sa.MaxExpires == sb.MaxExpires && sa.DefaultExpires == sb.DefaultExpires &&
+		sa.MaxPerSource == sb.MaxPerSource && sa.MaxTotal == sb.MaxTotal && sa.NotifyTimeout == sb.NotifyTimeout && a.RTPTimeout == b.RTPTimeout && a.RTPLatch == b.RTPLatch
+}
