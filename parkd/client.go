@@ -56,6 +56,12 @@ type Client interface {
 }
 
 // Call states, as GET /calls reports and filters them.
+// Reloader is a Client that can re-read the daemon's config file (the
+// daemon itself, and the HTTP client of its API); a console need not.
+type Reloader interface {
+	Reload(ctx context.Context) (ReloadResult, error)
+}
+
 const (
 	CallQueued    = "queued"    // waiting in a lot's attendant queue
 	CallParked    = "parked"    // in a slot, hearing music on hold

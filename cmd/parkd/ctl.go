@@ -78,7 +78,7 @@ The daemon is --api, else $PARKD_API, else ` + defaultAPI + `; the token is
 	cmd.AddCommand(
 		c.statusCmd(), c.lotsCmd(), c.slotsCmd(), c.callsCmd(), c.watchCmd(),
 		c.parkCmd(), c.retrieveCmd(), c.moveCmd(), c.transferCmd(), c.hangupCmd(),
-		c.policyCmd(), c.historyCmd(),
+		c.policyCmd(), c.historyCmd(), c.reloadCmd(),
 	)
 	return cmd
 }

@@ -65,6 +65,8 @@ func serve(e *env, f serveFlags) int {
 	}
 	defer d.stopSignals()
 	sd := newSDNotifier(e.getenv, d.log)
+	stopHUP := reloadOnSIGHUP(d, sd)
+	defer stopHUP()
 	sd.notify("READY=1", "STATUS="+d.status())
 	stopping := make(chan struct{})
 	go func() {
@@ -134,7 +136,14 @@ func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(
 	// way.
 	slog.SetDefault(log)
 	sipcore.SetSipgoDefaultLogger(log)
-	srv, err := parkd.New(cfg, log)
+	reread := func() (parkd.Config, error) {
+		c, err := loadConfig(f)
+		if err == nil && edit != nil {
+			edit(&c)
+		}
+		return c, err
+	}
+	srv, err := parkd.New(cfg, log, parkd.WithReloader(reread))
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		var cerr *parkd.ConfigError

@@ -32,6 +32,8 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case parkd.CodeUnauthorized:
 		return http.StatusUnauthorized
+	case parkd.CodeInvalidConfig:
+		return http.StatusUnprocessableEntity
 	case parkd.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	case codeTooLarge:

@@ -61,6 +61,7 @@ var routes = []route{
 	{method: "POST", path: "/api/v1/slots/{slot}/move", handle: (*server).move},
 	{method: "POST", path: "/api/v1/calls/{id}/transfer", handle: (*server).transfer},
 	{method: "POST", path: "/api/v1/calls/{id}/hangup", handle: (*server).hangup},
+	{method: "POST", path: "/api/v1/reload", handle: (*server).reload},
 
 	{method: "GET", path: "/api/v1/policies/defaults", handle: (*server).getPolicy},
 	{method: "PATCH", path: "/api/v1/policies/defaults", handle: (*server).patchPolicy},

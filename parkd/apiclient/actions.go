@@ -46,3 +46,10 @@ func (c *Client) Hangup(ctx context.Context, id string) (parkd.CallView, error) 
 	err := c.call(ctx, http.MethodPost, "/calls/"+seg(id)+"/hangup", nil, nil, &v)
 	return v, err
 }
+
+// Reload asks the daemon to re-read its config file (parkd.Reloader).
+func (c *Client) Reload(ctx context.Context) (parkd.ReloadResult, error) {
+	var v parkd.ReloadResult
+	err := c.call(ctx, http.MethodPost, "/reload", nil, nil, &v)
+	return v, err
+}
