@@ -39,7 +39,9 @@ func TestExampleConfigNamesEveryKey(t *testing.T) {
 	checkKeys(t, doc.Content[0], reflect.TypeFor[parkd.Config](), "")
 }
 
-func checkKeys(t *testing.T, n *yaml.Node, typ reflect.Type, path string) {
+// checkKeys also returns the path of every struct key it came to (those
+// under an empty list or mapping are not reached), for the CONFIG.md test.
+func checkKeys(t *testing.T, n *yaml.Node, typ reflect.Type, path string) (keys []string) {
 	t.Helper()
 	if typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
@@ -47,11 +49,11 @@ func checkKeys(t *testing.T, n *yaml.Node, typ reflect.Type, path string) {
 	switch {
 	case typ.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, item := range n.Content {
-			checkKeys(t, item, typ.Elem(), path+"["+strconv.Itoa(i)+"]")
+			keys = append(keys, checkKeys(t, item, typ.Elem(), path+"["+strconv.Itoa(i)+"]")...)
 		}
 	case typ.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		if len(n.Content) == 0 {
-			return // policy: {} — "the keys of defaults"
+			return nil // policy: {} — "the keys of defaults"
 		}
 		given := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -67,14 +69,16 @@ func checkKeys(t *testing.T, n *yaml.Node, typ reflect.Type, path string) {
 			if key == "" || key == "-" {
 				continue
 			}
+			keys = append(keys, join(path, key))
 			v, ok := given[key]
 			if !ok {
 				t.Errorf("the example has no %s", join(path, key))
 				continue
 			}
-			checkKeys(t, v, f.Type, join(path, key))
+			keys = append(keys, checkKeys(t, v, f.Type, join(path, key))...)
 		}
 	}
+	return keys
 }
 
 func join(path, key string) string {
