@@ -229,3 +229,67 @@ func TestDocsLinksResolve(t *testing.T) {
 		}
 	}
 }
+
+// The README's "Lots of your own": its example is a file `parkd config
+// check` accepts; each of the three keys it says a listed lot must give
+// is refused when left out, with the message the README quotes for slots;
+// and a listed lot's other keys are the built-in lot's, but for the two
+// numbers the README names.
+func TestReadmeListedLots(t *testing.T) {
+	example := readmeBlock(t, "### Lots of your own", "yaml")
+	dir := t.TempDir()
+	file := writeFile(t, dir, "lots.yaml", example)
+	if stdout, stderr, code := runParkd(t, dir, "config", "check", file); code != 0 || stdout != file+": ok\n" {
+		t.Fatalf("config check of the README's lots: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	for _, key := range []string{"name", "extension", "slots"} {
+		bad := writeFile(t, dir, "no-"+key+".yaml", withoutFirstLotKey(t, example, key))
+		stdout, _, code := runParkd(t, dir, "config", "check", bad)
+		if code != 2 || !strings.Contains(stdout, "lots[0]."+key+": ") {
+			t.Errorf("without %s: exit %d, want 2 and a problem naming lots[0].%s:\n%s", key, code, key, stdout)
+		}
+		if key == "slots" && !strings.Contains(stdout, `lots[0].slots: is required (a range like "701-720")`) {
+			t.Errorf("without slots the message is not the one the README quotes:\n%s", stdout)
+		}
+	}
+
+	cfg, err := parkd.ParseConfig([]byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Lots[0]
+	if got.RetrieveExtension != "" || got.AttendantExtension != "" {
+		t.Errorf("a listed lot got retrieve_extension %q and attendant_extension %q, want none",
+			got.RetrieveExtension, got.AttendantExtension)
+	}
+	want := parkd.DefaultLot()
+	want.Name, want.Extension, want.Slots = got.Name, got.Extension, got.Slots
+	want.RetrieveExtension, want.AttendantExtension = "", ""
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(want)
+	if string(gotJSON) != string(wantJSON) {
+		t.Errorf("a listed lot's other keys differ from the built-in lot's:\n%s\nwant\n%s", gotJSON, wantJSON)
+	}
+}
+
+// withoutFirstLotKey drops key from the first lot of a lots: list; when
+// the line dropped opened the list item ("- name: …"), the next line
+// opens it instead.
+func withoutFirstLotKey(t *testing.T, yaml, key string) string {
+	t.Helper()
+	lines := strings.Split(yaml, "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " ")
+		item := strings.HasPrefix(trimmed, "- ")
+		if !strings.HasPrefix(strings.TrimPrefix(trimmed, "- "), key+":") {
+			continue
+		}
+		if item {
+			lines[i+1] = line[:len(line)-len(trimmed)] + "- " + strings.TrimLeft(lines[i+1], " ")
+		}
+		return strings.Join(append(lines[:i], lines[i+1:]...), "\n")
+	}
+	t.Fatalf("the README's lots example has no %s", key)
+	return ""
+}
