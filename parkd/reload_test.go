@@ -215,3 +215,21 @@ func TestReloadNamesKeysThatNeedARestart(t *testing.T) {
 	}
 	d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
 }
+
+// sip.auth users change at once: a reload that adds them challenges the
+// next unauthenticated INVITE (401) and lets a phone with the password
+// park; a reload that removes them opens parkd again.
+func TestReloadChangesAuthUsers(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	d.dial(siptest.NewPhone(t, "mallory"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+
+	d.reload(withAuth)
+	d.dial(siptest.NewPhone(t, "mallory"), "700", 401, siptest.CallOptions{})
+	d.dial(siptest.NewPhone(t, "alice", siptest.WithCredentials("alice", alicePassword)), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "702")
+
+	d.reload(func(c *parkd.Config) { c.SIP.Auth.Users = nil })
+	d.dial(siptest.NewPhone(t, "mallory"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "703")
+}

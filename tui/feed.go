@@ -211,11 +211,14 @@ func (f *feed) pump(ch <-chan parkd.Event) (resync bool, why string) {
 				}
 				return false, ""
 			}
-			if ev.Kind == parkd.EventResync {
+			if why, ok := resyncKinds[ev.Kind]; ok {
+				if ev.Kind != parkd.EventResync {
+					pending = append(pending, ev) // for the log; the snapshot shows its effect
+				}
 				if len(pending) > 0 {
 					f.send(eventsMsg(pending))
 				}
-				return true, "the daemon asked for a resync"
+				return true, why
 			}
 			pending = append(pending, ev)
 			switch {
@@ -282,3 +285,12 @@ func listenLogs(ctx context.Context, ch <-chan string) tea.Cmd {
 
 type logLinesMsg []string
 type logsClosedMsg struct{}
+
+// resyncKinds are the events after which the board takes a snapshot:
+// the daemon says the view is stale, or a reload added, moved or removed
+// lots and slots.
+var resyncKinds = map[parkd.EventKind]string{
+	parkd.EventResync:   "the daemon asked for a resync",
+	parkd.EventReloaded: "the config was reloaded",
+	parkd.EventRemoved:  "a retired slot was removed",
+}

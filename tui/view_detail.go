@@ -41,6 +41,9 @@ func (m *model) detailBody(r rect, now time.Time) (string, []string) {
 		call = slot.Call
 		f := m.slotFacts(slot, now)
 		title = fmt.Sprintf("Slot %s %s %s", slot.Slot, f.look.sym, f.look.word)
+		if slot.Retired {
+			title += " · retired: no longer in the config, goes when its call leaves"
+		}
 	}
 
 	var lines []string

@@ -187,6 +187,9 @@ func (m *model) card(s *slotState, selected bool, w, slotW int, now time.Time) [
 	state := f.look.style.Render(f.look.sym + " " + f.look.word)
 	inner := w - 1
 	head := num + " " + state
+	if s.Retired {
+		head += " " + m.st.late.Render("retired")
+	}
 	if f.parked != "" {
 		head = fit(head, inner-len(f.parked)-1) + " " + m.st.timer.Render(f.parked)
 	}

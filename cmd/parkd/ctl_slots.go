@@ -47,12 +47,16 @@ func (c *ctl) renderSlots(slots []parkd.SlotView) error {
 		if s.Subscribers > 0 {
 			blf = strconv.Itoa(s.Subscribers)
 		}
+		state := s.State
+		if s.Retired {
+			state += " (retired)"
+		}
 		if s.Call == nil {
-			t.row(s.Slot, s.Lot, s.State, "", "", "", "", blf)
+			t.row(s.Slot, s.Lot, state, "", "", "", "", blf)
 			continue
 		}
 		k := s.Call
-		t.row(s.Slot, s.Lot, s.State, k.Caller.String(), c.since(parkedSince(k)), c.recall(k), parkerOf(k), blf)
+		t.row(s.Slot, s.Lot, state, k.Caller.String(), c.since(parkedSince(k)), c.recall(k), parkerOf(k), blf)
 	}
 	return t.write(c.stdout)
 }

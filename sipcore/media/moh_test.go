@@ -351,3 +351,46 @@ func TestRunTwiceIsRefused(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// MoveListeners puts a listening session on the other source in one step:
+// its packets continue (same SSRC, next sequence number) with the other
+// source's audio, and a session in a bridge is not touched.
+func TestMOHMoveListeners(t *testing.T) {
+	t.Parallel()
+	a := newTestAllocator(t)
+	from := newTestSource()
+	level := make([]int16, 800)
+	for i := range level {
+		level[i] = 1000
+	}
+	to := NewSourceFromPCM("level", level)
+	to.SetLogger(testLogger())
+	runSource(t, from)
+	runSource(t, to)
+	ph := newPhone(t)
+	s := openSession(t, a)
+	s.SetRemote(ph.addr(), Format{Codec: PCMU})
+	from.Add(s)
+	before := ph.mustRecv(time.Second).pkt
+
+	if n := from.MoveListeners(to); n != 1 || from.Listeners() != 0 || to.Listeners() != 1 {
+		t.Fatalf("moved %d; listeners %d → %d, want 1, 0 and 1", n, from.Listeners(), to.Listeners())
+	}
+	want := bytes.Repeat([]byte{EncodeUlaw(1000)}, 160)
+	deadline := time.Now().Add(time.Second)
+	for {
+		r := ph.mustRecv(time.Second)
+		if r.pkt.SSRC != before.SSRC {
+			t.Fatalf("SSRC changed from %#x to %#x", before.SSRC, r.pkt.SSRC)
+		}
+		if bytes.Equal(r.pkt.Payload, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the moved session never got the other source's audio")
+		}
+	}
+	if n := to.MoveListeners(to); n != 0 {
+		t.Errorf("moving a source onto itself moved %d", n)
+	}
+}
