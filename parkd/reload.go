@@ -94,6 +94,10 @@ func (s *Server) Apply(ctx context.Context, cfg Config) (ReloadResult, error) {
 	}
 
 	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return ReloadResult{}, errorf(CodeUnavailable, "parkd is stopping")
+	}
 	before := s.slotPoliciesLocked()
 	s.conf.Store(&next)
 	s.endpoint.Reconfigure(settings)

@@ -115,6 +115,9 @@ func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string)
 		switch {
 		case kept[sl]:
 		case sl.empty() && !sl.retrieving:
+			// Marked too, so a lot that went (still named by a queued
+			// call or a bridge's home lot) never parks into it.
+			sl.retired = true
 			removed = append(removed, name)
 		default:
 			if !sl.retired {

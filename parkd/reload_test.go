@@ -233,3 +233,20 @@ func TestReloadChangesAuthUsers(t *testing.T) {
 	d.dial(siptest.NewPhone(t, "mallory"), "700", 200, siptest.CallOptions{})
 	d.waitEvent(parkd.EventParked, "703")
 }
+
+// A call waiting in a lot's attendant queue keeps its place across a
+// reload, and parking it afterwards uses the lot as the new config has it.
+func TestReloadKeepsTheAttendantQueue(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	d.dial(siptest.NewPhone(t, "alice"), "0", 200, siptest.CallOptions{})
+	ev := d.waitEvent(parkd.EventQueued, "")
+	d.reload(func(c *parkd.Config) { c.Lots[0].Slots = "705-706" })
+	queued, err := d.srv.Calls(context.Background(), parkd.CallFilter{State: parkd.CallQueued})
+	if err != nil || len(queued) != 1 || queued[0].ID != ev.Call.ID || queued[0].Lot != "main" {
+		t.Fatalf("queue after reload: %+v %v, want alice's call in main", queued, err)
+	}
+	v, err := d.srv.Park(context.Background(), ev.Call.ID, parkd.ParkRequest{})
+	if err != nil || v.Slot != "705" {
+		t.Fatalf("parking the queued call after the reload: %+v %v, want slot 705", v, err)
+	}
+}
