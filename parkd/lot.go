@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media/prompts"
 )
@@ -97,8 +98,8 @@ type callRecord struct {
 }
 
 func newLot(index int, cfg LotConfig) *lot {
-	l := &lot{index: index, cfg: cfg, lastUsed: -1, kazoo: cfg.kazoo(lotKey(index))}
-	action, fixed, names := cfg.parkSettings(l.kazoo)
+	l := &lot{index: index, cfg: cfg, lastUsed: -1, kazoo: cfg.MappedKazoo(config.LotKey(index))}
+	action, fixed, names := cfg.ParkSettings(l.kazoo)
 	l.slotAction = action
 	for _, name := range names {
 		sl := &slot{lot: l, name: name}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/parkd/store"
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media"
@@ -89,11 +90,11 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.started = s.clock.Now()
-	fileUsers, err := cfg.authFileUsers()
+	fileUsers, err := cfg.AuthFileUsers()
 	if err != nil {
 		return nil, err
 	}
-	auth := cfg.sipAuth(fileUsers)
+	auth := sipAuth(cfg, fileUsers)
 	s.authOn = auth.Enabled()
 	if err := s.openStore(); err != nil {
 		return nil, err
@@ -106,7 +107,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	}()
 	for i, lc := range cfg.Lots {
 		l := newLot(i, lc)
-		if l.prompts, err = lc.loadPrompts(lotKey(i)); err != nil {
+		if l.prompts, err = loadPrompts(lc, config.LotKey(i)); err != nil {
 			return nil, err
 		}
 		s.lots = append(s.lots, l)
@@ -118,7 +119,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		if lc.RetrieveExtension != "" {
 			s.byRetr[lc.RetrieveExtension] = l
 		}
-		if checkDialString(lc.AttendantExtension) == nil {
+		if config.CheckDialString(lc.AttendantExtension) == nil {
 			s.byAttendant[lc.AttendantExtension] = l
 		}
 		for _, sl := range l.slots {
@@ -182,7 +183,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		RTPLatch: latch,
 		TCP: sipcore.TCPLimits{
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
-			IdleTimeout: cfg.SIP.TCP.endpointIdleTimeout(), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
+			IdleTimeout: endpointIdleTimeout(cfg.SIP.TCP), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
 		},
 		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
 		MaxTransactions: cfg.SIP.MaxTransactions,
