@@ -135,4 +135,3 @@ func ParseConfig(data []byte) (Config, error) { return config.ParseConfig(data) 
 
 // BuiltinPolicy is the bottom policy layer, every field set.
 func BuiltinPolicy() Policy { return config.BuiltinPolicy() }
-
