@@ -9,6 +9,9 @@ import (
 	"unicode/utf8"
 )
 
+// Validation of a decoded config: every problem, one per key, in the
+// order of the file. The lots are checked in validate_lots.go.
+
 // maxProblems stops a hopeless file from producing thousands of errors.
 const maxProblems = 100
 
