@@ -32,7 +32,8 @@ type EffectivePolicy struct {
 	Sources map[string]PolicySource `json:"sources"`
 }
 
-// PolicyLayer is one layer of a slot's stack.
+// PolicyLayer is one layer of a slot's stack, as LayersWith and
+// WithOverrides build it and Merge flattens it.
 type PolicyLayer struct {
 	layer  string
 	key    string            // where it is written: "defaults", "lots[0].policy", "override lot/main"
@@ -51,10 +52,10 @@ const (
 func LotScope(name string) string  { return scopeLot + name }
 func SlotScope(name string) string { return scopeSlot + name }
 
-// ConfigLayers is a slot's stack from the config file alone: built-in,
+// configLayers is a slot's stack from the config file alone: built-in,
 // defaults, the lot (its kazoo: object under its policy:), the slot (kazoo
 // slots under slot_policies). lot < 0 stops after defaults.
-func (c Config) ConfigLayers(lot int, slot string) []PolicyLayer {
+func (c Config) configLayers(lot int, slot string) []PolicyLayer {
 	var kz KazooPark
 	if lot >= 0 && lot < len(c.Lots) {
 		kz = c.Lots[lot].MappedKazoo(LotKey(lot))
@@ -62,7 +63,7 @@ func (c Config) ConfigLayers(lot int, slot string) []PolicyLayer {
 	return c.LayersWith(lot, slot, kz)
 }
 
-// LayersWith is ConfigLayers with the lot's Kazoo object already mapped,
+// LayersWith is configLayers with the lot's Kazoo object already mapped,
 // so the daemon maps it once at start rather than on every park.
 func (c Config) LayersWith(lot int, slot string, kz KazooPark) []PolicyLayer {
 	layers := []PolicyLayer{
@@ -178,6 +179,6 @@ func (c Config) CheckScope(scope string) error {
 // kazoo: object under its policy:) < slot. Live overrides go on top in the
 // Server.
 func (c Config) EffectivePolicy(lot int, slot string) Policy {
-	p, _ := Merge(c.ConfigLayers(lot, slot))
+	p, _ := Merge(c.configLayers(lot, slot))
 	return p
 }
