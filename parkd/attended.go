@@ -25,8 +25,8 @@ const ParkerFromAttended = "attended transfer"
 // its slot (nil when the lot announces nothing). Callers hold s.mu.
 func (s *Server) startConsultLocked(sl *slot, rec *callRecord) *media.Clip {
 	l := sl.lot
-	rec.consultUntil = s.clock.Now().Add(l.cfg.attendedTimeout())
-	if !l.cfg.announceSlot() {
+	rec.consultUntil = s.clock.Now().Add(l.cfg.AttendedTimeoutOrDefault())
+	if !l.cfg.AnnouncesSlot() {
 		return nil
 	}
 	return s.promptsOf(l).ParkedOn(sl.name)

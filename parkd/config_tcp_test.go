@@ -18,7 +18,7 @@ func TestTCPIdleTimeoutReachesSipcore(t *testing.T) {
 		{Duration(30 * time.Second), 30 * time.Second},
 		{0, sipcore.NoIdleTimeout},
 	} {
-		if got := (TCPLimits{IdleTimeout: tc.idle}).endpointIdleTimeout(); got != tc.want {
+		if got := endpointIdleTimeout(TCPLimits{IdleTimeout: tc.idle}); got != tc.want {
 			t.Errorf("idle_timeout %s: sipcore gets %s, want %s", tc.idle, got, tc.want)
 		}
 	}

@@ -3,6 +3,8 @@ package parkd
 import (
 	"errors"
 	"fmt"
+
+	"github.com/parkd/parkd/parkd/config"
 )
 
 // Error codes a Client returns; they are the API's stable error codes.
@@ -64,7 +66,7 @@ func asAPIError(err error, prefix string) error {
 	}
 	var pe *PolicyError
 	if errors.As(err, &pe) {
-		return &Error{Code: CodeInvalidField, Field: joinKey(prefix, pe.Key), Message: pe.Msg}
+		return &Error{Code: CodeInvalidField, Field: config.JoinKey(prefix, pe.Key), Message: pe.Msg}
 	}
 	var ce *ConfigError
 	if errors.As(err, &ce) {

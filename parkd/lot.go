@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media/prompts"
 )
@@ -106,8 +107,8 @@ type callRecord struct {
 
 func newLot(conf *Config, index int) *lot {
 	cfg := conf.Lots[index]
-	l := &lot{index: index, conf: conf, cfg: cfg, lastUsed: -1, kazoo: cfg.kazoo(lotKey(index))}
-	action, fixed, names := cfg.parkSettings(l.kazoo)
+	l := &lot{index: index, conf: conf, cfg: cfg, lastUsed: -1, kazoo: cfg.MappedKazoo(config.LotKey(index))}
+	action, fixed, names := cfg.ParkSettings(l.kazoo)
 	l.slotAction = action
 	for _, name := range names {
 		sl := &slot{lot: l, name: name}

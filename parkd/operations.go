@@ -3,6 +3,7 @@ package parkd
 import (
 	"context"
 
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/sipcore"
 )
 
@@ -12,14 +13,14 @@ const HangupByAttendant = "hung up by the attendant"
 // Park puts a queued or bridged call into a slot (Client.Park).
 func (s *Server) Park(ctx context.Context, id string, req ParkRequest) (CallView, error) {
 	if req.RecallAfter != nil {
-		if d := req.RecallAfter.D(); d < minRecallAfter || d > maxRecallAfter {
-			return CallView{}, fieldError("recall_after", "%s is outside %s–%s", req.RecallAfter, Duration(minRecallAfter), Duration(maxRecallAfter))
+		if d := req.RecallAfter.D(); d < config.MinRecallAfter || d > config.MaxRecallAfter {
+			return CallView{}, fieldError("recall_after", "%s is outside %s–%s", req.RecallAfter, Duration(config.MinRecallAfter), Duration(config.MaxRecallAfter))
 		}
 	}
 	var parker sipcore.Party
 	if req.Parker != "" {
 		p, ok := sipcore.ParseNameAddr(req.Parker)
-		if checkSIPURI(p.URI) != nil || !ok {
+		if config.CheckSIPURI(p.URI) != nil || !ok {
 			return CallView{}, fieldError("parker", "%q is not a SIP URI", req.Parker)
 		}
 		if s.isOwnAddress(p.URI) {
@@ -252,7 +253,7 @@ func (s *Server) targetLocked(to string, l *lot) (string, error) {
 	if to == "" {
 		return "", fieldError("to", "no target given and the lot has no operator")
 	}
-	if err := checkSIPURI(to); err != nil {
+	if err := config.CheckSIPURI(to); err != nil {
 		return "", fieldError("to", "%v", err)
 	}
 	return to, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/sipcore"
 )
 
@@ -55,7 +56,7 @@ func (s *Server) notSelf(inv *sipcore.Invite, p sipcore.Party, header string) bo
 // better than the SIP headers did (the API, the console): its recall then
 // rings uri. It fails when the slot holds no call or uri is not a SIP URI.
 func (s *Server) SetParker(slot string, p Party) error {
-	if err := checkSIPURI(p.URI); err != nil {
+	if err := config.CheckSIPURI(p.URI); err != nil {
 		return &PolicyError{Key: "parker", Msg: err.Error()}
 	}
 	parker, ok := sipcore.ParseNameAddr(p.URI)
@@ -66,7 +67,7 @@ func (s *Server) SetParker(slot string, p Party) error {
 	if s.isOwnAddress(parker.URI) {
 		return &PolicyError{Key: "parker", Msg: fmt.Sprintf("%q is parkd's own address: a recall there would come straight back", p.URI)}
 	}
-	if err := checkText(p.Display); err != nil {
+	if err := config.CheckText(p.Display); err != nil {
 		return &PolicyError{Key: "parker.display", Msg: err.Error()}
 	}
 	s.mu.Lock()

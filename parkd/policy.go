@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/parkd/store"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) policyWith(sl *slot, overrides map[string]Policy) Policy {
 
 // merged is a slot's policy stack flattened, with each value's source.
 func (s *Server) merged(l *lot, slot string, overrides map[string]Policy) (Policy, map[string]PolicySource) {
-	return merge(withOverrides(l.conf.layersWith(l.index, slot, l.kazoo), overrides, l.cfg.Name, slot))
+	return config.Merge(config.WithOverrides(l.conf.LayersWith(l.index, slot, l.kazoo), overrides, l.cfg.Name, slot))
 }
 
 // configuredPolicy is the effective policy of a slot, for newBLF; the
@@ -84,7 +85,7 @@ func (s *Server) setPolicyHeld(ctx context.Context, scope string, p Policy) erro
 	}
 	for _, sl := range s.allSlots() {
 		after := s.policyWith(sl, next)
-		if errs := after.incomplete("", p); len(errs) > 0 {
+		if errs := after.Incomplete("", p); len(errs) > 0 {
 			return fmt.Errorf("slot %s: %w", sl.name, errs[0])
 		}
 	}
@@ -120,7 +121,7 @@ func (s *Server) allSlots() []*slot {
 // checkOverride is what any override must pass, set live or restored from
 // the store: a scope that exists, values in range, no presence_id.
 func (s *Server) checkOverride(scope string, p Policy) error {
-	if err := s.config().checkScope(scope); err != nil {
+	if err := s.config().CheckScope(scope); err != nil {
 		return err
 	}
 	if err := p.Validate(""); err != nil {

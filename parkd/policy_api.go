@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"strings"
+
+	"github.com/parkd/parkd/parkd/config"
 )
 
 // API policy scopes: "defaults", "lots/NAME", "slots/NUMBER". They name
@@ -48,7 +50,7 @@ func (s *Server) Policy(ctx context.Context, scope string) (PolicyView, error) {
 	var eff Policy
 	var sources map[string]PolicySource
 	if l == nil {
-		eff, sources = merge(withOverrides(s.config().layersWith(-1, "", KazooPark{}), s.overrides, "", ""))
+		eff, sources = config.Merge(config.WithOverrides(s.config().LayersWith(-1, "", KazooPark{}), s.overrides, "", ""))
 	} else {
 		eff, sources = s.merged(l, slot, s.overrides)
 	}

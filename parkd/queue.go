@@ -13,7 +13,7 @@ import (
 // decideQueue takes a call to a lot's attendant extension into its queue,
 // or refuses it when queue_max calls wait already. Callers hold s.mu.
 func (s *Server) decideQueue(l *lot) decision {
-	if len(l.queue)+l.answering >= l.cfg.queueMax() {
+	if len(l.queue)+l.answering >= l.cfg.QueueMaxOrDefault() {
 		return reject(486, "Busy Here", "the attendant queue of lot %s is full (%d waiting)", l.cfg.Name, len(l.queue))
 	}
 	l.answering++

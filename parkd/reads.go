@@ -34,7 +34,7 @@ func (s *Server) Lots(ctx context.Context) ([]LotView, error) {
 		v := LotView{
 			Name: l.cfg.Name, Extension: l.cfg.Extension, RetrieveExtension: l.cfg.RetrieveExtension,
 			AttendantExtension: l.cfg.AttendantExtension, Operator: l.cfg.Operator, Slots: l.cfg.Slots,
-			Total: len(l.slots), Queued: len(l.queue), QueueMax: l.cfg.queueMax(),
+			Total: len(l.slots), Queued: len(l.queue), QueueMax: l.cfg.QueueMaxOrDefault(),
 		}
 		for _, sl := range l.slots {
 			if sl.parked != nil {

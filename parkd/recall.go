@@ -100,7 +100,7 @@ func (s *Server) recallDue(sl *slot, pc *callRecord) {
 	}
 	pc.recalls++
 	pc.overdue = false
-	if sl.lot.cfg.recallPrompt() {
+	if sl.lot.cfg.PlaysRecallPrompt() {
 		s.announceLocked(pc, s.promptsOf(sl.lot).Clip(prompts.CallReturned))
 	}
 	ctx, cancel := context.WithCancel(context.Background())

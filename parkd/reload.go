@@ -194,7 +194,7 @@ func changedKeys(old, next *Config) []string {
 			out = append(out, key)
 		}
 	}
-	ov, nv := reflect.ValueOf(*old.SIP.withoutBound()), reflect.ValueOf(*next.SIP.withoutBound())
+	ov, nv := reflect.ValueOf(sipWithoutBound(old.SIP)), reflect.ValueOf(sipWithoutBound(next.SIP))
 	for i := range ov.NumField() {
 		diff("sip."+yamlName(ov.Type().Field(i)), ov.Field(i).Interface(), nv.Field(i).Interface())
 	}
@@ -210,9 +210,9 @@ func changedKeys(old, next *Config) []string {
 
 // withoutBound is the sip section with its start-bound keys blanked, so
 // changedKeys does not count them twice.
-func (c SIPConfig) withoutBound() *SIPConfig {
+func sipWithoutBound(c SIPConfig) SIPConfig {
 	c.Listen, c.Advertise, c.TCP = nil, "", TCPLimits{}
-	return &c
+	return c
 }
 
 // slotPoliciesLocked is every slot's effective policy, to tell after a

@@ -3,6 +3,7 @@ package parkd
 import (
 	"slices"
 
+	"github.com/parkd/parkd/parkd/config"
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media"
 )
@@ -14,7 +15,7 @@ func buildLots(cfg *Config) ([]*lot, error) {
 	for i := range cfg.Lots {
 		l := newLot(cfg, i)
 		var err error
-		if l.prompts, err = cfg.Lots[i].loadPrompts(lotKey(i)); err != nil {
+		if l.prompts, err = loadPrompts(cfg.Lots[i], config.LotKey(i)); err != nil {
 			return nil, err
 		}
 		lots = append(lots, l)
@@ -24,7 +25,7 @@ func buildLots(cfg *Config) ([]*lot, error) {
 
 // endpointSettings are the SIP settings of cfg that a reload applies.
 func endpointSettings(cfg *Config) (sipcore.Settings, error) {
-	fileUsers, err := cfg.authFileUsers()
+	fileUsers, err := cfg.AuthFileUsers()
 	if err != nil {
 		return sipcore.Settings{}, err
 	}
@@ -39,7 +40,7 @@ func endpointSettings(cfg *Config) (sipcore.Settings, error) {
 	latch, _ := media.ParseLatch(cfg.RTP.Latch) // checked by Validate
 	b := cfg.BLF
 	return sipcore.Settings{
-		Allow: allow, Trusted: trusted, Auth: cfg.sipAuth(fileUsers),
+		Allow: allow, Trusted: trusted, Auth: sipAuth(*cfg, fileUsers),
 		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
 		MaxTransactions: cfg.SIP.MaxTransactions,
 		Subscriptions: sipcore.SubscriptionConfig{
@@ -69,7 +70,7 @@ func (s *Server) indexLotsLocked() {
 		if lc.RetrieveExtension != "" {
 			s.byRetr[lc.RetrieveExtension] = l
 		}
-		if checkDialString(lc.AttendantExtension) == nil {
+		if config.CheckDialString(lc.AttendantExtension) == nil {
 			s.byAttendant[lc.AttendantExtension] = l
 		}
 		for _, sl := range l.slots {

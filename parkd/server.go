@@ -158,7 +158,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		RTPLatch:      settings.RTPLatch,
 		TCP: sipcore.TCPLimits{
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
-			IdleTimeout: cfg.SIP.TCP.endpointIdleTimeout(), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
+			IdleTimeout: endpointIdleTimeout(cfg.SIP.TCP), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
 		},
 		RateLimit:       settings.RateLimit,
 		MaxTransactions: settings.MaxTransactions,

@@ -1,9 +1,9 @@
-package parkd_test
+package config_test
 
 import (
 	"testing"
 
-	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/parkd/config"
 )
 
 // FuzzCheckConfig: `parkd config check` and the daemon judge a file alike.
@@ -12,7 +12,7 @@ import (
 func FuzzCheckConfig(f *testing.F) {
 	for _, s := range []string{
 		"",
-		parkd.ExampleConfig(),
+		config.ExampleConfig(),
 		"defaults:\n  recal_after: 3s\n",
 		"defaults: {recall_after: 45}\n",
 		"rtp:\n  ports: \"9-3\"\n  latch: foo\nlots:\n  - name: a\n    find_slot: random\n",
@@ -25,8 +25,8 @@ func FuzzCheckConfig(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		problems := parkd.CheckConfig(data)
-		_, err := parkd.ParseConfig(data)
+		problems := config.CheckConfig(data)
+		_, err := config.ParseConfig(data)
 		switch {
 		case err == nil && len(problems) > 0:
 			t.Fatalf("ParseConfig accepts what CheckConfig refuses: %v", problems[0])
@@ -45,7 +45,7 @@ func FuzzCheckConfig(f *testing.F) {
 
 // Every problem of a file is listed, each with its own line.
 func TestCheckConfigListsEveryProblem(t *testing.T) {
-	problems := parkd.CheckConfig([]byte("rtp:\n  ports: \"9-3\"\n  latch: foo\nlots:\n  - name: a\n    find_slot: random\n"))
+	problems := config.CheckConfig([]byte("rtp:\n  ports: \"9-3\"\n  latch: foo\nlots:\n  - name: a\n    find_slot: random\n"))
 	want := []string{
 		`config: line 2: rtp.ports: ports must be within 1024-65535 (got "9-3")`,
 		`config: line 3: rtp.latch: must be one of sdp, signalling, any (got "foo")`,

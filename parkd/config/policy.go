@@ -1,4 +1,4 @@
-package parkd
+package config
 
 import (
 	"fmt"
@@ -29,8 +29,8 @@ const (
 // still sensible: 5 s is the Kazoo docs' own example ringback, and later
 // than an hour nobody is waiting.
 const (
-	minRecallAfter = 5 * time.Second
-	maxRecallAfter = time.Hour
+	MinRecallAfter = 5 * time.Second
+	MaxRecallAfter = time.Hour
 	minRingFor     = 5 * time.Second
 	maxRingFor     = 10 * time.Minute
 	maxMaxRecalls  = 20
@@ -173,14 +173,14 @@ func (p Policy) problems(path string, max int) []*PolicyError {
 	var errs []*PolicyError
 	add := func(key, format string, args ...any) {
 		if max <= 0 || len(errs) < max {
-			errs = append(errs, &PolicyError{Key: joinKey(path, key), Msg: fmt.Sprintf(format, args...)})
+			errs = append(errs, &PolicyError{Key: JoinKey(path, key), Msg: fmt.Sprintf(format, args...)})
 		}
 	}
-	checkRange(add, "recall_after", p.RecallAfter, minRecallAfter, maxRecallAfter)
+	checkRange(add, "recall_after", p.RecallAfter, MinRecallAfter, MaxRecallAfter)
 	checkRange(add, "ring_parker_for", p.RingParkerFor, minRingFor, maxRingFor)
 	checkEnum(add, "recall_to", p.RecallTo, recallToValues)
 	for i, u := range p.RingGroup {
-		if err := checkSIPURI(u); err != nil {
+		if err := CheckSIPURI(u); err != nil {
 			add(fmt.Sprintf("ring_group[%d]", i), "%v", err)
 		}
 	}
@@ -192,12 +192,12 @@ func (p Policy) problems(path string, max int) []*PolicyError {
 	}
 	checkEnum(add, "presence_type", p.PresenceType, presenceTypeValues)
 	if p.PresenceID != nil {
-		if err := checkText(*p.PresenceID); err != nil {
+		if err := CheckText(*p.PresenceID); err != nil {
 			add("presence_id", "%v", err)
 		}
 	}
 	if p.MOH != nil {
-		if err := checkText(*p.MOH); err != nil {
+		if err := CheckText(*p.MOH); err != nil {
 			add("moh", "%v", err)
 		}
 	}
@@ -218,24 +218,24 @@ func (p Policy) checkForward(add addFunc) {
 		}
 		return
 	}
-	if err := checkSIPURI(*p.ForwardTo); err != nil {
+	if err := CheckSIPURI(*p.ForwardTo); err != nil {
 		add("forward_to", "%v", err)
 	}
 }
 
-// incomplete checks what only the merged policy can tell: on_failure:
+// Incomplete checks what only the merged policy can tell: on_failure:
 // forward needs a forward_to, group_only needs a ring group. Only fields
 // this layer sets are blamed, so each mistake is reported once, where it
 // was made.
-func (merged Policy) incomplete(path string, layer Policy) []*PolicyError {
+func (merged Policy) Incomplete(path string, layer Policy) []*PolicyError {
 	var errs []*PolicyError
 	if (layer.OnFailure != nil || layer.ForwardTo != nil) &&
 		merged.OnFailure != nil && *merged.OnFailure == FailureForward && (merged.ForwardTo == nil || *merged.ForwardTo == "") {
-		errs = append(errs, &PolicyError{Key: joinKey(path, "forward_to"), Msg: "required when on_failure is forward (a sip: URI)"})
+		errs = append(errs, &PolicyError{Key: JoinKey(path, "forward_to"), Msg: "required when on_failure is forward (a sip: URI)"})
 	}
 	if (layer.RecallTo != nil || layer.RingGroup != nil) &&
 		merged.RecallTo != nil && *merged.RecallTo == RecallGroupOnly && len(merged.RingGroup) == 0 {
-		errs = append(errs, &PolicyError{Key: joinKey(path, "ring_group"), Msg: "required when recall_to is group_only (a list of sip: URIs)"})
+		errs = append(errs, &PolicyError{Key: JoinKey(path, "ring_group"), Msg: "required when recall_to is group_only (a list of sip: URIs)"})
 	}
 	return errs
 }
@@ -250,14 +250,6 @@ func checkEnum(add addFunc, key string, v *string, allowed []string) {
 	if v != nil && !slices.Contains(allowed, *v) {
 		add(key, "must be one of %s (got %q)", strings.Join(allowed, ", "), *v)
 	}
-}
-
-// joinKey builds a key path; an empty prefix leaves the bare key.
-func joinKey(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
 
 // MarshalYAML writes only the fields set at this layer, so a policy read

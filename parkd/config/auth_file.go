@@ -1,4 +1,4 @@
-package parkd
+package config
 
 import (
 	"bufio"
@@ -16,13 +16,13 @@ const (
 	maxUsersFileUsers = 1_000_000
 )
 
-// authFileUsers reads sip.auth.users_file (none when unset): the users of
+// AuthFileUsers reads sip.auth.users_file (none when unset): the users of
 // sip.auth.realm, in Apache htdigest's "name:realm:ha1" format, where a
 // 64-digit ha1 is SHA-256 and a 32-digit one MD5. Lines of other realms
 // are skipped, so one file can serve several services; blank lines and
 // lines starting with # are comments. A user may have one line per hash.
-func (c Config) authFileUsers() ([]AuthUser, error) {
-	path := expandHome(c.SIP.Auth.UsersFile)
+func (c Config) AuthFileUsers() ([]AuthUser, error) {
+	path := ExpandHome(c.SIP.Auth.UsersFile)
 	if path == "" {
 		return nil, nil
 	}

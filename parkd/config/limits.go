@@ -1,12 +1,10 @@
-package parkd
+package config
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/parkd/parkd/sipcore"
 )
 
 // TCPLimits is `sip.tcp:`: what one SIP TCP connection, and all of them
@@ -114,13 +112,4 @@ func (c Config) checkLimits(ck *checker) {
 	if c.SIP.MaxTransactions < 1 || c.SIP.MaxTransactions > maxTransactionsAllowed {
 		ck.add("sip.max_transactions", "must be between 1 and %d (got %d)", maxTransactionsAllowed, c.SIP.MaxTransactions)
 	}
-}
-
-// endpointIdleTimeout is sip.tcp.idle_timeout as sipcore takes it: there
-// zero means the default, so "0 (never)" becomes sipcore.NoIdleTimeout.
-func (t TCPLimits) endpointIdleTimeout() time.Duration {
-	if d := t.IdleTimeout.D(); d != 0 {
-		return d
-	}
-	return sipcore.NoIdleTimeout
 }

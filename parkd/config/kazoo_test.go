@@ -1,15 +1,16 @@
-package parkd
+package config
 
 import (
 	"encoding/json"
 	"fmt"
-	"go.yaml.in/yaml/v3"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The examples of Kazoo's park docs, as printed. "Example of `data` object"
@@ -230,9 +231,9 @@ func TestParseKazooValues(t *testing.T) {
 			Sources: map[string]string{"ring_parker_for": "default_callback_timeout", "slots.100.ring_parker_for": "slots.100.callback_timeout"},
 		}},
 		{"range ends", fmt.Sprintf(`{"default_ringback_timeout": %d, "slots": {"100": {"ringback_timeout": %d}}}`,
-			minRecallAfter.Milliseconds(), maxRecallAfter.Milliseconds()), KazooPark{
-			Lot:     Policy{RecallAfter: ptr(Duration(minRecallAfter))},
-			Slots:   map[string]Policy{"100": {RecallAfter: ptr(Duration(maxRecallAfter))}},
+			MinRecallAfter.Milliseconds(), MaxRecallAfter.Milliseconds()), KazooPark{
+			Lot:     Policy{RecallAfter: ptr(Duration(MinRecallAfter))},
+			Slots:   map[string]Policy{"100": {RecallAfter: ptr(Duration(MaxRecallAfter))}},
 			Sources: map[string]string{"recall_after": "default_ringback_timeout", "slots.100.recall_after": "slots.100.ringback_timeout"},
 		}},
 		{"float with no fraction", `{"default_callback_timeout": 3.0e4}`, KazooPark{
@@ -278,7 +279,7 @@ func TestParseKazooNumberTypes(t *testing.T) {
 }
 
 func TestParseKazooErrors(t *testing.T) {
-	recallRange := fmt.Sprintf("must be between %d and %d ms", minRecallAfter.Milliseconds(), maxRecallAfter.Milliseconds())
+	recallRange := fmt.Sprintf("must be between %d and %d ms", MinRecallAfter.Milliseconds(), MaxRecallAfter.Milliseconds())
 	const (
 		k        = "lots[0].kazoo."
 		topKeys  = "action, custom_presence_id, default_callback_timeout, default_presence_type, default_ringback_timeout, force_presence_user, max_slot_number, presence_id, skip_module, slot, slots"

@@ -1,4 +1,4 @@
-package parkd
+package config
 
 import (
 	"fmt"
@@ -158,7 +158,7 @@ func (k *kazooParser) parse(data map[string]any, path string) {
 			}
 			k.out.MaxSlot = int(n)
 		case "default_ringback_timeout":
-			k.out.Lot.RecallAfter = k.millis(full, v, minRecallAfter, maxRecallAfter)
+			k.out.Lot.RecallAfter = k.millis(full, v, MinRecallAfter, MaxRecallAfter)
 			k.policySource(k.out.Lot.RecallAfter != nil, "", "recall_after", key)
 		case "default_callback_timeout":
 			k.out.Lot.RingParkerFor = k.millis(full, v, minRingFor, maxRingFor)
@@ -279,7 +279,7 @@ func (k *kazooParser) slotEntry(path, slot string, entry map[string]any, record 
 		}
 		switch key {
 		case "ringback_timeout":
-			p.RecallAfter = k.millis(full, v, minRecallAfter, maxRecallAfter)
+			p.RecallAfter = k.millis(full, v, MinRecallAfter, MaxRecallAfter)
 			src(p.RecallAfter != nil, "recall_after", key)
 		case "callback_timeout":
 			p.RingParkerFor = k.millis(full, v, minRingFor, maxRingFor)
@@ -345,7 +345,7 @@ func (k *kazooParser) presenceID(full string, v any) *string {
 	if s == "" {
 		return nil
 	}
-	if err := checkText(s); err != nil {
+	if err := CheckText(s); err != nil {
 		k.fail(full, "%v", err)
 		return nil
 	}

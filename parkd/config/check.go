@@ -1,13 +1,7 @@
-package parkd
+package config
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"reflect"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // CheckConfig reads a config file's text like ParseConfig but, instead of
@@ -16,39 +10,19 @@ import (
 // be decoded (bad YAML, an unknown key, a wrong type) has one problem: the
 // decoder cannot go on past it. Nil means the file is good.
 func CheckConfig(data []byte) []*ConfigError {
-	root, err := parseYAML(data)
+	cfg, d, err := decodeConfig(data)
 	if err != nil {
 		return []*ConfigError{asConfigError(err)}
 	}
-	cfg := DefaultConfig()
-	d := &nodeDecoder{budget: maxDecodeBudget, lines: map[string]int{}}
-	if root != nil {
-		if root.Kind != yaml.MappingNode {
-			return []*ConfigError{{Line: root.Line, Msg: "the file must be a mapping of keys such as sip:, rtp:, lots:"}}
-		}
-		if err := d.decode(root, reflect.ValueOf(&cfg).Elem(), ""); err != nil {
-			return []*ConfigError{asConfigError(err)}
-		}
-	}
-	cfg.Defaults = cfg.Defaults.Over(BuiltinPolicy())
-	cfg.expandPaths()
-	errs := cfg.Problems()
-	for _, e := range errs {
-		e.Line = d.lineOf(e.Key)
-	}
-	return errs
+	return d.problems(cfg)
 }
 
 // CheckConfigFile is CheckConfig on the file at path, each problem naming
 // the file. The error is for a file that cannot be read at all.
 func CheckConfigFile(path string) ([]*ConfigError, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path goes in front instead of "open <path>:"
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	errs := CheckConfig(data)
 	for _, e := range errs {

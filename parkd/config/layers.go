@@ -1,4 +1,4 @@
-package parkd
+package config
 
 import (
 	"fmt"
@@ -32,8 +32,9 @@ type EffectivePolicy struct {
 	Sources map[string]PolicySource `json:"sources"`
 }
 
-// policyLayer is one layer of a slot's stack.
-type policyLayer struct {
+// PolicyLayer is one layer of a slot's stack, as LayersWith and
+// WithOverrides build it and Merge flattens it.
+type PolicyLayer struct {
 	layer  string
 	key    string            // where it is written: "defaults", "lots[0].policy", "override lot/main"
 	policy Policy            //
@@ -54,18 +55,18 @@ func SlotScope(name string) string { return scopeSlot + name }
 // configLayers is a slot's stack from the config file alone: built-in,
 // defaults, the lot (its kazoo: object under its policy:), the slot (kazoo
 // slots under slot_policies). lot < 0 stops after defaults.
-func (c Config) configLayers(lot int, slot string) []policyLayer {
+func (c Config) configLayers(lot int, slot string) []PolicyLayer {
 	var kz KazooPark
 	if lot >= 0 && lot < len(c.Lots) {
-		kz = c.Lots[lot].kazoo(lotKey(lot))
+		kz = c.Lots[lot].MappedKazoo(LotKey(lot))
 	}
-	return c.layersWith(lot, slot, kz)
+	return c.LayersWith(lot, slot, kz)
 }
 
-// layersWith is configLayers with the lot's Kazoo object already mapped,
+// LayersWith is configLayers with the lot's Kazoo object already mapped,
 // so the daemon maps it once at start rather than on every park.
-func (c Config) layersWith(lot int, slot string, kz KazooPark) []policyLayer {
-	layers := []policyLayer{
+func (c Config) LayersWith(lot int, slot string, kz KazooPark) []PolicyLayer {
+	layers := []PolicyLayer{
 		{layer: LayerBuiltin, key: "builtin", policy: BuiltinPolicy()},
 		{layer: LayerDefaults, key: "defaults", policy: c.Defaults},
 	}
@@ -73,19 +74,19 @@ func (c Config) layersWith(lot int, slot string, kz KazooPark) []policyLayer {
 		return layers
 	}
 	l := c.Lots[lot]
-	key := lotKey(lot)
+	key := LotKey(lot)
 	layers = append(layers,
-		policyLayer{layer: LayerLot, key: key + ".kazoo", policy: kz.Lot, keys: kz.sourcesUnder("")},
-		policyLayer{layer: LayerLot, key: key + ".policy", policy: l.Policy},
+		PolicyLayer{layer: LayerLot, key: key + ".kazoo", policy: kz.Lot, keys: kz.sourcesUnder("")},
+		PolicyLayer{layer: LayerLot, key: key + ".policy", policy: l.Policy},
 	)
 	if slot == "" {
 		return layers
 	}
 	if sp, ok := kz.Slots[slot]; ok {
-		layers = append(layers, policyLayer{layer: LayerSlot, key: key + ".kazoo", policy: sp, keys: kz.sourcesUnder("slots." + slot + ".")})
+		layers = append(layers, PolicyLayer{layer: LayerSlot, key: key + ".kazoo", policy: sp, keys: kz.sourcesUnder("slots." + slot + ".")})
 	}
 	if sp, ok := l.SlotPolicies[slot]; ok {
-		layers = append(layers, policyLayer{layer: LayerSlot, key: mapKey(key+".slot_policies", slot), policy: sp})
+		layers = append(layers, PolicyLayer{layer: LayerSlot, key: mapKey(key+".slot_policies", slot), policy: sp})
 	}
 	return layers
 }
@@ -104,29 +105,19 @@ func (k KazooPark) sourcesUnder(prefix string) map[string]string {
 	return out
 }
 
-// kazoo is the lot's Kazoo object mapped; a config that validated maps
-// without errors.
-func (l LotConfig) kazoo(key string) KazooPark {
-	if len(l.Kazoo) == 0 {
-		return KazooPark{}
-	}
-	kz, _ := ParseKazoo(l.Kazoo, key+".kazoo", l.hasSlot)
-	return kz
-}
-
-// withOverrides puts the live overrides of a slot on top of its stack:
+// WithOverrides puts the live overrides of a slot on top of its stack:
 // defaults, then its lot, then the slot itself.
-func withOverrides(layers []policyLayer, overrides map[string]Policy, lot, slot string) []policyLayer {
+func WithOverrides(layers []PolicyLayer, overrides map[string]Policy, lot, slot string) []PolicyLayer {
 	for _, scope := range []string{ScopeDefaults, LotScope(lot), SlotScope(slot)} {
 		if p, ok := overrides[scope]; ok {
-			layers = append(layers, policyLayer{layer: LayerOverride, key: "override " + scope, policy: p})
+			layers = append(layers, PolicyLayer{layer: LayerOverride, key: "override " + scope, policy: p})
 		}
 	}
 	return layers
 }
 
-// merge flattens a stack, remembering which layer set each field.
-func merge(layers []policyLayer) (Policy, map[string]PolicySource) {
+// Merge flattens a stack, remembering which layer set each field.
+func Merge(layers []PolicyLayer) (Policy, map[string]PolicySource) {
 	var p Policy
 	sources := map[string]PolicySource{}
 	for _, l := range layers {
@@ -159,8 +150,8 @@ func (p Policy) setFields() []string {
 	return out
 }
 
-// checkScope says whether an override scope names something that exists.
-func (c Config) checkScope(scope string) error {
+// CheckScope says whether an override scope names something that exists.
+func (c Config) CheckScope(scope string) error {
 	if scope == ScopeDefaults {
 		return nil
 	}
@@ -181,4 +172,13 @@ func (c Config) checkScope(scope string) error {
 		return fmt.Errorf("no slot %q", name)
 	}
 	return fmt.Errorf("scope %q must be %q, %q or %q", scope, ScopeDefaults, scopeLot+"NAME", scopeSlot+"NUMBER")
+}
+
+// EffectivePolicy is the merged policy of a slot of lot i (slot "" for
+// the lot itself) from the config file: built-in < defaults < lot (its
+// kazoo: object under its policy:) < slot. Live overrides go on top in the
+// Server.
+func (c Config) EffectivePolicy(lot int, slot string) Policy {
+	p, _ := Merge(c.configLayers(lot, slot))
+	return p
 }

@@ -1,4 +1,4 @@
-package parkd
+package config
 
 import (
 	"encoding/hex"
@@ -7,8 +7,6 @@ import (
 	"path"
 	"strings"
 	"time"
-
-	"github.com/parkd/parkd/sipcore"
 )
 
 // AuthConfig is `sip.auth:`: digest authentication (RFC 3261 §22, RFC 8760)
@@ -123,28 +121,4 @@ func isHex(s string, n int) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
-}
-
-// sipAuth is sip.auth for sipcore: the inline users, then users_file's
-// (read by New at start, see authFileUsers).
-func (c Config) sipAuth(fileUsers []AuthUser) sipcore.AuthConfig {
-	a := sipcore.AuthConfig{Realm: c.SIP.Auth.Realm, NonceLifetime: c.SIP.Auth.NonceLifetime.D()}
-	if a.Realm == "" {
-		a.Realm = DefaultAuthRealm
-	}
-	for _, u := range append(append([]AuthUser(nil), c.SIP.Auth.Users...), fileUsers...) {
-		if a.Users == nil {
-			a.Users = map[string]sipcore.DigestUser{}
-		}
-		d := a.Users[u.Name]
-		d.Name = u.Name
-		if u.HA1 != "" {
-			d.HA1MD5 = strings.ToLower(u.HA1)
-		}
-		if u.HA1SHA256 != "" {
-			d.HA1SHA256 = strings.ToLower(u.HA1SHA256)
-		}
-		a.Users[u.Name] = d
-	}
-	return a
 }

@@ -1,4 +1,4 @@
-package parkd
+package config
 
 import "time"
 

@@ -1,14 +1,12 @@
-package parkd
+package config
 
 import (
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/parkd/parkd/sipcore/media"
 	"github.com/parkd/parkd/sipcore/media/prompts"
 )
 
@@ -26,16 +24,16 @@ const (
 
 var emptySlotValues = []string{EmptySlotReject, EmptySlotPrompt}
 
-// announceSlot reports whether a call that parks itself hears its slot
+// AnnouncesSlot reports whether a call that parks itself hears its slot
 // (unset: yes).
-func (l LotConfig) announceSlot() bool { return l.AnnounceSlot == nil || *l.AnnounceSlot }
+func (l LotConfig) AnnouncesSlot() bool { return l.AnnounceSlot == nil || *l.AnnounceSlot }
 
-// recallPrompt reports whether a parked caller hears "your call is being
+// PlaysRecallPrompt reports whether a parked caller hears "your call is being
 // returned" when a recall starts ringing (unset: yes).
-func (l LotConfig) recallPrompt() bool { return l.RecallPrompt == nil || *l.RecallPrompt }
+func (l LotConfig) PlaysRecallPrompt() bool { return l.RecallPrompt == nil || *l.RecallPrompt }
 
-// attendedTimeout is attended_timeout with 0 read as the default.
-func (l LotConfig) attendedTimeout() time.Duration {
+// AttendedTimeoutOrDefault is attended_timeout with 0 read as the default.
+func (l LotConfig) AttendedTimeoutOrDefault() time.Duration {
 	if l.AttendedTimeout == 0 {
 		return DefaultAttendedTimeout
 	}
@@ -64,7 +62,7 @@ func (l LotConfig) checkTransfer(ck *checker, key string) {
 			ck.add(k, "must name a WAV file")
 			continue
 		}
-		ck.addErr(k, checkText(path))
+		ck.addErr(k, CheckText(path))
 	}
 }
 
@@ -79,24 +77,4 @@ func checkDTMFSequence(s string) error {
 		}
 	}
 	return nil
-}
-
-// loadPrompts builds a lot's prompt set: the built-in recordings with the
-// lot's own WAV files in their place.
-func (l LotConfig) loadPrompts(key string) (*prompts.Set, error) {
-	set := prompts.Builtin()
-	for _, name := range slices.Sorted(maps.Keys(l.Prompts)) {
-		path := expandHome(l.Prompts[name])
-		if _, err := os.Stat(path); err != nil {
-			return nil, &ConfigError{Key: key + ".prompts." + name, Msg: err.Error()}
-		}
-		clip, err := media.LoadWAVClip(path)
-		if err != nil {
-			return nil, &ConfigError{Key: key + ".prompts." + name, Msg: err.Error()}
-		}
-		if set, err = set.With(name, clip); err != nil {
-			return nil, err
-		}
-	}
-	return set, nil
 }

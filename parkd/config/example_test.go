@@ -1,4 +1,4 @@
-package parkd_test
+package config_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/parkd/config"
 )
 
 // The example reads back as exactly the built-in defaults, compared as JSON
@@ -17,12 +17,12 @@ import (
 func TestExampleConfigIsTheDefaults(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("XDG_STATE_HOME", "")
-	cfg, err := parkd.ParseConfig([]byte(parkd.ExampleConfig()))
+	cfg, err := config.ParseConfig([]byte(config.ExampleConfig()))
 	if err != nil {
 		t.Fatalf("the example is refused: %v", err)
 	}
 	got, _ := json.Marshal(cfg)
-	want, _ := json.Marshal(parkd.DefaultConfig())
+	want, _ := json.Marshal(config.DefaultConfig())
 	if string(got) != string(want) {
 		t.Errorf("the example differs from the defaults:\n%s\nwant\n%s", got, want)
 	}
@@ -33,10 +33,10 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 // and empty lists are written empty: their entries are the user's.
 func TestExampleConfigNamesEveryKey(t *testing.T) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(parkd.ExampleConfig()), &doc); err != nil {
+	if err := yaml.Unmarshal([]byte(config.ExampleConfig()), &doc); err != nil {
 		t.Fatal(err)
 	}
-	checkKeys(t, doc.Content[0], reflect.TypeFor[parkd.Config](), "")
+	checkKeys(t, doc.Content[0], reflect.TypeFor[config.Config](), "")
 }
 
 // checkKeys also returns the path of every struct key it came to (those

@@ -1,4 +1,4 @@
-package parkd_test
+package config_test
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/parkd/config"
 )
 
 // docs/CONFIG.md is the admin's reference of the config file. These tests
@@ -18,7 +18,7 @@ import (
 // exactly the keys the structs have, and a default written there as one
 // `value` is the one parkd uses.
 
-const configDoc = "../docs/CONFIG.md"
+const configDoc = "../../docs/CONFIG.md"
 
 // keyTableHeader starts a table of keys; CONFIG.md's other tables (the
 // Kazoo mapping) have other headers and are not read.
@@ -52,8 +52,8 @@ func TestConfigDocNamesEveryKey(t *testing.T) {
 // the others, what `parkd config example` prints. Defaults written in
 // words ("— (required)", data's paths) are not compared.
 func TestConfigDocDefaults(t *testing.T) {
-	example := yamlRoot(t, parkd.ExampleConfig())
-	cfg, err := parkd.ParseConfig([]byte(`lots: [{name: sales, extension: "800", slots: "801-820"}]`))
+	example := yamlRoot(t, config.ExampleConfig())
+	cfg, err := config.ParseConfig([]byte(`lots: [{name: sales, extension: "800", slots: "801-820"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +151,8 @@ var listIndexRE = regexp.MustCompile(`\[\d+\]`)
 // one user written out stands for the keys of its entries.
 func structKeys(t *testing.T) []string {
 	t.Helper()
-	keys := checkKeys(t, yamlRoot(t, parkd.ExampleConfig()), reflect.TypeFor[parkd.Config](), "")
-	keys = append(keys, checkKeys(t, yamlRoot(t, oneAuthUser), reflect.TypeFor[parkd.AuthUser](), "sip.auth.users[]")...)
+	keys := checkKeys(t, yamlRoot(t, config.ExampleConfig()), reflect.TypeFor[config.Config](), "")
+	keys = append(keys, checkKeys(t, yamlRoot(t, oneAuthUser), reflect.TypeFor[config.AuthUser](), "sip.auth.users[]")...)
 	for i, k := range keys {
 		keys[i] = listIndexRE.ReplaceAllString(k, "[]")
 	}
