@@ -42,7 +42,8 @@ func nothingParked(l *lot, format string, args ...any) decision {
 	return d
 }
 
-// HandleInvite answers a new INVITE per DESIGN.md's SIP behaviour table.
+// HandleInvite answers a new INVITE: park, retrieve, pick up, queue for
+// the attendant, redirect or refuse, as decide works out under s.mu.
 func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
 	s.mu.Lock()
 	d := s.decide(inv)

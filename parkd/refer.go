@@ -117,7 +117,7 @@ func (s *Server) planReferLocked(r *sipcore.Refer) referPlan {
 			if sl.free() {
 				return referPlan{kind: referPark, slot: sl, lot: sl.lot}
 			}
-			// A transfer never bridges two callers (DESIGN.md): next_free
+			// A transfer never bridges two callers: next_free
 			// parks it elsewhere in the lot, else it is refused.
 			if sl.lot.cfg.TransferToOccupied == TransferNextFree && sl.lot.findFree() != nil {
 				return referPlan{kind: referPark, lot: sl.lot}

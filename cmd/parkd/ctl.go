@@ -12,7 +12,7 @@ import (
 	"github.com/parkd/parkd/parkd/apiclient"
 )
 
-// defaultAPI is where `parkd ctl` looks for the daemon (DESIGN.md).
+// defaultAPI is where `parkd ctl` looks for the daemon (README).
 const defaultAPI = "http://127.0.0.1:7080"
 
 // clientOptions is how `parkd ctl` was told to reach the daemon.

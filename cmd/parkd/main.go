@@ -12,7 +12,7 @@ import (
 	"github.com/parkd/parkd/parkd"
 )
 
-// Exit codes are part of the command-line contract (DESIGN.md).
+// Exit codes are part of the command-line contract (README).
 const (
 	exitOK      = 0
 	exitRuntime = 1

@@ -9,9 +9,9 @@ import (
 	"github.com/parkd/parkd/parkd"
 )
 
-// The reference systems' park APIs (DESIGN.md "Where the behaviour comes
-// from") are thin adapters over the same Client operations, served beside
-// /api/v1 behind the same token.
+// The park APIs of the systems parkd stands in for (Kazoo's valet_park and
+// call_park, a hosted PBX's UAPI) are thin adapters over the same Client
+// operations, served beside /api/v1 behind the same token.
 
 // bridger is what valet_park's bridge needs beyond parkd.Client: joining
 // two calls parkd already has. The in-process daemon has it.

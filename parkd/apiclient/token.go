@@ -14,7 +14,7 @@ import (
 // TokenEnv is the environment variable FindToken reads.
 const TokenEnv = "PARKD_TOKEN"
 
-// FindToken picks the API token as DESIGN.md orders it: the --token flag,
+// FindToken picks the API token as README ("parkd ctl") orders it: the --token flag,
 // else $PARKD_TOKEN, else the file `token` that the daemon writes in its
 // data directory (dataDir, default parkd.DefaultDataDir()).
 func FindToken(flagToken, dataDir string) (string, error) {

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// What a key left out of the file means (DESIGN.md "Defaults").
+// What a key left out of the file means (docs/CONFIG.md).
 
-// DefaultConfig is a fresh start with no config file (DESIGN.md "Defaults").
+// DefaultConfig is a fresh start with no config file (docs/CONFIG.md).
 func DefaultConfig() Config {
 	return Config{
 		SIP: SIPConfig{

@@ -12,7 +12,7 @@ import (
 
 // This file maps a lot's `kazoo:` object — a Kazoo callflow `park` action's
 // `data` object, kept verbatim by the config reader — onto parkd's native
-// settings (DESIGN.md "Where the behaviour comes from", "Config file").
+// settings (docs/CONFIG.md, "Kazoo mapping").
 //
 //	Kazoo key                          parkd setting
 //	action                             the lot's slot_action

@@ -61,7 +61,7 @@ type Policy struct {
 }
 
 // BuiltinPolicy is the bottom layer: every field set, to the values of
-// DESIGN.md "Defaults". Each call returns fresh pointers, so callers (and the
+// docs/CONFIG.md "defaults". Each call returns fresh pointers, so callers (and the
 // YAML decoder) may modify the result without touching anyone else's copy.
 func BuiltinPolicy() Policy {
 	return Policy{

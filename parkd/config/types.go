@@ -2,11 +2,11 @@ package config
 
 import "time"
 
-// The config file contract of DESIGN.md ("Config file"): one struct per
+// The config file contract (docs/CONFIG.md): one struct per
 // section, with the values its enum keys take and the bounds that keep a
 // mistyped or hostile file cheap.
 
-// Config is the whole config file. See DESIGN.md "Config file".
+// Config is the whole config file. docs/CONFIG.md lists every key.
 type Config struct {
 	SIP      SIPConfig   `yaml:"sip" json:"sip"`
 	RTP      RTPConfig   `yaml:"rtp" json:"rtp"`
@@ -112,7 +112,7 @@ const (
 	MOHBuiltin = "builtin"
 
 	// ParkAlias is the user part that always reaches the first lot's park
-	// extension (DESIGN.md: extension 700 is "also park"). It is reserved
+	// extension (extension 700 is "also park"). It is reserved
 	// here only in spirit: dial strings are [0-9*#] so no lot can claim it,
 	// and the daemon routes it.
 	ParkAlias = "park"
