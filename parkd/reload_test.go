@@ -250,3 +250,32 @@ func TestReloadKeepsTheAttendantQueue(t *testing.T) {
 		t.Fatalf("parking the queued call after the reload: %+v %v, want slot 705", v, err)
 	}
 }
+
+// A reload that restricts a lot (retrieve_allow) ends the subscriptions
+// that see its detail with "deactivated"; the phone subscribes again and
+// now gets the state alone, with nothing a pickup could use.
+func TestReloadRestrictingALotResortsWatchers(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	bob := siptest.NewPhone(t, "bob")
+	sub := d.subscribe(bob, "701", 200, siptest.SubscribeOptions{Expires: 600})
+	if _, info := nextDialogInfo(t, sub); len(info.Dialogs) != 1 || info.Dialogs[0].CallID == "" {
+		t.Fatalf("before the reload bob sees %+v, want the call with its call-id", info.Dialogs)
+	}
+
+	d.reload(func(c *parkd.Config) { c.Lots[0].RetrieveAllow = []string{"carol"} })
+	for {
+		n := nextNotify(t, sub)
+		if n.State == "terminated" {
+			if n.Reason != "deactivated" {
+				t.Errorf("bob's subscription ended with %q, want deactivated", n.Reason)
+			}
+			break
+		}
+	}
+	again := d.subscribe(bob, "701", 200, siptest.SubscribeOptions{Expires: 600})
+	if _, info := nextDialogInfo(t, again); len(info.Dialogs) != 1 || info.Dialogs[0].CallID != "" || info.Dialogs[0].Remote != nil {
+		t.Errorf("after the reload bob sees %+v, want the state alone", info.Dialogs)
+	}
+}
