@@ -122,13 +122,20 @@ func (s *Server) allSlots() []*slot {
 // the store: a scope that exists, values in range, no presence_id.
 func (s *Server) checkOverride(scope string, p Policy) error {
 	if err := s.config().CheckScope(scope); err != nil {
-		return err
+		// A reload may have removed the lot or slot an override names:
+		// clearing it must still work.
+		s.mu.Lock()
+		_, stale := s.overrides[scope]
+		s.mu.Unlock()
+		if !stale || !p.IsZero() {
+			return err
+		}
 	}
 	if err := p.Validate(""); err != nil {
 		return err
 	}
 	if p.PresenceID != nil {
-		return &PolicyError{Key: "presence_id", Msg: "cannot be changed while parkd runs (BLF resources are fixed at start); set it in the config file"}
+		return &PolicyError{Key: "presence_id", Msg: "cannot be changed by an override (BLF resources follow the config file); set it in the config file and reload"}
 	}
 	return nil
 }

@@ -279,3 +279,22 @@ func TestReloadRestrictingALotResortsWatchers(t *testing.T) {
 		t.Errorf("after the reload bob sees %+v, want the state alone", info.Dialogs)
 	}
 }
+
+// A live override of a slot the reload removed can still be cleared.
+func TestReloadLeavesStaleOverridesClearable(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	ctx := context.Background()
+	if err := d.srv.SetPolicy(ctx, parkd.SlotScope("703"), parkd.Policy{RecallAfter: ptr(parkd.Duration(time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	d.reload(func(c *parkd.Config) { c.Lots[0].Slots = "701-702" })
+	if err := d.srv.SetPolicy(ctx, parkd.SlotScope("703"), parkd.Policy{RecallAfter: ptr(parkd.Duration(2 * time.Minute))}); err == nil {
+		t.Error("a new override for a slot the config no longer has was taken")
+	}
+	if err := d.srv.SetPolicy(ctx, parkd.SlotScope("703"), parkd.Policy{}); err != nil {
+		t.Errorf("clearing the override of a removed slot: %v", err)
+	}
+	if _, ok := d.srv.Overrides()[parkd.SlotScope("703")]; ok {
+		t.Error("the override of the removed slot is still there")
+	}
+}
