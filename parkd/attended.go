@@ -84,7 +84,7 @@ func (s *Server) completeAttendedPark(inv *sipcore.Invite, sl *slot, consult *ca
 	} else if !sl.free() {
 		// The consultation call left and someone else parked here
 		// meanwhile: the transferred caller still gets a slot if any is free.
-		target = sl.lot.findFree()
+		target = s.parkingLot(sl.lot).findFree()
 	}
 	if target == nil {
 		log.Warn("attended park: the consultation call is gone and lot is full; hanging up the transferred caller")
@@ -125,7 +125,7 @@ func (s *Server) parkInsteadLocked(rec *callRecord) bool {
 	if !s.clock.Now().Before(rec.parkPeerUntil) || peer == nil || peer.ended || peer.hangupWhy != "" || s.stopping || rec.homeLot == nil {
 		return false
 	}
-	sl := rec.homeLot.findFree()
+	sl := s.parkingLot(rec.homeLot).findFree()
 	if sl == nil {
 		return false
 	}

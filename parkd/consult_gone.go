@@ -61,7 +61,7 @@ func (s *Server) decideEndedConsult(inv *sipcore.Invite) (decision, bool) {
 	delete(s.endedConsults, id)
 	sl := ec.slot
 	if !sl.free() {
-		if sl = sl.lot.findFree(); sl == nil {
+		if sl = s.parkingLot(sl.lot).findFree(); sl == nil {
 			return reject(486, "Busy Here", "lot %s is full", ec.slot.lot.cfg.Name), true
 		}
 	}

@@ -78,7 +78,7 @@ func (s *Server) keypadPark(rec *callRecord) {
 	if other == nil || rec.ended || s.stopping || s.records[rec.call] != rec {
 		return
 	}
-	l := rec.homeLot
+	l := s.parkingLot(rec.homeLot)
 	log := rec.call.Logger().With("lot", l.cfg.Name)
 	sl := l.fixedSlot
 	if sl == nil || !sl.free() {

@@ -108,8 +108,9 @@ func (s *Server) setPolicyHeld(ctx context.Context, scope string, p Policy) erro
 	return nil
 }
 
-// allSlots lists every slot in lot and number order; the list is fixed
-// at start, so no lock is needed.
+// allSlots lists every slot in lot and number order. Callers hold
+// policyMu, which Apply takes too, so no reload changes the lots (or a
+// slot's lot) meanwhile.
 func (s *Server) allSlots() []*slot {
 	var out []*slot
 	for _, l := range s.lots {

@@ -27,8 +27,8 @@ func (s *Server) enqueue(inv *sipcore.Invite, l *lot) {
 	call, err := inv.Answer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l.answering--
-	l = s.currentLot(l) // a reload while it was answered replaced the lot
+	l = s.currentLot(l) // a reload while it was answered replaced the lot; the count moved with it
+	l.answering = max(l.answering-1, 0)
 	if err != nil {
 		if errors.Is(err, sipcore.ErrCanceled) {
 			log.Info("caller canceled before the attendant queue answered")

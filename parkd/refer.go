@@ -222,8 +222,9 @@ func (s *Server) referPark(r *sipcore.Refer, plan referPlan) {
 	other := rec.peer
 	sl := plan.slot
 	if sl == nil {
-		if sl = plan.lot.fixedSlot; sl == nil || !sl.free() {
-			sl = plan.lot.findFree()
+		l := s.parkingLot(plan.lot) // a reload may have replaced it since the plan
+		if sl = l.fixedSlot; sl == nil || !sl.free() {
+			sl = l.findFree()
 		}
 	}
 	if sl == nil || !sl.free() {
@@ -302,10 +303,7 @@ func (s *Server) transferFailed(rec, other *callRecord, target string) {
 		go bridgeMedia(other.call.Logger(), rec.call, other.call)
 		return
 	}
-	l := other.homeLot
-	if l == nil {
-		l = s.lots[0]
-	}
+	l := s.parkingLot(other.homeLot)
 	sl := l.findFree()
 	if sl == nil {
 		other.hangupWhy = "transfer to " + target + " failed and lot " + l.cfg.Name + " is full"

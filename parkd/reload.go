@@ -61,6 +61,10 @@ func (s *Server) Reload(ctx context.Context) (ReloadResult, error) {
 func (s *Server) Apply(ctx context.Context, cfg Config) (ReloadResult, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	// SetPolicy checks an override against every slot outside s.mu;
+	// policyMu keeps the slots from changing under it.
+	s.policyMu.Lock()
+	defer s.policyMu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return ReloadResult{}, err
 	}
@@ -106,7 +110,7 @@ func (s *Server) Apply(ctx context.Context, cfg Config) (ReloadResult, error) {
 		s.log.Info("music on hold changed", "moh", newMusic.Name(), "listeners_moved", moved)
 	}
 	res.Added, res.Removed, res.Retired = s.adoptLotsLocked(lots)
-	withdraw := s.rebuildBLFLocked()
+	s.rebuildBLFLocked()
 	for _, sl := range s.retired {
 		if slices.Contains(res.Retired, sl.name) {
 			s.publish(Event{Kind: EventRetired, Call: sl.parked.view(), Detail: "no longer in the config; kept until its call ends"}, sl)
@@ -125,9 +129,6 @@ func (s *Server) Apply(ctx context.Context, cfg Config) (ReloadResult, error) {
 	s.events.publish(Event{Kind: EventReloaded, Time: s.clock.Now(), Detail: res.summary()})
 	s.mu.Unlock()
 
-	for _, w := range withdraw {
-		s.endpoint.Withdraw(w.resource, w.gone)
-	}
 	s.log.Info("config reloaded", "lots", strings.Join(res.Lots, ","), "changed", strings.Join(res.Changed, ","),
 		"added", len(res.Added), "removed", len(res.Removed), "retired", strings.Join(res.Retired, ","),
 		"needs_restart", strings.Join(res.NeedsRestart, ","))

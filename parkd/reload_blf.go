@@ -3,21 +3,18 @@ package parkd
 import (
 	"slices"
 	"strings"
+
+	"github.com/parkd/parkd/sipcore"
 )
 
-// withdrawal is a BLF resource whose subscriptions a reload ends: gone
-// (noresource) or changed in who may see what (deactivated: the phone
-// subscribes again and is sorted anew).
-type withdrawal struct {
-	resource string
-	gone     bool
-}
-
-// rebuildBLFLocked builds BLF from the lots in force, carries over what
-// each slot shows, publishes every resource and recounts each slot's
-// watchers. It returns the subscriptions to end, once s.mu is let go
-// (ending them calls back into SubscriptionsChanged). Callers hold s.mu.
-func (s *Server) rebuildBLFLocked() []withdrawal {
+// rebuildBLFLocked builds BLF from the lots in force and carries over what
+// each slot shows. Before anything new is published it ends the
+// subscriptions that must not see it: resources that went (noresource)
+// and resources whose watchers must be sorted anew because who may see
+// their detail changed (deactivated: the phone subscribes again). Then it
+// publishes every resource and recounts each slot's watchers. Callers
+// hold s.mu.
+func (s *Server) rebuildBLFLocked() {
 	old := s.blf
 	b := newBLF(s.lots, s.retired, s.configuredPolicy)
 	b.restrict(s.restricted)
@@ -26,29 +23,31 @@ func (s *Server) rebuildBLFLocked() []withdrawal {
 			bs.call, bs.recalling = sl.parked.view(), sl.parked.ringing != ""
 		}
 	}
-	b.withdraw = old.withdraw
-	s.blf = b
-	b.start(old.host, old.publish)
-
-	var out []withdrawal
+	withdraw := func(resource, reason string, forget bool) {
+		s.endpoint.Withdraw(resource, reason, forget)
+	}
 	for key, r := range old.resources {
 		now := b.resources[key]
 		switch {
 		case now == nil:
-			out = append(out, withdrawal{key, true}, withdrawal{key + stateOnly, true})
+			withdraw(key, sipcore.ReasonNoResource, true)
+			withdraw(key+stateOnly, sipcore.ReasonNoResource, true)
 		case r.restricted && !now.restricted:
-			out = append(out, withdrawal{key + stateOnly, true})
+			// Its state-only watchers subscribe again and get it all.
+			withdraw(key+stateOnly, sipcore.ReasonDeactivated, true)
 		case r.restricted != now.restricted || (now.restricted && whoMaySee(r) != whoMaySee(now)):
-			out = append(out, withdrawal{key, false})
+			withdraw(key, sipcore.ReasonDeactivated, false)
 			if r.restricted {
-				out = append(out, withdrawal{key + stateOnly, false})
+				withdraw(key+stateOnly, sipcore.ReasonDeactivated, false)
 			}
 		}
 	}
+	b.withdraw = old.withdraw
+	s.blf = b
+	b.start(old.host, old.publish)
 	for name, sl := range s.bySlot {
 		sl.watchers = b.watchers(name, s.endpoint.Subscribers)
 	}
-	return out
 }
 
 // whoMaySee sums up the retrieve_allow lists behind a resource, to tell

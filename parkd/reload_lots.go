@@ -1,6 +1,7 @@
 package parkd
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/parkd/parkd/parkd/config"
@@ -105,7 +106,7 @@ func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string)
 			kept[sl] = true
 		}
 		if old := s.byLot[l.cfg.Name]; old != nil {
-			l.queue = old.queue
+			l.answering = old.answering
 			if old.lastUsed >= 0 && old.lastUsed < len(old.slots) {
 				l.lastUsed = slices.Index(l.slots, old.slots[old.lastUsed])
 			}
@@ -151,14 +152,28 @@ func (s *Server) moveRecordsLocked() {
 		}
 		return l
 	}
+	var queued []*callRecord
 	for _, rec := range s.records {
 		rec.homeLot = current(rec.homeLot)
 		switch {
 		case rec.slot != nil:
 			rec.lot = rec.slot.lot
 		case rec.queued:
-			rec.lot = current(rec.lot)
+			queued = append(queued, rec)
 		}
+	}
+	// Every queue is rebuilt from the calls waiting, in the order they
+	// came: a lot removed by one reload and back in the next gets its
+	// callers back.
+	slices.SortFunc(queued, func(a, b *callRecord) int {
+		return cmp.Or(a.since.Compare(b.since), cmp.Compare(idNumber(a.id), idNumber(b.id)))
+	})
+	for _, rec := range queued {
+		rec.lot.queue = nil
+	}
+	for _, rec := range queued {
+		rec.lot = current(rec.lot)
+		rec.lot.queue = append(rec.lot.queue, rec)
 	}
 }
 
@@ -169,6 +184,18 @@ func (s *Server) currentLot(l *lot) *lot {
 		return now
 	}
 	return l
+}
+
+// parkingLot is where a call that last waited in l is parked again: the
+// lot in force with its name, else (a reload removed it, or it is nil)
+// the first lot. Callers hold s.mu.
+func (s *Server) parkingLot(l *lot) *lot {
+	if l != nil {
+		if now := s.byLot[l.cfg.Name]; now != nil {
+			return now
+		}
+	}
+	return s.lots[0]
 }
 
 // dropRetiredLocked forgets a retired slot once its call has left it:

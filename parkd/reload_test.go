@@ -265,14 +265,15 @@ func TestReloadRestrictingALotResortsWatchers(t *testing.T) {
 	}
 
 	d.reload(func(c *parkd.Config) { c.Lots[0].RetrieveAllow = []string{"carol"} })
-	for {
-		n := nextNotify(t, sub)
-		if n.State == "terminated" {
-			if n.Reason != "deactivated" {
-				t.Errorf("bob's subscription ended with %q, want deactivated", n.Reason)
-			}
-			break
-		}
+	// Ended before anything is published under the new rule: the next
+	// NOTIFY bob gets is the last, and no later call reaches him.
+	if n := nextNotify(t, sub); n.State != "terminated" || n.Reason != "deactivated" {
+		t.Errorf("bob's first NOTIFY after the reload: %s;reason=%s, want terminated;reason=deactivated", n.State, n.Reason)
+	}
+	d.dial(siptest.NewPhone(t, "dave"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "702")
+	if n, err := sub.Next(ctxFor(t, 300*time.Millisecond)); err == nil {
+		t.Errorf("bob's ended subscription got another NOTIFY: %s %s", n.State, n.Body)
 	}
 	again := d.subscribe(bob, "701", 200, siptest.SubscribeOptions{Expires: 600})
 	if _, info := nextDialogInfo(t, again); len(info.Dialogs) != 1 || info.Dialogs[0].CallID != "" || info.Dialogs[0].Remote != nil {
@@ -296,5 +297,92 @@ func TestReloadLeavesStaleOverridesClearable(t *testing.T) {
 	}
 	if _, ok := d.srv.Overrides()[parkd.SlotScope("703")]; ok {
 		t.Error("the override of the removed slot is still there")
+	}
+}
+
+// A reload that lifts a lot's restriction ends the state-only watchers
+// with "deactivated" (not noresource: the slot is still there), and a new
+// subscription sees the detail.
+func TestReloadLiftingARestrictionResortsWatchers(t *testing.T) {
+	d := startDaemon(t, func(c *parkd.Config) {
+		reloadLot(c)
+		c.Lots[0].RetrieveAllow = []string{"carol"}
+	})
+	d.dial(siptest.NewPhone(t, "alice"), "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	bob := siptest.NewPhone(t, "bob")
+	sub := d.subscribe(bob, "701", 200, siptest.SubscribeOptions{Expires: 600})
+	if _, info := nextDialogInfo(t, sub); len(info.Dialogs) != 1 || info.Dialogs[0].CallID != "" {
+		t.Fatalf("before the reload bob sees %+v, want the state alone", info.Dialogs)
+	}
+	d.reload(func(c *parkd.Config) { c.Lots[0].RetrieveAllow = nil })
+	if n := nextNotify(t, sub); n.State != "terminated" || n.Reason != "deactivated" {
+		t.Errorf("bob's state-only subscription after the reload: %s;reason=%s, want terminated;reason=deactivated", n.State, n.Reason)
+	}
+	again := d.subscribe(bob, "701", 200, siptest.SubscribeOptions{Expires: 600})
+	if _, info := nextDialogInfo(t, again); len(info.Dialogs) != 1 || info.Dialogs[0].CallID == "" {
+		t.Errorf("after the reload bob sees %+v, want the call with its call-id", info.Dialogs)
+	}
+}
+
+// A queued call whose lot one reload removes and the next brings back is
+// in that lot's queue again, and a call being answered for the queue
+// during a reload still counts against queue_max.
+func TestReloadRemovedThenRestoredLotKeepsItsQueue(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	d.dial(siptest.NewPhone(t, "alice"), "0", 200, siptest.CallOptions{})
+	ev := d.waitEvent(parkd.EventQueued, "")
+	sales := func(c *parkd.Config) {
+		l := parkd.DefaultLot()
+		l.Name, l.Extension, l.RetrieveExtension, l.Slots, l.AttendantExtension = "sales", "800", "", "801-802", "9"
+		c.Lots[0] = l
+	}
+	d.reload(sales)
+	d.reload(func(c *parkd.Config) {}) // the running config again: main is still gone
+	cfg := d.srv.Config()
+	main := parkd.DefaultLot()
+	main.Slots = "701-703"
+	cfg.Lots = append(cfg.Lots, main)
+	if _, err := d.srv.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	lots, err := d.srv.Lots(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lots {
+		if l.Name == "main" && l.Queued != 1 {
+			t.Errorf("main queues %d calls after coming back, want alice's", l.Queued)
+		}
+	}
+	queued, _ := d.srv.Calls(context.Background(), parkd.CallFilter{State: parkd.CallQueued})
+	if len(queued) != 1 || queued[0].ID != ev.Call.ID || queued[0].Position != 1 {
+		t.Errorf("queued calls %+v, want alice's at position 1", queued)
+	}
+}
+
+// Policy changes and reloads at once: each sees whole lots (run with -race).
+func TestReloadDuringPolicyChanges(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			p := parkd.Policy{RecallAfter: ptr(parkd.Duration(time.Duration(60+i) * time.Second))}
+			if err := d.srv.SetPolicy(ctx, parkd.ScopeDefaults, p); err != nil {
+				t.Errorf("SetPolicy: %v", err)
+				return
+			}
+		}
+	}()
+	for i := range 20 {
+		slots := []string{"701-705", "701-703"}[i%2]
+		d.reload(func(c *parkd.Config) { c.Lots[0].Slots = slots })
+	}
+	<-done
+	p, err := d.srv.SlotPolicy("701")
+	if err != nil || p.Policy.RecallAfter.D() != 79*time.Second {
+		t.Errorf("701's recall_after after the changes: %v %v, want the last override, 1m19s", p.Policy.RecallAfter, err)
 	}
 }

@@ -2,23 +2,26 @@ package sipcore
 
 import "github.com/parkd/parkd/sipcore/presence"
 
-// Final states of a subscription whose resource a reload changed.
+// Reasons a resource's subscriptions are ended by Withdraw (RFC 6665
+// §4.1.3).
 const (
-	// stateNoResource: the slot or presence_id left the configuration;
-	// RFC 6665 §4.1.3 asks the phone not to subscribe again.
-	stateNoResource = "terminated;reason=noresource"
-	// stateDeactivated: the resource still exists but who may see what
-	// changed; the phone subscribes again at once and is sorted anew.
-	stateDeactivated = "terminated;reason=deactivated"
+	// ReasonNoResource: the slot or presence_id left the configuration;
+	// the phone should not subscribe again.
+	ReasonNoResource = "noresource"
+	// ReasonDeactivated: subscribe again now; what the resource shows, or
+	// who may see it, changed and the new SUBSCRIBE is sorted anew.
+	ReasonDeactivated = "deactivated"
 )
 
 // Withdraw ends every subscription to resource, in every event package,
-// with a final NOTIFY: reason noresource when gone (the resource no longer
-// exists and its published state is forgotten, so a new SUBSCRIBE finds
-// nothing), else deactivated (subscribe again now). It returns how many
-// subscriptions it ended. It calls the handler's SubscriptionsChanged, so
-// it must not be called with a lock that method takes.
-func (ep *Endpoint) Withdraw(resource string, gone bool) int {
+// with a final NOTIFY carrying reason and the resource's latest state.
+// forget drops the resource's published state too, so a SUBSCRIBE to it
+// finds nothing until it is published again. The handler hears of the
+// changed counts on a goroutine of its own, so Withdraw may be called
+// while holding the lock SubscriptionsChanged takes: a reload ends the
+// subscriptions before it publishes anything new. It returns how many
+// subscriptions it ended.
+func (ep *Endpoint) Withdraw(resource, reason string, forget bool) int {
 	r := &ep.subs
 	type ending struct {
 		s    *Subscription
@@ -34,29 +37,41 @@ func (ep *Endpoint) Withdraw(resource string, gone bool) int {
 		for s := range rs.subs {
 			subs = append(subs, ending{s, rs.body, rs.seq})
 		}
-		if gone {
+		if forget {
 			delete(r.resources, key)
 		}
 	}
 	r.mu.Unlock()
-	state := stateDeactivated
-	if gone {
-		state = stateNoResource
-	}
+	state := "terminated;reason=" + reason
+	ended := 0
 	for _, e := range subs {
-		e.s.terminateWith(e.body, e.seq, state)
+		if e.s.withdraw(e.body, e.seq, state) {
+			ended++
+		}
 	}
-	return len(subs)
+	if ended > 0 {
+		go ep.handler.SubscriptionsChanged(resource)
+	}
+	return ended
 }
 
-// terminateWith ends s with a final NOTIFY that carries body when it is
-// newer than what s last had, so the last word a watcher hears is the
-// resource's latest state.
-func (s *Subscription) terminateWith(body presence.Body, seq uint64, state string) {
+// withdraw ends s with a final NOTIFY that carries body when it is newer
+// than what s last had, without telling the handler (Withdraw does, once).
+func (s *Subscription) withdraw(body presence.Body, seq uint64, state string) bool {
 	s.mu.Lock()
-	if seq > s.bodySeq && s.final == "" {
+	if s.final != "" {
+		s.mu.Unlock()
+		return false
+	}
+	if seq > s.bodySeq {
 		s.body, s.bodySeq = body, seq
 	}
+	s.final = state
+	s.stopTimerLocked()
 	s.mu.Unlock()
-	s.terminate(state)
+	if !s.ep.subs.remove(s) {
+		return false
+	}
+	s.sendFinal()
+	return true
 }
