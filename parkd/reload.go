@@ -138,23 +138,31 @@ func (s *Server) Apply(ctx context.Context, cfg Config) (ReloadResult, error) {
 // Config is a copy of the configuration in force.
 func (s *Server) Config() Config { return s.config().Clone() }
 
-// summary is the reload in one line, for the event and the console.
-func (r ReloadResult) summary() string {
-	var parts []string
+// Changes says what the reload did, one phrase per kind of change
+// ("slots retired (kept until their call ends): 702"); none when nothing
+// changed.
+func (r ReloadResult) Changes() []string {
+	var out []string
 	add := func(label string, list []string) {
 		if len(list) > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", label, strings.Join(list, ",")))
+			out = append(out, fmt.Sprintf("%s: %s", label, strings.Join(list, ", ")))
 		}
 	}
 	add("changed", r.Changed)
 	add("slots added", r.Added)
 	add("slots removed", r.Removed)
-	add("slots retired", r.Retired)
-	add("needs restart", r.NeedsRestart)
-	if len(parts) == 0 {
+	add("slots retired (kept until their call ends)", r.Retired)
+	add("needs a restart to change", r.NeedsRestart)
+	return out
+}
+
+// summary is the reload in one line, for the event and the console.
+func (r ReloadResult) summary() string {
+	changes := r.Changes()
+	if len(changes) == 0 {
 		return "config reloaded: nothing changed"
 	}
-	return "config reloaded: " + strings.Join(parts, "; ")
+	return "config reloaded: " + strings.Join(changes, "; ")
 }
 
 // boundAtStart are the keys a running parkd cannot change: its sockets,

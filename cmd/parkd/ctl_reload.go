@@ -42,17 +42,7 @@ a restart; reload names the ones that changed.`,
 
 // printReload says what changed, one line per kind of change.
 func printReload(c *ctl, r parkd.ReloadResult) error {
-	lines := []string{"reloaded: lots " + strings.Join(r.Lots, ", ")}
-	add := func(label string, list []string) {
-		if len(list) > 0 {
-			lines = append(lines, fmt.Sprintf("%s: %s", label, strings.Join(list, ", ")))
-		}
-	}
-	add("changed", r.Changed)
-	add("slots added", r.Added)
-	add("slots removed", r.Removed)
-	add("slots retired (kept until their call ends)", r.Retired)
-	add("needs a restart to change", r.NeedsRestart)
+	lines := append([]string{"reloaded: lots " + strings.Join(r.Lots, ", ")}, r.Changes()...)
 	if len(lines) == 1 {
 		lines = append(lines, "nothing changed")
 	}
