@@ -399,64 +399,6 @@ func TestReferRejectCarriesWarning(t *testing.T) {
 	}
 }
 
-// A re-park hangs up the referrer after the final NOTIFY: its BYE follows
-// the NOTIFYs in the dialog's CSeq order.
-func TestReferFinishThenHangupShareCSeq(t *testing.T) {
-	ctx := testCtx(t)
-	h := newReferHandler()
-	h.script = func(ctx context.Context, r *Refer) {
-		r.Accept()
-		if err := r.Finish(ctx, 200, "OK"); err != nil {
-			t.Errorf("Finish: %v", err)
-		}
-		r.Call.Hangup(ctx, "transferred")
-	}
-	ep := newReferEndpoint(t, h)
-	call, _ := referCall(t, ctx, ep, h, "udp")
-	if res, err := call.Refer(ctx, "<sip:700@127.0.0.1>"); err != nil || res.StatusCode != 202 {
-		t.Fatalf("REFER: %v %v", res, err)
-	}
-	first := nextReferNotify(t, ctx, call)
-	final := nextReferNotify(t, ctx, call)
-	bye, err := call.WaitHangup(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b, c := first.Request.CSeq().SeqNo, final.Request.CSeq().SeqNo, bye.CSeq().SeqNo
-	if !(a < b && b < c) {
-		t.Errorf("CSeqs NOTIFY %d, NOTIFY %d, BYE %d: not one increasing sequence", a, b, c)
-	}
-}
-
-func TestReferFinishAfterReferrerHungUp(t *testing.T) {
-	ctx := testCtx(t)
-	h := newReferHandler()
-	hungUp := make(chan struct{})
-	finished := make(chan error, 1)
-	h.script = func(ctx context.Context, r *Refer) {
-		r.Accept()
-		<-hungUp
-		finished <- r.Finish(ctx, 200, "OK")
-	}
-	ep := newReferEndpoint(t, h)
-	call, c := referCall(t, ctx, ep, h, "udp")
-	if res, err := call.Refer(ctx, "<sip:701@127.0.0.1>"); err != nil || res.StatusCode != 202 {
-		t.Fatalf("REFER: %v %v", res, err)
-	}
-	nextReferNotify(t, ctx, call)
-	call.Hangup(ctx)
-	<-c.Done()
-	close(hungUp)
-	select {
-	case err := <-finished:
-		if err == nil {
-			t.Error("Finish after the referrer hung up returned no error")
-		}
-	case <-ctx.Done():
-		t.Fatal("Finish never returned")
-	}
-}
-
 func TestReferNoReferSub(t *testing.T) {
 	ctx := testCtx(t)
 	h := newReferHandler()
@@ -510,55 +452,6 @@ func TestReferFromOriginatedLeg(t *testing.T) {
 	}
 	checkReferNotify(t, nextReferNotify(t, ctx, call), call, 100, "SIP/2.0 100 Trying\r\n", "active;expires=60")
 	checkReferNotify(t, nextReferNotify(t, ctx, call), call, 200, "SIP/2.0 200 OK\r\n", "terminated;reason=noresource")
-}
-
-func TestOriginateCarriesReplacesAndReferredBy(t *testing.T) {
-	ctx := testCtx(t)
-	ep := newReferEndpoint(t, newReferHandler())
-	phone := siptest.NewPhone(t, "carol")
-	done := make(chan error, 1)
-	go func() {
-		_, err := ep.Originate(ctx, Originate{
-			Targets:    []string{phone.URI()},
-			From:       Party{URI: "sip:parkd@127.0.0.1"},
-			Replaces:   &Replaces{CallID: "abc@host", ToTag: "t1", FromTag: "f1"},
-			ReferredBy: &Party{Display: "Bob", URI: "sip:bob@127.0.0.1"},
-		})
-		done <- err
-	}()
-	in, err := phone.Incoming(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := in.Header("Replaces"); got != "abc@host;to-tag=t1;from-tag=f1" {
-		t.Errorf("Replaces %q", got)
-	}
-	if got := in.Header("Referred-By"); got != `"Bob" <sip:bob@127.0.0.1>` {
-		t.Errorf("Referred-By %q", got)
-	}
-	in.Reject(486)
-	if err := <-done; err == nil {
-		t.Error("Originate to a busy phone returned no error")
-	}
-}
-
-func TestOriginateRefusesHeaderBreakingTransferFields(t *testing.T) {
-	ctx := testCtx(t)
-	ep := newReferEndpoint(t, newReferHandler())
-	phone := siptest.NewPhone(t, "carol")
-	for _, o := range []Originate{
-		{Replaces: &Replaces{CallID: "abc\r\nX-Evil: 1", ToTag: "t", FromTag: "f"}},
-		{Replaces: &Replaces{CallID: "abc", FromTag: "f"}},
-		{ReferredBy: &Party{URI: "sip:bob@h>\r\nX-Evil: 1"}},
-	} {
-		o.Targets, o.From = []string{phone.URI()}, Party{URI: "sip:parkd@127.0.0.1"}
-		if _, err := ep.Originate(ctx, o); err == nil {
-			t.Errorf("Originate with %+v %+v: no error", o.Replaces, o.ReferredBy)
-		}
-	}
-	if n := phone.IncomingCount(); n != 0 {
-		t.Errorf("%d INVITEs sent with a broken transfer header", n)
-	}
 }
 
 func TestReferOutsideACallIsDeclined(t *testing.T) {
@@ -630,31 +523,4 @@ func TestReferWithStaleCSeqIsRefused(t *testing.T) {
 	if len(h.refers) != 0 {
 		t.Error("the handler got the stale REFER too")
 	}
-}
-
-// Finish and Hangup at once, as a re-park that gives up on the referrer
-// might: neither blocks the other, the phone gets its BYE.
-func TestReferFinishRacesHangup(t *testing.T) {
-	ctx := testCtx(t)
-	h := newReferHandler()
-	finished := make(chan error, 1)
-	h.script = func(ctx context.Context, r *Refer) {
-		r.Accept()
-		go r.Call.Hangup(ctx, "transferred")
-		finished <- r.Finish(ctx, 200, "OK")
-	}
-	ep := newReferEndpoint(t, h)
-	call, c := referCall(t, ctx, ep, h, "udp")
-	if res, err := call.Refer(ctx, "<sip:700@127.0.0.1>"); err != nil || res.StatusCode != 202 {
-		t.Fatalf("REFER: %v %v", res, err)
-	}
-	if _, err := call.WaitHangup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-finished: // nil or an error: either is fine, it must return
-	case <-ctx.Done():
-		t.Fatal("Finish never returned")
-	}
-	<-c.Done()
 }
