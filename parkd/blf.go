@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/presence"
@@ -13,12 +14,16 @@ import (
 // of the event stream like the API and the console: it keeps the little
 // state it needs from events and never reads the slots themselves.
 type blf struct {
-	publish   func(resource, event string, body presence.Body)
-	withdraw  func(resource string)     // ends every subscription to a resource that went
-	host      string                    // host part of entity URIs
-	resources map[string]*blfResource   // by the user part phones subscribe to
-	bySlot    map[string][]*blfResource // slot → every resource that shows it
-	slots     map[string]*blfSlot
+	publish  func(resource, event string, body presence.Body)
+	withdraw func(resource string) // ends every subscription to a resource that went
+	// subscribers counts a resource's live subscriptions (sipcore's);
+	// nil counts everyone as watched. now is the clock for resolveGrace.
+	subscribers func(resource string) int
+	now         func() time.Time
+	host        string                    // host part of entity URIs
+	resources   map[string]*blfResource   // by the user part phones subscribe to
+	bySlot      map[string][]*blfResource // slot → every resource that shows it
+	slots       map[string]*blfSlot
 }
 
 // blfResource is one subscribable entity: a slot, a lot (all its slots),
@@ -32,7 +37,17 @@ type blfResource struct {
 	// state alone unless they may retrieve there (see Server.restricted);
 	// such a resource is also published as key+stateOnly.
 	restricted bool
+	// stale: a change reached it while nobody watched, so it was not
+	// rendered; the next SUBSCRIBE to it renders it first.
+	stale bool
+	// resolvedUntil: a SUBSCRIBE was resolved to it moments ago and may
+	// not be registered yet; it is rendered on every change until then.
+	resolvedUntil time.Time
 }
+
+// resolveGrace covers the gap between resolving a SUBSCRIBE and sipcore
+// registering it, so no change in between is skipped for it.
+const resolveGrace = 5 * time.Second
 
 // stateOnly marks the variant of a resource for watchers that may not
 // pick up: occupied or not, with no call-id, tags or caller. sipcore
@@ -145,6 +160,12 @@ func (b *blf) resolve(target string, mayDetail func(*lot) bool) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	if r.stale {
+		b.render(r)
+	}
+	if b.now != nil {
+		r.resolvedUntil = b.now().Add(resolveGrace)
+	}
 	if r.restricted {
 		for _, bs := range r.slots {
 			if !mayDetail(bs.lot) {
@@ -193,11 +214,30 @@ func (b *blf) onEvent(ev Event) {
 		return // subscriber counts and the like change no lamp
 	}
 	for _, r := range b.bySlot[bs.name] {
-		b.render(r)
+		if b.watched(r) {
+			b.render(r)
+		} else {
+			r.stale = true
+		}
 	}
 }
 
+// watched reports whether rendering r reaches anyone: a subscription to
+// it (or its state-only variant), or one being set up. A lot-wide body
+// lists every slot of the lot, so skipping it when nobody listens is
+// most of what a park costs BLF.
+func (b *blf) watched(r *blfResource) bool {
+	if b.subscribers == nil {
+		return true
+	}
+	if b.subscribers(r.key) > 0 || (r.restricted && b.subscribers(r.key+stateOnly) > 0) {
+		return true
+	}
+	return b.now != nil && b.now().Before(r.resolvedUntil)
+}
+
 func (b *blf) render(r *blfResource) {
+	r.stale = false
 	b.publish(r.key, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r, true)))
 	b.publish(r.key, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r, true)}))
 	if r.restricted {

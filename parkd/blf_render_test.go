@@ -3,6 +3,7 @@ package parkd
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/presence"
@@ -110,4 +111,62 @@ func testLots(tb testing.TB, cfg *Config) []*lot {
 // configPolicy is the configured policy of a slot, without live overrides.
 func configPolicy(cfg *Config) func(*lot, string) Policy {
 	return func(l *lot, slot string) Policy { return cfg.EffectivePolicy(l.index, slot) }
+}
+
+// Nobody watching, nothing rendered: a change to a slot nobody subscribes
+// to (alone or through its lot) publishes no body, and the SUBSCRIBE that
+// comes later gets the state as it is now; from its resolve on, changes
+// are rendered even before sipcore has registered it.
+func TestBLFRendersOnlyWatchedResources(t *testing.T) {
+	cfg := DefaultConfig()
+	b := newBLF(testLots(t, &cfg), nil, configPolicy(&cfg))
+	watchers := map[string]int{}
+	now := time.Unix(1000, 0)
+	b.subscribers = func(r string) int { return watchers[r] }
+	b.now = func() time.Time { return now }
+	published := map[string]presence.Body{}
+	b.start("10.0.0.5", func(resource, event string, body presence.Body) {
+		if event == sipcore.EventDialog {
+			published[resource] = body
+		}
+	})
+	clear(published)
+	call := &CallView{ID: "c1", CallID: "c1@pbx", LocalTag: "p", RemoteTag: "c", Caller: Party{URI: "sip:alice@pbx"}}
+
+	b.onEvent(Event{Kind: EventParked, Slot: "701", Call: call})
+	if len(published) != 0 {
+		t.Fatalf("unwatched change rendered %d resources", len(published))
+	}
+	watchers["700"] = 1 // the lot-wide resource has a watcher now
+	b.onEvent(Event{Kind: EventParked, Slot: "702", Call: call})
+	if _, ok := published["700"]; !ok || len(published) != 1 {
+		t.Fatalf("rendered %v, want the watched lot resource alone", keysOf(published))
+	}
+
+	if key, ok := b.resolve("701", func(*lot) bool { return true }); !ok || key != "701" {
+		t.Fatalf("resolve 701: %q %v", key, ok)
+	}
+	info, err := presence.ParseDialogInfo(published["701"].Bytes(0))
+	if err != nil || len(info.Dialogs) != 1 {
+		t.Fatalf("701 rendered on resolve: %v %+v, want the parked call", err, info)
+	}
+	delete(published, "701")
+	b.onEvent(Event{Kind: EventAbandoned, Slot: "701"}) // registered or not, within the grace
+	if _, ok := published["701"]; !ok {
+		t.Error("a change right after the resolve was not rendered")
+	}
+	delete(published, "701")
+	now = now.Add(resolveGrace + time.Second)
+	b.onEvent(Event{Kind: EventParked, Slot: "701", Call: call})
+	if _, ok := published["701"]; ok {
+		t.Error("rendered 701 after the grace with nobody subscribed")
+	}
+}
+
+func keysOf(m map[string]presence.Body) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -42,7 +42,7 @@ func (s *Server) rebuildBLFLocked() {
 			}
 		}
 	}
-	b.withdraw = old.withdraw
+	b.withdraw, b.subscribers, b.now = old.withdraw, old.subscribers, old.now
 	s.blf = b
 	b.start(old.host, old.publish)
 	for name, sl := range s.bySlot {

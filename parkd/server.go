@@ -169,6 +169,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	warnExposure(log, cfg, s.endpoint.Addrs(), settings.Auth.Enabled())
 	s.mu.Lock()
 	s.blf.withdraw = func(resource string) { s.endpoint.Withdraw(resource, sipcore.ReasonNoResource, true) }
+	s.blf.subscribers, s.blf.now = s.endpoint.Subscribers, s.clock.Now
 	s.blf.start(s.entityHost(), s.endpoint.Publish)
 	s.mu.Unlock()
 	built = true
