@@ -14,7 +14,7 @@ import (
 
 // The HTTP API benchmarks of issue 9 ("Speed") run a real daemon in the
 // test process (clienttest.Start: SIP on 127.0.0.1, the API on loopback)
-// and place calls with a raw-UDP SIP client written here: INVITE, ACK,
+// and place calls with a raw-UDP SIP client (sipclient_test.go): INVITE, ACK,
 // BYE and the 200s to parkd's requests are written by hand from the
 // messages' own headers, so a thousand calls cost the client almost
 // nothing. Commands and figures: docs/PERFORMANCE.md, "HTTP API (issue 9)".
