@@ -88,10 +88,7 @@ func (s *Server) parkTargetLocked(rec *callRecord, req ParkRequest) (*slot, erro
 		return sl, nil
 	}
 	if l == nil {
-		l = rec.lot
-	}
-	if l == nil {
-		l = s.lots[0]
+		l = s.parkingLot(rec.lot) // its lot as the config has it now, else the first
 	}
 	if l.fixedSlot != nil {
 		if l.fixedSlot.free() {

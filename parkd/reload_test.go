@@ -386,3 +386,20 @@ func TestReloadDuringPolicyChanges(t *testing.T) {
 		t.Errorf("701's recall_after after the changes: %v %v, want the last override, 1m19s", p.Policy.RecallAfter, err)
 	}
 }
+
+// A call queued in a lot that a reload removed is parked by the API into
+// the first lot in force.
+func TestReloadParksTheQueueOfARemovedLotIntoTheFirstLot(t *testing.T) {
+	d := startDaemon(t, reloadLot)
+	d.dial(siptest.NewPhone(t, "alice"), "0", 200, siptest.CallOptions{})
+	ev := d.waitEvent(parkd.EventQueued, "")
+	d.reload(func(c *parkd.Config) {
+		l := parkd.DefaultLot()
+		l.Name, l.Extension, l.RetrieveExtension, l.Slots, l.AttendantExtension = "sales", "800", "", "801-802", ""
+		c.Lots[0] = l
+	})
+	v, err := d.srv.Park(context.Background(), ev.Call.ID, parkd.ParkRequest{})
+	if err != nil || v.Slot != "801" || v.Lot != "sales" {
+		t.Fatalf("parking the queued call of the removed lot: %+v %v, want 801 in sales", v, err)
+	}
+}
