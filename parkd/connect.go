@@ -148,11 +148,15 @@ func (s *Server) connected(rec *callRecord, opt connectOptions, call *sipcore.Ca
 		s.linkLocked(rec, answered)
 		s.emitCall(EventBridged, rec, why+" "+detail)
 	}
+	// Bridged before s.mu is let go: an operation that follows at once (a
+	// park of the caller, say) must find the media joined, not a join
+	// still to come that would take the caller off its music.
+	bridged := bridgeMedia(log, rec.call, call)
 	s.mu.Unlock()
 	if opt.answered != nil {
 		go opt.answered()
 	}
-	if !bridgeMedia(log, rec.call, call) {
+	if !bridged {
 		return
 	}
 	log.Info("attendant connect answered and bridged")
