@@ -251,7 +251,11 @@ func (m *model) tableRow(s *slotState, selected bool, w, slotW int, now time.Tim
 	if s.Call == nil {
 		return fit(strings.Join(cols, " "), w)
 	}
-	cols = append(cols, fit(m.st.caller.Render(f.caller), callerW))
+	caller := m.st.caller.Render(f.caller)
+	if s.Retired { // no longer in the config: it goes when this call leaves
+		caller = m.st.late.Render("retired") + " " + caller
+	}
+	cols = append(cols, fit(caller, callerW))
 	if showParker {
 		cols = append(cols, fit(f.parker, colParker))
 	}
