@@ -195,7 +195,8 @@ func keepBoundAtStart(next, old *Config) []string {
 }
 
 // changedKeys lists the top-level keys (sip and rtp by sub-key) whose
-// values differ between two configs.
+// values differ between two configs. next has been through
+// keepBoundAtStart, so start-bound keys are equal and never listed.
 func changedKeys(old, next *Config) []string {
 	var out []string
 	diff := func(key string, a, b any) {
@@ -203,7 +204,7 @@ func changedKeys(old, next *Config) []string {
 			out = append(out, key)
 		}
 	}
-	ov, nv := reflect.ValueOf(sipWithoutBound(old.SIP)), reflect.ValueOf(sipWithoutBound(next.SIP))
+	ov, nv := reflect.ValueOf(old.SIP), reflect.ValueOf(next.SIP)
 	for i := range ov.NumField() {
 		diff("sip."+yamlName(ov.Type().Field(i)), ov.Field(i).Interface(), nv.Field(i).Interface())
 	}
@@ -215,13 +216,6 @@ func changedKeys(old, next *Config) []string {
 	diff("lots", old.Lots, next.Lots)
 	diff("ring_groups", old.RingGroups, next.RingGroups)
 	return out
-}
-
-// withoutBound is the sip section with its start-bound keys blanked, so
-// changedKeys does not count them twice.
-func sipWithoutBound(c SIPConfig) SIPConfig {
-	c.Listen, c.Advertise, c.TCP = nil, "", TCPLimits{}
-	return c
 }
 
 // slotPoliciesLocked is every slot's effective policy, to tell after a
