@@ -143,18 +143,9 @@ func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string)
 // name of the lot it was in; a call whose lot went keeps the old one (its
 // queue place and prompts) until it ends. Callers hold s.mu.
 func (s *Server) moveRecordsLocked() {
-	current := func(l *lot) *lot {
-		if l == nil {
-			return nil
-		}
-		if now := s.byLot[l.cfg.Name]; now != nil {
-			return now
-		}
-		return l
-	}
 	var queued []*callRecord
 	for _, rec := range s.records {
-		rec.homeLot = current(rec.homeLot)
+		rec.homeLot = s.currentLot(rec.homeLot)
 		switch {
 		case rec.slot != nil:
 			rec.lot = rec.slot.lot
@@ -172,14 +163,17 @@ func (s *Server) moveRecordsLocked() {
 		rec.lot.queue = nil
 	}
 	for _, rec := range queued {
-		rec.lot = current(rec.lot)
+		rec.lot = s.currentLot(rec.lot)
 		rec.lot.queue = append(rec.lot.queue, rec)
 	}
 }
 
 // currentLot is the lot in force with l's name, or l when a reload
-// removed it. Callers hold s.mu.
+// removed it (nil stays nil). Callers hold s.mu.
 func (s *Server) currentLot(l *lot) *lot {
+	if l == nil {
+		return nil
+	}
 	if now := s.byLot[l.cfg.Name]; now != nil {
 		return now
 	}
