@@ -192,15 +192,27 @@ func (s *Subscription) terminate(state string) {
 // end marks the subscription ended with state and unregisters it; false
 // when it had already ended.
 func (s *Subscription) end(state string) bool {
-	s.mu.Lock()
-	if s.final != "" {
-		s.mu.Unlock()
+	if !s.seal(state, nil, 0) {
 		return false
+	}
+	s.ep.dropSubscription(s)
+	return true
+}
+
+// seal marks s ended with state, its final NOTIFY carrying latest when
+// that is newer than what s has (nil: what s has); false when s had
+// already ended.
+func (s *Subscription) seal(state string, latest *presence.Body, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.final != "" {
+		return false
+	}
+	if latest != nil && seq > s.bodySeq {
+		s.body, s.bodySeq = *latest, seq
 	}
 	s.final = state
 	s.stopTimerLocked()
-	s.mu.Unlock()
-	s.ep.dropSubscription(s)
 	return true
 }
 

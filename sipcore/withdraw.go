@@ -58,18 +58,7 @@ func (ep *Endpoint) Withdraw(resource, reason string, forget bool) int {
 // withdraw ends s with a final NOTIFY that carries body when it is newer
 // than what s last had, without telling the handler (Withdraw does, once).
 func (s *Subscription) withdraw(body presence.Body, seq uint64, state string) bool {
-	s.mu.Lock()
-	if s.final != "" {
-		s.mu.Unlock()
-		return false
-	}
-	if seq > s.bodySeq {
-		s.body, s.bodySeq = body, seq
-	}
-	s.final = state
-	s.stopTimerLocked()
-	s.mu.Unlock()
-	if !s.ep.subs.remove(s) {
+	if !s.seal(state, &body, seq) || !s.ep.subs.remove(s) {
 		return false
 	}
 	s.sendFinal()
