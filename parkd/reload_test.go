@@ -20,6 +20,14 @@ func reloadLot(c *parkd.Config) {
 	c.Lots[0].AnnounceSlot = new(bool)
 }
 
+// salesLot is a second lot for reloads to add: sales, parked into at 800,
+// no retrieve or attendant extension.
+func salesLot(slots string) parkd.LotConfig {
+	l := parkd.DefaultLot()
+	l.Name, l.Extension, l.RetrieveExtension, l.Slots, l.AttendantExtension = "sales", "800", "", slots, ""
+	return l
+}
+
 // reload applies edit to the daemon's running config and fails unless it is taken.
 func (d *daemon) reload(edit func(*parkd.Config)) parkd.ReloadResult {
 	d.t.Helper()
@@ -47,8 +55,7 @@ func TestReloadKeepsParkedCalls(t *testing.T) {
 	res := d.reload(func(c *parkd.Config) {
 		c.Lots[0].Slots = "701-701"
 		c.Lots[0].Policy.RecallAfter = ptr(parkd.Duration(5 * time.Minute))
-		sales := parkd.DefaultLot()
-		sales.Name, sales.Extension, sales.RetrieveExtension, sales.Slots, sales.AttendantExtension = "sales", "800", "", "801-803", ""
+		sales := salesLot("801-803")
 		sales.AnnounceSlot = new(bool)
 		c.Lots = append(c.Lots, sales)
 	})
@@ -333,9 +340,8 @@ func TestReloadRemovedThenRestoredLotKeepsItsQueue(t *testing.T) {
 	d.dial(siptest.NewPhone(t, "alice"), "0", 200, siptest.CallOptions{})
 	ev := d.waitEvent(parkd.EventQueued, "")
 	sales := func(c *parkd.Config) {
-		l := parkd.DefaultLot()
-		l.Name, l.Extension, l.RetrieveExtension, l.Slots, l.AttendantExtension = "sales", "800", "", "801-802", "9"
-		c.Lots[0] = l
+		c.Lots[0] = salesLot("801-802")
+		c.Lots[0].AttendantExtension = "9"
 	}
 	d.reload(sales)
 	d.reload(func(c *parkd.Config) {}) // the running config again: main is still gone
@@ -393,11 +399,7 @@ func TestReloadParksTheQueueOfARemovedLotIntoTheFirstLot(t *testing.T) {
 	d := startDaemon(t, reloadLot)
 	d.dial(siptest.NewPhone(t, "alice"), "0", 200, siptest.CallOptions{})
 	ev := d.waitEvent(parkd.EventQueued, "")
-	d.reload(func(c *parkd.Config) {
-		l := parkd.DefaultLot()
-		l.Name, l.Extension, l.RetrieveExtension, l.Slots, l.AttendantExtension = "sales", "800", "", "801-802", ""
-		c.Lots[0] = l
-	})
+	d.reload(func(c *parkd.Config) { c.Lots[0] = salesLot("801-802") })
 	v, err := d.srv.Park(context.Background(), ev.Call.ID, parkd.ParkRequest{})
 	if err != nil || v.Slot != "801" || v.Lot != "sales" {
 		t.Fatalf("parking the queued call of the removed lot: %+v %v, want 801 in sales", v, err)
