@@ -147,21 +147,14 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	for _, l := range listen {
 		addrs = append(addrs, sipcore.ListenAddr{Network: l.Network, Addr: l.Addr})
 	}
-	subscriptions := settings.Subscriptions
-	subscriptions.OnFanout = s.observeFanout
+	settings.Subscriptions.OnFanout = s.observeFanout
 	s.endpoint, err = sipcore.NewEndpoint(sipcore.Config{
-		Listen: addrs, Advertise: cfg.SIP.Advertise, Allow: settings.Allow,
-		UserAgent: "parkd", RTP: s.rtp, RTPTimeout: settings.RTPTimeout, Logger: log,
-		Subscriptions: subscriptions,
-		Trusted:       settings.Trusted,
-		Auth:          settings.Auth,
-		RTPLatch:      settings.RTPLatch,
+		Listen: addrs, Advertise: cfg.SIP.Advertise, UserAgent: "parkd", RTP: s.rtp, Logger: log,
 		TCP: sipcore.TCPLimits{
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
 			IdleTimeout: endpointIdleTimeout(cfg.SIP.TCP), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
 		},
-		RateLimit:       settings.RateLimit,
-		MaxTransactions: settings.MaxTransactions,
+		Settings: settings,
 	}, s)
 	if err != nil {
 		return nil, err

@@ -62,9 +62,11 @@ func newConformEndpoint(t *testing.T, log io.Writer, networks ...string) (*Endpo
 	h := &holdHandler{release: make(chan struct{})}
 	ep, err := NewEndpoint(Config{
 		Listen: listen,
-		Allow:  []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		RTP:    rtp,
 		Logger: slog.New(slog.NewTextHandler(log, nil)),
+		Settings: Settings{
+			Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		},
 	}, h)
 	if err != nil {
 		t.Fatal(err)

@@ -48,27 +48,14 @@ func (l ListenAddr) String() string { return l.Network + "://" + l.Addr }
 
 // Config is what the endpoint needs from parkd's configuration.
 type Config struct {
-	Listen     []ListenAddr
-	Advertise  string         // host or IP for Contact and SDP; "" = the listener's own
-	Allow      []netip.Prefix // sources that may use parkd; empty refuses every source
-	UserAgent  string
-	RTP        *media.Allocator
-	RTPTimeout time.Duration // a call with no RTP for this long is hung up; 0 disables
-	Logger     *slog.Logger
-	// Subscriptions bounds SUBSCRIBE dialogs; zero values take defaults.
-	Subscriptions SubscriptionConfig
-
-	// Trusted are the PBXs' networks: no digest challenge, full BLF detail.
-	Trusted []netip.Prefix
-	// Auth challenges INVITE and SUBSCRIBE from untrusted sources.
-	Auth AuthConfig
-	// RTPLatch says whose RTP a call's session accepts.
-	RTPLatch media.Latch
-	TCP      TCPLimits
-	// RateLimit sheds floods per source; MaxTransactions caps the server
-	// transactions alive at once (0 = no cap).
-	RateLimit       RateLimit
-	MaxTransactions int
+	Listen    []ListenAddr
+	Advertise string // host or IP for Contact and SDP; "" = the listener's own
+	UserAgent string
+	RTP       *media.Allocator
+	Logger    *slog.Logger
+	TCP       TCPLimits
+	// Settings are what a reload may change later (Reconfigure).
+	Settings
 }
 
 // udpReadBuffer is asked of the kernel for each SIP UDP socket; Linux caps
@@ -134,7 +121,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.inProgress.init()
 	ep.quiet = newLogLimiter(logEvery, logMaxSources)
 	ep.cfg.Subscriptions.setDefaults()
-	ep.Reconfigure(cfg.Settings())
+	ep.Reconfigure(cfg.Settings)
 	wireLog := slog.New(&sipgoLog{next: ep.log.Handler(), limit: ep.quiet, sources: &ep.recent, allowed: ep.allowedAddr})
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),

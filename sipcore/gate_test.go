@@ -237,12 +237,14 @@ func FuzzReadFilter(f *testing.F) {
 		f.Fatal(err)
 	}
 	ep, err := NewEndpoint(Config{
-		Listen:          []ListenAddr{{"udp", "127.0.0.1:0"}},
-		Allow:           []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-		RTP:             rtp,
-		Logger:          slog.New(slog.DiscardHandler),
-		RateLimit:       RateLimit{PerSecond: 1000, Burst: 5},
-		MaxTransactions: 1,
+		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},
+		RTP:    rtp,
+		Logger: slog.New(slog.DiscardHandler),
+		Settings: Settings{
+			Allow:           []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+			RateLimit:       RateLimit{PerSecond: 1000, Burst: 5},
+			MaxTransactions: 1,
+		},
 	}, &doorHandler{})
 	if err != nil {
 		f.Fatal(err)

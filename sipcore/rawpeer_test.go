@@ -154,9 +154,11 @@ func newDoorEndpoint(t *testing.T, edit func(*Config)) (*Endpoint, *doorHandler,
 	h := &doorHandler{ringing: make(chan *Invite, 8), release: make(chan struct{}), calls: make(chan *Call, 8)}
 	cfg := Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},
-		Allow:  []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("127.0.0.2/32")},
 		RTP:    rtp,
 		Logger: slog.New(slog.DiscardHandler),
+		Settings: Settings{
+			Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("127.0.0.2/32")},
+		},
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -52,11 +52,13 @@ func newReferEndpoint(t *testing.T, h Handler) *Endpoint {
 	}
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}, {"tcp", "127.0.0.1:0"}},
-		Allow:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		RTP:    rtp,
 		Logger: slog.New(slog.DiscardHandler),
-		Subscriptions: SubscriptionConfig{
-			NotifyTimeout: 2 * time.Second,
+		Settings: Settings{
+			Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+			Subscriptions: SubscriptionConfig{
+				NotifyTimeout: 2 * time.Second,
+			},
 		},
 	}, h)
 	if err != nil {

@@ -12,14 +12,23 @@ import (
 // Settings are the parts of Config a reload may change while calls go on.
 // Listeners, the RTP range and TCP limits are bound once and need a restart.
 type Settings struct {
-	Allow           []netip.Prefix
-	Trusted         []netip.Prefix
-	Auth            AuthConfig
+	Allow []netip.Prefix // sources that may use parkd; empty refuses every source
+	// Trusted are the PBXs' networks: no digest challenge, full BLF detail.
+	Trusted []netip.Prefix
+	// Auth challenges INVITE and SUBSCRIBE from untrusted sources.
+	Auth AuthConfig
+	// RateLimit sheds floods per source; MaxTransactions caps the server
+	// transactions alive at once (0 = no cap).
 	RateLimit       RateLimit
 	MaxTransactions int
-	Subscriptions   SubscriptionConfig // OnFanout is kept from Config
-	RTPTimeout      time.Duration      // for calls answered from now on
-	RTPLatch        media.Latch        // for calls answered from now on
+	// Subscriptions bounds SUBSCRIBE dialogs; zero values take defaults.
+	// On Reconfigure, OnFanout is kept from the endpoint's Config.
+	Subscriptions SubscriptionConfig
+	// A call with no RTP for RTPTimeout is hung up (0 disables); RTPLatch
+	// says whose RTP its session accepts. Both apply to calls answered
+	// from then on.
+	RTPTimeout time.Duration
+	RTPLatch   media.Latch
 }
 
 // settings is what every request reads through one atomic load, so a
@@ -28,15 +37,6 @@ type settings struct {
 	Settings
 	auth    *authState   // nil: sip.auth is off
 	limiter *rateLimiter // nil: sip.rate_limit is off
-}
-
-// Settings of the endpoint's Config.
-func (c Config) Settings() Settings {
-	return Settings{
-		Allow: c.Allow, Trusted: c.Trusted, Auth: c.Auth, RateLimit: c.RateLimit,
-		MaxTransactions: c.MaxTransactions, Subscriptions: c.Subscriptions,
-		RTPTimeout: c.RTPTimeout, RTPLatch: c.RTPLatch,
-	}
 }
 
 func (ep *Endpoint) live() *settings { return ep.current.Load() }

@@ -29,7 +29,7 @@ func TestReconfigureAppliesAtOnce(t *testing.T) {
 		t.Fatalf("12 OPTIONS without a rate limit: %v, want 12×200", got)
 	}
 
-	settings := ep.cfg.Settings()
+	settings := ep.cfg.Settings
 	settings.RateLimit = RateLimit{PerSecond: 1, Burst: 5}
 	ep.Reconfigure(settings)
 	if got := flood("limited", 12, 10); got[200] != 5 || got[503] != 5 {

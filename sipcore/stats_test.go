@@ -57,11 +57,13 @@ func newStatsEndpoint(t *testing.T) (*Endpoint, *statsHandler) {
 	h := &statsHandler{ringing: make(chan struct{}, 1)}
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},
-		Allow:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		RTP:    rtp,
 		Logger: slog.New(slog.DiscardHandler),
-		Subscriptions: SubscriptionConfig{
-			NotifyTimeout: 2 * time.Second,
+		Settings: Settings{
+			Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+			Subscriptions: SubscriptionConfig{
+				NotifyTimeout: 2 * time.Second,
+			},
 		},
 	}, h)
 	if err != nil {

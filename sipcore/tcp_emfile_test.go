@@ -140,9 +140,11 @@ func TestTCPEMFILEChild(t *testing.T) {
 	}
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"tcp", "127.0.0.1:0"}},
-		Allow:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		RTP:    rtp,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Settings: Settings{
+			Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		},
 	}, &tcpHandler{calls: make(chan *Call, 4)})
 	if err != nil {
 		t.Fatal(err)

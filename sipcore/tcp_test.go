@@ -73,10 +73,12 @@ func newTCPEndpoint(t *testing.T, limits TCPLimits, allow ...string) (*Endpoint,
 	h := &tcpHandler{calls: make(chan *Call, 4)}
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"tcp", "127.0.0.1:0"}},
-		Allow:  prefixes,
 		RTP:    rtp,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		TCP:    limits,
+		Settings: Settings{
+			Allow: prefixes,
+		},
 	}, h)
 	if err != nil {
 		t.Fatal(err)

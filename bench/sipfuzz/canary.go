@@ -67,10 +67,12 @@ func placeCanary(ctx context.Context, cfg canaryConfig) (*canary, error) {
 	}
 	ep, err := sipcore.NewEndpoint(sipcore.Config{
 		Listen:    []sipcore.ListenAddr{{Network: "udp", Addr: netip.AddrPortFrom(ip, 0).String()}},
-		Allow:     []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		UserAgent: "parkd-sipfuzz-canary",
 		RTP:       alloc,
 		Logger:    cfg.Log,
+		Settings: sipcore.Settings{
+			Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		},
 	}, canaryHandler{})
 	if err != nil {
 		return nil, fmt.Errorf("canary endpoint: %w", err)

@@ -198,12 +198,14 @@ func Start(ctx context.Context, cfg Config) (*Town, error) {
 	}
 	quiet := slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "simphone")
 	t.ep, err = sipcore.NewEndpoint(sipcore.Config{
-		Listen:     []sipcore.ListenAddr{{Network: "udp", Addr: "127.0.0.1:0"}},
-		Allow:      []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		UserAgent:  "parkd-simphone",
-		RTP:        alloc,
-		RTPTimeout: 30 * time.Second,
-		Logger:     quiet,
+		Listen:    []sipcore.ListenAddr{{Network: "udp", Addr: "127.0.0.1:0"}},
+		UserAgent: "parkd-simphone",
+		RTP:       alloc,
+		Logger:    quiet,
+		Settings: sipcore.Settings{
+			Allow:      []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+			RTPTimeout: 30 * time.Second,
+		},
 	}, handler{t})
 	if err != nil {
 		return nil, fmt.Errorf("simphone: %w", err)
