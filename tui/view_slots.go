@@ -187,9 +187,6 @@ func (m *model) card(s *slotState, selected bool, w, slotW int, now time.Time) [
 	state := f.look.style.Render(f.look.sym + " " + f.look.word)
 	inner := w - 1
 	head := num + " " + state
-	if s.Retired {
-		head += " " + m.st.late.Render("retired")
-	}
 	if f.parked != "" {
 		head = fit(head, inner-len(f.parked)-1) + " " + m.st.timer.Render(f.parked)
 	}
@@ -206,9 +203,19 @@ func (m *model) card(s *slotState, selected bool, w, slotW int, now time.Time) [
 	}
 	return []string{
 		g + fit(head, inner),
-		g + fit(m.st.caller.Render(f.caller), inner),
+		g + fit(m.callerCell(s, f), inner),
 		g + fit(third, inner),
 	}
+}
+
+// callerCell is who waits in the slot, marked when a reload retired it
+// (no longer in the config: it goes when this call leaves).
+func (m *model) callerCell(s *slotState, f facts) string {
+	caller := m.st.caller.Render(f.caller)
+	if s.Retired {
+		caller = m.st.late.Render("retired") + " " + caller
+	}
+	return caller
 }
 
 // Table column widths; the caller gets what is left.
@@ -251,11 +258,7 @@ func (m *model) tableRow(s *slotState, selected bool, w, slotW int, now time.Tim
 	if s.Call == nil {
 		return fit(strings.Join(cols, " "), w)
 	}
-	caller := m.st.caller.Render(f.caller)
-	if s.Retired { // no longer in the config: it goes when this call leaves
-		caller = m.st.late.Render("retired") + " " + caller
-	}
-	cols = append(cols, fit(caller, callerW))
+	cols = append(cols, fit(m.callerCell(s, f), callerW))
 	if showParker {
 		cols = append(cols, fit(f.parker, colParker))
 	}
