@@ -154,7 +154,8 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 			MaxConnections: cfg.SIP.TCP.MaxConnections, MaxPerSource: cfg.SIP.TCP.MaxPerSource,
 			IdleTimeout: endpointIdleTimeout(cfg.SIP.TCP), MessageTimeout: cfg.SIP.TCP.MessageTimeout.D(),
 		},
-		Settings: settings,
+		DeferServing: true, // Run serves, once the music plays
+		Settings:     settings,
 	}, s)
 	if err != nil {
 		return nil, err
@@ -192,6 +193,7 @@ func (s *Server) SIPAddrs() []sipcore.ListenAddr { return s.endpoint.Addrs() }
 // taking calls and hangs up every call with BYE.
 func (s *Server) Run(ctx context.Context) error {
 	s.music.start()
+	s.endpoint.Serve()
 	s.logStartup()
 	for _, a := range s.endpoint.Addrs() {
 		s.log.Info("parkd listening", "sip", a.String())

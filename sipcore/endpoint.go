@@ -54,6 +54,10 @@ type Config struct {
 	RTP       *media.Allocator
 	Logger    *slog.Logger
 	TCP       TCPLimits
+	// DeferServing binds the listeners in NewEndpoint but answers nothing
+	// until Serve: a daemon that still has music, signals and its API to
+	// set up must not take a call it cannot yet hold or hang up cleanly.
+	DeferServing bool
 	// Settings are what a reload may change later (Reconfigure).
 	Settings
 }
@@ -72,6 +76,7 @@ type Endpoint struct {
 	client  *sipgo.Client
 
 	listeners []listener
+	serving   sync.Once
 	tcpGate   *tcpGate // admits and times out SIP TCP connections (sip.tcp)
 	dialogs   dialogRegistry
 	subs      subscriptionRegistry
@@ -154,8 +159,8 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	return ep, nil
 }
 
-// listen binds every listener before serving any, so the listener list is
-// complete before the first request can read it.
+// listen binds every listener, and serves them unless the caller defers
+// that to Serve.
 func (ep *Endpoint) listen() error {
 	for _, l := range ep.cfg.Listen {
 		switch l.Network {
@@ -185,6 +190,21 @@ func (ep *Endpoint) listen() error {
 			return fmt.Errorf("sip listen %s: unsupported transport %q (use udp or tcp)", l, l.Network)
 		}
 	}
+	if !ep.cfg.DeferServing {
+		ep.Serve()
+	}
+	return nil
+}
+
+// Serve starts answering on every listener; later calls do nothing. All
+// are bound before any serves, so the listener list is complete before
+// the first request can read it. Requests that arrived in between wait in
+// the sockets.
+func (ep *Endpoint) Serve() {
+	ep.serving.Do(ep.serveListeners)
+}
+
+func (ep *Endpoint) serveListeners() {
 	for _, l := range ep.listeners {
 		switch c := l.closer.(type) {
 		case net.PacketConn:
@@ -194,7 +214,6 @@ func (ep *Endpoint) listen() error {
 			ep.serve(func() error { return ep.server.ServeTCP(c) })
 		}
 	}
-	return nil
 }
 
 func (ep *Endpoint) serve(run func() error) {

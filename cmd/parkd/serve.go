@@ -143,8 +143,12 @@ func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(
 		}
 		return c, err
 	}
+	// Signals are ours from before the first socket is bound: a SIGTERM
+	// while parkd starts is a clean stop, not the default kill.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	srv, err := parkd.New(cfg, log, parkd.WithReloader(reread))
 	if err != nil {
+		stop()
 		fmt.Fprintf(stderr, "parkd: %v\n", err)
 		var cerr *parkd.ConfigError
 		if errors.As(err, &cerr) {
@@ -153,7 +157,6 @@ func startDaemonWith(e *env, f serveFlags, edit func(*parkd.Config), logTo func(
 		return nil, exitRuntime
 	}
 	d := &runningDaemon{srv: srv, cfg: cfg, log: log}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	d.stopSignals = stop
 	d.ctx, d.cancel = context.WithCancel(ctx)
 	var code int
