@@ -207,6 +207,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.music.stop()
 	s.events.close()
 	s.closeStore()
+	if s.history != nil && s.history.Late() > 0 {
+		s.log.Warn("history of calls that ended after the store closed was not written", "rows", s.history.Late())
+	}
 	s.log.Info("parkd stopped")
 	return nil
 }

@@ -66,16 +66,27 @@ func (ep *Endpoint) fanning() bool {
 // endingsGrace bounds the wait for calls whose BYE was still unanswered
 // when the transaction layer closed: closing it cancels their BYEs, so they
 // end at once, but parkd must hear of each before its store closes, or
-// their history rows are lost.
-const endingsGrace = 2 * time.Second
+// their history rows are lost. Thousands of calls ending together take
+// parkd a while to handle, so the wait goes on while calls keep ending and
+// stops once none has ended for endingsGrace, or after endingsCap in all.
+const (
+	endingsGrace = 2 * time.Second
+	endingsCap   = 30 * time.Second
+)
 
 // awaitEndings waits until every call that began hanging up has been
-// reported ended (CallEnded returned), or for d at most.
-func (ep *Endpoint) awaitEndings(d time.Duration) {
-	deadline := time.Now().Add(d)
-	for ep.ending.Load() > 0 {
-		if time.Now().After(deadline) {
-			ep.log.Warn("shutdown: some calls did not end in time", "calls", ep.ending.Load())
+// reported ended (CallEnded returned), while they keep ending (stall) and
+// for at most endingsCap.
+func (ep *Endpoint) awaitEndings(stall time.Duration) {
+	start := time.Now()
+	last, lastChange := ep.ending.Load(), start
+	for n := last; n > 0; n = ep.ending.Load() {
+		now := time.Now()
+		if n != last {
+			last, lastChange = n, now
+		}
+		if now.Sub(lastChange) > stall || now.Sub(start) > endingsCap {
+			ep.log.Warn("shutdown: some calls did not end in time", "calls", n)
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

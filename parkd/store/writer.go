@@ -33,6 +33,7 @@ type HistoryWriter struct {
 	max int
 
 	dropped atomic.Uint64
+	late    atomic.Uint64 // rows added after Close
 
 	mu        sync.Mutex
 	chunks    [][]HistoryRow // queued rows, oldest first
@@ -85,13 +86,19 @@ func (s *Store) newHistoryWriter(log *slog.Logger, queueRows int) *HistoryWriter
 }
 
 // Add queues row without blocking. A zero Time is set to now here, not at
-// write time, which may be much later. Rows added after Close are dropped.
+// write time, which may be much later. Rows added after Close are not
+// written; Late counts them.
 func (w *HistoryWriter) Add(row HistoryRow) {
 	if row.Time.IsZero() {
 		row.Time = time.Now()
 	}
 	w.mu.Lock()
-	if w.closed || w.queued >= w.max {
+	if w.closed {
+		w.mu.Unlock()
+		w.late.Add(1) // not a full queue: the daemon stops (see Late)
+		return
+	}
+	if w.queued >= w.max {
 		w.mu.Unlock()
 		// Logging here could block on the log's output while the daemon
 		// holds a slot lock; the writer goroutine reports drops instead.
@@ -122,9 +129,13 @@ func (w *HistoryWriter) newChunk() []HistoryRow {
 	return make([]HistoryRow, 0, chunkRows)
 }
 
-// Dropped is how many rows were lost because the queue was full (or the
-// writer closed). Rows lost to write errors are reported by Flush instead.
+// Dropped is how many rows were lost because the queue was full. Rows lost
+// to write errors are reported by Flush instead.
 func (w *HistoryWriter) Dropped() uint64 { return w.dropped.Load() }
+
+// Late is how many rows were added after Close and so never written: calls
+// that ended after the daemon gave up waiting for them at shutdown.
+func (w *HistoryWriter) Late() uint64 { return w.late.Load() }
 
 // Flush waits until every row added before it was called is written, and
 // returns an error if rows were lost to write errors since the previous
