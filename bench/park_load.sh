@@ -41,6 +41,7 @@
 #   WORK       directory for the binary, config, logs, sipp stats [mktemp]
 #   SIPP       sipp binary [sipp]
 #   SIPP_OPTS  extra sipp options for every run []
+#   JSON_OUT   also write the figures to this file as one JSON object []
 #
 # Example: RATE=100 N=500 P=500 bench/park_load.sh
 set -uo pipefail
@@ -112,6 +113,14 @@ lots=$(((P + RATE * 2) / 1000 + 2))
 
 FAILED=0      # any failure seen
 declare -a SUMMARY
+declare -a METRICS # "key": value pairs for JSON_OUT
+
+# metric KEY VALUE: one figure for JSON_OUT (a number, or else a string).
+metric() {
+	local v=$2
+	[[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || v="\"${v//\"/\\\"}\""
+	METRICS+=("\"$1\": $v")
+}
 
 PARKD_PID=
 start_parkd() { # name
@@ -202,6 +211,31 @@ latency() {
 		}' "$1"
 }
 
+# latency_ms FILE Q: the upper bound (ms) of sipp's bucket holding the Qth
+# percentile of INVITE→200 (100: the maximum; a last bucket ">=N" gives
+# N); "?" without data.
+latency_ms() {
+	awk -F';' -v q="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^ResponseTimeRepartition1_/) { b[++k] = i; l[k] = substr($i, 26) }; next }
+		NF > 1 { for (j = 1; j <= k; j++) v[j] = $(b[j]) + 0 }
+		END {
+			for (j = 1; j <= k; j++) total += v[j]
+			if (!total) { print "?"; exit }
+			for (j = 1; j <= k; j++) { cum += v[j]; if (cum >= total * q / 100) break }
+			gsub(/[<>=]/, "", l[j])
+			print l[j]
+		}' "$1"
+}
+
+# latency_metrics PREFIX FILE: p50, p99 and max INVITE→200 as metrics.
+latency_metrics() {
+	local q
+	for q in 50 90 99 100; do
+		local name=p$q
+		((q == 100)) && name=max
+		metric "$1.invite_200_${name}_ms" "$(latency_ms "$2" "$q")"
+	done
+}
+
 # run_sipp NAME SCENARIO SERVICE PORT MEDIA_PORT ARGS...: foreground sipp.
 # Its exit status is returned; files go to $WORK/NAME.*.
 run_sipp() {
@@ -224,6 +258,9 @@ report_sipp() {
 	failed=$(stat "$f" 'FailedCall(C)')
 	retr=$(stat "$f" 'Retransmissions(C)')
 	SUMMARY+=("$name: sipp exit $rc, successful calls $ok, failed calls $failed, retransmissions $retr")
+	metric "$name.successful" "$ok"
+	metric "$name.failed" "$failed"
+	metric "$name.retransmissions" "$retr"
 	if [[ $rc != 0 || $failed != 0 ]]; then
 		FAILED=1
 		local why
@@ -248,6 +285,10 @@ test_rate() {
 	SUMMARY+=("rate: offered $RATE calls/s, achieved $(achieved_rate "$f") calls/s (sipp's whole-run average $(stat "$f" 'CallRate(C)'))")
 	SUMMARY+=("rate: INVITE→200 $(latency "$f")")
 	SUMMARY+=("rate: parkd CPU $(calc '%.1f' "($c1 - $c0) / $CLK_TCK / ($t1 - $t0) * 100")% of one core over the $(calc '%.1f' "$t1 - $t0") s run")
+	metric rate.offered_per_s "$RATE"
+	metric rate.achieved_per_s "$(achieved_rate "$f")"
+	metric rate.cpu_pct "$(calc '%.1f' "($c1 - $c0) / $CLK_TCK / ($t1 - $t0) * 100")"
+	latency_metrics rate "$f"
 	stop_parkd rate
 }
 
@@ -272,6 +313,11 @@ test_pair() {
 	local f="$WORK/pair-retriever.stat.csv"
 	SUMMARY+=("pair: offered $RATE retrieves/s, achieved $(achieved_rate "$f") /s; *700 INVITE→200 $(latency "$f")")
 	SUMMARY+=("pair: parkd CPU $(calc '%.1f' "($c1 - $c0) / $CLK_TCK / ($t1 - $t0) * 100")% of one core over the $(calc '%.1f' "$t1 - $t0") s run")
+	metric pair.offered_per_s "$RATE"
+	metric pair.achieved_per_s "$(achieved_rate "$f")"
+	metric pair.cpu_pct "$(calc '%.1f' "($c1 - $c0) / $CLK_TCK / ($t1 - $t0) * 100")"
+	latency_metrics pair "$f"
+	latency_metrics pair-park "$WORK/pair-parked.stat.csv"
 	stop_parkd pair
 }
 
@@ -313,8 +359,12 @@ test_hold() {
 	SUMMARY+=("hold: $parked calls parked at the start of the window, $parked_end at its end (RTP sockets open in parkd); $left still open after the callers hung up")
 	SUMMARY+=("hold: parkd CPU $(calc '%.1f' "($c1 - $c0) / $CLK_TCK / ($t1 - $t0) * 100")% of one core over $(calc '%.1f' "$t1 - $t0") s with $parked parked calls (system time alone $(calc '%.1f' "($s1 - $s0) / $CLK_TCK / ($t1 - $t0) * 100")%)")
 	SUMMARY+=("hold: UDP datagrams sent $(calc '%.0f' "($u1 - $u0) / ($t1 - $t0)")/s (whole host; music on hold for $parked calls is $((parked * 50))/s)")
+	metric hold.parked "$parked"
+	metric hold.cpu_pct "$(calc '%.1f' "($c1 - $c0) / $CLK_TCK / ($t1 - $t0) * 100")"
+	metric hold.sys_cpu_pct "$(calc '%.1f' "($s1 - $s0) / $CLK_TCK / ($t1 - $t0) * 100")"
 	if ((parked > 0)); then
 		SUMMARY+=("hold: RSS ${rss0} KiB idle → ${rss1} KiB parked (peak ${hwm} KiB): $(calc '%.1f' "($rss1 - $rss0) / $parked") KiB per parked call")
+		metric hold.rss_kib_per_call "$(calc '%.1f' "($rss1 - $rss0) / $parked")"
 	fi
 	if ((parked < P)); then
 		SUMMARY+=("hold: only $parked of $P calls were ever parked at once")
@@ -341,6 +391,17 @@ for f in "$WORK"/*.problems; do
 	sed 's/^/      /' "$f"
 done
 echo "  files: $WORK"
+if [[ -n ${JSON_OUT:-} ]]; then
+	metric pass "$((FAILED ? 0 : 1))"
+	{
+		printf '{'
+		for i in "${!METRICS[@]}"; do
+			((i > 0)) && printf ','
+			printf '\n  %s' "${METRICS[$i]}"
+		done
+		printf '\n}\n'
+	} >"$JSON_OUT"
+fi
 if ((FAILED)); then
 	echo "RESULT: FAIL"
 	exit 1

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// output is how a scenario hands over its figures.
+type output int
+
+const (
+	jsonFile output = iota // the command writes one JSON object to the {json} path
+	goBench                // `go test -bench` results on stdout
+)
+
+// scenario is one measurement: a command per scale and how to read it.
+type scenario struct {
+	name   string
+	target string // what the issue asks of it, for the reader of the summary
+	// command is the environment and argv for a scale; "{json}" in either
+	// is replaced by the file the command writes its figures to.
+	command func(scale string) (env, argv []string)
+	output  output
+}
+
+func pick(scale, quick, full string) string {
+	if scale == "full" {
+		return full
+	}
+	return quick
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{
+			name:   "setup-sipp",
+			target: "call setup at its pre-BLF cost: park+retrieve pairs with sipp, 1,000-slot lots (pre-BLF: 28.6 % of a core at 498 pairs/s, p99 < 1 ms)",
+			command: func(scale string) ([]string, []string) {
+				return []string{"TESTS=rate pair", "RATE=" + pick(scale, "100", "400"), "N=" + pick(scale, "300", "2000"), "JSON_OUT={json}"},
+					[]string{"bench/park_load.sh"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "hold",
+			target: "parked calls with music on hold: CPU, and at most 32 KiB of memory per parked call",
+			command: func(scale string) ([]string, []string) {
+				return []string{"TESTS=hold", "P=" + pick(scale, "300", "2000"), "WINDOW=" + pick(scale, "3", "10"), "JSON_OUT={json}"},
+					[]string{"bench/park_load.sh"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "blf-fanout",
+			target: "1,000 subscriptions to one slot: last NOTIFY of a change (sent and received)",
+			command: func(scale string) ([]string, []string) {
+				return nil, []string{"go", "test", "-run", "^$", "-bench", "BLFFanout1000$", "-benchtime", pick(scale, "20x", "60x"), "./parkd/"}
+			},
+			output: goBench,
+		},
+		{
+			name:   "allocs",
+			target: "0 allocations per packet (relay, MOH fan-out) and per NOTIFY body render",
+			command: func(string) ([]string, []string) {
+				return nil, []string{"go", "test", "-run", "^$", "-bench", "^Benchmark(Relay|MOHTick|BLFRender|DialogInfoAppend)", "-benchmem",
+					"./sipcore/media/", "./parkd/", "./sipcore/presence/"}
+			},
+			output: goBench,
+		},
+	}
+}
+
+// run runs the scenario's command in the repository and reads its figures.
+// Its output goes to a log file named in the result's notes.
+func (sc scenario) run(ctx context.Context, root, scale string) result {
+	env, argv := sc.command(scale)
+	work, err := os.MkdirTemp("", "parkd-bench-"+sc.name+"-")
+	if err != nil {
+		return result{Name: sc.name, Target: sc.target, Error: err.Error()}
+	}
+	jsonPath := filepath.Join(work, "figures.json")
+	fill := func(s string) string { return strings.ReplaceAll(s, "{json}", jsonPath) }
+	for i := range env {
+		env[i] = fill(env[i])
+	}
+	for i := range argv {
+		argv[i] = fill(argv[i])
+	}
+	r := result{Name: sc.name, Target: sc.target, Command: strings.TrimSpace(strings.Join(env, " ") + " " + strings.Join(argv, " "))}
+	logPath := filepath.Join(work, "output.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	defer logFile.Close()
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = io.MultiWriter(&stdout, logFile) // parsed, and kept in the log
+	cmd.Stderr = logFile
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	runErr := cmd.Run()
+	r.Seconds = time.Since(start).Seconds()
+	r.Notes = map[string]string{"log": logPath}
+
+	switch sc.output {
+	case goBench:
+		r.Metrics = parseGoBench(stdout.String())
+	case jsonFile:
+		r.Metrics, err = readFigures(jsonPath, r.Notes)
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if len(r.Metrics) == 0 && runErr == nil {
+		runErr = fmt.Errorf("no figures in the output")
+	}
+	r.OK = runErr == nil
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	return r
+}
+
+// readFigures reads a command's JSON object: numbers become metrics and
+// anything else a note; nested objects are flattened with dots.
+func readFigures(path string, notes map[string]string) (map[string]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the figures: %w", err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	metrics := map[string]float64{}
+	flatten("", obj, metrics, notes)
+	return metrics, nil
+}
+
+func flatten(prefix string, obj map[string]any, metrics map[string]float64, notes map[string]string) {
+	for k, v := range obj {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		switch v := v.(type) {
+		case float64:
+			metrics[key] = v
+		case bool:
+			metrics[key] = map[bool]float64{false: 0, true: 1}[v]
+		case map[string]any:
+			flatten(key, v, metrics, notes)
+		default:
+			notes[key] = fmt.Sprint(v)
+		}
+	}
+}
