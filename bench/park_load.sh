@@ -41,6 +41,10 @@
 #   WORK       directory for the binary, config, logs, sipp stats [mktemp]
 #   SIPP       sipp binary [sipp]
 #   SIPP_OPTS  extra sipp options for every run []
+#   SUBS       BLF watchers present during every test: a sipp subscribes SUBS
+#              times (Event: dialog) and answers every NOTIFY [0]
+#   SUBS_TO    what they watch: a slot, or a lot extension for the lot-wide
+#              body [700]
 #   JSON_OUT   also write the figures to this file as one JSON object []
 #
 # Example: RATE=100 N=500 P=500 bench/park_load.sh
@@ -60,6 +64,8 @@ MEDIA_PORT=${MEDIA_PORT:-16000}
 LOG_LEVEL=${LOG_LEVEL:-info}
 SIPP=${SIPP:-sipp}
 SIPP_OPTS=${SIPP_OPTS:-}
+SUBS=${SUBS:-0}
+SUBS_TO=${SUBS_TO:-700}
 PAIR_HEAD=${PAIR_HEAD:-$(awk -v r="$RATE" 'BEGIN { h = 800 / r; if (h > 1) h = 1; printf "%.2f", h }')}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,6 +82,7 @@ command -v go >/dev/null || die "go not found"
 for v in RATE N PAIR_N HOLD_MS P PARK_RATE WINDOW SIP_PORT MEDIA_PORT; do
 	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v must be a positive integer (got '${!v}')"
 done
+[[ $SUBS =~ ^[0-9]+$ ]] || die "SUBS must be a number (got '$SUBS')"
 
 # Enough descriptors for P parked calls (one RTP socket each) and sipp.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -99,6 +106,7 @@ lots=$(((P + RATE * 2) / 1000 + 2))
 	# per-source limit and the transaction cap out of the way: they are not
 	# what is measured here.
 	echo "sip: {trusted: [127.0.0.1], rate_limit: {per_source: \"0\", burst: 400}, max_transactions: 1000000}"
+	echo "blf: {max_per_source: 1000000, max_total: 1000000}  # SUBS watchers share one address"
 	echo "lots:"
 	for ((i = 0; i < lots; i++)); do
 		name=lot$i ext=70$i
@@ -139,8 +147,45 @@ start_parkd() { # name
 	die "parkd did not start (log $log)"
 }
 
+WATCH_PID= WATCH_TEST=
+start_watchers() { # name: SUBS subscriptions to SUBS_TO, all answered before the test
+	((SUBS > 0)) || return 0
+	local rate=$((SUBS < 500 ? SUBS : 500))
+	# -trace_counts writes uac_subscribe_watch_PID_counts.csv in the
+	# working directory: NOTIFYs received and retransmitted.
+	(cd "$WORK" && run_sipp "$1-watchers" uac_subscribe_watch.xml "$SUBS_TO" $((SIP_PORT + 10)) $((MEDIA_PORT + 40)) \
+		-r "$rate" -m "$SUBS" -l "$SUBS" -trace_counts) &
+	WATCH_PID=$!
+	WATCH_TEST=$1
+	sleep $((SUBS / rate + 2))
+	say "$1: $SUBS BLF watchers of $SUBS_TO subscribed"
+}
+
+count_watched() { # records the NOTIFYs the watchers received so far
+	[[ -n $WATCH_PID ]] || return 0
+	sleep 1.5 # sipp writes its counts every second
+	local f got retr
+	f=$(ls -t "$WORK"/uac_subscribe_watch_*_counts.csv 2>/dev/null | head -1)
+	[[ -n $f ]] || return 0
+	got=$(stat "$f" 2_NOTIFY_Recv) retr=$(stat "$f" 2_NOTIFY_Retrans)
+	SUMMARY+=("$WATCH_TEST: $SUBS BLF watchers of $SUBS_TO received $got NOTIFYs, $retr of them retransmissions")
+	metric "$WATCH_TEST.watcher_notifies" "$got"
+	metric "$WATCH_TEST.watcher_notify_retransmissions" "$retr"
+}
+
+stop_watchers() { # after parkd: they answer its final NOTIFYs
+	[[ -n $WATCH_PID ]] || return 0
+	pkill -P "$WATCH_PID" 2>/dev/null
+	wait "$WATCH_PID" 2>/dev/null
+	WATCH_PID=
+	local f
+	f=$(ls -t "$WORK"/uac_subscribe_watch_*_counts.csv 2>/dev/null | head -1)
+	[[ -n $f ]] && mv "$f" "$WORK/$WATCH_TEST-watchers.counts.csv"
+}
+
 stop_parkd() { # name; records the exit status
 	local log="$WORK/$1.parkd.log" rc
+	count_watched
 	if ! kill -0 "$PARKD_PID" 2>/dev/null; then
 		wait "$PARKD_PID"
 		rc=$?
@@ -148,11 +193,13 @@ stop_parkd() { # name; records the exit status
 		tail -30 "$log" >&2
 		SUMMARY+=("$1: parkd died during the test (exit status $rc)")
 		FAILED=1
+		stop_watchers
 		return
 	fi
 	kill -TERM "$PARKD_PID"
 	wait "$PARKD_PID"
 	rc=$?
+	stop_watchers
 	if ((rc != 0)); then
 		say "parkd exited $rc after SIGTERM"
 		tail -30 "$log" >&2
@@ -274,6 +321,7 @@ report_sipp() {
 test_rate() {
 	say "rate: $N calls at $RATE/s to 700, each held ${HOLD_MS} ms"
 	start_parkd rate
+	start_watchers rate
 	local c0 t0 c1 t1 rc
 	c0=$(cpu_ticks "$PARKD_PID") t0=$(now)
 	run_sipp rate uac_call_hold_bye.xml 700 $((SIP_PORT + 2)) "$MEDIA_PORT" \
@@ -295,6 +343,7 @@ test_rate() {
 test_pair() {
 	say "pair: $PAIR_N calls park at 700 at $RATE/s; ${PAIR_HEAD}s later as many dial *700 at $RATE/s and hang up after ${HOLD_MS} ms"
 	start_parkd pair
+	start_watchers pair
 	local c0 t0 c1 t1 rca rcb pa limit
 	limit=$((PAIR_N / RATE + HOLD_MS / 1000 + 90))
 	c0=$(cpu_ticks "$PARKD_PID") t0=$(now)
@@ -327,6 +376,7 @@ test_hold() {
 	hold_s=$((ramp + WINDOW + 10))
 	say "hold: $P calls parked at $PARK_RATE/s, each held ${hold_s}s; measuring ${WINDOW}s once all are parked"
 	start_parkd hold
+	start_watchers hold
 	sleep 2 # idle baseline after start-up
 	local rss0 fd0 sp rc
 	rss0=$(rss_kib "$PARKD_PID") fd0=$(fd_count "$PARKD_PID")
@@ -383,7 +433,7 @@ for t in $TESTS; do
 done
 
 echo
-echo "parkd load test summary ($(nproc) CPUs; RATE=$RATE N=$N PAIR_N=$PAIR_N HOLD_MS=$HOLD_MS P=$P PARK_RATE=$PARK_RATE WINDOW=$WINDOW)"
+echo "parkd load test summary ($(nproc) CPUs; RATE=$RATE N=$N PAIR_N=$PAIR_N HOLD_MS=$HOLD_MS P=$P PARK_RATE=$PARK_RATE WINDOW=$WINDOW SUBS=$SUBS SUBS_TO=$SUBS_TO)"
 for line in "${SUMMARY[@]}"; do echo "  $line"; done
 for f in "$WORK"/*.problems; do
 	[[ -e $f ]] || continue

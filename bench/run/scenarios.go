@@ -50,6 +50,16 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "setup-sipp-blf",
+			target: "the same call setup with 200 BLF watchers of the first slot present: no NOTIFY retransmitted",
+			command: func(scale string) ([]string, []string) {
+				return []string{"TESTS=rate pair", "RATE=" + pick(scale, "100", "400"), "N=" + pick(scale, "300", "2000"),
+						"SUBS=200", "SUBS_TO=10000", "JSON_OUT={json}"},
+					[]string{"bench/park_load.sh"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "hold",
 			target: "parked calls with music on hold: CPU, and at most 32 KiB of memory per parked call",
 			command: func(scale string) ([]string, []string) {
