@@ -54,6 +54,17 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitFor reports whether the output comes to contain want within 5 s: a
+// process's log line reaches the pipe a moment after its API has answered.
+func (b *lockedBuffer) waitFor(want string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(b.String(), want) {
+			return true
+		}
+	}
+	return false
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

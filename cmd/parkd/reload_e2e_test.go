@@ -110,7 +110,7 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "lots[0].slots") || out != "" {
 		t.Errorf("ctl reload of a broken file: exit %d, stdout %q, stderr %q; want 1 and the problem", code, out, errOut)
 	}
-	if !strings.Contains(d.stderr.String(), "config reload refused") {
+	if !d.stderr.waitFor("config reload refused") {
 		t.Errorf("the refused reload is not in the daemon's log:\n%s", d.stderr)
 	}
 	code, out, _ = d.ctl(t, nil, "lots")
