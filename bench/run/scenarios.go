@@ -69,6 +69,24 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "moh-floor",
+			target: "music on hold at the kernel's floor: parkd's MOH CPU / the floor program's at 2,000 callers ≤ 1.1; every sampled caller ≥ 49 packets/s with jitter p99 < 2 ms (kernel receive timestamps)",
+			command: func(scale string) ([]string, []string) {
+				return nil, []string{"go", "run", "./bench/moh", "-n", pick(scale, "500", "2000"), "-d", pick(scale, "3s", "10s"),
+					"-reps", pick(scale, "1", "3"), "-json", "{json}"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "moh-5000",
+			target: "5,000 parked calls: floor and parkd side by side, pacing at the receivers",
+			command: func(scale string) ([]string, []string) {
+				return nil, []string{"go", "run", "./bench/moh", "-n", pick(scale, "1000", "5000"), "-d", pick(scale, "3s", "10s"),
+					"-reps", "1", "-rtp-ports", "40000-59999", "-json", "{json}"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "blf-fanout",
 			target: "1,000 subscriptions to one slot: last NOTIFY of a change (sent and received)",
 			command: func(scale string) ([]string, []string) {
