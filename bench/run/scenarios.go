@@ -69,6 +69,24 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "setup-loadgen",
+			target: "1,000 park-then-retrieve pairs/s with RTP from every call, no failed call, INVITE→200 p99 < 10 ms; parkd and the generator each pinned to a core",
+			command: func(scale string) ([]string, []string) {
+				return []string{"RATE=" + pick(scale, "200", "1000"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
+					[]string{"bench/loadgen.sh"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "setup-loadgen-400",
+			target: "the same at 400 pairs/s (what one core of this machine carries), and without RTP from the callers",
+			command: func(scale string) ([]string, []string) {
+				return []string{"RATE=" + pick(scale, "100", "400"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
+					[]string{"bench/loadgen.sh"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "moh-floor",
 			target: "music on hold at the kernel's floor: parkd's MOH CPU / the floor program's at 2,000 callers ≤ 1.1; every sampled caller ≥ 49 packets/s with jitter p99 < 2 ms (kernel receive timestamps)",
 			command: func(scale string) ([]string, []string) {
