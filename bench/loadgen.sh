@@ -9,6 +9,7 @@
 #   DURATION   how long pairs are started [20s]
 #   HOLD       how long a retriever talks [500ms]
 #   HEAD       from a park to the retrieve that follows [200ms]
+#   RTP        callers send RTP: true, or false for signalling alone [true]
 #   SUBS       BLF watchers of SUBS_TO present during the run (sipp) [0]
 #   SUBS_TO    what they watch [10000]
 #   DAEMON_CPU / GEN_CPU  the cores for taskset [0 / 1]
@@ -23,6 +24,7 @@ RATE=${RATE:-1000}
 DURATION=${DURATION:-20s}
 HOLD=${HOLD:-500ms}
 HEAD=${HEAD:-200ms}
+RTP=${RTP:-true}
 SUBS=${SUBS:-0}
 SUBS_TO=${SUBS_TO:-10000}
 DAEMON_CPU=${DAEMON_CPU:-0}
@@ -80,7 +82,7 @@ fi
 
 say "loadgen: $RATE pairs/s for $DURATION (parkd on CPU $DAEMON_CPU, generator on CPU $GEN_CPU)"
 taskset -c "$GEN_CPU" "$WORK/loadgen" -target "127.0.0.1:$SIP_PORT" -rate "$RATE" -d "$DURATION" \
-	-hold "$HOLD" -head "$HEAD" -pid $PID ${JSON_OUT:+-json "$JSON_OUT"}
+	-hold "$HOLD" -head "$HEAD" -rtp="$RTP" -pid $PID ${JSON_OUT:+-json "$JSON_OUT"}
 rc=$?
 kill -TERM $PID
 wait $PID

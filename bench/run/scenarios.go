@@ -79,9 +79,18 @@ func scenarios() []scenario {
 		},
 		{
 			name:   "setup-loadgen-400",
-			target: "the same at 400 pairs/s (what one core of this machine carries), and without RTP from the callers",
+			target: "the same at 400 pairs/s, about what one core of this machine carries",
 			command: func(scale string) ([]string, []string) {
 				return []string{"RATE=" + pick(scale, "100", "400"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
+					[]string{"bench/loadgen.sh"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "setup-loadgen-400-nortp",
+			target: "400 pairs/s with callers that send no RTP: the signalling's own cost and latency",
+			command: func(scale string) ([]string, []string) {
+				return []string{"RATE=" + pick(scale, "100", "400"), "DURATION=" + pick(scale, "5s", "20s"), "RTP=false", "JSON_OUT={json}"},
 					[]string{"bench/loadgen.sh"}
 			},
 			output: jsonFile,
