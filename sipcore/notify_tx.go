@@ -24,6 +24,9 @@ type notifier struct {
 	byID  map[uint64]*notifyTx
 	wheel timerWheel
 	pacer notifyPacer
+	// t1 and t2 are RFC 3261's T1 and T2 (sipgo's, unless a test slows
+	// retransmissions down to tell a paced NOTIFY from a resent one).
+	t1, t2 time.Duration
 }
 
 // notifyTx is one NOTIFY in flight.
@@ -44,6 +47,7 @@ type notifyTx struct {
 
 func (n *notifier) init(ep *Endpoint) {
 	n.byID = map[uint64]*notifyTx{}
+	n.t1, n.t2 = sip.T1, sip.T2
 	n.wheel.fire = func(tx *notifyTx, now time.Time) { ep.notifyTimer(tx, now) }
 }
 
@@ -114,7 +118,7 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 		return
 	}
 	now := time.Now()
-	tx.interval = sip.T1
+	tx.interval = ep.notifier.t1
 	tx.deadline = now.Add(ep.live().Subscriptions.NotifyTimeout)
 	tx.due = minTime(now.Add(tx.interval), tx.deadline)
 	ep.notifier.wheel.add(tx)
@@ -183,9 +187,9 @@ func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
 	}
 	tx.conn.WriteToUDPAddrPort(tx.msg, tx.dest) // a failure shows as no answer
 	if tx.answered.Load() {
-		tx.interval = sip.T2
+		tx.interval = ep.notifier.t2
 	} else {
-		tx.interval = min(2*tx.interval, sip.T2)
+		tx.interval = min(2*tx.interval, ep.notifier.t2)
 	}
 	tx.due = minTime(now.Add(tx.interval), tx.deadline)
 	ep.notifier.wheel.add(tx)
