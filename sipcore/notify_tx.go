@@ -51,6 +51,8 @@ func (n *notifier) init(ep *Endpoint) {
 	n.wheel.fire = func(tx *notifyTx, now time.Time) { ep.notifyTimer(tx, now) }
 }
 
+const notifyTail = 192
+
 // notifyUDPLocked sends s's state over UDP, now or once its destination
 // has room (notifyPacer). Callers hold s.mu and have set s.inflight.
 func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
@@ -60,7 +62,9 @@ func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
 		go s.notifyFailed(errors.New("no UDP listener or destination"))
 		return
 	}
-	size := s.body.Len(s.version) + len(h.requestLine) + len(h.headers) + 96
+	// What follows the head: branch, CSeq, Subscription-State and
+	// Content-Length lines, well under notifyTail bytes.
+	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + s.body.Len(s.version)
 	p := pacedNotify{s: s, size: size, track: track}
 	if !s.ep.notifier.pacer.admit(h.dest, p) {
 		return // sent by sendPaced when a NOTIFY to dest is answered
