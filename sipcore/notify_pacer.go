@@ -34,6 +34,7 @@ type paceWindow struct {
 // sends its state as it is when it gets the room.
 type pacedNotify struct {
 	s     *Subscription
+	dest  netip.AddrPort
 	size  int
 	track *fanoutTrack
 }

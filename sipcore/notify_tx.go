@@ -65,7 +65,7 @@ func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
 	// What follows the head: branch, CSeq, Subscription-State and
 	// Content-Length lines, well under notifyTail bytes.
 	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + s.body.Len(s.version)
-	p := pacedNotify{s: s, size: size, track: track}
+	p := pacedNotify{s: s, dest: h.dest, size: size, track: track}
 	if !s.ep.notifier.pacer.admit(h.dest, p) {
 		return // sent by sendPaced when a NOTIFY to dest is answered
 	}
@@ -75,16 +75,24 @@ func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
 // sendPaced sends a NOTIFY that waited for room at its destination.
 func (s *Subscription) sendPaced(p pacedNotify) {
 	s.mu.Lock()
-	if s.gone {
-		// Dropped meanwhile: give the room to the next one.
-		dest := s.head.dest
-		s.mu.Unlock()
-		p.track.done()
-		s.ep.releasePaced(dest, p.size)
+	h, ok := s.notifyHeadLocked()
+	if !s.gone && ok && h.dest == p.dest {
+		defer s.mu.Unlock()
+		s.writeNotifyLocked(h, p.size, p.track)
 		return
 	}
+	// Dropped meanwhile, or a refresh moved it elsewhere: give the room to
+	// the next one, and in the second case queue again at the new address.
+	gone := s.gone
+	s.mu.Unlock()
+	s.ep.releasePaced(p.dest, p.size)
+	if gone {
+		p.track.done()
+		return
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.writeNotifyLocked(s.head, p.size, p.track)
+	s.notifyUDPLocked(p.track)
 }
 
 // writeNotifyLocked writes the next NOTIFY and arms its timers; callers
@@ -93,20 +101,19 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 	ep := s.ep
 	l, _ := ep.listenerFor("udp")
 	conn, _ := l.closer.(*net.UDPConn)
-	tx := &notifyTx{s: s, id: rand.Uint64(), dest: h.dest, conn: conn, size: size, final: s.final != ""}
+	tx := &notifyTx{s: s, dest: h.dest, conn: conn, size: size, final: s.final != ""}
+	ep.notifier.mu.Lock()
+	for tx.id == 0 || ep.notifier.byID[tx.id] != nil { // a clash is 2^-64, but cheap to rule out
+		tx.id = rand.Uint64()
+	}
+	ep.notifier.byID[tx.id] = tx // before the write: the answer may come at once
+	ep.notifier.mu.Unlock()
 	tx.msg = s.appendNotifyLocked(make([]byte, 0, size), h, tx.id)
 	s.dirty = false
 	if tx.final {
 		s.gone = true
 	}
 	ep.stats.notifiesSent.Add(1)
-	ep.notifier.mu.Lock()
-	for ep.notifier.byID[tx.id] != nil { // 2^-64, but cheap to rule out
-		tx.id = rand.Uint64()
-		tx.msg = s.appendNotifyLocked(tx.msg[:0], h, tx.id)
-	}
-	ep.notifier.byID[tx.id] = tx
-	ep.notifier.mu.Unlock()
 
 	var err error
 	if conn == nil {
