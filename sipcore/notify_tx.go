@@ -124,7 +124,7 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 	track.done()
 	if err != nil {
 		if ep.notifier.take(tx.id) != nil {
-			go ep.notifyEnded(tx, nil, err)
+			go ep.notifyEnded(tx, 0, err)
 		}
 		return
 	}
@@ -155,8 +155,9 @@ func (n *notifier) take(id uint64) *notifyTx {
 	return tx
 }
 
-// notifyResponse takes a response to one of parkd's own NOTIFYs; false
-// when res answers none, for the other unhandled-response handling.
+// notifyResponse takes a response to one of parkd's own NOTIFYs that
+// sipgo parsed (over TCP, or one notifyAnswer left to it); false when res
+// answers none, for the other unhandled-response handling.
 func (ep *Endpoint) notifyResponse(res *sip.Response) bool {
 	via := res.Via()
 	if via == nil {
@@ -170,18 +171,33 @@ func (ep *Endpoint) notifyResponse(res *sip.Response) bool {
 	if cseq := res.CSeq(); cseq == nil || cseq.MethodName != sip.NOTIFY {
 		return true // one of ours by its branch, but not an answer to it
 	}
-	if res.IsProvisional() {
+	ep.notifyAnswered(id, res.StatusCode)
+	return true
+}
+
+// notifyAnswered ends (or, for a 1xx, slows the retransmissions of) the
+// NOTIFY transaction id with status. A retransmitted final response finds
+// no transaction and is absorbed (§17.1.2.2).
+func (ep *Endpoint) notifyAnswered(id uint64, status int) {
+	if status < 200 {
 		ep.notifier.mu.Lock()
 		if tx := ep.notifier.byID[id]; tx != nil {
 			tx.answered.Store(true) // Timer E goes to T2 (§17.1.2.2)
 		}
 		ep.notifier.mu.Unlock()
-		return true
+		return
 	}
-	if tx := ep.notifier.take(id); tx != nil {
-		ep.notifyEnded(tx, res, nil)
+	tx := ep.notifier.take(id)
+	if tx == nil {
+		return
 	}
-	return true // a retransmitted final response is absorbed (§17.1.2.2)
+	if status >= 300 && !(status >= 500 && status < 600) {
+		// Ends the subscription and tells the handler, which takes
+		// parkd's slot lock: not on the socket's read loop.
+		go ep.notifyEnded(tx, status, nil)
+		return
+	}
+	ep.notifyEnded(tx, status, nil)
 }
 
 // notifyTimer is a NOTIFY's timer firing on the wheel: resend it, or give
@@ -192,7 +208,7 @@ func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
 	}
 	if !now.Before(tx.deadline) {
 		if ep.notifier.take(tx.id) != nil {
-			ep.notifyEnded(tx, nil, nil)
+			ep.notifyEnded(tx, 0, nil)
 		}
 		return
 	}
@@ -206,10 +222,11 @@ func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
 	ep.notifier.wheel.add(tx)
 }
 
-// notifyEnded ends a NOTIFY transaction with its final response, or with
-// none (res nil: timeout, or err when it could not be written), frees its
-// room at the destination and lets the subscription go on (or end).
-func (ep *Endpoint) notifyEnded(tx *notifyTx, res *sip.Response, err error) {
+// notifyEnded ends a NOTIFY transaction with its final response's
+// status, or with none (0: timeout, or err when it could not be written),
+// frees its room at the destination and lets the subscription go on (or
+// end).
+func (ep *Endpoint) notifyEnded(tx *notifyTx, status int, err error) {
 	ep.releasePaced(tx.dest, tx.size)
 	s := tx.s
 	if tx.final {
@@ -218,10 +235,10 @@ func (ep *Endpoint) notifyEnded(tx *notifyTx, res *sip.Response, err error) {
 	switch {
 	case err != nil:
 		s.failed(tx.final, "sending NOTIFY failed", "error", err)
-	case res == nil:
+	case status == 0:
 		s.failed(tx.final, "NOTIFY not answered", "timeout", ep.live().Subscriptions.NotifyTimeout)
 	default:
-		s.answered(res, tx.final)
+		s.answered(status, tx.final)
 	}
 }
 

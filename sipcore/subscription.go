@@ -140,22 +140,22 @@ func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
 			return
 		}
 	}
-	s.answered(res, final)
+	s.answered(res.StatusCode, final)
 }
 
 // answered takes a NOTIFY's final response: a 481, or any 4xx/6xx, means
 // the phone no longer has the subscription; a 5xx only that it is busy.
-func (s *Subscription) answered(res *sip.Response, final bool) {
+func (s *Subscription) answered(status int, final bool) {
 	switch {
-	case res.IsSuccess():
+	case status >= 200 && status < 300:
 	case final:
 		s.ep.stats.notifiesFailed.Add(1)
-	case res.StatusCode >= 500 && res.StatusCode < 600:
+	case status >= 500 && status < 600:
 		// A busy phone: keep the subscription; the next change retries.
 		s.ep.stats.notifiesFailed.Add(1)
-		s.log.Info("NOTIFY refused for now", "status", res.StatusCode)
+		s.log.Info("NOTIFY refused for now", "status", status)
 	default:
-		s.failed(final, "NOTIFY refused: subscription removed", "status", res.StatusCode)
+		s.failed(final, "NOTIFY refused: subscription removed", "status", status)
 		return
 	}
 	s.mu.Lock()
