@@ -179,6 +179,9 @@ func startBenchDaemon(b *testing.B, edits ...func(*Config)) *benchDaemon {
 	// Every subscriber is 127.0.0.1: past sip.rate_limit its SUBSCRIBEs
 	// would go unanswered and the benchmark would wait forever.
 	cfg.SIP.RateLimit.PerSource = "0"
+	// 20,000 SUBSCRIBEs within Timer J (32 s) are 20,000 live server
+	// transactions, past sip.max_transactions' default of 10,000.
+	cfg.SIP.MaxTransactions = 50000
 	for _, edit := range edits {
 		edit(&cfg)
 	}
