@@ -1,12 +1,11 @@
 package parkd
 
 import (
-	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/presence"
 )
 
@@ -24,6 +23,10 @@ type blf struct {
 	resources   map[string]*blfResource   // by the user part phones subscribe to
 	bySlot      map[string][]*blfResource // slot → every resource that shows it
 	slots       map[string]*blfSlot
+	// renders renders and publishes off the slot lock; a reload's new blf
+	// takes over its predecessor's, so their publications stay in order.
+	renders *blfRenderer
+	closed  bool // replaced by a reload: its pending renders are dropped (renders.mu)
 }
 
 // blfResource is one subscribable entity: a slot, a lot (all its slots),
@@ -43,6 +46,12 @@ type blfResource struct {
 	// resolvedUntil: a SUBSCRIBE was resolved to it moments ago and may
 	// not be registered yet; it is rendered on every change until then.
 	resolvedUntil time.Time
+	// gone: removed with its last slot; a render still queued skips it
+	// (renders.mu).
+	gone bool
+	// queued: waiting for the renderer (renders.queueMu).
+	queued    bool
+	entityURI string // its entity, made once (renders.mu)
 }
 
 // resolveGrace covers the gap between resolving a SUBSCRIBE and sipcore
@@ -57,8 +66,19 @@ const stateOnly = "~state"
 
 // blfSlot is what BLF knows of one slot.
 type blfSlot struct {
-	name         string
-	lot          *lot   // its lot's config, for who may see its detail
+	name string
+	lot  *lot // its lot's config, for who may see its detail
+	// lamp is what the slot shows now: replaced whole under the slot lock,
+	// read by the renderer without it.
+	lamp atomic.Pointer[blfLamp]
+	// rendered is what the renderer made of one lamp, reused by every
+	// resource that shows the slot until the lamp changes (renders.mu).
+	rendered slotFragments
+}
+
+// blfLamp is one state of a slot. It is never changed once stored, so a
+// render outside the slot lock reads a consistent one.
+type blfLamp struct {
 	presenceType string // early | confirmed | terminated, from the slot's policy
 	call         *CallView
 	recalling    bool
@@ -68,10 +88,12 @@ type blfSlot struct {
 // presence_id) as it is now: at start-up and on every reload. Retired
 // slots keep their own resource (and their presence_id) until they go.
 func newBLF(lots []*lot, retired []*slot, policy func(l *lot, slot string) Policy) *blf {
-	b := &blf{resources: map[string]*blfResource{}, bySlot: map[string][]*blfResource{}, slots: map[string]*blfSlot{}}
+	b := &blf{resources: map[string]*blfResource{}, bySlot: map[string][]*blfResource{}, slots: map[string]*blfSlot{},
+		renders: newBLFRenderer()}
 	addSlot := func(l *lot, name string) *blfSlot {
 		pol := policy(l, name)
-		bs := &blfSlot{name: name, lot: l, presenceType: *pol.PresenceType}
+		bs := &blfSlot{name: name, lot: l}
+		bs.lamp.Store(&blfLamp{presenceType: *pol.PresenceType})
 		b.slots[name] = bs
 		b.add(name, "", bs)
 		if id := *pol.PresenceID; id != "" {
@@ -161,6 +183,7 @@ func (b *blf) resolve(target string, mayDetail func(*lot) bool) (string, bool) {
 		return "", false
 	}
 	if r.stale {
+		r.stale = false
 		b.render(r)
 	}
 	if b.now != nil {
@@ -179,43 +202,51 @@ func (b *blf) resolve(target string, mayDetail func(*lot) bool) (string, bool) {
 // start publishes every resource's initial state, once the host is known.
 func (b *blf) start(host string, publish func(resource, event string, body presence.Body)) {
 	b.host, b.publish = host, publish
+	b.renders.mu.Lock()
+	defer b.renders.mu.Unlock()
 	done := map[*blfResource]bool{}
 	for _, r := range b.resources {
 		if !done[r] {
 			done[r] = true
-			b.render(r)
+			r.stale = false
+			b.renderLocked(r)
 		}
 	}
 }
 
 // onEvent is the event-stream sink: it runs in event order under the
-// slot-state lock, and Publish only hands the bodies to a fan-out.
+// slot-state lock, where it only stores the slot's new lamp and queues the
+// watched resources that show it; the renderer makes and publishes their
+// bodies after, off the lock.
 func (b *blf) onEvent(ev Event) {
 	bs := b.slots[ev.Slot]
 	if bs == nil || b.publish == nil {
 		return
 	}
+	lamp := *bs.lamp.Load()
 	switch ev.Kind {
 	case EventParked, EventRecallFailed, EventReparked, EventOverdue:
-		bs.call, bs.recalling = ev.Call, false
+		lamp.call, lamp.recalling = ev.Call, false
 	case EventRecalling:
-		bs.call, bs.recalling = ev.Call, true
+		lamp.call, lamp.recalling = ev.Call, true
 	case EventRetrieved, EventAbandoned, EventHungUp, EventRecalled, EventForwarded, EventMoved:
-		bs.call, bs.recalling = nil, false
+		lamp.call, lamp.recalling = nil, false
 	case EventRemoved:
 		b.removeSlot(ev.Slot)
 		return
 	case EventPolicy:
-		if ev.Policy == nil || *ev.Policy.PresenceType == bs.presenceType {
+		if ev.Policy == nil || *ev.Policy.PresenceType == lamp.presenceType {
 			return
 		}
-		bs.presenceType = *ev.Policy.PresenceType
+		lamp.presenceType = *ev.Policy.PresenceType
 	default:
 		return // subscriber counts and the like change no lamp
 	}
+	bs.lamp.Store(&lamp)
 	for _, r := range b.bySlot[bs.name] {
 		if b.watched(r) {
-			b.render(r)
+			r.stale = false
+			b.renders.queue(b, r)
 		} else {
 			r.stale = true
 		}
@@ -234,101 +265,6 @@ func (b *blf) watched(r *blfResource) bool {
 		return true
 	}
 	return b.now != nil && b.now().Before(r.resolvedUntil)
-}
-
-func (b *blf) render(r *blfResource) {
-	r.stale = false
-	b.publish(r.key, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r, true)))
-	b.publish(r.key, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r, true)}))
-	if r.restricted {
-		b.publish(r.key+stateOnly, sipcore.EventDialog, presence.DialogInfoBody(b.entity(r), b.dialogs(r, false)))
-		b.publish(r.key+stateOnly, sipcore.EventPresence, presence.PIDFBody(b.entity(r), []presence.Tuple{b.tuple(r, false)}))
-	}
-}
-
-func (b *blf) entity(r *blfResource) string {
-	host := r.host
-	if host == "" {
-		host = b.host
-	}
-	return "sip:" + r.user + "@" + host
-}
-
-func (b *blf) slotURI(bs *blfSlot) string { return "sip:" + bs.name + "@" + b.host }
-
-// dialogs lists one RFC 4235 dialog per occupied slot: the parked call's
-// own dialog identifiers, so a phone can build its pickup Replaces, and the
-// caller as the remote party, so its screen says who is waiting. Without
-// detail the dialog has its state and an id alone: the key still lights,
-// but nothing in it lets the watcher pick up or see who is waiting.
-func (b *blf) dialogs(r *blfResource, detail bool) []presence.Dialog {
-	var out []presence.Dialog
-	for _, bs := range r.slots {
-		c := bs.call
-		if c == nil {
-			continue
-		}
-		state, local := bs.presenceType, "Park "+bs.name
-		switch {
-		case bs.recalling:
-			state, local = PresenceEarly, "Recall "+bs.name
-		case c.Overdue: // blinks, so someone picks up the call nobody is rung for
-			state, local = PresenceEarly, "Overdue "+bs.name
-		}
-		if !detail {
-			// The usual id carries parkd's tag, half of a Replaces.
-			out = append(out, presence.Dialog{ID: bs.name + "-" + c.ID, Direction: "recipient", State: state,
-				Local: &presence.Identity{Display: local, URI: b.slotURI(bs)}})
-			continue
-		}
-		out = append(out, presence.Dialog{
-			ID:        bs.name + "-" + c.LocalTag,
-			CallID:    c.CallID,
-			LocalTag:  c.LocalTag,
-			RemoteTag: c.RemoteTag,
-			Direction: "recipient",
-			State:     state,
-			Local:     &presence.Identity{Display: local, URI: b.slotURI(bs)},
-			Remote:    &presence.Identity{Display: c.Caller.Display, URI: c.Caller.URI},
-		})
-	}
-	return out
-}
-
-// tuple sums a resource up for PIDF phones: closed (busy) while any of its
-// slots holds a call, with who is waiting in the note (without detail,
-// the slot alone).
-func (b *blf) tuple(r *blfResource, detail bool) presence.Tuple {
-	var waiting []string
-	for _, bs := range r.slots {
-		if bs.call == nil {
-			continue
-		}
-		who := bs.call.Caller.Display
-		if who == "" {
-			who = bs.call.Caller.URI
-		}
-		switch {
-		case !detail:
-			who = bs.name
-		case len(r.slots) > 1:
-			who = fmt.Sprintf("%s (%s)", who, bs.name)
-		}
-		switch {
-		case bs.recalling:
-			who = "recalling " + who
-		case bs.call.Overdue:
-			who = "overdue " + who
-		}
-		waiting = append(waiting, who)
-	}
-	t := presence.Tuple{ID: "park-" + r.key, Contact: b.entity(r), Open: len(waiting) == 0, OnThePhone: len(waiting) > 0}
-	if t.Open {
-		t.Note = "Empty"
-	} else {
-		t.Note = "Parked: " + strings.Join(waiting, ", ")
-	}
-	return t
 }
 
 // watchers is how many subscriptions a change of slot reaches.

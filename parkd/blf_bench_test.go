@@ -44,7 +44,30 @@ func BenchmarkBLFFanout20000(b *testing.B) {
 	benchFanout(b, 20000, slots, false)
 }
 
+// BenchmarkBLFFanout1000OneSocket: 1,000 subscriptions behind ONE UDP
+// socket with the kernel's default receive buffer (a SIP proxy, or one
+// sipp holding them all), whose reader answers each NOTIFY at once. A
+// burst overruns that buffer; what it drops comes back by Timer E 500 ms
+// later, which shows as retransmits (the same NOTIFY received twice) and
+// a recv p99 past 500 ms. notifies/change must be 1,000.
+func BenchmarkBLFFanout1000OneSocket(b *testing.B) {
+	benchFanoutOn(b, 1000, []string{"701"}, false, 1, 0)
+}
+
+// BenchmarkBLFFanout1000Sockets: 1,000 watchers, each on its own socket
+// (default buffers): nothing to pace, so this is the fan-out at full speed.
+func BenchmarkBLFFanout1000Sockets(b *testing.B) {
+	benchFanoutOn(b, 1000, []string{"701"}, false, 1000, 0)
+}
+
 func benchFanout(b *testing.B, subs int, slots []string, restricted bool) {
+	benchFanoutOn(b, subs, slots, restricted, 4, 8<<20)
+}
+
+// benchFanoutOn runs the fan-out benchmark with the subscriptions spread
+// over sockets UDP sockets with readBuffer bytes of receive buffer each
+// (0: the kernel's default).
+func benchFanoutOn(b *testing.B, subs int, slots []string, restricted bool, sockets, readBuffer int) {
 	resource := "701"
 	var edits []func(*Config)
 	if restricted {
@@ -52,7 +75,7 @@ func benchFanout(b *testing.B, subs int, slots []string, restricted bool) {
 		edits = append(edits, func(c *Config) { c.Lots[0].RetrieveAllow = []string{"alice"} })
 	}
 	d := startBenchDaemon(b, edits...)
-	c := newRawSubscriber(b, d.udp, 4)
+	c := newRawSubscriber(b, d.udp, sockets, readBuffer)
 	c.subscribeAll(b, subs, slots)
 	perSlot := subs / len(slots)
 
@@ -89,10 +112,15 @@ func benchFanout(b *testing.B, subs int, slots []string, restricted bool) {
 		cancel()
 	}
 	b.StopTimer()
+	time.Sleep(600 * time.Millisecond) // a NOTIFY resent by Timer E (500 ms) shows up now
 	mu.Lock()
 	defer mu.Unlock()
 	reportQuantiles(b, "sent", sent)
 	reportQuantiles(b, "recv", received)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.ReportMetric(float64(c.changeTotal)/float64(2*b.N), "notifies/change")
+	b.ReportMetric(float64(c.retransmits), "retransmits")
 }
 
 func reportQuantiles(b *testing.B, name string, ds []time.Duration) {
@@ -111,7 +139,7 @@ func reportQuantiles(b *testing.B, name string, ds []time.Duration) {
 func BenchmarkBLFMemory(b *testing.B) {
 	const subs = 20000
 	d := startBenchDaemon(b)
-	c := newRawSubscriber(b, d.udp, 4)
+	c := newRawSubscriber(b, d.udp, 4, 8<<20)
 	var slots []string
 	for i := 701; i <= 720; i++ {
 		slots = append(slots, fmt.Sprint(i))
@@ -148,6 +176,12 @@ func startBenchDaemon(b *testing.B, edits ...func(*Config)) *benchDaemon {
 	cfg.Data = b.TempDir()
 	cfg.BLF.MaxPerSource = 100000
 	cfg.BLF.MaxTotal = 100000
+	// Every subscriber is 127.0.0.1: past sip.rate_limit its SUBSCRIBEs
+	// would go unanswered and the benchmark would wait forever.
+	cfg.SIP.RateLimit.PerSource = "0"
+	// 20,000 SUBSCRIBEs within Timer J (32 s) are 20,000 live server
+	// transactions, past sip.max_transactions' default of 10,000.
+	cfg.SIP.MaxTransactions = 50000
 	for _, edit := range edits {
 		edit(&cfg)
 	}
@@ -176,20 +210,27 @@ type rawSubscriber struct {
 	got      int
 	last     time.Time
 	done     chan struct{}
+	// changeTotal counts every NOTIFY of the awaited state, retransmissions
+	// included; seen tells a retransmission (same Call-ID and CSeq).
+	changeTotal int
+	retransmits int
+	seen        map[string]bool
 }
 
-func newRawSubscriber(b *testing.B, server string, sockets int) *rawSubscriber {
+func newRawSubscriber(b *testing.B, server string, sockets, readBuffer int) *rawSubscriber {
 	addr, err := net.ResolveUDPAddr("udp", server)
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &rawSubscriber{server: addr}
+	c := &rawSubscriber{server: addr, seen: map[string]bool{}}
 	for range sockets {
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			b.Fatal(err)
 		}
-		conn.SetReadBuffer(8 << 20)
+		if readBuffer > 0 {
+			conn.SetReadBuffer(readBuffer)
+		}
 		c.conns = append(c.conns, conn)
 		go c.read(conn)
 	}
@@ -202,7 +243,9 @@ func newRawSubscriber(b *testing.B, server string, sockets int) *rawSubscriber {
 }
 
 func (c *rawSubscriber) subscribeAll(b *testing.B, n int, slots []string) {
-	const window = 100
+	// SUBSCRIBEs in flight: each brings a 200 and a NOTIFY, and a socket
+	// with the default buffer holds about a hundred datagrams.
+	window := int64(min(100, 20*len(c.conns)))
 	for i := 0; i < n; i++ {
 		for int64(i)-c.ok.Load()-c.failed.Load() >= window {
 			time.Sleep(time.Millisecond)
@@ -275,16 +318,25 @@ func (c *rawSubscriber) read(conn *net.UDPConn) {
 		case bytes.HasPrefix(msg, []byte("NOTIFY ")):
 			reply = okFor(reply[:0], msg)
 			conn.WriteToUDP(reply, from)
-			c.notified(bytes.Contains(msg, []byte("<dialog ")))
+			c.notified(bytes.Contains(msg, []byte("<dialog ")), transactionOf(msg))
 		}
 	}
 }
 
-func (c *rawSubscriber) notified(occupied bool) {
+func (c *rawSubscriber) notified(occupied bool, tx string) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil || occupied != c.occupied || c.got >= c.want {
+	if c.seen[tx] {
+		c.retransmits++
+		return
+	}
+	c.seen[tx] = true
+	if c.done == nil || occupied != c.occupied {
+		return
+	}
+	c.changeTotal++
+	if c.got >= c.want {
 		return
 	}
 	c.got++
@@ -292,6 +344,21 @@ func (c *rawSubscriber) notified(occupied bool) {
 	if c.got == c.want {
 		close(c.done)
 	}
+}
+
+// transactionOf names a NOTIFY by its Call-ID and CSeq lines: the same
+// name twice is a retransmission.
+func transactionOf(req []byte) string {
+	head, _, _ := bytes.Cut(req, []byte("\r\n\r\n"))
+	var id []byte
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, _ := bytes.Cut(line, []byte(":"))
+		switch strings.ToLower(string(bytes.TrimSpace(name))) {
+		case "call-id", "i", "cseq":
+			id = append(id, line...)
+		}
+	}
+	return string(id)
 }
 
 // okFor builds a 200 to a request from its Via, From, To, Call-ID and CSeq.

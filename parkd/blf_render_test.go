@@ -40,7 +40,7 @@ func TestBLFRender(t *testing.T) {
 					bodies[event] = body
 				}
 			})
-			b.slots["701"].call, b.slots["701"].recalling = tc.call, tc.recalling
+			b.slots["701"].lamp.Store(&blfLamp{presenceType: tc.presenceType, call: tc.call, recalling: tc.recalling})
 			b.render(b.resources["701"])
 
 			info, err := presence.ParseDialogInfo(bodies[sipcore.EventDialog].Bytes(3))
@@ -92,7 +92,9 @@ func BenchmarkBLFRender(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				bl.onEvent(Event{Kind: EventParked, Slot: "701", Call: call})
+				bl.renders.wait()
 				bl.onEvent(Event{Kind: EventAbandoned, Slot: "701"})
+				bl.renders.wait()
 			}
 		})
 	}
@@ -134,11 +136,13 @@ func TestBLFRendersOnlyWatchedResources(t *testing.T) {
 	call := &CallView{ID: "c1", CallID: "c1@pbx", LocalTag: "p", RemoteTag: "c", Caller: Party{URI: "sip:alice@pbx"}}
 
 	b.onEvent(Event{Kind: EventParked, Slot: "701", Call: call})
+	b.renders.wait()
 	if len(published) != 0 {
 		t.Fatalf("unwatched change rendered %d resources", len(published))
 	}
 	watchers["700"] = 1 // the lot-wide resource has a watcher now
 	b.onEvent(Event{Kind: EventParked, Slot: "702", Call: call})
+	b.renders.wait()
 	if _, ok := published["700"]; !ok || len(published) != 1 {
 		t.Fatalf("rendered %v, want the watched lot resource alone", keysOf(published))
 	}
@@ -152,12 +156,14 @@ func TestBLFRendersOnlyWatchedResources(t *testing.T) {
 	}
 	delete(published, "701")
 	b.onEvent(Event{Kind: EventAbandoned, Slot: "701"}) // registered or not, within the grace
+	b.renders.wait()
 	if _, ok := published["701"]; !ok {
 		t.Error("a change right after the resolve was not rendered")
 	}
 	delete(published, "701")
 	now = now.Add(resolveGrace + time.Second)
 	b.onEvent(Event{Kind: EventParked, Slot: "701", Call: call})
+	b.renders.wait()
 	if _, ok := published["701"]; ok {
 		t.Error("rendered 701 after the grace with nobody subscribed")
 	}

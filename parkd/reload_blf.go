@@ -16,11 +16,15 @@ import (
 // hold s.mu.
 func (s *Server) rebuildBLFLocked() {
 	old := s.blf
+	old.close() // nothing it still has queued may publish after what follows
 	b := newBLF(s.lots, s.retired, s.configuredPolicy)
+	b.renders = old.renders
 	b.restrict(s.restricted)
 	for name, bs := range b.slots {
 		if sl := s.bySlot[name]; sl != nil && sl.parked != nil {
-			bs.call, bs.recalling = sl.parked.view(), sl.parked.ringing != ""
+			lamp := *bs.lamp.Load()
+			lamp.call, lamp.recalling = sl.parked.view(), sl.parked.ringing != ""
+			bs.lamp.Store(&lamp)
 		}
 	}
 	withdraw := func(resource, reason string, forget bool) {
@@ -68,10 +72,20 @@ func (b *blf) removeSlot(name string) {
 	if bs == nil {
 		return
 	}
+	// Under the renderer's lock: it reads r.slots, and a render still
+	// queued must not publish a resource after its withdrawal.
+	b.renders.mu.Lock()
+	defer b.renders.mu.Unlock()
 	delete(b.slots, name)
 	for _, r := range b.bySlot[name] {
+		if len(r.slots) == 1 {
+			// Its final NOTIFY carries the last state, which a render
+			// still queued has not published yet.
+			b.renderLocked(r)
+		}
 		r.slots = slices.DeleteFunc(r.slots, func(x *blfSlot) bool { return x == bs })
 		if len(r.slots) == 0 {
+			r.gone = true
 			delete(b.resources, r.key)
 			if b.withdraw != nil {
 				b.withdraw(r.key)
@@ -80,7 +94,7 @@ func (b *blf) removeSlot(name string) {
 				}
 			}
 		} else {
-			b.render(r)
+			b.renderLocked(r)
 		}
 	}
 	delete(b.bySlot, name)

@@ -32,6 +32,16 @@ func (s *Server) SubscriptionsChanged(resource string) {
 	}
 }
 
+// AwaitPublications waits until BLF has published every slot change made
+// so far (sipcore.PublicationWaiter): Shutdown's final NOTIFYs then show
+// the slots emptied by its hang-ups.
+func (s *Server) AwaitPublications() {
+	s.mu.Lock()
+	renders := s.blf.renders // shared by every blf a reload makes
+	s.mu.Unlock()
+	renders.wait()
+}
+
 // observeFanout logs how long a slot change took to reach every subscriber.
 func (s *Server) observeFanout(resource string, notified int, took time.Duration) {
 	s.log.Debug("BLF change sent", "resource", resource, "notified", notified, "took", took)

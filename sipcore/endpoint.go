@@ -80,6 +80,7 @@ type Endpoint struct {
 	tcpGate   *tcpGate // admits and times out SIP TCP connections (sip.tcp)
 	dialogs   dialogRegistry
 	subs      subscriptionRegistry
+	notifier  notifier // UDP NOTIFY transactions, their timers and pacing
 	draining  atomic.Bool
 	wg        sync.WaitGroup
 
@@ -124,6 +125,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.onCanceled = ep.stats.canceled
 	ep.dialogs.init()
 	ep.subs.init()
+	ep.notifier.init(ep)
 	ep.inProgress.init()
 	ep.invites.init()
 	ep.quiet = newLogLimiter(logEvery, logMaxSources)

@@ -42,6 +42,9 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		return data, nil
 	}
 	if bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
+		if ep.notifyAnswer(data) {
+			return nil, nil // answered one of parkd's NOTIFYs (notify_raw.go)
+		}
 		return data, nil // a response: transactions match it, unhandledResponse drops strays
 	}
 	method := startMethod(data)

@@ -205,6 +205,15 @@ func (ep *Endpoint) Publish(resource, event string, body presence.Body) {
 	}
 }
 
+// PublicationWaiter is a Handler that calls Publish from a goroutine of
+// its own (parkd renders BLF bodies after releasing its slot lock).
+// Shutdown waits for it after hanging up the calls, so that the final
+// NOTIFYs carry the state after the hang-ups.
+type PublicationWaiter interface {
+	// AwaitPublications returns once every change made so far is published.
+	AwaitPublications()
+}
+
 // fanout hands the latest body to every subscriber until no newer
 // publication is waiting; bodies published meanwhile are coalesced.
 func (ep *Endpoint) fanout(rs *resourceState) {

@@ -40,6 +40,9 @@ func (ep *Endpoint) hangupAll(ctx context.Context) bool {
 // subscribers, so that a final NOTIFY sent next carries the newest body.
 // Only Shutdown waits like this, so a short poll is enough.
 func (ep *Endpoint) awaitFanouts(done <-chan struct{}) {
+	if w, ok := ep.handler.(PublicationWaiter); ok {
+		w.AwaitPublications()
+	}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for ep.fanning() {

@@ -94,6 +94,9 @@ func (s *sentInvites) len() int {
 // existed. A 200 resent for a call of ours is re-ACKed; the late 200 of an
 // INVITE parkd sent is ACKed and hung up; everything else is dropped.
 func (ep *Endpoint) unhandledResponse(res *sip.Response) {
+	if ep.notifyResponse(res) {
+		return
+	}
 	cseq := res.CSeq()
 	if cseq == nil || cseq.MethodName != sip.INVITE || !res.IsSuccess() || res.From() == nil || res.To() == nil || res.CallID() == nil {
 		ep.dropStray(res, "no transaction")

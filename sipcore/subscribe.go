@@ -139,6 +139,7 @@ func (ep *Endpoint) refreshSubscription(req *sip.Request, tx sip.ServerTransacti
 	s.remoteCSeq = req.CSeq().SeqNo
 	if contact := req.Contact(); contact != nil {
 		s.remoteTarget = contact.Address // a target refresh (RFC 6665 §4.1.2.1)
+		s.head = nil                     // NOTIFYs go there from now on
 	}
 	if expires == 0 {
 		s.mu.Unlock()

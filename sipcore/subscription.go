@@ -37,12 +37,13 @@ type Subscription struct {
 	version    uint32 // the next dialog-info version: 0, 1, 2 … per subscription
 	body       presence.Body
 	bodySeq    uint64
-	inflight   bool   // a NOTIFY waits for its response: RFC 6665 allows one at a time
+	inflight   bool   // a NOTIFY waits for its response (or for room at its destination): RFC 6665 allows one at a time
 	dirty      bool   // a NOTIFY is due once the in-flight one is answered
 	final      string // set once the subscription ends: the last NOTIFY's Subscription-State
 	gone       bool   // nothing more will be sent
 	finished   chan struct{}
 	finishOnce sync.Once
+	head       *notifyHead // what every UDP NOTIFY starts with, made on first use
 }
 
 // finish marks the final NOTIFY answered (or given up on), for Shutdown.
@@ -74,19 +75,15 @@ func (s *Subscription) flushLocked(track *fanoutTrack) {
 		return
 	}
 	s.inflight, s.dirty = true, false
+	if s.transport == "udp" {
+		s.notifyUDPLocked(track) // parkd's own transaction: notify_tx.go
+		return
+	}
 	req := s.notifyLocked()
 	s.ep.stats.notifiesSent.Add(1)
 	final := s.final != ""
 	if final {
 		s.gone = true
-	}
-	if s.transport == "udp" {
-		// Written here, in the fan-out's loop: a UDP write does not block,
-		// and a goroutine per NOTIFY only to write it costs more than the write.
-		tx, err := s.ep.client.TransactionRequest(context.Background(), req)
-		track.done()
-		go s.await(tx, err, final)
-		return
 	}
 	go func() { // a TCP write may have to wait for the connection
 		tx, err := s.ep.client.TransactionRequest(context.Background(), req)
@@ -143,16 +140,22 @@ func (s *Subscription) await(tx sip.ClientTransaction, err error, final bool) {
 			return
 		}
 	}
+	s.answered(res.StatusCode, final)
+}
+
+// answered takes a NOTIFY's final response: a 481, or any 4xx/6xx, means
+// the phone no longer has the subscription; a 5xx only that it is busy.
+func (s *Subscription) answered(status int, final bool) {
 	switch {
-	case res.IsSuccess():
+	case status >= 200 && status < 300:
 	case final:
 		s.ep.stats.notifiesFailed.Add(1)
-	case res.StatusCode >= 500 && res.StatusCode < 600:
+	case status >= 500 && status < 600:
 		// A busy phone: keep the subscription; the next change retries.
 		s.ep.stats.notifiesFailed.Add(1)
-		s.log.Info("NOTIFY refused for now", "status", res.StatusCode)
+		s.log.Info("NOTIFY refused for now", "status", status)
 	default:
-		s.failed(final, "NOTIFY refused: subscription removed", "status", res.StatusCode)
+		s.failed(final, "NOTIFY refused: subscription removed", "status", status)
 		return
 	}
 	s.mu.Lock()

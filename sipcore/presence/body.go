@@ -35,6 +35,19 @@ func (b Body) Append(dst []byte, version uint32) []byte {
 	return append(dst, b.suffix...)
 }
 
+// Len is len(Append(nil, version)), without rendering it: a NOTIFY's
+// Content-Length is written before its body.
+func (b Body) Len(version uint32) int {
+	n := len(b.prefix) + len(b.suffix)
+	if b.versioned {
+		n++
+		for v := version; v >= 10; v /= 10 {
+			n++
+		}
+	}
+	return n
+}
+
 // Bytes returns the same as Append(nil, version), for callers that send
 // one body and do not keep a buffer around; it allocates exactly once.
 func (b Body) Bytes(version uint32) []byte {

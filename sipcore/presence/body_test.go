@@ -90,3 +90,15 @@ func BenchmarkDialogInfoAppend(b *testing.B) {
 		dst = body.Append(dst[:0], v)
 	}
 }
+
+// Len predicts the length Append gives, for every width of version.
+func TestBodyLenIsAppendedLength(t *testing.T) {
+	bodies := []Body{DialogInfoBody("sip:701@h", nil), PIDFBody("sip:701@h", []Tuple{{ID: "t", Open: true}}), {}}
+	for _, b := range bodies {
+		for _, v := range []uint32{0, 9, 10, 99, 100, 12345, 4294967295} {
+			if got, want := b.Len(v), len(b.Append(nil, v)); got != want {
+				t.Errorf("%s version %d: Len %d, Append %d", b.ContentType(), v, got, want)
+			}
+		}
+	}
+}

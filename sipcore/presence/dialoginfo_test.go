@@ -123,3 +123,25 @@ func checkXMLText(t *testing.T, raw []byte) {
 		}
 	}
 }
+
+// The writer that reuses rendered elements gives the bytes DialogInfoBody
+// gives, with and without dialogs, and a reused writer forgets the last
+// document.
+func TestDialogInfoWriterMatchesDialogInfoBody(t *testing.T) {
+	dialogs := []Dialog{
+		{ID: "701-a", CallID: "c@pbx", LocalTag: "l", RemoteTag: "r", Direction: "recipient", State: "early",
+			Local: &Identity{Display: "Park 701", URI: "sip:701@h"}, Remote: &Identity{Display: `A & "B"`, URI: "sip:a@h"}},
+		{ID: "702-b", State: "confirmed", Local: &Identity{URI: "sip:702@h"}},
+	}
+	var w DialogInfoWriter
+	for _, n := range []int{2, 0, 1} {
+		w.Start("sip:700@h<x>")
+		for i := range dialogs[:n] {
+			w.Append(AppendDialog(nil, &dialogs[i]))
+		}
+		got, want := w.Body(), DialogInfoBody("sip:700@h<x>", dialogs[:n])
+		if string(got.Bytes(7)) != string(want.Bytes(7)) || got.ContentType() != want.ContentType() {
+			t.Errorf("%d dialogs:\n%s\nwant\n%s", n, got.Bytes(7), want.Bytes(7))
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package sipcore
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// notifier runs parkd's own non-INVITE client transactions for UDP
+// NOTIFYs (RFC 3261 §17.1.2): the bytes are written once and resent by
+// Timer E (T1, doubling up to T2; T2 once a provisional response came)
+// until a final response, matched by the Via branch, or the subscription's
+// notify timeout (Timer F, 64·T1 by default) ends it. Responses reach it
+// through sipgo's unhandled-response hook, since sipgo holds no
+// transaction for these requests.
+type notifier struct {
+	mu    sync.Mutex
+	byID  map[uint64]*notifyTx
+	wheel timerWheel
+	pacer notifyPacer
+	// t1 and t2 are RFC 3261's T1 and T2 (sipgo's, unless a test slows
+	// retransmissions down to tell a paced NOTIFY from a resent one).
+	t1, t2 time.Duration
+}
+
+// notifyTx is one NOTIFY in flight.
+type notifyTx struct {
+	s        *Subscription
+	id       uint64
+	msg      []byte
+	dest     netip.AddrPort
+	conn     *net.UDPConn
+	size     int // the room it holds in the pacer
+	final    bool
+	interval time.Duration // the next Timer E
+	deadline time.Time     // Timer F
+	due      time.Time     // the wheel's next visit
+	answered atomic.Bool   // a provisional response came: proceeding
+	done     atomic.Bool
+}
+
+func (n *notifier) init(ep *Endpoint) {
+	n.byID = map[uint64]*notifyTx{}
+	n.t1, n.t2 = sip.T1, sip.T2
+	n.wheel.fire = func(tx *notifyTx, now time.Time) { ep.notifyTimer(tx, now) }
+}
+
+const notifyTail = 192
+
+// notifyUDPLocked sends s's state over UDP, now or once its destination
+// has room (notifyPacer). Callers hold s.mu and have set s.inflight.
+func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
+	h, ok := s.notifyHeadLocked()
+	if !ok {
+		track.done()
+		go s.notifyFailed(errors.New("no UDP listener or destination"))
+		return
+	}
+	// What follows the head: branch, CSeq, Subscription-State and
+	// Content-Length lines, well under notifyTail bytes.
+	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + s.body.Len(s.version)
+	p := pacedNotify{s: s, dest: h.dest, size: size, track: track}
+	if !s.ep.notifier.pacer.admit(h.dest, p) {
+		return // sent by sendPaced when a NOTIFY to dest is answered
+	}
+	s.writeNotifyLocked(h, size, track)
+}
+
+// sendPaced sends a NOTIFY that waited for room at its destination.
+func (s *Subscription) sendPaced(p pacedNotify) {
+	s.mu.Lock()
+	h, ok := s.notifyHeadLocked()
+	if !s.gone && ok && h.dest == p.dest {
+		defer s.mu.Unlock()
+		s.writeNotifyLocked(h, p.size, p.track)
+		return
+	}
+	// Dropped meanwhile, or a refresh moved it elsewhere: give the room to
+	// the next one, and in the second case queue again at the new address.
+	gone := s.gone
+	s.mu.Unlock()
+	s.ep.releasePaced(p.dest, p.size)
+	if gone {
+		p.track.done()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifyUDPLocked(p.track)
+}
+
+// writeNotifyLocked writes the next NOTIFY and arms its timers; callers
+// hold s.mu.
+func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutTrack) {
+	ep := s.ep
+	l, _ := ep.listenerFor("udp")
+	conn, _ := l.closer.(*net.UDPConn)
+	tx := &notifyTx{s: s, dest: h.dest, conn: conn, size: size, final: s.final != ""}
+	ep.notifier.mu.Lock()
+	for tx.id == 0 || ep.notifier.byID[tx.id] != nil { // a clash is 2^-64, but cheap to rule out
+		tx.id = rand.Uint64()
+	}
+	ep.notifier.byID[tx.id] = tx // before the write: the answer may come at once
+	ep.notifier.mu.Unlock()
+	tx.msg = s.appendNotifyLocked(make([]byte, 0, size), h, tx.id)
+	s.dirty = false
+	if tx.final {
+		s.gone = true
+	}
+	ep.stats.notifiesSent.Add(1)
+
+	var err error
+	if conn == nil {
+		err = errors.New("no UDP listener")
+	} else {
+		_, err = conn.WriteToUDPAddrPort(tx.msg, tx.dest)
+	}
+	track.done()
+	if err != nil {
+		if ep.notifier.take(tx.id) != nil {
+			go ep.notifyEnded(tx, 0, err)
+		}
+		return
+	}
+	now := time.Now()
+	tx.interval = ep.notifier.t1
+	tx.deadline = now.Add(ep.live().Subscriptions.NotifyTimeout)
+	tx.due = minTime(now.Add(tx.interval), tx.deadline)
+	ep.notifier.wheel.add(tx)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// take removes the transaction id, returning it when it was still in
+// flight: whoever takes it (its final response, its timeout) ends it.
+func (n *notifier) take(id uint64) *notifyTx {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	tx := n.byID[id]
+	if tx != nil {
+		delete(n.byID, id)
+		tx.done.Store(true)
+	}
+	return tx
+}
+
+// notifyResponse takes a response to one of parkd's own NOTIFYs that
+// sipgo parsed (over TCP, or one notifyAnswer left to it); false when res
+// answers none, for the other unhandled-response handling.
+func (ep *Endpoint) notifyResponse(res *sip.Response) bool {
+	via := res.Via()
+	if via == nil {
+		return false
+	}
+	branch, _ := via.Params.Get("branch")
+	id, ok := branchID(branch)
+	if !ok {
+		return false
+	}
+	if cseq := res.CSeq(); cseq == nil || cseq.MethodName != sip.NOTIFY {
+		return true // one of ours by its branch, but not an answer to it
+	}
+	ep.notifyAnswered(id, res.StatusCode)
+	return true
+}
+
+// notifyAnswered ends (or, for a 1xx, slows the retransmissions of) the
+// NOTIFY transaction id with status. A retransmitted final response finds
+// no transaction and is absorbed (§17.1.2.2).
+func (ep *Endpoint) notifyAnswered(id uint64, status int) {
+	if status < 200 {
+		ep.notifier.mu.Lock()
+		if tx := ep.notifier.byID[id]; tx != nil {
+			tx.answered.Store(true) // Timer E goes to T2 (§17.1.2.2)
+		}
+		ep.notifier.mu.Unlock()
+		return
+	}
+	tx := ep.notifier.take(id)
+	if tx == nil {
+		return
+	}
+	if status >= 300 && !(status >= 500 && status < 600) {
+		// Ends the subscription and tells the handler, which takes
+		// parkd's slot lock: not on the socket's read loop.
+		go ep.notifyEnded(tx, status, nil)
+		return
+	}
+	ep.notifyEnded(tx, status, nil)
+}
+
+// notifyTimer is a NOTIFY's timer firing on the wheel: resend it, or give
+// up on it once its deadline passed.
+func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
+	if tx.done.Load() {
+		return
+	}
+	if !now.Before(tx.deadline) {
+		if ep.notifier.take(tx.id) != nil {
+			ep.notifyEnded(tx, 0, nil)
+		}
+		return
+	}
+	tx.conn.WriteToUDPAddrPort(tx.msg, tx.dest) // a failure shows as no answer
+	if tx.answered.Load() {
+		tx.interval = ep.notifier.t2
+	} else {
+		tx.interval = min(2*tx.interval, ep.notifier.t2)
+	}
+	tx.due = minTime(now.Add(tx.interval), tx.deadline)
+	ep.notifier.wheel.add(tx)
+}
+
+// notifyEnded ends a NOTIFY transaction with its final response's
+// status, or with none (0: timeout, or err when it could not be written),
+// frees its room at the destination and lets the subscription go on (or
+// end).
+func (ep *Endpoint) notifyEnded(tx *notifyTx, status int, err error) {
+	ep.releasePaced(tx.dest, tx.size)
+	s := tx.s
+	if tx.final {
+		defer s.finish()
+	}
+	switch {
+	case err != nil:
+		s.failed(tx.final, "sending NOTIFY failed", "error", err)
+	case status == 0:
+		s.failed(tx.final, "NOTIFY not answered", "timeout", ep.live().Subscriptions.NotifyTimeout)
+	default:
+		s.answered(status, tx.final)
+	}
+}
+
+// releasePaced frees a NOTIFY's room at dest and sends what waited for it.
+func (ep *Endpoint) releasePaced(dest netip.AddrPort, size int) {
+	var buf [4]pacedNotify
+	for _, p := range ep.notifier.pacer.release(dest, size, buf[:0]) {
+		p.s.sendPaced(p)
+	}
+}
+
+// notifyFailed drops s after a NOTIFY that could not even be written.
+func (s *Subscription) notifyFailed(err error) {
+	s.mu.Lock()
+	final := s.final != ""
+	s.gone = s.gone || final
+	s.mu.Unlock()
+	if final {
+		defer s.finish()
+	}
+	s.failed(final, "sending NOTIFY failed", "error", err)
+}
