@@ -64,7 +64,8 @@ func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
 	}
 	// What follows the head: branch, CSeq, Subscription-State and
 	// Content-Length lines, well under notifyTail bytes.
-	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + s.body.Len(s.version)
+	body, _ := s.body.ForDatagram()
+	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + body.Len(s.version)
 	p := pacedNotify{s: s, dest: h.dest, size: size, track: track}
 	if !s.ep.notifier.pacer.admit(h.dest, p) {
 		return // sent by sendPaced when a NOTIFY to dest is answered

@@ -100,10 +100,16 @@ func (s *Subscription) appendNotifyLocked(dst []byte, h *notifyHead, id uint64) 
 		dst = append(dst, "active;expires="...)
 		dst = strconv.AppendInt(dst, int64(left), 10)
 	}
+	body, omitted := s.body.ForDatagram()
+	if omitted > 0 && !s.warnedDatagram {
+		s.warnedDatagram = true // once per subscription: the lot stays busy
+		s.log.Warn("lot too busy for one UDP NOTIFY: the first calls are shown, the rest left out; subscribe over TCP to see every call",
+			"left_out", omitted)
+	}
 	dst = append(dst, "\r\nContent-Length: "...)
-	dst = strconv.AppendInt(dst, int64(s.body.Len(s.version)), 10)
+	dst = strconv.AppendInt(dst, int64(body.Len(s.version)), 10)
 	dst = append(dst, "\r\n\r\n"...)
-	dst = s.body.Append(dst, s.version)
+	dst = body.Append(dst, s.version)
 	s.version++
 	return dst
 }

@@ -80,7 +80,8 @@ func TestNotifyWireFitsItsEstimate(t *testing.T) {
 	s.final = stateShutdown
 	s.localCSeq = 1<<32 - 2
 	s.version = 1<<32 - 2
-	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + s.body.Len(s.version)
+	body, _ := s.body.ForDatagram()
+	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + body.Len(s.version)
 	if msg := s.appendNotifyLocked(make([]byte, 0, size), h, 1<<64-1); cap(msg) != size {
 		t.Errorf("NOTIFY of %d bytes outgrew its %d-byte buffer", len(msg), size)
 	}

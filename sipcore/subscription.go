@@ -35,15 +35,18 @@ type Subscription struct {
 	expiresAt  time.Time
 	timer      *time.Timer
 	version    uint32 // the next dialog-info version: 0, 1, 2 … per subscription
-	body       presence.Body
-	bodySeq    uint64
-	inflight   bool   // a NOTIFY waits for its response (or for room at its destination): RFC 6665 allows one at a time
-	dirty      bool   // a NOTIFY is due once the in-flight one is answered
-	final      string // set once the subscription ends: the last NOTIFY's Subscription-State
-	gone       bool   // nothing more will be sent
-	finished   chan struct{}
-	finishOnce sync.Once
-	head       *notifyHead // what every UDP NOTIFY starts with, made on first use
+	// warnedDatagram: a NOTIFY over UDP left calls of a busy lot out
+	// (presence.Body.ForDatagram), and the log said so once.
+	warnedDatagram bool
+	body           presence.Body
+	bodySeq        uint64
+	inflight       bool   // a NOTIFY waits for its response (or for room at its destination): RFC 6665 allows one at a time
+	dirty          bool   // a NOTIFY is due once the in-flight one is answered
+	final          string // set once the subscription ends: the last NOTIFY's Subscription-State
+	gone           bool   // nothing more will be sent
+	finished       chan struct{}
+	finishOnce     sync.Once
+	head           *notifyHead // what every UDP NOTIFY starts with, made on first use
 }
 
 // finish marks the final NOTIFY answered (or given up on), for Shutdown.

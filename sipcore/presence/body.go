@@ -19,6 +19,27 @@ type Body struct {
 	// document when the body is not versioned; suffix is everything after.
 	prefix, suffix string
 	versioned      bool
+	// datagram is the variant for a UDP NOTIFY when this body is longer
+	// than MaxDatagramBody (see ForDatagram); nil when it fits.
+	datagram *Body
+	omitted  int // dialogs the datagram variant leaves out
+}
+
+// MaxDatagramBody is the longest body a NOTIFY over UDP carries: with its
+// headers the message stays under the 65,000 bytes parkd sends in one
+// datagram.
+const MaxDatagramBody = 60000
+
+// ForDatagram is the body to send in a UDP NOTIFY. A lot-wide dialog-info
+// document of a busy lot (about 80 parked calls and up) does not fit one
+// datagram; its variant lists the dialogs that fit, in order, and omitted
+// says how many it leaves out. A watcher still sees the lot occupied, and
+// one that needs every call subscribes over TCP.
+func (b Body) ForDatagram() (body Body, omitted int) {
+	if b.datagram == nil {
+		return b, 0
+	}
+	return *b.datagram, b.omitted
 }
 
 // ContentType returns the media type for the NOTIFY's Content-Type header.

@@ -33,13 +33,42 @@ func DialogInfoBody(entity string, dialogs []Dialog) Body {
 	buf = append(buf, `" state="full" entity="`...)
 	buf = appendEscaped(buf, entity)
 	buf = append(buf, "\">\n"...)
+	header := len(buf)
+	var ends []int // only a document of many dialogs can outgrow a datagram
 	for i := range dialogs {
 		buf = appendDialog(buf, &dialogs[i])
+		if len(dialogs) > 1 {
+			ends = append(ends, len(buf))
+		}
 	}
-	buf = append(buf, "</dialog-info>"...)
+	return finishDialogInfo(buf, split, header, ends)
+}
+
+const dialogInfoEnd = "</dialog-info>"
+
+// finishDialogInfo closes a document whose version goes at split, whose
+// dialogs start at header and whose i-th dialog ends at ends[i], and adds
+// the datagram variant when the document is too long for one.
+func finishDialogInfo(buf []byte, split, header int, ends []int) Body {
+	buf = append(buf, dialogInfoEnd...)
 	// One string for both halves: they share memory and cost one allocation.
 	s := string(buf)
-	return Body{contentType: DialogInfoType, prefix: s[:split], suffix: s[split:], versioned: true}
+	b := Body{contentType: DialogInfoType, prefix: s[:split], suffix: s[split:], versioned: true}
+	const versionDigits = 10
+	if len(s)+versionDigits <= MaxDatagramBody || len(ends) == 0 {
+		return b
+	}
+	kept, end := 0, header
+	for _, e := range ends {
+		if e+len(dialogInfoEnd)+versionDigits > MaxDatagramBody {
+			break
+		}
+		kept, end = kept+1, e
+	}
+	short := s[:end] + dialogInfoEnd
+	b.datagram = &Body{contentType: DialogInfoType, prefix: short[:split], suffix: short[split:], versioned: true}
+	b.omitted = len(ends) - kept
+	return b
 }
 
 func appendDialog(buf []byte, d *Dialog) []byte {

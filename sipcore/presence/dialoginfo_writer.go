@@ -6,8 +6,10 @@ package presence
 // slot's element and a copy of the others, not a render of them all. Its
 // buffer is reused from one document to the next; the zero value is ready.
 type DialogInfoWriter struct {
-	buf   []byte
-	split int
+	buf    []byte
+	split  int
+	header int   // where the first dialog starts
+	ends   []int // where each dialog ends, for the datagram variant
 }
 
 // Start begins a full-state document for entity (a SIP URI), dropping
@@ -19,17 +21,19 @@ func (w *DialogInfoWriter) Start(entity string) {
 	buf = append(buf, `" state="full" entity="`...)
 	buf = appendEscaped(buf, entity)
 	w.buf = append(buf, "\">\n"...)
+	w.header, w.ends = len(w.buf), w.ends[:0]
 }
 
 // Append adds one element made by AppendDialog.
-func (w *DialogInfoWriter) Append(dialog []byte) { w.buf = append(w.buf, dialog...) }
+func (w *DialogInfoWriter) Append(dialog []byte) {
+	w.buf = append(w.buf, dialog...)
+	w.ends = append(w.ends, len(w.buf))
+}
 
 // Body ends the document: the same bytes DialogInfoBody gives for the same
 // dialogs, in one allocation.
 func (w *DialogInfoWriter) Body() Body {
-	w.buf = append(w.buf, "</dialog-info>"...)
-	s := string(w.buf)
-	return Body{contentType: DialogInfoType, prefix: s[:w.split], suffix: s[w.split:], versioned: true}
+	return finishDialogInfo(w.buf, w.split, w.header, w.ends)
 }
 
 // AppendDialog appends d as one <dialog> element, as DialogInfoBody
