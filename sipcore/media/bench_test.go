@@ -97,12 +97,24 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	src := newMOHRig(t, 300)
 	pool := newFanoutPool(4)
 	defer pool.close()
-	src.tick(pool) // sizes the snapshot slice
+	pool.minPart = 4 // 300 listeners are 30 per phase: still use the helpers
+	src.tick(pool)   // sizes the snapshot slice
 	if n := testing.AllocsPerRun(20, func() { src.tick(pool) }); n != 0 {
 		t.Errorf("MOH tick (pooled, 300 listeners): %v allocs per tick", n)
 	}
 	if n := testing.AllocsPerRun(20, func() { src.tick(nil) }); n != 0 {
 		t.Errorf("MOH tick (serial, 300 listeners): %v allocs per tick", n)
+	}
+
+	// A listener whose peer sends is latched and its socket connected.
+	peer := newPhone(t)
+	cr := newConnectRig(t, peer)
+	cr.until("connected to the latched peer", func() { cr.talk(peer) }, cr.connected)
+	if n := testing.AllocsPerRun(20, func() { cr.src.tick(nil) }); n != 0 {
+		t.Errorf("MOH tick (connected socket): %v allocs per tick", n)
+	}
+	if !cr.connected() {
+		t.Error("the socket was disconnected during the measurement")
 	}
 }
 
@@ -189,4 +201,47 @@ func processCPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkMOHTickLatched is MOH to listeners whose phones send RTP, as
+// real phones do: each latched to its own sink socket, the session's
+// socket connected to it (connected=true) or kept unconnected, sending
+// with sendto (connected=false). One run gives the ratio of the two.
+func BenchmarkMOHTickLatched(b *testing.B) {
+	const n = 1000
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < uint64(2*n+1000) {
+		b.Skipf("needs %d open files (ulimit -n), have %d", 2*n+1000, rl.Cur)
+	}
+	for _, connected := range []bool{false, true} {
+		b.Run(fmt.Sprintf("connected=%v", connected), func(b *testing.B) {
+			alloc := newTestAllocator(b)
+			src := newTestSource()
+			pkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: audioPayload(1, PCMU)}).Marshal()
+			var sessions []*Session
+			for range n {
+				s, sink := openSession(b, alloc), newPhone(b)
+				s.SetRemote(sink.addr(), Format{Codec: PCMU})
+				s.connectFailed.Store(!connected)
+				buf := append(make([]byte, 0, maxPacketLen), pkt...)
+				s.handlePacket(buf, len(buf), sink.addr()) // latches, as the phone's first packet would
+				src.Add(s)
+				sessions = append(sessions, s)
+			}
+			src.tick(nil) // connects (or not)
+			if got := sessions[0].peer.Load().connected; got != connected {
+				b.Fatalf("connected = %v", got)
+			}
+			b.ReportAllocs()
+			cpu0 := processCPUTime()
+			for b.Loop() {
+				now := monoNow() // the phones keep talking
+				for _, s := range sessions {
+					s.lastActivity.Store(now)
+				}
+				src.tick(nil)
+			}
+			b.ReportMetric(float64(processCPUTime()-cpu0)/float64(b.N*n), "cpu-ns/packet")
+		})
+	}
 }

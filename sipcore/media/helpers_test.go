@@ -139,3 +139,14 @@ func (p *phone) drain(quiet time.Duration) {
 	}
 	p.tb.Fatalf("phone %s: still receiving after 2s", p.addr())
 }
+
+// allListeners lists src's listeners phase by phase (test-only accessor).
+func (src *Source) allListeners() []*listener {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	var all []*listener
+	for _, phase := range src.phases {
+		all = append(all, phase...)
+	}
+	return all
+}

@@ -25,8 +25,9 @@ func BenchmarkMOHJitter(b *testing.B) {
 			src := newMOHRig(b, n)
 			probe := newPhone(b)
 			const sampled = 50
-			for _, l := range src.listeners[:sampled] {
-				l.s.SetRemote(probe.addr(), Format{Codec: PCMU})
+			all := src.allListeners()
+			for i := range sampled { // spread over the phases
+				all[i*len(all)/sampled].s.SetRemote(probe.addr(), Format{Codec: PCMU})
 			}
 			arrivals := map[uint32][]time.Time{}
 			done := make(chan struct{})

@@ -18,12 +18,23 @@ const (
 	// minPerWorker is the smallest share of listeners worth handing to
 	// another worker; below it the dispatch costs more than it saves.
 	minPerWorker = 64
+	// phaseSlots is how many phases a 20 ms period is cut into. Each
+	// listener sends in its own phase, so the ticker wakes every
+	// phaseStep and sends to one phase's listeners only: a walk over
+	// thousands of listeners no longer makes the last one's packets leave
+	// milliseconds late, and later the busier the box is. 2 ms phases:
+	// 20 of 1 ms cost visibly more CPU in the scheduler's wake-ups
+	// (bench/mohfloor) for no better pacing on a loaded box.
+	phaseSlots = 10
+	phaseStep  = frameDuration / phaseSlots
 )
 
 // Source is music on hold: a loop of 8 kHz audio, encoded once in both
 // G.711 laws, played by one ticker goroutine to every listening session.
 // All listeners hear the same position (like a radio), which is what makes
-// one encode and one ticker per source possible.
+// one encode and one ticker per source possible. Listeners are spread over
+// phaseSlots phases of the 20 ms period: each gets its frame at its own
+// fixed offset in the period, one frame per period.
 type Source struct {
 	name   string
 	ulaw   []byte // the whole loop, a multiple of frameSamples
@@ -31,8 +42,9 @@ type Source struct {
 	frames int
 	log    *slog.Logger
 
-	mu        sync.Mutex
-	listeners []*listener // unordered; each knows its index for O(1) removal
+	mu     sync.Mutex
+	phases [phaseSlots][]*listener // unordered; each knows its phase and index for O(1) removal
+	count  int
 
 	// Owned by the single goroutine calling tick.
 	pos      int
@@ -44,10 +56,11 @@ type Source struct {
 // listener is one session on a source, with its own packet buffer so the
 // fan-out writes the header and payload without allocating.
 type listener struct {
-	s   *Session
-	gen uint64 // the session's output generation this listener owns
-	idx int    // index in Source.listeners; guarded by Source.mu
-	buf [mohPacketLen]byte
+	s     *Session
+	gen   uint64 // the session's output generation this listener owns
+	phase int    // which of Source.phases; fixed while attached
+	idx   int    // index in Source.phases[phase]; guarded by Source.mu
+	buf   [mohPacketLen]byte
 }
 
 // NewSourceFromPCM makes a source from 8 kHz mono linear PCM. The loop is
@@ -81,7 +94,7 @@ func (src *Source) SetLogger(log *slog.Logger) {
 func (src *Source) Listeners() int {
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	return len(src.listeners)
+	return src.count
 }
 
 // Add starts playing to s. s keeps its own SSRC and continues its sequence
@@ -109,8 +122,15 @@ func (src *Source) Add(s *Session) {
 func (src *Source) addLocked(s *Session) {
 	l := &listener{s: s, gen: s.out.takeOwner()}
 	src.mu.Lock()
-	l.idx = len(src.listeners)
-	src.listeners = append(src.listeners, l)
+	// The least busy phase, so phases stay even as calls come and go.
+	for p := range src.phases {
+		if len(src.phases[p]) < len(src.phases[l.phase]) {
+			l.phase = p
+		}
+	}
+	l.idx = len(src.phases[l.phase])
+	src.phases[l.phase] = append(src.phases[l.phase], l)
+	src.count++
 	src.mu.Unlock()
 	s.moh, s.mohEntry = src, l
 }
@@ -125,9 +145,11 @@ func (src *Source) MoveListeners(dst *Source) int {
 	controlMu.Lock()
 	defer controlMu.Unlock()
 	src.mu.Lock()
-	sessions := make([]*Session, len(src.listeners))
-	for i, l := range src.listeners {
-		sessions[i] = l.s
+	sessions := make([]*Session, 0, src.count)
+	for _, phase := range src.phases {
+		for _, l := range phase {
+			sessions = append(sessions, l.s)
+		}
 	}
 	src.mu.Unlock()
 	for _, s := range sessions {
@@ -150,12 +172,14 @@ func (src *Source) Remove(s *Session) {
 func (src *Source) removeLocked(s *Session) {
 	l := s.mohEntry
 	src.mu.Lock()
-	last := len(src.listeners) - 1
-	moved := src.listeners[last]
-	src.listeners[l.idx] = moved
+	phase := src.phases[l.phase]
+	last := len(phase) - 1
+	moved := phase[last]
+	phase[l.idx] = moved
 	moved.idx = l.idx
-	src.listeners[last] = nil
-	src.listeners = src.listeners[:last]
+	phase[last] = nil
+	src.phases[l.phase] = phase[:last]
+	src.count--
 	src.mu.Unlock()
 	s.moh, s.mohEntry = nil, nil
 	// A tick already holding l in its snapshot will find the generation
@@ -163,11 +187,13 @@ func (src *Source) removeLocked(s *Session) {
 	s.out.releaseOwner()
 }
 
-// Run drives the source until ctx is done: every 20 ms the current frame
-// goes to every listener in its codec. The schedule is start + n*20ms, so
-// timer and send latency do not accumulate into drift; falling more than
-// maxTickLag behind restarts the schedule instead of bursting. Run must not
-// be called twice at the same time on one source.
+// Run drives the source until ctx is done: every phaseStep the listeners
+// of the next phase get the current frame in their codec, and after the
+// last phase the loop moves on by one frame. The schedule is
+// start + k*phaseStep, so timer and send latency do not accumulate into
+// drift; falling more than maxTickLag behind moves the schedule instead of
+// bursting (keeping the phase order, so nobody gets a frame twice). Run
+// must not be called twice at the same time on one source.
 func (src *Source) Run(ctx context.Context) {
 	if !src.running.CompareAndSwap(false, true) {
 		src.log.Error("moh source is already running")
@@ -178,23 +204,24 @@ func (src *Source) Run(ctx context.Context) {
 	pool := newFanoutPool(runtime.GOMAXPROCS(0))
 	defer pool.close()
 
-	timer := time.NewTimer(frameDuration)
+	timer := time.NewTimer(phaseStep)
 	defer timer.Stop()
 	var lastResyncLog time.Time
 	start := time.Now()
-	for n := 1; ; n++ {
+	for k := 0; ; k++ {
 		if ctx.Err() != nil {
 			return
 		}
-		src.tick(pool)
+		src.tickPhase(pool, k%phaseSlots)
 
-		wait := time.Until(start.Add(time.Duration(n) * frameDuration))
+		next := time.Duration(k+1) * phaseStep
+		wait := time.Until(start.Add(next))
 		if wait < -maxTickLag {
 			if time.Since(lastResyncLog) > 10*time.Second {
 				lastResyncLog = time.Now()
 				src.log.Warn("moh ticker fell behind; resynchronizing", "behind", -wait, "listeners", src.Listeners())
 			}
-			start, n, wait = time.Now(), 0, frameDuration
+			start, wait = time.Now().Add(phaseStep-next), phaseStep
 		}
 		if wait > 0 {
 			timer.Reset(wait)
@@ -207,24 +234,37 @@ func (src *Source) Run(ctx context.Context) {
 	}
 }
 
-// tick sends the current frame to every listener and advances the loop.
-// The listener list is copied into a reused snapshot under a brief lock so
-// Add/Remove never wait for the sends. Zero allocations in steady state.
+// tick runs one whole period at once: every listener gets the current
+// frame and the loop advances (tests and benchmarks; Run paces phases).
 func (src *Source) tick(pool *fanoutPool) {
+	for p := range phaseSlots {
+		src.tickPhase(pool, p)
+	}
+}
+
+// tickPhase sends the current frame to the listeners of one phase; after
+// the last phase the loop advances. The phase's list is copied into a
+// reused snapshot under a brief lock so Add/Remove never wait for the
+// sends. Zero allocations in steady state.
+func (src *Source) tickPhase(pool *fanoutPool, phase int) {
 	src.mu.Lock()
-	src.snapshot = append(src.snapshot[:0], src.listeners...)
+	src.snapshot = append(src.snapshot[:0], src.phases[phase]...)
 	src.mu.Unlock()
 
 	off := src.pos * frameSamples
 	ulaw := src.ulaw[off : off+frameSamples]
 	alaw := src.alaw[off : off+frameSamples]
-	src.pos++
-	if src.pos == src.frames {
-		src.pos = 0
+	if phase == phaseSlots-1 {
+		src.pos++
+		if src.pos == src.frames {
+			src.pos = 0
+		}
 	}
 
-	pool.send(src.snapshot, ulaw, alaw)
-	clear(src.snapshot) // do not keep removed sessions reachable
+	if len(src.snapshot) > 0 {
+		pool.send(src.snapshot, ulaw, alaw)
+		clear(src.snapshot) // do not keep removed sessions reachable
+	}
 }
 
 func sendFrames(ls []*listener, ulaw, alaw []byte) {
@@ -238,6 +278,7 @@ func sendFrames(ls []*listener, ulaw, alaw []byte) {
 // a 20 ms tick without a goroutine per call. A nil pool sends serially.
 type fanoutPool struct {
 	workers int
+	minPart int // the smallest share handed to a helper (minPerWorker; tests lower it)
 	jobs    chan fanoutJob
 	wg      sync.WaitGroup
 }
@@ -251,7 +292,7 @@ func newFanoutPool(workers int) *fanoutPool {
 	if workers < 2 {
 		return nil
 	}
-	p := &fanoutPool{workers: workers, jobs: make(chan fanoutJob, workers)}
+	p := &fanoutPool{workers: workers, minPart: minPerWorker, jobs: make(chan fanoutJob, workers)}
 	for range workers - 1 {
 		go func() {
 			for j := range p.jobs {
@@ -271,11 +312,11 @@ func (p *fanoutPool) close() {
 }
 
 func (p *fanoutPool) send(ls []*listener, ulaw, alaw []byte) {
-	if p == nil || len(ls) < 2*minPerWorker {
+	if p == nil || len(ls) < 2*p.minPart {
 		sendFrames(ls, ulaw, alaw)
 		return
 	}
-	chunk := max(minPerWorker, (len(ls)+p.workers-1)/p.workers)
+	chunk := max(p.minPart, (len(ls)+p.workers-1)/p.workers)
 	for lo := chunk; lo < len(ls); lo += chunk {
 		p.wg.Add(1)
 		p.jobs <- fanoutJob{part: ls[lo:min(lo+chunk, len(ls))], ulaw: ulaw, alaw: alaw}

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,13 +110,13 @@ func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, ulaw, alaw []byte
 	}
 	copy(buf[rtpHeaderLen:], frame)
 	putRTPHeader(buf[:], marker, peer.format.AudioPT, o.seq, ts, o.ssrc)
-	s.writeLocked(buf[:], peer.target, now)
+	s.writeLocked(buf[:], peer, now)
 }
 
 // sendRelayed sends a relayed packet whose payload is already in the
 // destination codec. pkt has 12 spare bytes in front of the payload where
 // the new header is written. Zero allocations.
-func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, target netip.AddrPort) {
+func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, peer *peerState) {
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -147,24 +146,25 @@ func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, ta
 		o.ts = ts
 	}
 	putRTPHeader(pkt, marker, pt, seq, ts, o.ssrc)
-	s.writeLocked(pkt, target, now)
+	s.writeLocked(pkt, peer, now)
 }
 
-// writeLocked puts a finished packet on the wire. o.mu held.
-func (s *Session) writeLocked(pkt []byte, to netip.AddrPort, now time.Time) {
+// writeLocked puts a finished packet on the wire to peer.target. o.mu held.
+func (s *Session) writeLocked(pkt []byte, peer *peerState, now time.Time) {
 	o := &s.out
 	o.sentAny = true
 	o.sentAt = now
-	if _, err := s.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+	defer s.tuneConnection(peer, now)
+	if err := s.writeConn(pkt, peer); err != nil {
 		if !o.failing {
 			o.failing = true
-			s.log.Warn("rtp send failing", "to", to, "err", err)
+			s.log.Warn("rtp send failing", "to", peer.target, "err", err)
 		}
 		return
 	}
 	if o.failing {
 		o.failing = false
-		s.log.Info("rtp send recovered", "to", to)
+		s.log.Info("rtp send recovered", "to", peer.target)
 	}
 	o.sent.Add(1)
 }

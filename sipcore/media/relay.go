@@ -106,5 +106,5 @@ func (s *Session) forward(pkt []byte, p rtpPacket, link *relayLink) {
 	default:
 		return // comfort noise, unnegotiated or unknown payload types
 	}
-	dst.sendRelayed(link.gen, pkt[p.payloadOff-rtpHeaderLen:p.payloadEnd], p, pt, out.target)
+	dst.sendRelayed(link.gen, pkt[p.payloadOff-rtpHeaderLen:p.payloadEnd], p, pt, out)
 }

@@ -60,8 +60,9 @@ type Session struct {
 	lastActivity atomic.Int64 // monoNow() of the last valid RTP packet or reset
 	timeoutArmed atomic.Bool
 
-	received atomic.Uint64
-	rejected atomic.Uint64 // datagrams from sources that may not send here
+	received      atomic.Uint64
+	rejected      atomic.Uint64 // datagrams from sources that may not send here
+	connectFailed atomic.Bool   // connect(2) failed once: stay unconnected
 
 	onDTMF atomic.Pointer[func(digit rune)] // see OnDTMF
 
@@ -77,8 +78,11 @@ type peerState struct {
 	sdp     netip.AddrPort // address from SetRemote (the peer's SDP)
 	target  netip.AddrPort // where packets go: the latched source, else sdp
 	latched bool           // target came from a received packet; always an allowed source
-	format  Format
-	allowed sources
+	// connected: the socket is connect(2)ed to target (see connect.go).
+	// Only ever true while latched; changed under peerMu with the kernel's.
+	connected bool
+	format    Format
+	allowed   sources
 }
 
 func newSession(conn *net.UDPConn, log *slog.Logger, release func()) *Session {
@@ -112,6 +116,7 @@ func (s *Session) SetLatch(mode Latch, signalling netip.Addr) {
 	if next.latched && !next.allowed.allows(next.target.Addr()) {
 		next.target, next.latched = sendTarget(next.sdp), false
 	}
+	s.unconnectLocked(cur, &next)
 	s.peer.Store(&next)
 	s.peerMu.Unlock()
 	if cur.allowed != next.allowed {
@@ -152,6 +157,7 @@ func (s *Session) SetRemote(addr netip.AddrPort, f Format) {
 	if cur.latched && cur.sdp == addr {
 		next.target, next.latched = cur.target, true
 	}
+	s.unconnectLocked(cur, next)
 	s.peer.Store(next)
 	s.peerMu.Unlock()
 	if cur.sdp != addr || cur.format != f {
@@ -272,6 +278,9 @@ func (s *Session) readLoop(onTimeout func()) {
 				return
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				probed = s.checkIdle(onTimeout, probed)
+			case isICMPError(err):
+				// A connected socket reports the peer's ICMP unreachable
+				// once; the socket is fine and the next read waits again.
 			default:
 				// E.g. ICMP errors surfaced on some platforms. Keep reading,
 				// but do not spin or log per packet.
@@ -363,6 +372,7 @@ func (s *Session) considerLatch(st *peerState, src netip.AddrPort) bool {
 	}
 	next := *cur
 	next.target, next.latched = src, true
+	s.unconnectLocked(cur, &next)
 	s.peer.Store(&next)
 	s.peerMu.Unlock()
 	if cur.latched {
