@@ -24,7 +24,7 @@ const (
 	// thousands of listeners no longer makes the last one's packets leave
 	// milliseconds late, and later the busier the box is. 2 ms phases:
 	// 20 of 1 ms cost visibly more CPU in the scheduler's wake-ups
-	// (bench/mohfloor) for no better pacing on a loaded box.
+	// (bench/moh) for no better pacing on a loaded box.
 	phaseSlots = 10
 	phaseStep  = frameDuration / phaseSlots
 )
