@@ -90,7 +90,6 @@ type Endpoint struct {
 	quiet      *logLimiter        // lines about refused or unparseable traffic, per source
 	recent     recentSources      // where the last packets came from, for sipgo's lines
 	inProgress requestsInProgress // for merged requests (482)
-	invites    invitesInFlight    // pending INVITEs, for 100 Trying and shedding (overload.go)
 
 	sent       sentInvites // recall INVITEs, to tell their late 200s from strays
 	inflight   inflight    // every originated branch not yet finished, for Shutdown
@@ -127,7 +126,6 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.subs.init()
 	ep.notifier.init(ep)
 	ep.inProgress.init()
-	ep.invites.init()
 	ep.quiet = newLogLimiter(logEvery, logMaxSources)
 	ep.cfg.Subscriptions.setDefaults()
 	ep.Reconfigure(cfg.Settings)

@@ -57,7 +57,6 @@ type Invite struct {
 
 	mu       sync.Mutex
 	finished bool
-	release  func() // counts the INVITE out of the pending ones (overload.go)
 	canceled chan struct{}
 	once     sync.Once
 }
@@ -122,18 +121,12 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 			sip.NewHeader("Warning", `399 parkd "shutting down"`))
 		return
 	}
-	release, ok := ep.admitInvite(req, tx)
-	if !ok {
-		return
-	}
-	defer release() // rejected before the handler, or left unanswered by it
 	id, ok := ep.identify(req, tx)
 	if !ok {
 		return
 	}
 	inv := &Invite{
-		release: release,
-		ep:      ep, req: req, tx: tx, Log: log,
+		ep: ep, req: req, tx: tx, Log: log,
 		localTag:  sip.GenerateTagN(16),
 		canceled:  make(chan struct{}),
 		CallID:    callID(req),
@@ -204,9 +197,6 @@ func (inv *Invite) finish() bool {
 		return false
 	}
 	inv.finished = true
-	if inv.release != nil {
-		inv.release()
-	}
 	return true
 }
 
