@@ -41,7 +41,8 @@ func (inv *Invite) keep487(err error) {
 		return
 	}
 	res := sip.NewResponseFromRequest(inv.req, sip.StatusRequestTerminated, "Request Terminated", nil)
-	res.SipVersion = "SIP/2.0"
-	inv.tx.Respond(res) // in the Completed state sipgo only stores it
+	// In the Completed state sipgo only stores it, and returns the
+	// cancellation, so reply does not count it twice.
+	inv.ep.reply(inv.tx, inv.req, res)
 	inv.Log.Info("CANCEL crossed the 200: the caller keeps its 487")
 }
