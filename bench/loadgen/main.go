@@ -36,8 +36,6 @@ type config struct {
 	pid         int
 	jsonOut     bool
 	maxPairs    int
-	rtpSenders  int
-	drainWindow time.Duration
 }
 
 func main() {
@@ -53,7 +51,6 @@ func main() {
 	flag.DurationVar(&cfg.hold, "hold", time.Second, "how long the retriever talks before BYE")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "a pair not over this long after its hold fails")
 	flag.BoolVar(&cfg.rtp, "rtp", true, "send RTP (50 packets/s, 160-byte PCMU) from every answered call")
-	flag.IntVar(&cfg.rtpSenders, "rtp-senders", 1, "goroutines sending RTP")
 	flag.IntVar(&cfg.pid, "pid", 0, "parkd's pid: report its CPU time per call from /proc/PID/stat")
 	flag.BoolVar(&cfg.jsonOut, "json", false, "print the summary as JSON")
 	flag.Parse()
