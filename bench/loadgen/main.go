@@ -25,17 +25,17 @@ import (
 )
 
 type config struct {
-	target      netip.AddrPort
-	local       string
-	park, ret   string
-	rate        float64
-	dur         time.Duration
-	head, hold  time.Duration
-	timeout     time.Duration
-	rtp         bool
-	pid         int
-	jsonOut     bool
-	maxPairs    int
+	target     netip.AddrPort
+	local      string
+	park, ret  string
+	rate       float64
+	dur        time.Duration
+	head, hold time.Duration
+	timeout    time.Duration
+	rtp        bool
+	pid        int
+	jsonOut    bool
+	maxPairs   int
 }
 
 func main() {
