@@ -100,6 +100,8 @@ type Endpoint struct {
 
 	unconfirmed unconfirmedCalls // answered calls awaiting their ACK, per source
 	ending      atomic.Int64     // calls hanging up whose end parkd has not yet been told
+
+	pendingInvites atomic.Int64 // new INVITEs received and not yet answered (overload.go)
 }
 
 type listener struct {

@@ -304,11 +304,17 @@ func (inv *Invite) Answer() (*Call, error) {
 	c.mu.Unlock()
 	ep.dialogs.add(c)
 	sess.Start(ep.live().RTPTimeout, c.onRTPTimeout)
-	if err := ep.reply(inv.tx, inv.req, res); err != nil {
+	err = errCanceledBeforeAnswer
+	if !inv.isCanceled() { // again: a CANCEL may have come while the answer was built
+		beforeAnswerSent(inv)
+		err = ep.reply(inv.tx, inv.req, res)
+	}
+	if err != nil {
 		c.releaseUnconfirmed()
 		ep.dialogs.remove(c)
 		sess.Close()
-		if errors.Is(err, sip.ErrTransactionCanceled) {
+		if errors.Is(err, sip.ErrTransactionCanceled) || err == errCanceledBeforeAnswer {
+			inv.keep487(err)
 			return nil, ErrCanceled
 		}
 		return nil, fmt.Errorf("sipcore: sending 200: %w", err)

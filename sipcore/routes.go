@@ -87,6 +87,11 @@ func (ep *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ep.inDialog(req, tx)
 		return
 	}
+	done, ok := ep.admitInvite(req, tx)
+	if !ok {
+		return
+	}
+	defer done()
 	ep.newInvite(req, tx)
 }
 

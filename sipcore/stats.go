@@ -98,6 +98,7 @@ type sipStats struct {
 	rateLimited    atomic.Uint64 // requests answered 503 by the per-source rate limit
 	rateDropped    atomic.Uint64 // requests dropped unanswered, far past the rate limit
 	txCapRefused   atomic.Uint64 // requests answered 503 by the transaction cap
+	overloadShed   atomic.Uint64 // new INVITEs answered 503: too many in progress
 }
 
 func (st *sipStats) request(m sip.RequestMethod) { st.requests[methodIndex(m)].Add(1) }
@@ -159,6 +160,11 @@ type EndpointStats struct {
 	// (sip.rate_limit), RateDropped those dropped unanswered far past it,
 	// TransactionCapRefused those answered 503 past sip.max_transactions.
 	RateLimited, RateDropped, TransactionCapRefused uint64
+	// OverloadShed counts new INVITEs answered 503 because
+	// Settings.MaxPendingInvites were in progress; PendingInvites is how
+	// many are in progress now.
+	OverloadShed   uint64
+	PendingInvites int64
 	// Transactions is the number of server transactions alive.
 	Transactions int64
 	// TCP counts the SIP TCP connections refused and closed (sip.tcp).
@@ -179,6 +185,8 @@ func (ep *Endpoint) Stats() EndpointStats {
 		RateLimited:           st.rateLimited.Load(),
 		RateDropped:           st.rateDropped.Load(),
 		TransactionCapRefused: st.txCapRefused.Load(),
+		OverloadShed:          st.overloadShed.Load(),
+		PendingInvites:        ep.pendingInvites.Load(),
 		Transactions:          ep.liveTx.Load(),
 		TCP:                   ep.tcpGate.stats(),
 	}
