@@ -115,9 +115,9 @@ func scenarios() []scenario {
 		},
 		{
 			name:   "blf-fanout",
-			target: "1,000 subscriptions to one slot: last NOTIFY of a change (sent and received)",
+			target: "1,000 subscriptions to one slot: behind one default-buffer socket (last NOTIFY < 50 ms, no retransmission), on 1,000 sockets (< 15 ms), and on 4 large-buffer sockets",
 			command: func(scale string) ([]string, []string) {
-				return nil, []string{"go", "test", "-run", "^$", "-bench", "BLFFanout1000$", "-benchtime", pick(scale, "20x", "60x"), "./parkd/"}
+				return nil, []string{"go", "test", "-run", "^$", "-bench", "BLFFanout1000(OneSocket|Sockets)?$", "-benchtime", pick(scale, "20x", "60x"), "./parkd/"}
 			},
 			output: goBench,
 		},
@@ -125,8 +125,8 @@ func scenarios() []scenario {
 			name:   "allocs",
 			target: "0 allocations per packet (relay, MOH fan-out) and per NOTIFY body render",
 			command: func(string) ([]string, []string) {
-				return nil, []string{"go", "test", "-run", "^$", "-bench", "^Benchmark(Relay|MOHTick|BLFRender|DialogInfoAppend)", "-benchmem",
-					"./sipcore/media/", "./parkd/", "./sipcore/presence/"}
+				return nil, []string{"go", "test", "-run", "^$", "-bench", "^Benchmark(Relay|MOHTick|BLFRender|DialogInfoAppend|NotifyWire)", "-benchmem",
+					"./sipcore/media/", "./parkd/", "./sipcore/presence/", "./sipcore/"}
 			},
 			output: goBench,
 		},
