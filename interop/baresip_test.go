@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,6 +272,29 @@ func (sp *softphone) waitEvent(typ string, timeout time.Duration) baresipEvent {
 		sp.t.Fatalf("baresip reported no %s within %s; its events: %s\n%s", typ, timeout, sp.eventTypes(), sp.logTail(60))
 	}
 	return ev
+}
+
+// waitEvents waits until baresip has reported every one of these event
+// types, in whatever order (the music can reach it before it has reported
+// the call established), and returns the first of each.
+func (sp *softphone) waitEvents(timeout time.Duration, types ...string) map[string]baresipEvent {
+	sp.t.Helper()
+	seen := map[string]baresipEvent{}
+	deadline := time.After(timeout)
+	for len(seen) < len(types) {
+		select {
+		case ev, ok := <-sp.events:
+			if !ok {
+				sp.t.Fatalf("baresip's events ended before %v; its events: %s", types, sp.eventTypes())
+			}
+			if _, dup := seen[ev.Type]; !dup && slices.Contains(types, ev.Type) {
+				seen[ev.Type] = ev
+			}
+		case <-deadline:
+			sp.t.Fatalf("baresip reported %d of %v within %s; its events: %s\n%s", len(seen), types, timeout, sp.eventTypes(), sp.logTail(60))
+		}
+	}
+	return seen
 }
 
 func (sp *softphone) nextEvent(typ string, timeout time.Duration) (baresipEvent, bool) {
