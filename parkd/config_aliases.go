@@ -49,6 +49,7 @@ const (
 	DefaultRatePerSource     = config.DefaultRatePerSource
 	DefaultRateBurst         = config.DefaultRateBurst
 	DefaultMaxTransactions   = config.DefaultMaxTransactions
+	DefaultMaxPendingInvites = config.DefaultMaxPendingInvites
 	RecallParkerOnly         = config.RecallParkerOnly
 	RecallParkerThenGroup    = config.RecallParkerThenGroup
 	RecallGroupOnly          = config.RecallGroupOnly

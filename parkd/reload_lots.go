@@ -43,7 +43,7 @@ func endpointSettings(cfg *Config) (sipcore.Settings, error) {
 	return sipcore.Settings{
 		Allow: allow, Trusted: trusted, Auth: sipAuth(*cfg, fileUsers),
 		RateLimit:       sipcore.RateLimit{PerSecond: cfg.SIP.RateLimit.PerSource.PerSecond(), Burst: cfg.SIP.RateLimit.Burst},
-		MaxTransactions: cfg.SIP.MaxTransactions,
+		MaxTransactions: cfg.SIP.MaxTransactions, MaxPendingInvites: cfg.SIP.MaxPendingInvites,
 		Subscriptions: sipcore.SubscriptionConfig{
 			MinExpires: b.MinExpires.D(), MaxExpires: b.MaxExpires.D(), DefaultExpires: b.DefaultExpires.D(),
 			MaxPerSource: b.MaxPerSource, MaxTotal: b.MaxTotal, NotifyTimeout: b.NotifyTimeout.D(),

@@ -253,3 +253,33 @@ func TestAllowListAndOptions(t *testing.T) {
 		t.Fatalf("OPTIONS: %v %v", res, err)
 	}
 }
+
+// sip.max_pending_invites reaches the endpoint: with one INVITE still
+// ringing (the lot answers after a delay) a second gets 503 with
+// Retry-After at once, and the first is answered as usual.
+func TestMaxPendingInvitesSheds(t *testing.T) {
+	d := startDaemon(t, func(c *parkd.Config) {
+		c.SIP.MaxPendingInvites = 1
+		c.Lots[0].AnswerDelay = parkd.Duration(time.Second)
+	})
+	alice := siptest.NewPhone(t, "alice")
+	first, err := alice.Start(ctxFor(t, 5*time.Second), d.uri("700", alice), siptest.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := siptest.NewPhone(t, "bob")
+	second, err := bob.Dial(ctxFor(t, 3*time.Second), d.uri("700", bob), siptest.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Status() != 503 {
+		t.Fatalf("the INVITE past sip.max_pending_invites got %d, want 503", second.Status())
+	}
+	if ra := second.Response().GetHeader("Retry-After"); ra == nil {
+		t.Error("503 without Retry-After")
+	}
+	final, err := first.Wait(ctxFor(t, 3*time.Second))
+	if err != nil || final.StatusCode != 200 {
+		t.Fatalf("the pending INVITE: %v %v, want 200", final, err)
+	}
+}

@@ -122,7 +122,7 @@ func TestDefaultConfigMatchesDesign(t *testing.T) {
 			TCP: TCPLimits{MaxConnections: 10000, MaxPerSource: 200,
 				IdleTimeout: Duration(5 * time.Minute), MessageTimeout: Duration(10 * time.Second)},
 			RateLimit:       RateLimit{PerSource: "200/s", Burst: 400},
-			MaxTransactions: 10000,
+			MaxTransactions: 10000, MaxPendingInvites: 200,
 		},
 		RTP: RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second), Latch: "signalling"},
 		API: APIConfig{Listen: "127.0.0.1:7080"},

@@ -13,13 +13,14 @@ import (
 func DefaultConfig() Config {
 	return Config{
 		SIP: SIPConfig{
-			Listen:          []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
-			Allow:           []string{"127.0.0.0/8"},
-			RecallAlertInfo: DefaultRecallAlertInfo,
-			Auth:            DefaultAuth(),
-			TCP:             DefaultTCPLimits(),
-			RateLimit:       DefaultRateLimit(),
-			MaxTransactions: DefaultMaxTransactions,
+			Listen:            []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+			Allow:             []string{"127.0.0.0/8"},
+			RecallAlertInfo:   DefaultRecallAlertInfo,
+			Auth:              DefaultAuth(),
+			TCP:               DefaultTCPLimits(),
+			RateLimit:         DefaultRateLimit(),
+			MaxTransactions:   DefaultMaxTransactions,
+			MaxPendingInvites: DefaultMaxPendingInvites,
 		},
 		RTP:      RTPConfig{Address: "127.0.0.1", Ports: "20000-20999", Timeout: Duration(60 * time.Second), Latch: LatchSignalling},
 		API:      APIConfig{Listen: "127.0.0.1:7080"},

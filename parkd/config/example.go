@@ -39,6 +39,7 @@ sip:
     per_source: 200/s            # N/s, N/m or N/h; "0" turns the limit off
     burst: 400                   # requests a source may send at once
   max_transactions: 10000        # server transactions alive at once; past it 503
+  max_pending_invites: 200       # new INVITEs not yet answered; past it 503 at once (parkd is behind)
 rtp:                             # the audio of parked calls, music on hold and prompts
   address: 127.0.0.1             # the address RTP sockets bind to
   ports: "20000-20999"           # LOW-HIGH: the UDP ports for RTP

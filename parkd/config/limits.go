@@ -66,6 +66,8 @@ const (
 	DefaultRatePerSource      = Rate("200/s")
 	DefaultRateBurst          = 400
 	DefaultMaxTransactions    = 10000
+	DefaultMaxPendingInvites  = 200
+	maxPendingInvitesAllowed  = 1 << 20
 	maxTCPConnectionsAllowed  = 1 << 20
 	minTCPMessageTimeout      = time.Second
 	maxTransactionsAllowed    = 1 << 22
@@ -111,5 +113,8 @@ func (c Config) checkLimits(ck *checker) {
 	}
 	if c.SIP.MaxTransactions < 1 || c.SIP.MaxTransactions > maxTransactionsAllowed {
 		ck.add("sip.max_transactions", "must be between 1 and %d (got %d)", maxTransactionsAllowed, c.SIP.MaxTransactions)
+	}
+	if c.SIP.MaxPendingInvites < 1 || c.SIP.MaxPendingInvites > maxPendingInvitesAllowed {
+		ck.add("sip.max_pending_invites", "must be between 1 and %d (got %d)", maxPendingInvitesAllowed, c.SIP.MaxPendingInvites)
 	}
 }

@@ -40,9 +40,12 @@ type SIPConfig struct {
 	Auth    AuthConfig `yaml:"auth" json:"auth"`
 	TCP     TCPLimits  `yaml:"tcp" json:"tcp"`
 	// RateLimit sheds floods per source IP; MaxTransactions caps the
-	// server transactions alive at once (past it 503).
-	RateLimit       RateLimit `yaml:"rate_limit" json:"rate_limit"`
-	MaxTransactions int       `yaml:"max_transactions" json:"max_transactions"`
+	// server transactions alive at once (past it 503); MaxPendingInvites
+	// caps the new INVITEs received and not yet answered (past it 503 at
+	// once: parkd has fallen behind).
+	RateLimit         RateLimit `yaml:"rate_limit" json:"rate_limit"`
+	MaxTransactions   int       `yaml:"max_transactions" json:"max_transactions"`
+	MaxPendingInvites int       `yaml:"max_pending_invites" json:"max_pending_invites"`
 }
 
 // DefaultRecallAlertInfo is RFC 7462's URN for a call coming back after a
