@@ -87,7 +87,10 @@ func TestWatchEvents(t *testing.T) {
 		f.publish(ev)
 	}
 	counter := func(c *prometheus.CounterVec, lot string) float64 { return testutil.ToFloat64(c.WithLabelValues(lot)) }
-	eventually(t, "the events", func() bool { return counter(m.recalled, "sales") == 1 })
+	// The last event moves a counter and then a gauge: wait for both.
+	eventually(t, "the events", func() bool {
+		return counter(m.recalled, "sales") == 1 && testutil.ToFloat64(m.inUse.WithLabelValues("sales")) == 0
+	})
 	checks := []struct {
 		name string
 		got  float64
