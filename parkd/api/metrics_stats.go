@@ -15,7 +15,7 @@ type statsCollector struct {
 	stats func() parkd.Stats
 
 	sipRequests, sipResponses, sipCalls                  *prometheus.Desc
-	sipShed, sipTransactions                             *prometheus.Desc
+	sipShed, sipTransactions, sipPendingInvites          *prometheus.Desc
 	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
 	rtpReceived, rtpSent, rtpRejected, mohListeners      *prometheus.Desc
 	slotsOccupied, queueCalls                            *prometheus.Desc
@@ -41,10 +41,12 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 		sipCalls: prometheus.NewDesc("parkd_sip_calls",
 			"Answered SIP call legs currently up.", nil, nil),
 		sipShed: prometheus.NewDesc("parkd_sip_shed_total",
-			"SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), and responses that answer nothing parkd sent (stray_response: dropped).",
+			"SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), new INVITEs past sip.max_pending_invites (overload: 503), and responses that answer nothing parkd sent (stray_response: dropped).",
 			[]string{"reason"}, nil),
 		sipTransactions: prometheus.NewDesc("parkd_sip_server_transactions",
 			"SIP server transactions alive (sip.max_transactions caps them).", nil, nil),
+		sipPendingInvites: prometheus.NewDesc("parkd_sip_pending_invites",
+			"New INVITEs received and not yet answered (sip.max_pending_invites caps them): a backlog that grows means parkd is falling behind.", nil, nil),
 		blfSubscriptions: prometheus.NewDesc("parkd_blf_subscriptions",
 			"Live BLF (dialog and presence) subscriptions.", nil, nil),
 		blfNotifiesSent: prometheus.NewDesc("parkd_blf_notifies_sent_total",
@@ -78,7 +80,7 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.sipRequests, c.sipResponses, c.sipCalls, c.sipShed, c.sipTransactions,
+		c.sipRequests, c.sipResponses, c.sipCalls, c.sipShed, c.sipTransactions, c.sipPendingInvites,
 		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
 		c.rtpReceived, c.rtpSent, c.rtpRejected, c.mohListeners,
 		c.slotsOccupied, c.queueCalls,
@@ -106,8 +108,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sipShed, st.SIP.RateLimited, "rate_limit")
 	counter(c.sipShed, st.SIP.RateDropped, "rate_drop")
 	counter(c.sipShed, st.SIP.TransactionCapRefused, "transaction_cap")
+	counter(c.sipShed, st.SIP.OverloadShed, "overload")
 	counter(c.sipShed, st.SIP.StrayResponses, "stray_response")
 	gauge(c.sipTransactions, int(st.SIP.Transactions))
+	gauge(c.sipPendingInvites, int(st.SIP.PendingInvites))
 	gauge(c.blfSubscriptions, st.SIP.Subscriptions)
 	counter(c.blfNotifiesSent, st.SIP.NotifiesSent)
 	counter(c.blfNotifiesFailed, st.SIP.NotifiesFailed)

@@ -28,6 +28,7 @@ func fakeStats() parkd.Stats {
 			Calls:          4,
 
 			StrayResponses: 6, RateLimited: 40, RateDropped: 900, TransactionCapRefused: 2, Transactions: 17,
+			OverloadShed: 11, PendingInvites: 5,
 			TCP: sipcore.TCPStats{
 				Open: 6, AcceptErrors: 2,
 				Refused: []sipcore.ReasonCount{{Reason: sipcore.TCPNotAllowed, Count: 9}},
@@ -72,6 +73,9 @@ parkd_rtp_rejected_packets_total 3
 # HELP parkd_sip_calls Answered SIP call legs currently up.
 # TYPE parkd_sip_calls gauge
 parkd_sip_calls 4
+# HELP parkd_sip_pending_invites New INVITEs received and not yet answered (sip.max_pending_invites caps them): a backlog that grows means parkd is falling behind.
+# TYPE parkd_sip_pending_invites gauge
+parkd_sip_pending_invites 5
 # HELP parkd_sip_requests_total SIP requests parkd received, by method (unknown methods are "other"); retransmissions are not counted.
 # TYPE parkd_sip_requests_total counter
 parkd_sip_requests_total{method="INVITE"} 7
@@ -86,8 +90,9 @@ parkd_sip_responses_total{code="405",method="other"} 1
 # HELP parkd_sip_server_transactions SIP server transactions alive (sip.max_transactions caps them).
 # TYPE parkd_sip_server_transactions gauge
 parkd_sip_server_transactions 17
-# HELP parkd_sip_shed_total SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), and responses that answer nothing parkd sent (stray_response: dropped).
+# HELP parkd_sip_shed_total SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), new INVITEs past sip.max_pending_invites (overload: 503), and responses that answer nothing parkd sent (stray_response: dropped).
 # TYPE parkd_sip_shed_total counter
+parkd_sip_shed_total{reason="overload"} 11
 parkd_sip_shed_total{reason="rate_drop"} 900
 parkd_sip_shed_total{reason="rate_limit"} 40
 parkd_sip_shed_total{reason="stray_response"} 6
