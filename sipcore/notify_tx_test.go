@@ -52,18 +52,27 @@ func parked(addr string) presence.Body {
 	return presence.DialogInfoBody("sip:701@"+addr, []presence.Dialog{{ID: "x", State: "confirmed"}})
 }
 
+// subscribedWithFastTimerE is an endpoint whose NOTIFYs are resent after
+// 100 ms, a raw peer subscribed to slot 701, and the first NOTIFY it got
+// (not answered); ctx ends with the test or after 4 s.
+func subscribedWithFastTimerE(t *testing.T) (*Endpoint, context.Context, *rawPeer, *sip.Request) {
+	t.Helper()
+	ep, _ := newStatsEndpoint(t)
+	ep.notifier.t1 = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	t.Cleanup(cancel)
+	addr := ep.Addrs()[0].Addr
+	ep.Publish("slot:701", EventDialog, presence.DialogInfoBody("sip:701@"+addr, nil))
+	p := newRawPeer(t, "127.0.0.1")
+	return ep, ctx, p, subscribeRaw(ctx, t, ep, p, 1)
+}
+
 // RFC 3261 §17.1.2.2: an unanswered NOTIFY is resent, byte for byte (same
 // branch, same CSeq), after T1; once answered it is not resent, and the
 // subscription lives on.
 func TestOwnNotifyRetransmitsUntilAnswered(t *testing.T) {
-	ep, _ := newStatsEndpoint(t)
-	ep.notifier.t1 = 100 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
+	ep, ctx, p, first := subscribedWithFastTimerE(t)
 	addr := ep.Addrs()[0].Addr
-	ep.Publish("slot:701", EventDialog, presence.DialogInfoBody("sip:701@"+addr, nil))
-	p := newRawPeer(t, "127.0.0.1")
-	first := subscribeRaw(ctx, t, ep, p, 1)
 	again := nextNotify(ctx, t, p) // not answered: Timer E
 	if again.String() != first.String() {
 		t.Fatalf("retransmission differs:\n%s\nfirst:\n%s", again, first)
@@ -116,14 +125,7 @@ func TestOwnNotify481EndsSubscription(t *testing.T) {
 // A NOTIFY nobody answers is resent by Timer E until the notify timeout
 // (Timer F), which ends the subscription.
 func TestOwnNotifyTimeoutEndsSubscription(t *testing.T) {
-	ep, _ := newStatsEndpoint(t)
-	ep.notifier.t1 = 100 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
-	addr := ep.Addrs()[0].Addr
-	ep.Publish("slot:701", EventDialog, presence.DialogInfoBody("sip:701@"+addr, nil))
-	p := newRawPeer(t, "127.0.0.1")
-	first := subscribeRaw(ctx, t, ep, p, 1)
+	ep, _, p, first := subscribedWithFastTimerE(t)
 	eventually(t, "the subscription to time out", func() bool { return ep.Subscriptions() == 0 })
 	copies := 1
 	for len(p.msgs) > 0 {
