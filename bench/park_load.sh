@@ -241,36 +241,38 @@ achieved_rate() {
 		END { if (tl > first) printf "%.1f", (last - n0) / (tl - first); else print "?" }' "$1"
 }
 
-# latency FILE: INVITE→200 percentiles from sipp's response time
-# repartition (ms buckets; sipp's own mean is truncated to whole ms).
-latency() {
-	awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^ResponseTimeRepartition1_/) { b[++k] = i; l[k] = substr($i, 26) }; next }
-		NF > 1 { for (j = 1; j <= k; j++) v[j] = $(b[j]) + 0 }
-		END {
-			for (j = 1; j <= k; j++) total += v[j]
-			if (!total) { print "?"; exit }
-			split("50 90 99 100", q, " ")
-			for (x = 1; x <= 4; x++) {
-				cum = 0
-				for (j = 1; j <= k; j++) { cum += v[j]; if (cum >= total * q[x] / 100) break }
-				printf "%s%s %s ms", (x > 1 ? ", " : ""), (q[x] == 100 ? "max" : "p" q[x]), l[j]
-			}
-		}' "$1"
-}
-
-# latency_ms FILE Q: the upper bound (ms) of sipp's bucket holding the Qth
-# percentile of INVITE→200 (100: the maximum; a last bucket ">=N" gives
-# N); "?" without data.
-latency_ms() {
+# latency_bucket FILE Q: the label of sipp's response time repartition
+# bucket (ms, e.g. "<5") holding the Qth percentile of INVITE→200 (100:
+# the maximum); "?" without data. sipp's own mean is truncated to whole ms.
+latency_bucket() {
 	awk -F';' -v q="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^ResponseTimeRepartition1_/) { b[++k] = i; l[k] = substr($i, 26) }; next }
 		NF > 1 { for (j = 1; j <= k; j++) v[j] = $(b[j]) + 0 }
 		END {
 			for (j = 1; j <= k; j++) total += v[j]
 			if (!total) { print "?"; exit }
 			for (j = 1; j <= k; j++) { cum += v[j]; if (cum >= total * q / 100) break }
-			gsub(/[<>=]/, "", l[j])
 			print l[j]
 		}' "$1"
+}
+
+# latency FILE: INVITE→200 p50, p90, p99 and max, as sipp's buckets.
+latency() {
+	local q out=
+	[[ $(latency_bucket "$1" 50) == "?" ]] && { echo "?"; return; }
+	for q in 50 90 99 100; do
+		local name=p$q
+		((q == 100)) && name=max
+		out+="${out:+, }$name $(latency_bucket "$1" "$q") ms"
+	done
+	echo "$out"
+}
+
+# latency_ms FILE Q: the bucket's bound as a number (a last bucket ">=N"
+# gives N), for JSON.
+latency_ms() {
+	local b
+	b=$(latency_bucket "$1" "$2")
+	echo "${b//[<>=]/}"
 }
 
 # latency_metrics PREFIX FILE: p50, p99 and max INVITE→200 as metrics.
