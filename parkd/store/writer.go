@@ -22,18 +22,26 @@ const chunkRows = 256
 // given back once the queue drains.
 const maxFreeChunks = 16
 
+// defaultCommitGap is the least time between two history commits. Under
+// load it turns one commit (and one fsync) per row into one per gap; a
+// row waits at most this long beyond the disk's own time, and a reader
+// who flushes does not wait for it.
+const defaultCommitGap = 50 * time.Millisecond
+
 // HistoryWriter records history rows in the background. The daemon emits
 // events while it holds a slot's lock, so Add must never wait for the
 // disk: it queues the row, or drops it (see Dropped) when the queue is
 // full. One goroutine writes whatever has queued since its last
 // transaction in a single transaction, so rows per commit grow with load.
 type HistoryWriter struct {
-	s   *Store
-	log *slog.Logger
-	max int
+	s         *Store
+	log       *slog.Logger
+	max       int
+	commitGap time.Duration
 
 	dropped atomic.Uint64
 	late    atomic.Uint64 // rows added after Close
+	commits atomic.Uint64 // transactions written, for tests
 
 	mu        sync.Mutex
 	chunks    [][]HistoryRow // queued rows, oldest first
@@ -48,6 +56,7 @@ type HistoryWriter struct {
 	lastErr   error
 
 	wake      chan struct{} // capacity 1: "there is work", never blocks Add
+	hurry     chan struct{} // capacity 1: a Flush waits, so skip the commit gap
 	stop      chan struct{}
 	done      chan struct{}
 	abort     context.CancelFunc
@@ -63,23 +72,25 @@ type HistoryWriter struct {
 // NewHistoryWriter starts a writer; stop it with Close before closing the
 // Store. A nil log means slog.Default().
 func (s *Store) NewHistoryWriter(log *slog.Logger) *HistoryWriter {
-	return s.newHistoryWriter(log, defaultQueueRows)
+	return s.newHistoryWriter(log, defaultQueueRows, defaultCommitGap)
 }
 
-func (s *Store) newHistoryWriter(log *slog.Logger, queueRows int) *HistoryWriter {
+func (s *Store) newHistoryWriter(log *slog.Logger, queueRows int, commitGap time.Duration) *HistoryWriter {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &HistoryWriter{
-		s:        s,
-		log:      log,
-		max:      queueRows,
-		progress: make(chan struct{}),
-		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		abort:    cancel,
+		s:         s,
+		log:       log,
+		max:       queueRows,
+		commitGap: commitGap,
+		progress:  make(chan struct{}),
+		wake:      make(chan struct{}, 1),
+		hurry:     make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		abort:     cancel,
 	}
 	go w.run(ctx)
 	return w
@@ -141,6 +152,10 @@ func (w *HistoryWriter) Late() uint64 { return w.late.Load() }
 // returns an error if rows were lost to write errors since the previous
 // Flush or Close reported them.
 func (w *HistoryWriter) Flush(ctx context.Context) error {
+	select {
+	case w.hurry <- struct{}{}:
+	default:
+	}
 	w.mu.Lock()
 	target := w.enqueued
 	for w.processed < target {
@@ -192,12 +207,33 @@ func (w *HistoryWriter) takeErr() error {
 
 func (w *HistoryWriter) run(ctx context.Context) {
 	defer close(w.done)
+	gap := time.NewTimer(0)
+	<-gap.C
+	var last time.Time // of the last commit
 	for {
 		select {
 		case <-w.wake:
 		case <-w.stop:
 		}
-		for w.writeBatch(ctx) {
+		for {
+			// A commit costs the same for one row as for hundreds, and
+			// under load a row arrives every few milliseconds: waiting out
+			// the gap lets them share one. The first row after a quiet
+			// spell is written at once.
+			if wait := time.Until(last.Add(w.commitGap)); wait > 0 {
+				gap.Reset(wait)
+				select {
+				case <-gap.C:
+				case <-w.hurry:
+					gap.Stop()
+				case <-w.stop:
+					gap.Stop()
+				}
+			}
+			if !w.writeBatch(ctx) {
+				break
+			}
+			last = time.Now()
 		}
 		select {
 		case <-w.stop:
@@ -224,6 +260,7 @@ func (w *HistoryWriter) writeBatch(ctx context.Context) bool {
 	}
 
 	err := w.s.appendHistory(ctx, chunks...)
+	w.commits.Add(1)
 	w.reportFailure(n, err)
 	w.reportDrops()
 	for _, c := range chunks {

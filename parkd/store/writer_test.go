@@ -152,12 +152,47 @@ func (w *HistoryWriter) queuedRows() int {
 	return w.queued
 }
 
+// Under load, rows that arrive within the commit gap share one
+// transaction; the first row after a quiet spell is written at once, and
+// neither a Flush nor Close waits out the gap.
+func TestHistoryWriterRowsShareACommitUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := openTest(t)
+	log, _ := newTestLogger()
+	w := s.newHistoryWriter(log, defaultQueueRows, time.Hour)
+	defer w.Close(ctx)
+
+	w.Add(HistoryRow{CallID: "first"})
+	waitFor(t, "the first row to be written", func() bool { return w.commits.Load() == 1 })
+	for i := range 50 {
+		w.Add(HistoryRow{CallID: fmt.Sprint(i)})
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatalf("Flush waited out the commit gap: %v", err)
+	}
+	if c := w.commits.Load(); c != 2 {
+		t.Errorf("%d commits for one row and then 50 within the gap, want 2", c)
+	}
+	w.Add(HistoryRow{CallID: "last"})
+	if err := w.Close(ctx); err != nil {
+		t.Fatalf("Close waited out the commit gap: %v", err)
+	}
+	got, err := s.History(ctx, HistoryQuery{Limit: MaxHistoryLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 52 {
+		t.Errorf("%d rows on disk, want 52", len(got))
+	}
+}
+
 func TestHistoryWriterDropsWhenFull(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	log, logs := newTestLogger()
 	const queue = 8
-	w := s.newHistoryWriter(log, queue)
+	w := s.newHistoryWriter(log, queue, defaultCommitGap)
 	defer w.Close(ctx)
 
 	release := holdWriteLock(s)
