@@ -41,6 +41,11 @@ type slot struct {
 	// call; it keeps the call (retrievable, recalled as before) and goes
 	// when the call leaves (reload.go).
 	retired bool
+	// policy is its effective policy as of policyGen (policyLocked):
+	// merging the layers walks them by reflection, and every park and
+	// recall asks for it.
+	policy    Policy
+	policyGen uint64
 }
 
 // callRecord is a call parkd handles: queued, parked, or bridged through

@@ -11,8 +11,15 @@ import (
 )
 
 // policyLocked is a slot's effective policy, live overrides included.
-// Callers hold s.mu.
-func (s *Server) policyLocked(sl *slot) Policy { return s.policyWith(sl, s.overrides) }
+// Callers hold s.mu and only read it: its pointers are shared with the
+// slot's cached copy.
+func (s *Server) policyLocked(sl *slot) Policy {
+	if sl.policyGen != s.policyGen+1 {
+		sl.policy = s.policyWith(sl, s.overrides)
+		sl.policyGen = s.policyGen + 1 // 0 is "never merged"
+	}
+	return sl.policy
+}
 
 // policyWith is a slot's effective policy under a given set of overrides.
 func (s *Server) policyWith(sl *slot, overrides map[string]Policy) Policy {
@@ -97,6 +104,7 @@ func (s *Server) setPolicyHeld(ctx context.Context, scope string, p Policy) erro
 	defer s.mu.Unlock()
 	prev := s.overrides
 	s.overrides = next
+	s.policyGen++
 	changed := 0
 	for _, sl := range s.allSlots() {
 		if after := s.policyWith(sl, next); !policyEqual(s.policyWith(sl, prev), after) {
@@ -182,6 +190,7 @@ func (s *Server) loadOverrides(ctx context.Context) error {
 			continue
 		}
 		s.overrides[o.Scope] = p
+		s.policyGen++
 	}
 	if len(s.overrides) > 0 {
 		s.log.Info("policy overrides restored", "count", len(s.overrides))

@@ -134,6 +134,7 @@ func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string)
 		slices.SortFunc(list, compareSlots)
 	}
 	s.lots = lots
+	s.policyGen++
 	s.indexLotsLocked()
 	s.moveRecordsLocked()
 	return added, removed, retired

@@ -53,6 +53,9 @@ type Server struct {
 	// overrides are the live policy layers by scope (defaults, lot/NAME,
 	// slot/NUMBER), kept in the store.
 	overrides map[string]Policy
+	// policyGen counts changes to the overrides and the lots: a slot's
+	// cached effective policy is good while it matches (policy.go).
+	policyGen uint64
 	stopping  bool // Run is shutting down: no new recalls
 	// endedConsults are consultation calls that hung up moments ago, for
 	// a transferee's INVITE that names one (consult_gone.go).
