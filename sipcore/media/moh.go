@@ -51,6 +51,9 @@ type Source struct {
 	snapshot []*listener
 
 	running atomic.Bool
+	// woken says a listener arrived at a source with none: Run sleeps
+	// while nobody listens instead of waking every phaseStep.
+	woken chan struct{}
 }
 
 // listener is one session on a source, with its own packet buffer so the
@@ -77,6 +80,7 @@ func NewSourceFromPCM(name string, pcm8k []int16) *Source {
 		alaw:   loop.alaw,
 		frames: loop.frames,
 		log:    slog.Default().With("moh", name),
+		woken:  make(chan struct{}, 1),
 	}
 }
 
@@ -131,7 +135,14 @@ func (src *Source) addLocked(s *Session) {
 	l.idx = len(src.phases[l.phase])
 	src.phases[l.phase] = append(src.phases[l.phase], l)
 	src.count++
+	first := src.count == 1
 	src.mu.Unlock()
+	if first {
+		select {
+		case src.woken <- struct{}{}:
+		default:
+		}
+	}
 	s.moh, s.mohEntry = src, l
 }
 
@@ -212,7 +223,16 @@ func (src *Source) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		src.tickPhase(pool, k%phaseSlots)
+		if !src.tickPhase(pool, k%phaseSlots) {
+			// Nobody listens: sleep until somebody does, and resume
+			// with the next phase at once.
+			select {
+			case <-ctx.Done():
+				return
+			case <-src.woken:
+			}
+			start = time.Now().Add(-time.Duration(k+1) * phaseStep)
+		}
 
 		next := time.Duration(k+1) * phaseStep
 		wait := time.Until(start.Add(next))
@@ -245,10 +265,12 @@ func (src *Source) tick(pool *fanoutPool) {
 // tickPhase sends the current frame to the listeners of one phase; after
 // the last phase the loop advances. The phase's list is copied into a
 // reused snapshot under a brief lock so Add/Remove never wait for the
-// sends. Zero allocations in steady state.
-func (src *Source) tickPhase(pool *fanoutPool, phase int) {
+// sends. Zero allocations in steady state. It reports whether the source
+// has any listener.
+func (src *Source) tickPhase(pool *fanoutPool, phase int) (listened bool) {
 	src.mu.Lock()
 	src.snapshot = append(src.snapshot[:0], src.phases[phase]...)
+	listened = src.count > 0
 	src.mu.Unlock()
 
 	off := src.pos * frameSamples
@@ -265,6 +287,7 @@ func (src *Source) tickPhase(pool *fanoutPool, phase int) {
 		pool.send(src.snapshot, ulaw, alaw)
 		clear(src.snapshot) // do not keep removed sessions reachable
 	}
+	return listened
 }
 
 func sendFrames(ls []*listener, ulaw, alaw []byte) {

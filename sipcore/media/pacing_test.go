@@ -108,3 +108,39 @@ func TestPacingSpreadsListenersEvenly(t *testing.T) {
 		t.Fatalf("Listeners() = %d", src.Listeners())
 	}
 }
+
+// A source nobody listens to sleeps instead of waking every phaseStep:
+// its loop does not move on while it is idle, so a caller who arrives
+// after a quiet spell hears the music where the last one left it.
+func TestIdleSourceSleeps(t *testing.T) {
+	t.Parallel()
+	a := newTestAllocator(t)
+	sink := newPhone(t)
+	src := newTestSource()
+	runSource(t, src)
+	s := openSession(t, a)
+	s.SetRemote(sink.addr(), Format{Codec: PCMU})
+
+	frameHeard := func() int {
+		t.Helper()
+		r := sink.mustRecv(time.Second)
+		return frameIndex(src, PCMU, r.pkt.Payload)
+	}
+	time.Sleep(300 * time.Millisecond) // 15 periods, were the source awake
+	src.Add(s)
+	first := frameHeard()
+	if first < 0 || first > 1 {
+		t.Fatalf("first frame after an idle start is %d, want 0 or 1", first)
+	}
+	last := first
+	for range 5 {
+		last = frameHeard()
+	}
+	src.Remove(s)
+	time.Sleep(300 * time.Millisecond)
+	sink.drain(50 * time.Millisecond)
+	src.Add(s)
+	if got := frameHeard(); got < last || got > last+2 {
+		t.Errorf("after an idle spell the music went on at frame %d, want %d–%d", got, last, last+2)
+	}
+}
