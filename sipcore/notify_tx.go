@@ -24,6 +24,8 @@ type notifier struct {
 	byID  map[uint64]*notifyTx
 	wheel timerWheel
 	pacer notifyPacer
+	// batchConn writes the NOTIFYs of a fan-out in batches (notify_batch.go).
+	batchConn notifyConn
 	// t1 and t2 are RFC 3261's T1 and T2 (sipgo's, unless a test slows
 	// retransmissions down to tell a paced NOTIFY from a resent one).
 	t1, t2 time.Duration
@@ -35,6 +37,7 @@ type notifyTx struct {
 	id       uint64
 	msg      []byte
 	dest     netip.AddrPort
+	addr     *net.UDPAddr // dest, for sendmmsg
 	conn     *net.UDPConn
 	size     int // the room it holds in the pacer
 	final    bool
@@ -55,7 +58,7 @@ const notifyTail = 192
 
 // notifyUDPLocked sends s's state over UDP, now or once its destination
 // has room (notifyPacer). Callers hold s.mu and have set s.inflight.
-func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
+func (s *Subscription) notifyUDPLocked(track *fanoutTrack, batch *notifyBatch) {
 	h, ok := s.notifyHeadLocked()
 	if !ok {
 		track.done()
@@ -70,7 +73,7 @@ func (s *Subscription) notifyUDPLocked(track *fanoutTrack) {
 	if !s.ep.notifier.pacer.admit(h.dest, p) {
 		return // sent by sendPaced when a NOTIFY to dest is answered
 	}
-	s.writeNotifyLocked(h, size, track)
+	s.writeNotifyLocked(h, size, track, batch)
 }
 
 // sendPaced sends a NOTIFY that waited for room at its destination.
@@ -79,7 +82,7 @@ func (s *Subscription) sendPaced(p pacedNotify) {
 	h, ok := s.notifyHeadLocked()
 	if !s.gone && ok && h.dest == p.dest {
 		defer s.mu.Unlock()
-		s.writeNotifyLocked(h, p.size, p.track)
+		s.writeNotifyLocked(h, p.size, p.track, nil)
 		return
 	}
 	// Dropped meanwhile, or a refresh moved it elsewhere: give the room to
@@ -93,16 +96,16 @@ func (s *Subscription) sendPaced(p pacedNotify) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.notifyUDPLocked(p.track)
+	s.notifyUDPLocked(p.track, nil)
 }
 
-// writeNotifyLocked writes the next NOTIFY and arms its timers; callers
-// hold s.mu.
-func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutTrack) {
+// writeNotifyLocked writes the next NOTIFY and arms its timers, or adds it
+// to batch (nil: write it now); callers hold s.mu.
+func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutTrack, batch *notifyBatch) {
 	ep := s.ep
 	l, _ := ep.listenerFor("udp")
 	conn, _ := l.closer.(*net.UDPConn)
-	tx := &notifyTx{s: s, dest: h.dest, conn: conn, size: size, final: s.final != ""}
+	tx := &notifyTx{s: s, dest: h.dest, addr: h.addr, conn: conn, size: size, final: s.final != ""}
 	ep.notifier.mu.Lock()
 	for tx.id == 0 || ep.notifier.byID[tx.id] != nil { // a clash is 2^-64, but cheap to rule out
 		tx.id = rand.Uint64()
@@ -116,12 +119,22 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 	}
 	ep.stats.notifiesSent.Add(1)
 
+	if batch != nil && conn != nil {
+		batch.add(tx, track)
+		return
+	}
 	var err error
 	if conn == nil {
 		err = errors.New("no UDP listener")
 	} else {
 		_, err = conn.WriteToUDPAddrPort(tx.msg, tx.dest)
 	}
+	ep.notifyWritten(tx, track, err)
+}
+
+// notifyWritten arms the timers of a NOTIFY just written, or ends its
+// transaction when the write failed.
+func (ep *Endpoint) notifyWritten(tx *notifyTx, track *fanoutTrack, err error) {
 	track.done()
 	if err != nil {
 		if ep.notifier.take(tx.id) != nil {

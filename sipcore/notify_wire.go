@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ type notifyHead struct {
 	// branch value; headers follows the Via and runs up to the CSeq.
 	requestLine, headers string
 	dest                 netip.AddrPort // where every NOTIFY goes
+	addr                 *net.UDPAddr   // dest, as sendmmsg takes it
 }
 
 // branchPrefix starts every NOTIFY branch parkd writes; the 16 hex digits
@@ -72,7 +74,7 @@ func (s *Subscription) notifyHeadLocked() (*notifyHead, bool) {
 	b.WriteString("\r\nMax-Forwards: 70\r\nContent-Type: ")
 	b.WriteString(bodyType(s.Event))
 	b.WriteString("\r\n")
-	s.head = &notifyHead{requestLine: line, headers: b.String(), dest: dest}
+	s.head = &notifyHead{requestLine: line, headers: b.String(), dest: dest, addr: net.UDPAddrFromAddrPort(dest)}
 	return s.head, true
 }
 

@@ -243,22 +243,31 @@ func (ep *Endpoint) fanout(rs *resourceState) {
 const fanoutChunk = 128
 
 // deliver writes a large fan-out from one goroutine per CPU: the cost is
-// mostly the kernel's, one sendto per NOTIFY, and it spreads.
-func deliver(batch []*Subscription, body presence.Body, seq uint64, track *fanoutTrack) {
-	workers := min(runtime.GOMAXPROCS(0), (len(batch)+fanoutChunk-1)/fanoutChunk)
+// mostly the kernel's, and it spreads. Each goroutine hands its UDP
+// NOTIFYs to the kernel in batches (sendmmsg), not one sendto each.
+func deliver(subs []*Subscription, body presence.Body, seq uint64, track *fanoutTrack) {
+	if len(subs) == 0 {
+		return
+	}
+	ep := subs[0].ep
+	workers := min(runtime.GOMAXPROCS(0), (len(subs)+fanoutChunk-1)/fanoutChunk)
 	if workers <= 1 {
-		for _, s := range batch {
-			s.update(body, seq, track)
+		b := ep.newNotifyBatch()
+		for _, s := range subs {
+			s.update(body, seq, track, b)
 		}
+		b.flush()
 		return
 	}
 	var wg sync.WaitGroup
-	per := (len(batch) + workers - 1) / workers
-	for part := range slices.Chunk(batch, per) {
+	per := (len(subs) + workers - 1) / workers
+	for part := range slices.Chunk(subs, per) {
 		wg.Go(func() {
+			b := ep.newNotifyBatch()
 			for _, s := range part {
-				s.update(body, seq, track)
+				s.update(body, seq, track, b)
 			}
+			b.flush()
 		})
 	}
 	wg.Wait()

@@ -93,7 +93,7 @@ func (ep *Endpoint) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	s.extendLocked(expires)
 	ep.reply(tx, req, s.okResponse(req, expires))
 	s.log.Info("subscription created", "from", sr.From.URI, "source", s.Source, "expires", expires)
-	s.flushLocked(nil)
+	s.flushLocked(nil, nil)
 	go ep.handler.SubscriptionsChanged(resource)
 }
 
@@ -110,7 +110,7 @@ func (ep *Endpoint) fetch(s *Subscription, req *sip.Request, tx sip.ServerTransa
 	s.body, s.final = body, stateTimeout
 	ep.reply(tx, req, s.okResponse(req, 0))
 	s.log.Info("state fetched")
-	s.flushLocked(nil)
+	s.flushLocked(nil, nil)
 }
 
 // refreshSubscription serves a SUBSCRIBE inside a subscription dialog:
@@ -156,7 +156,7 @@ func (ep *Endpoint) refreshSubscription(req *sip.Request, tx sip.ServerTransacti
 	}
 	ep.reply(tx, req, s.okResponse(req, expires))
 	s.extendLocked(expires)
-	s.flushLocked(nil) // RFC 6665 §4.2.1.2: a refresh gets a NOTIFY
+	s.flushLocked(nil, nil) // RFC 6665 §4.2.1.2: a refresh gets a NOTIFY
 	s.mu.Unlock()
 	s.log.Debug("subscription refreshed", "expires", expires)
 }

@@ -53,7 +53,7 @@ type Subscription struct {
 func (s *Subscription) finish() { s.finishOnce.Do(func() { close(s.finished) }) }
 
 // update hands s a newer body; callers are the resource's fan-out.
-func (s *Subscription) update(body presence.Body, seq uint64, track *fanoutTrack) {
+func (s *Subscription) update(body presence.Body, seq uint64, track *fanoutTrack, batch *notifyBatch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seq <= s.bodySeq || s.final != "" {
@@ -61,13 +61,13 @@ func (s *Subscription) update(body presence.Body, seq uint64, track *fanoutTrack
 		return
 	}
 	s.body, s.bodySeq = body, seq
-	s.flushLocked(track)
+	s.flushLocked(track, batch)
 }
 
 // flushLocked sends the current state now, or once the NOTIFY in flight is
 // answered; a burst of changes then costs one NOTIFY with the latest body.
 // Callers hold s.mu.
-func (s *Subscription) flushLocked(track *fanoutTrack) {
+func (s *Subscription) flushLocked(track *fanoutTrack, batch *notifyBatch) {
 	if s.gone {
 		track.done()
 		return
@@ -79,7 +79,7 @@ func (s *Subscription) flushLocked(track *fanoutTrack) {
 	}
 	s.inflight, s.dirty = true, false
 	if s.transport == "udp" {
-		s.notifyUDPLocked(track) // parkd's own transaction: notify_tx.go
+		s.notifyUDPLocked(track, batch) // parkd's own transaction: notify_tx.go
 		return
 	}
 	req := s.notifyLocked()
@@ -165,7 +165,7 @@ func (s *Subscription) answered(status int, final bool) {
 	defer s.mu.Unlock()
 	s.inflight = false
 	if s.dirty {
-		s.flushLocked(nil)
+		s.flushLocked(nil, nil)
 	}
 }
 
@@ -225,7 +225,7 @@ func (s *Subscription) seal(state string, latest *presence.Body, seq uint64) boo
 // sendFinal sends the final NOTIFY once any NOTIFY in flight is answered.
 func (s *Subscription) sendFinal() {
 	s.mu.Lock()
-	s.flushLocked(nil)
+	s.flushLocked(nil, nil)
 	s.mu.Unlock()
 }
 
