@@ -15,6 +15,8 @@
 #   DAEMON_CPU / GEN_CPU  the cores for taskset [0 / 1]
 #   SIP_PORT   parkd's SIP port [25060]
 #   JSON_OUT   also write the generator's report here []
+#   PARKD_BIN  run this parkd binary instead of building one (to compare
+#              builds of other commits in one sitting) []
 #   WORK       work directory [mktemp]
 #
 # Example: RATE=500 DURATION=10s bench/loadgen.sh
@@ -41,7 +43,12 @@ command -v taskset >/dev/null || die "taskset not found (util-linux)"
 ((SUBS == 0)) || command -v sipp >/dev/null || die "SUBS needs sipp: apt-get install sip-tester"
 
 say "building parkd and the load generator in $WORK"
-(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
+if [[ -n ${PARKD_BIN:-} ]]; then
+	cp "$PARKD_BIN" "$WORK/parkd" || die "cannot copy PARKD_BIN $PARKD_BIN"
+else
+	(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd) || die "go build failed"
+fi
+(cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
 
 # Lots of 1,000 slots, overflowing into the next; the generator's four
 # sources are one PBX to parkd (trusted, no per-source limit).

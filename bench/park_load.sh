@@ -46,6 +46,9 @@
 #   SUBS_TO    what they watch: a slot, or a lot extension for the lot-wide
 #              body [700]
 #   JSON_OUT   also write the figures to this file as one JSON object []
+#   PARKD_BIN  run this parkd binary instead of building one (to compare
+#              builds of other commits in one sitting; the config below
+#              uses sip and blf keys that builds before issue 11 refuse) []
 #
 # Example: RATE=100 N=500 P=500 bench/park_load.sh
 set -uo pipefail
@@ -93,8 +96,11 @@ rtp_lo=${RTP_PORTS%-*} rtp_hi=${RTP_PORTS#*-}
 (((rtp_hi - rtp_lo + 1) / 2 >= P + 100)) || die "RTP_PORTS $RTP_PORTS has $(((rtp_hi - rtp_lo + 1) / 2)) even ports; P=$P needs more"
 
 say "work directory $WORK"
-say "building parkd"
-(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd) || die "go build failed"
+if [[ -n ${PARKD_BIN:-} ]]; then
+	cp "$PARKD_BIN" "$WORK/parkd" || die "cannot copy PARKD_BIN $PARKD_BIN"
+else
+	(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd) || die "go build failed"
+fi
 
 # Config: enough slots for every parked call. A lot has at most 1000
 # slots, so lots overflow into the next one; the first keeps 700 and *700.
