@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/parkd/parkd/internal/kstamp"
 )
 
 // probe is a sampled caller: a UDP socket that reads every packet with the
@@ -27,17 +27,9 @@ func newProbe() (*probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := conn.SyscallConn()
-	if err != nil {
+	if err := kstamp.Enable(conn); err != nil {
 		conn.Close()
 		return nil, err
-	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	}); err != nil || serr != nil {
-		conn.Close()
-		return nil, errors.Join(err, serr)
 	}
 	return &probe{conn: conn}, nil
 }
@@ -47,15 +39,11 @@ func (p *probe) addr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr)
 // read records arrival times until the socket closes.
 func (p *probe) read() {
 	buf := make([]byte, 2048)
-	oob := make([]byte, 128)
+	oob := make([]byte, kstamp.OOBSize)
 	for {
-		_, oobn, _, _, err := p.conn.ReadMsgUDP(buf, oob)
+		_, _, at, err := kstamp.Read(p.conn, buf, oob)
 		if err != nil {
 			return
-		}
-		at, ok := kernelTime(oob[:oobn])
-		if !ok {
-			at = time.Now()
 		}
 		p.mu.Lock()
 		p.at = append(p.at, at)
@@ -63,22 +51,6 @@ func (p *probe) read() {
 	}
 }
 
-func kernelTime(oob []byte) (time.Time, bool) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return time.Time{}, false
-	}
-	for _, m := range msgs {
-		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
-			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-			return time.Unix(sec, nsec), true
-		}
-	}
-	return time.Time{}, false
-}
-
-// reset forgets what arrived so far (the warm-up).
 func (p *probe) reset() {
 	p.mu.Lock()
 	p.at = p.at[:0]
