@@ -42,7 +42,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{
 			name:   "setup-sipp",
-			target: "call setup at its pre-BLF cost: park+retrieve pairs with sipp, 1,000-slot lots (pre-BLF: 28.6 % of a core at 498 pairs/s, p99 < 1 ms)",
+			target: "call setup at its pre-BLF cost: park+retrieve pairs with sipp, 1,000-slot lots (compare with a build of e2ab7d1, the last before BLF, run in the same sitting with PARKD_BIN: 36–42 % of a core parking at 400/s on 2026-12-04)",
 			command: func(scale string) ([]string, []string) {
 				return []string{"TESTS=rate pair", "RATE=" + pick(scale, "100", "400"), "N=" + pick(scale, "300", "2000"), "JSON_OUT={json}"},
 					[]string{"bench/park_load.sh"}
