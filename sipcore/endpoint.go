@@ -101,7 +101,9 @@ type Endpoint struct {
 	unconfirmed unconfirmedCalls // answered calls awaiting their ACK, per source
 	ending      atomic.Int64     // calls hanging up whose end parkd has not yet been told
 
-	pendingInvites atomic.Int64 // new INVITEs received and not yet answered (overload.go)
+	pendingInvites atomic.Int64   // new INVITEs received and not yet answered (overload.go)
+	arrivals       inviteArrivals // when each INVITE was read (invite_arrivals.go)
+	stamped        []*stampedConn // the UDP listeners as sipgo reads them (udp_stamp.go)
 }
 
 type listener struct {
@@ -177,6 +179,8 @@ func (ep *Endpoint) listen() error {
 			// blip; a deep buffer rides out the burst instead of dropping it.
 			if uc, ok := conn.(*net.UDPConn); ok {
 				uc.SetReadBuffer(udpReadBuffer)
+				// Stamped from the start: what waits for Serve counts.
+				ep.stamped = append(ep.stamped, newStampedConn(uc))
 			}
 			addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 			ep.listeners = append(ep.listeners, listener{"udp", addr, conn})
@@ -212,7 +216,13 @@ func (ep *Endpoint) serveListeners() {
 	for _, l := range ep.listeners {
 		switch c := l.closer.(type) {
 		case net.PacketConn:
-			ep.serve(func() error { return ep.server.ServeUDP(c) })
+			var conn net.PacketConn = c
+			for _, sc := range ep.stamped {
+				if sc.UDPConn == c {
+					conn = sc // sipgo reads with receive times (udp_stamp.go)
+				}
+			}
+			ep.serve(func() error { return ep.server.ServeUDP(conn) })
 			ep.waitServing("udp", c.LocalAddr().String())
 		case net.Listener:
 			ep.serve(func() error { return ep.server.ServeTCP(c) })

@@ -57,7 +57,8 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		return data, nil
 	}
 	g := gated{ep: ep, info: info, data: data, src: src}
-	v := ep.live().limiter.take(src, time.Now())
+	now := time.Now()
+	v := ep.live().limiter.take(src, now)
 	if !allowed {
 		if v == admit {
 			if req := g.request(); req != nil {
@@ -108,6 +109,9 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 			g.reply(req, optionsResponse(req, g.ep.allowHeader()))
 			return nil, nil
 		}
+	}
+	if method == sip.INVITE {
+		ep.noteInvite(method, data, ep.arrival(info.LocalAddr, now))
 	}
 	return data, nil
 }

@@ -2,6 +2,7 @@ package sipcore
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -34,6 +35,18 @@ func (s *Settings) maxPendingInvites() int64 {
 // admitInvite counts a new INVITE in progress, or refuses it with 503
 // when parkd is behind; done must be called once it was answered.
 func (ep *Endpoint) admitInvite(req *sip.Request, tx sip.ServerTransaction) (done func(), ok bool) {
+	if via := req.Via(); via != nil {
+		branch, _ := via.Params.Get("branch")
+		if at, ok := ep.arrivals.take(branch); ok {
+			if wait := time.Since(at); wait > ep.live().maxInviteWait() {
+				ep.stats.lateShed.Add(1)
+				ep.logShed(sourceAddr(req.Source()), "INVITE waited "+wait.Round(time.Millisecond).String()+" to be handled, past the bound")
+				ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)),
+					sip.NewHeader("Warning", `399 parkd "overloaded: call setup is falling behind"`))
+				return nil, false
+			}
+		}
+	}
 	if n := ep.pendingInvites.Add(1); n > ep.live().maxPendingInvites() {
 		ep.pendingInvites.Add(-1)
 		ep.stats.overloadShed.Add(1)

@@ -25,6 +25,10 @@ type Settings struct {
 	// (received, not yet answered) before more get 503 with Retry-After;
 	// 0 takes DefaultMaxPendingInvites (overload.go).
 	MaxPendingInvites int
+	// MaxInviteWait is how long a new INVITE may wait between its read
+	// and its handler before it gets 503 with Retry-After instead;
+	// 0 takes DefaultMaxInviteWait (invite_arrivals.go).
+	MaxInviteWait time.Duration
 	// Subscriptions bounds SUBSCRIBE dialogs; zero values take defaults.
 	// On Reconfigure, OnFanout is kept from the endpoint's Config.
 	Subscriptions SubscriptionConfig
@@ -78,7 +82,7 @@ func sameSettings(a, b Settings) bool {
 	sa, sb := a.Subscriptions, b.Subscriptions
 	return slices.Equal(a.Allow, b.Allow) && slices.Equal(a.Trusted, b.Trusted) &&
 		a.Auth.Realm == b.Auth.Realm && a.Auth.NonceLifetime == b.Auth.NonceLifetime && maps.Equal(a.Auth.Users, b.Auth.Users) &&
-		a.RateLimit == b.RateLimit && a.MaxTransactions == b.MaxTransactions && a.MaxPendingInvites == b.MaxPendingInvites &&
+		a.RateLimit == b.RateLimit && a.MaxTransactions == b.MaxTransactions && a.MaxPendingInvites == b.MaxPendingInvites && a.MaxInviteWait == b.MaxInviteWait &&
 		sa.MinExpires == sb.MinExpires && sa.MaxExpires == sb.MaxExpires && sa.DefaultExpires == sb.DefaultExpires &&
 		sa.MaxPerSource == sb.MaxPerSource && sa.MaxTotal == sb.MaxTotal && sa.NotifyTimeout == sb.NotifyTimeout && a.RTPTimeout == b.RTPTimeout && a.RTPLatch == b.RTPLatch
 }

@@ -99,6 +99,7 @@ type sipStats struct {
 	rateDropped    atomic.Uint64 // requests dropped unanswered, far past the rate limit
 	txCapRefused   atomic.Uint64 // requests answered 503 by the transaction cap
 	overloadShed   atomic.Uint64 // new INVITEs answered 503: too many in progress
+	lateShed       atomic.Uint64 // new INVITEs answered 503: waited too long to be handled
 }
 
 func (st *sipStats) request(m sip.RequestMethod) { st.requests[methodIndex(m)].Add(1) }
@@ -165,6 +166,9 @@ type EndpointStats struct {
 	// many are in progress now.
 	OverloadShed   uint64
 	PendingInvites int64
+	// LateShed counts new INVITEs answered 503 because they waited past
+	// Settings.MaxInviteWait between their read and their handler.
+	LateShed uint64
 	// Transactions is the number of server transactions alive.
 	Transactions int64
 	// TCP counts the SIP TCP connections refused and closed (sip.tcp).
@@ -186,6 +190,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 		RateDropped:           st.rateDropped.Load(),
 		TransactionCapRefused: st.txCapRefused.Load(),
 		OverloadShed:          st.overloadShed.Load(),
+		LateShed:              st.lateShed.Load(),
 		PendingInvites:        ep.pendingInvites.Load(),
 		Transactions:          ep.liveTx.Load(),
 		TCP:                   ep.tcpGate.stats(),

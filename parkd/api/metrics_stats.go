@@ -41,7 +41,7 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 		sipCalls: prometheus.NewDesc("parkd_sip_calls",
 			"Answered SIP call legs currently up.", nil, nil),
 		sipShed: prometheus.NewDesc("parkd_sip_shed_total",
-			"SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), new INVITEs past sip.max_pending_invites (overload: 503), and responses that answer nothing parkd sent (stray_response: dropped).",
+			"SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), new INVITEs past sip.max_pending_invites (overload: 503) or that waited over a second to be handled (late: 503), and responses that answer nothing parkd sent (stray_response: dropped).",
 			[]string{"reason"}, nil),
 		sipTransactions: prometheus.NewDesc("parkd_sip_server_transactions",
 			"SIP server transactions alive (sip.max_transactions caps them).", nil, nil),
@@ -109,6 +109,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sipShed, st.SIP.RateDropped, "rate_drop")
 	counter(c.sipShed, st.SIP.TransactionCapRefused, "transaction_cap")
 	counter(c.sipShed, st.SIP.OverloadShed, "overload")
+	counter(c.sipShed, st.SIP.LateShed, "late")
 	counter(c.sipShed, st.SIP.StrayResponses, "stray_response")
 	gauge(c.sipTransactions, int(st.SIP.Transactions))
 	gauge(c.sipPendingInvites, int(st.SIP.PendingInvites))

@@ -28,7 +28,7 @@ func fakeStats() parkd.Stats {
 			Calls:          4,
 
 			StrayResponses: 6, RateLimited: 40, RateDropped: 900, TransactionCapRefused: 2, Transactions: 17,
-			OverloadShed: 11, PendingInvites: 5,
+			OverloadShed: 11, LateShed: 3, PendingInvites: 5,
 			TCP: sipcore.TCPStats{
 				Open: 6, AcceptErrors: 2,
 				Refused: []sipcore.ReasonCount{{Reason: sipcore.TCPNotAllowed, Count: 9}},
@@ -90,8 +90,9 @@ parkd_sip_responses_total{code="405",method="other"} 1
 # HELP parkd_sip_server_transactions SIP server transactions alive (sip.max_transactions caps them).
 # TYPE parkd_sip_server_transactions gauge
 parkd_sip_server_transactions 17
-# HELP parkd_sip_shed_total SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), new INVITEs past sip.max_pending_invites (overload: 503), and responses that answer nothing parkd sent (stray_response: dropped).
+# HELP parkd_sip_shed_total SIP messages parkd refused to work for: requests past a source's rate limit (rate_limit: answered 503, rate_drop: dropped unanswered), past sip.max_transactions (transaction_cap: 503), new INVITEs past sip.max_pending_invites (overload: 503) or that waited over a second to be handled (late: 503), and responses that answer nothing parkd sent (stray_response: dropped).
 # TYPE parkd_sip_shed_total counter
+parkd_sip_shed_total{reason="late"} 3
 parkd_sip_shed_total{reason="overload"} 11
 parkd_sip_shed_total{reason="rate_drop"} 900
 parkd_sip_shed_total{reason="rate_limit"} 40

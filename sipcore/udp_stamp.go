@@ -1,0 +1,64 @@
+package sipcore
+
+import (
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/parkd/parkd/internal/kstamp"
+)
+
+// stampedConn is the SIP UDP socket as sipgo reads it: every datagram is
+// read with the time the kernel received it, kept until the next read.
+// sipgo's read loop calls the read filter right after each read, in the
+// same goroutine, so the filter sees the arrival of the datagram it is
+// given. Under overload that arrival is what counts: the wait is mostly
+// in the socket's receive queue, before parkd reads anything.
+type stampedConn struct {
+	*net.UDPConn
+	local netip.AddrPort
+	oob   []byte
+	last  atomic.Int64 // UnixNano of the last datagram's arrival
+}
+
+func newStampedConn(c *net.UDPConn) *stampedConn {
+	s := &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), oob: make([]byte, kstamp.OOBSize)}
+	if err := kstamp.Enable(c); err != nil {
+		s.oob = nil // Read then stamps datagrams as it reads them
+	}
+	return s
+}
+
+// ReadFrom is net.PacketConn's, for sipgo's single read loop.
+func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if s.oob == nil {
+		n, from, err := s.UDPConn.ReadFrom(b)
+		s.last.Store(time.Now().UnixNano())
+		return n, from, err
+	}
+	n, from, at, err := kstamp.Read(s.UDPConn, b, s.oob)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.last.Store(at.UnixNano())
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
+
+// arrival is when the datagram the read filter is looking at reached the
+// UDP listener local; now when parkd has no such listener.
+func (ep *Endpoint) arrival(local net.Addr, now time.Time) time.Time {
+	a, ok := local.(*net.UDPAddr)
+	if !ok {
+		return now
+	}
+	ap := a.AddrPort()
+	for _, s := range ep.stamped {
+		if s.local == ap {
+			if ns := s.last.Load(); ns != 0 {
+				return time.Unix(0, ns)
+			}
+		}
+	}
+	return now
+}
