@@ -30,14 +30,15 @@ func (ep *Endpoint) newNotifyBatch() *notifyBatch {
 	return &notifyBatch{ep: ep}
 }
 
-// add queues tx, already registered, and writes the batch once it is full.
+// add queues tx, already registered. The caller flushes a full batch
+// once it let go of the subscription's lock (deliver).
 func (b *notifyBatch) add(tx *notifyTx, track *fanoutTrack) {
 	b.txs = append(b.txs, tx)
 	b.track = append(b.track, track)
-	if len(b.txs) == notifyBatchSize {
-		b.flush()
-	}
 }
+
+// full says the batch should be written before more are added.
+func (b *notifyBatch) full() bool { return len(b.txs) >= notifyBatchSize }
 
 // flush writes what is queued and arms each NOTIFY's timers, or ends its
 // transaction if the kernel refused it. All of a batch goes out on one
@@ -56,17 +57,17 @@ func (b *notifyBatch) flush() {
 		b.msgs = append(b.msgs, ipv4.Message{Buffers: b.bufs[i][:], Addr: tx.addr})
 	}
 	for done := 0; done < len(b.txs); {
-		// sendmmsg stops at the first message the kernel refuses: those
-		// before it went out, that one gets the error, the rest are
-		// tried again.
+		// sendmmsg returns how many went out, without an error, when it
+		// stops early (a full send buffer, or a message the kernel
+		// refuses); the rest are tried again, and only a call that sends
+		// nothing says what is wrong with the first of them.
 		n, err := w.WriteBatch(b.msgs[done:], 0)
-		n = max(n, 0)
-		for i := done; i < done+n; i++ {
-			b.ep.notifyWritten(b.txs[i], b.track[i], nil)
-		}
-		done += n
-		if done == len(b.txs) {
-			break
+		if n > 0 {
+			for i := done; i < done+n; i++ {
+				b.ep.notifyWritten(b.txs[i], b.track[i], nil)
+			}
+			done += n
+			continue
 		}
 		if err == nil {
 			err = errors.New("sendmmsg wrote nothing")

@@ -13,10 +13,10 @@ import (
 	"github.com/parkd/parkd/sipcore/presence"
 )
 
-// refuseSecond stands in for a kernel that refuses one message of a
-// sendmmsg batch (say a firewall's EPERM): it writes the first message of
-// its first batch and reports an error for the second; later batches go
-// through.
+// refuseSecond stands in for a kernel that sends the first message of a
+// batch and stops (as sendmmsg does on a full send buffer: a count, no
+// error), then refuses the next one outright (say a firewall's EPERM:
+// nothing sent, an error), and then takes the rest.
 type refuseSecond struct {
 	real  batchWriter
 	calls int
@@ -24,18 +24,18 @@ type refuseSecond struct {
 
 func (r *refuseSecond) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
 	r.calls++
-	if r.calls > 1 {
-		return r.real.WriteBatch(ms, flags)
+	switch r.calls {
+	case 1:
+		return r.real.WriteBatch(ms[:1], flags)
+	case 2:
+		return -1, errors.New("sendmmsg: operation not permitted")
 	}
-	if _, err := r.real.WriteBatch(ms[:1], flags); err != nil {
-		return 0, err
-	}
-	return 1, errors.New("sendmmsg: operation not permitted")
+	return r.real.WriteBatch(ms, flags)
 }
 
-// A fan-out's NOTIFYs go out in one batch; a message the kernel refuses
-// ends that subscription alone, and those after it in the batch are still
-// written.
+// A fan-out's NOTIFYs go out in one batch. A short count sends the rest
+// again; a message the kernel refuses ends that subscription alone, and
+// those after it in the batch are still written.
 func TestNotifyBatchRefusedMessageEndsOnlyItsSubscription(t *testing.T) {
 	ep, _ := newStatsEndpoint(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
@@ -77,8 +77,8 @@ func TestNotifyBatchRefusedMessageEndsOnlyItsSubscription(t *testing.T) {
 		case <-time.After(time.Second):
 		}
 	}
-	if got != 2 || stub.calls != 2 {
-		t.Errorf("%d of 3 watchers got the NOTIFY in %d sendmmsg calls, want 2 in 2", got, stub.calls)
+	if got != 2 || stub.calls != 3 {
+		t.Errorf("%d of 3 watchers got the NOTIFY in %d sendmmsg calls, want 2 in 3", got, stub.calls)
 	}
 	eventually(t, "the refused subscription to end", func() bool { return ep.Subscriptions() == 2 })
 	if st := ep.Stats(); st.NotifiesFailed != 1 {

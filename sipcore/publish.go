@@ -255,6 +255,9 @@ func deliver(subs []*Subscription, body presence.Body, seq uint64, track *fanout
 		b := ep.newNotifyBatch()
 		for _, s := range subs {
 			s.update(body, seq, track, b)
+			if b.full() {
+				b.flush()
+			}
 		}
 		b.flush()
 		return
@@ -266,6 +269,9 @@ func deliver(subs []*Subscription, body presence.Body, seq uint64, track *fanout
 			b := ep.newNotifyBatch()
 			for _, s := range part {
 				s.update(body, seq, track, b)
+				if b.full() {
+					b.flush()
+				}
 			}
 			b.flush()
 		})

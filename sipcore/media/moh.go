@@ -31,8 +31,9 @@ const (
 
 // Source is music on hold: a loop of 8 kHz audio, encoded once in both
 // G.711 laws, played by one ticker goroutine to every listening session.
-// All listeners hear the same position (like a radio), which is what makes
-// one encode and one ticker per source possible. Listeners are spread over
+// All listeners hear the same position (like a radio, except that it
+// pauses while nobody listens), which is what makes one encode and one
+// ticker per source possible. Listeners are spread over
 // phaseSlots phases of the 20 ms period: each gets its frame at its own
 // fixed offset in the period, one frame per period.
 type Source struct {
