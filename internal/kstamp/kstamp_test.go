@@ -35,3 +35,34 @@ func TestReadGivesTheArrivalTime(t *testing.T) {
 		t.Errorf("arrival %v after the send, want within 100 ms (it was read 200 ms later)", d)
 	}
 }
+
+// Reading a stamped datagram allocates nothing beyond what the socket
+// read itself needs: parkd's SIP socket reads every datagram this way.
+func TestStampDoesNotAllocate(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the kernel's receive timestamp is read on Linux only")
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := Enable(conn); err != nil {
+		t.Fatal(err)
+	}
+	to := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	buf, oob := make([]byte, 64), make([]byte, OOBSize)
+	if _, err := conn.WriteToUDPAddrPort([]byte("x"), to); err != nil {
+		t.Fatal(err)
+	}
+	_, oobn, _, _, err := conn.ReadMsgUDPAddrPort(buf, oob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := stamp(oob[:oobn]); !ok {
+		t.Fatal("no timestamp in the control message")
+	}
+	if n := testing.AllocsPerRun(100, func() { stamp(oob[:oobn]) }); n != 0 {
+		t.Errorf("stamp allocates %.0f times", n)
+	}
+}
