@@ -50,6 +50,9 @@ func TestInviteQueuedInTheSocketIsShed(t *testing.T) {
 	})
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
+	// The first socket on the machine to ask for receive timestamps gets
+	// them from a kernel work queue, a moment after it asked.
+	time.Sleep(50 * time.Millisecond)
 	p.invite(addr, "up", "queued-1", "queued1")
 	time.Sleep(600 * time.Millisecond)
 	ep.Serve()

@@ -21,6 +21,7 @@ func TestReadGivesTheArrivalTime(t *testing.T) {
 	if err := Enable(conn); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	sent := time.Now()
 	if _, err := conn.WriteToUDPAddrPort([]byte("hello"), conn.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
 		t.Fatal(err)
@@ -66,3 +67,8 @@ func TestStampDoesNotAllocate(t *testing.T) {
 		t.Errorf("stamp allocates %.0f times", n)
 	}
 }
+
+// settle waits for the kernel to start stamping: the first socket on the
+// machine to ask turns receive timestamps on from a work queue, a moment
+// later, and a datagram read before then is stamped when it is read.
+func settle() { time.Sleep(50 * time.Millisecond) }
