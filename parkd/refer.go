@@ -300,7 +300,9 @@ func (s *Server) transferFailed(rec, other *callRecord, target string) {
 	if s.records[rec.call] == rec && !rec.ended && rec.hangupWhy == "" && rec.peer == nil && rec.slot == nil {
 		s.linkLocked(rec, other)
 		s.emitCall(EventBridged, other, "transfer to "+target+" failed: back to "+rec.caller.URI)
-		go bridgeMedia(other.call.Logger(), rec.call, other.call)
+		// Bridged before s.mu is let go, as in connect.go: an operation
+		// that follows at once must find the media joined.
+		bridgeMedia(other.call.Logger(), rec.call, other.call)
 		return
 	}
 	l := s.parkingLot(other.homeLot)
@@ -366,11 +368,11 @@ func (s *Server) referReplace(r *sipcore.Refer, plan referPlan) {
 		s.linkLocked(other, y)
 		s.emitCall(EventBridged, other, "attended transfer by "+rec.caller.URI)
 		log.Info("attended transfer", "to_call_id", y.call.ID.CallID, "replaced_call_id", x.call.ID.CallID)
-		go bridgeMedia(log, other.call, y.call)
+		bridgeMedia(log, other.call, y.call)
 	default:
 		s.linkLocked(rec, other) // x left meanwhile: nothing to replace
+		bridgeMedia(log, rec.call, other.call)
 		s.mu.Unlock()
-		go bridgeMedia(log, rec.call, other.call)
 		finishRefer(r, 481, "Call/Transaction Does Not Exist")
 		return
 	}
