@@ -250,31 +250,25 @@ func deliver(subs []*Subscription, body presence.Body, seq uint64, track *fanout
 		return
 	}
 	ep := subs[0].ep
-	workers := min(runtime.GOMAXPROCS(0), (len(subs)+fanoutChunk-1)/fanoutChunk)
-	if workers <= 1 {
+	send := func(part []*Subscription) {
 		b := ep.newNotifyBatch()
-		for _, s := range subs {
+		for _, s := range part {
 			s.update(body, seq, track, b)
 			if b.full() {
 				b.flush()
 			}
 		}
 		b.flush()
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(subs)+fanoutChunk-1)/fanoutChunk)
+	if workers <= 1 {
+		send(subs)
 		return
 	}
 	var wg sync.WaitGroup
 	per := (len(subs) + workers - 1) / workers
 	for part := range slices.Chunk(subs, per) {
-		wg.Go(func() {
-			b := ep.newNotifyBatch()
-			for _, s := range part {
-				s.update(body, seq, track, b)
-				if b.full() {
-					b.flush()
-				}
-			}
-			b.flush()
-		})
+		wg.Go(func() { send(part) })
 	}
 	wg.Wait()
 }

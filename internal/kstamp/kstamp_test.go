@@ -10,18 +10,7 @@ import (
 // A datagram sent, then read a while later, carries the time it arrived,
 // not the time it was read.
 func TestReadGivesTheArrivalTime(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the kernel's receive timestamp is read on Linux only")
-	}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := Enable(conn); err != nil {
-		t.Fatal(err)
-	}
-	settle()
+	conn := stampedSocket(t)
 	sent := time.Now()
 	if _, err := conn.WriteToUDPAddrPort([]byte("hello"), conn.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
 		t.Fatal(err)
@@ -40,17 +29,7 @@ func TestReadGivesTheArrivalTime(t *testing.T) {
 // Reading a stamped datagram allocates nothing beyond what the socket
 // read itself needs: parkd's SIP socket reads every datagram this way.
 func TestStampDoesNotAllocate(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the kernel's receive timestamp is read on Linux only")
-	}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := Enable(conn); err != nil {
-		t.Fatal(err)
-	}
+	conn := stampedSocket(t)
 	to := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	buf, oob := make([]byte, 64), make([]byte, OOBSize)
 	if _, err := conn.WriteToUDPAddrPort([]byte("x"), to); err != nil {
@@ -68,7 +47,24 @@ func TestStampDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// settle waits for the kernel to start stamping: the first socket on the
-// machine to ask turns receive timestamps on from a work queue, a moment
-// later, and a datagram read before then is stamped when it is read.
-func settle() { time.Sleep(50 * time.Millisecond) }
+// stampedSocket is a loopback socket with receive timestamps on (Linux
+// only: the test is skipped elsewhere). It waits for the kernel to start
+// stamping: the first socket on the machine to ask turns timestamps on
+// from a work queue, a moment later, and a datagram read before then is
+// stamped when it is read.
+func stampedSocket(t *testing.T) *net.UDPConn {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the kernel's receive timestamp is read on Linux only")
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := Enable(conn); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	return conn
+}
