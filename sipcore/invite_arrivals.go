@@ -27,6 +27,11 @@ const DefaultMaxInviteWait = time.Second
 // INVITEs in flight then count as on time.
 const maxInviteArrivals = 8192
 
+// maxNotedBranch is the longest Via branch noted: a branch is a short
+// token, and a datagram may carry a 60 KB one to make each entry costly.
+// An INVITE with a longer one counts as on time.
+const maxNotedBranch = 128
+
 func (s *Settings) maxInviteWait() time.Duration {
 	if s.MaxInviteWait > 0 {
 		return s.MaxInviteWait
@@ -43,7 +48,7 @@ type inviteArrivals struct {
 
 // note records an INVITE's read time; a retransmission keeps the first.
 func (a *inviteArrivals) note(branch []byte, now time.Time) {
-	if len(branch) == 0 {
+	if len(branch) == 0 || len(branch) > maxNotedBranch {
 		return
 	}
 	a.mu.Lock()

@@ -79,7 +79,8 @@ func TestInviteArrivalNotedAtRead(t *testing.T) {
 }
 
 // Retransmissions keep the first read; the table forgets everything
-// rather than grow past its bound.
+// rather than grow past its bound, and a branch too long to be honest is
+// not kept at all.
 func TestInviteArrivalsKeepFirstAndStayBounded(t *testing.T) {
 	var a inviteArrivals
 	first := time.Now().Add(-time.Minute)
@@ -93,5 +94,10 @@ func TestInviteArrivalsKeepFirstAndStayBounded(t *testing.T) {
 	}
 	if n := len(a.at); n > maxInviteArrivals {
 		t.Errorf("%d arrivals remembered, bound %d", n, maxInviteArrivals)
+	}
+	huge := strings.Repeat("z", maxNotedBranch+1)
+	a.note([]byte(huge), first)
+	if _, ok := a.take(huge); ok {
+		t.Errorf("a %d-byte branch was noted; the bound is %d", len(huge), maxNotedBranch)
 	}
 }
