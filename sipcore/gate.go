@@ -111,7 +111,7 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 	}
 	if method == sip.INVITE {
-		ep.noteInvite(method, data, ep.arrival(info.LocalAddr, now))
+		ep.noteInvite(data, ep.arrival(info.LocalAddr, now))
 	}
 	return data, nil
 }

@@ -3,8 +3,6 @@ package sipcore
 import (
 	"sync"
 	"time"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // When parkd falls behind, an INVITE's wait is mostly before its handler
@@ -76,11 +74,8 @@ func (a *inviteArrivals) take(branch string) (time.Time, bool) {
 	return t, ok
 }
 
-// noteInvite is the read filter's part: data is a UDP datagram that
-// passed the gate, method its request method.
-func (ep *Endpoint) noteInvite(method sip.RequestMethod, data []byte, now time.Time) {
-	if method != sip.INVITE {
-		return
-	}
-	ep.arrivals.note(topViaBranch(data), now)
+// noteInvite is the read filter's part: data is an INVITE datagram that
+// passed the gate, at when it arrived.
+func (ep *Endpoint) noteInvite(data []byte, at time.Time) {
+	ep.arrivals.note(topViaBranch(data), at)
 }

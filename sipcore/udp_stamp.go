@@ -22,21 +22,15 @@ type stampedConn struct {
 	last  atomic.Int64 // UnixNano of the last datagram's arrival
 }
 
+// newStampedConn asks the kernel to stamp c's datagrams; where it cannot,
+// kstamp.Read stamps each one when it is read.
 func newStampedConn(c *net.UDPConn) *stampedConn {
-	s := &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), oob: make([]byte, kstamp.OOBSize)}
-	if err := kstamp.Enable(c); err != nil {
-		s.oob = nil // Read then stamps datagrams as it reads them
-	}
-	return s
+	kstamp.Enable(c)
+	return &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), oob: make([]byte, kstamp.OOBSize)}
 }
 
 // ReadFrom is net.PacketConn's, for sipgo's single read loop.
 func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	if s.oob == nil {
-		n, from, err := s.UDPConn.ReadFrom(b)
-		s.last.Store(time.Now().UnixNano())
-		return n, from, err
-	}
 	n, from, at, err := kstamp.Read(s.UDPConn, b, s.oob)
 	if err != nil {
 		return 0, nil, err
