@@ -19,6 +19,9 @@ const connectedSilence = 200 * time.Millisecond
 // disconnects it from one that went silent. Called after each write; costs
 // a comparison unless the state changes. o.mu held (peerMu is taken inside).
 func (s *Session) tuneConnection(st *peerState, now time.Time) {
+	if !st.latched && !st.connected {
+		return // the common case of a peer that sends nothing: no clock, no atomics
+	}
 	heard := int64(now.Sub(clockBase))-s.lastActivity.Load() < int64(connectedSilence)
 	want := st.latched && heard && st.target.Addr().Is4() == s.local.Addr().Is4()
 	if want == st.connected || s.connectFailed.Load() {
@@ -32,9 +35,9 @@ func (s *Session) tuneConnection(st *peerState, now time.Time) {
 	}
 	var err error
 	if want {
-		err = connectSocket(s.conn, cur.target)
+		err = s.sock.connect(cur.target)
 	} else {
-		err = disconnectSocket(s.conn)
+		err = s.sock.disconnect()
 	}
 	if err != nil {
 		// Sending unconnected always works; do not retry per packet.
@@ -59,7 +62,7 @@ func (s *Session) unconnectLocked(cur, next *peerState) {
 		next.connected = true
 		return
 	}
-	if err := disconnectSocket(s.conn); err != nil {
+	if err := s.sock.disconnect(); err != nil {
 		s.connectFailed.Store(true) // stuck connected: sends still go by address
 		s.log.Warn("rtp socket could not be disconnected", "err", err)
 	}
@@ -72,12 +75,11 @@ func (s *Session) unconnectLocked(cur, next *peerState) {
 // peer's earlier ICMP error) is retried once by address.
 func (s *Session) writeConn(pkt []byte, st *peerState) error {
 	if st.connected {
-		if _, err := s.conn.Write(pkt); err == nil {
+		if err := s.sock.write(pkt); err == nil {
 			return nil
 		}
 	}
-	_, err := s.conn.WriteToUDPAddrPort(pkt, st.target)
-	return err
+	return s.sock.writeTo(pkt, st.target)
 }
 
 // isICMPError is a read error that a connected socket reports after the

@@ -275,8 +275,7 @@ func (src *Source) tickPhase(pool *fanoutPool, phase int) (listened bool) {
 	src.mu.Unlock()
 
 	off := src.pos * frameSamples
-	ulaw := src.ulaw[off : off+frameSamples]
-	alaw := src.alaw[off : off+frameSamples]
+	f := frame{ulaw: src.ulaw[off : off+frameSamples], alaw: src.alaw[off : off+frameSamples], at: time.Now()}
 	if phase == phaseSlots-1 {
 		src.pos++
 		if src.pos == src.frames {
@@ -285,15 +284,22 @@ func (src *Source) tickPhase(pool *fanoutPool, phase int) (listened bool) {
 	}
 
 	if len(src.snapshot) > 0 {
-		pool.send(src.snapshot, ulaw, alaw)
+		pool.send(src.snapshot, f)
 		clear(src.snapshot) // do not keep removed sessions reachable
 	}
 	return listened
 }
 
-func sendFrames(ls []*listener, ulaw, alaw []byte) {
+// frame is one 20 ms of audio in both laws, and the time its phase went
+// out: one clock read per phase, not per packet.
+type frame struct {
+	ulaw, alaw []byte
+	at         time.Time
+}
+
+func sendFrames(ls []*listener, f frame) {
 	for _, l := range ls {
-		l.s.sendMOH(l.gen, &l.buf, ulaw, alaw)
+		l.s.sendMOH(l.gen, &l.buf, f)
 	}
 }
 
@@ -308,8 +314,8 @@ type fanoutPool struct {
 }
 
 type fanoutJob struct {
-	part       []*listener
-	ulaw, alaw []byte
+	part  []*listener
+	frame frame
 }
 
 func newFanoutPool(workers int) *fanoutPool {
@@ -320,7 +326,7 @@ func newFanoutPool(workers int) *fanoutPool {
 	for range workers - 1 {
 		go func() {
 			for j := range p.jobs {
-				sendFrames(j.part, j.ulaw, j.alaw)
+				sendFrames(j.part, j.frame)
 				p.wg.Done()
 			}
 		}()
@@ -335,16 +341,16 @@ func (p *fanoutPool) close() {
 	}
 }
 
-func (p *fanoutPool) send(ls []*listener, ulaw, alaw []byte) {
+func (p *fanoutPool) send(ls []*listener, f frame) {
 	if p == nil || len(ls) < 2*p.minPart {
-		sendFrames(ls, ulaw, alaw)
+		sendFrames(ls, f)
 		return
 	}
 	chunk := max(p.minPart, (len(ls)+p.workers-1)/p.workers)
 	for lo := chunk; lo < len(ls); lo += chunk {
 		p.wg.Add(1)
-		p.jobs <- fanoutJob{part: ls[lo:min(lo+chunk, len(ls))], ulaw: ulaw, alaw: alaw}
+		p.jobs <- fanoutJob{part: ls[lo:min(lo+chunk, len(ls))], frame: f}
 	}
-	sendFrames(ls[:chunk], ulaw, alaw)
+	sendFrames(ls[:chunk], f)
 	p.wg.Wait()
 }

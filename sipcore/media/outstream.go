@@ -84,7 +84,7 @@ func (o *outStream) segmentStartTS(now time.Time) uint32 {
 
 // sendMOH sends one 20 ms MOH frame to the session, in its codec, using
 // buf (the listener's own 172-byte packet buffer). Zero allocations.
-func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, ulaw, alaw []byte) {
+func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, f frame) {
 	peer := s.peer.Load()
 	if !peer.target.IsValid() {
 		return
@@ -95,7 +95,7 @@ func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, ulaw, alaw []byte
 	if gen != o.gen || !o.sending {
 		return
 	}
-	now := time.Now()
+	now := f.at
 	marker := o.newSegment
 	ts := o.ts + frameSamples
 	if marker {
@@ -104,11 +104,11 @@ func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, ulaw, alaw []byte
 	}
 	o.seq++
 	o.ts = ts
-	frame := ulaw
+	audio := f.ulaw
 	if peer.format.Codec == PCMA {
-		frame = alaw
+		audio = f.alaw
 	}
-	copy(buf[rtpHeaderLen:], frame)
+	copy(buf[rtpHeaderLen:], audio)
 	putRTPHeader(buf[:], marker, peer.format.AudioPT, o.seq, ts, o.ssrc)
 	s.writeLocked(buf[:], peer, now)
 }

@@ -176,5 +176,5 @@ func (t *playTicker) drop(ended []*player) {
 // send sends frame i in the peer's codec. Zero allocations.
 func (p *player) send(i int) {
 	ulaw, alaw := p.clip.frame(i)
-	p.s.sendMOH(p.gen, &p.buf, ulaw, alaw)
+	p.s.sendMOH(p.gen, &p.buf, frame{ulaw: ulaw, alaw: alaw, at: time.Now()})
 }

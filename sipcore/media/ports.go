@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 )
@@ -99,8 +98,7 @@ func (a *Allocator) Open(log *slog.Logger) (*Session, error) {
 		i := failed + rand.IntN(len(a.free)-failed)
 		idx := a.free[i]
 		port := a.first + 2*idx
-		laddr := net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.ip, uint16(port)))
-		conn, err := net.ListenUDP(a.network, laddr)
+		sock, err := listenUDP(a.network, netip.AddrPortFrom(a.ip, uint16(port)))
 		if err != nil {
 			lastErr = err
 			a.free[i], a.free[failed] = a.free[failed], a.free[i]
@@ -112,7 +110,7 @@ func (a *Allocator) Open(log *slog.Logger) (*Session, error) {
 		a.free = a.free[:last]
 		a.inUse[idx] = true
 		a.used++
-		return newSession(conn, log, func() { a.release(idx) }), nil
+		return newSession(sock, log, func() { a.release(idx) }), nil
 	}
 	if lastErr != nil {
 		return nil, fmt.Errorf("%w in %s:%d-%d (last bind error: %v)", ErrNoPorts, a.ip, a.first, a.first+2*(a.count-1), lastErr)

@@ -1,12 +1,9 @@
 package media
 
 import (
-	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,12 +23,12 @@ var controlMu sync.Mutex
 const relinkAfter = 3
 
 // Session is one call leg's RTP endpoint: a UDP socket, the peer it sends
-// to, its own outgoing RTP stream and one read goroutine. Output (MOH or
-// relay into this leg) works as soon as SetRemote is called; input —
-// latching, the inactivity timeout and relaying out of this leg — needs
-// Start.
+// to and its own outgoing RTP stream. Output (MOH or relay into this leg)
+// works as soon as SetRemote is called; input — latching, the inactivity
+// timeout and relaying out of this leg — needs Start, which hands the
+// socket to a poller (poller_linux.go).
 type Session struct {
-	conn    *net.UDPConn
+	sock    *udpSocket
 	local   netip.AddrPort
 	log     *slog.Logger
 	release func() // hands the port back to the allocator
@@ -43,7 +40,7 @@ type Session struct {
 
 	out outStream
 
-	// link is where the read goroutine relays packets; nil when not bridged.
+	// link is where received packets are relayed; nil when not bridged.
 	link atomic.Pointer[relayLink]
 
 	// Guarded by controlMu.
@@ -53,12 +50,12 @@ type Session struct {
 	player     *player // the Play in progress
 	started    bool
 	closed     bool
-	done       chan struct{} // closed when the read goroutine exits
 
-	// Inactivity detection, see readLoop.
+	// Inactivity detection, see idle.go.
 	timeout      atomic.Int64 // nanoseconds; <=0 disables
 	lastActivity atomic.Int64 // monoNow() of the last valid RTP packet or reset
 	timeoutArmed atomic.Bool
+	idle         idleWatch
 
 	received      atomic.Uint64
 	rejected      atomic.Uint64 // datagrams from sources that may not send here
@@ -66,7 +63,7 @@ type Session struct {
 
 	onDTMF atomic.Pointer[func(digit rune)] // see OnDTMF
 
-	// Read-goroutine-only state for re-latching.
+	// Reader-only state (one packet at a time, see udpSocket.readOne).
 	candidate      netip.AddrPort
 	candidateCount int
 	rejectLogged   bool      // the first rejected source is logged, no more
@@ -85,13 +82,13 @@ type peerState struct {
 	allowed   sources
 }
 
-func newSession(conn *net.UDPConn, log *slog.Logger, release func()) *Session {
+func newSession(sock *udpSocket, log *slog.Logger, release func()) *Session {
 	if log == nil {
 		log = slog.Default()
 	}
-	local := unmapAddrPort(conn.LocalAddr().(*net.UDPAddr).AddrPort())
+	local := unmapAddrPort(sock.localAddr())
 	s := &Session{
-		conn:    conn,
+		sock:    sock,
 		local:   local,
 		log:     log.With("rtp_local", local),
 		release: release,
@@ -187,8 +184,8 @@ func (s *Session) PacketsRejected() uint64 { return s.rejected.Load() }
 // PacketsSent counts RTP packets successfully written to the socket.
 func (s *Session) PacketsSent() uint64 { return s.out.sent.Load() }
 
-// Start launches the session's single read goroutine. If no valid RTP
-// arrives for timeout (measured from Start, then from the last packet or
+// Start begins reading the peer's packets. If no valid RTP arrives for
+// timeout (measured from Start, then from the last packet or
 // ResetTimeout), onTimeout is called once from its own goroutine; the
 // session keeps running until Close. After firing, the clock is disarmed
 // until ResetTimeout re-arms it. timeout<=0 or a nil onTimeout disables
@@ -200,32 +197,32 @@ func (s *Session) Start(timeout time.Duration, onTimeout func()) {
 		return
 	}
 	s.started = true
-	s.done = make(chan struct{})
 	controlMu.Unlock()
 
 	if timeout > 0 && onTimeout != nil {
 		s.timeout.Store(int64(timeout))
 		s.lastActivity.Store(monoNow())
 		s.timeoutArmed.Store(true)
-		_ = s.conn.SetReadDeadline(time.Now().Add(timeout))
+		s.idle.start(s, timeout, onTimeout)
 	}
-	go s.readLoop(onTimeout)
+	if err := s.sock.startReading(s); err != nil {
+		// Music and relay into this leg still work; nothing is heard from it.
+		s.log.Error("rtp input not started", "err", err)
+	}
 }
 
 // ResetTimeout restarts the inactivity clock and re-arms onTimeout.
 func (s *Session) ResetTimeout() {
-	t := s.timeout.Load()
-	if t <= 0 {
+	if s.timeout.Load() <= 0 {
 		return
 	}
 	s.lastActivity.Store(monoNow())
 	s.timeoutArmed.Store(true)
-	_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
 }
 
-// Close stops the read goroutine, detaches the session from any MOH source
-// or bridge and releases the port. It is idempotent and waits for the read
-// goroutine to exit, so no callback of this session's relay runs after it.
+// Close stops reading, detaches the session from any MOH source or bridge
+// and releases the port. It is idempotent and waits for a packet being
+// handled, so no callback of this session's relay runs after it.
 func (s *Session) Close() {
 	controlMu.Lock()
 	if s.closed {
@@ -234,14 +231,11 @@ func (s *Session) Close() {
 	}
 	s.closed = true
 	s.detachLocked()
-	done := s.done
 	controlMu.Unlock()
 
+	s.idle.stop()
 	s.out.releaseOwner() // drop whatever write is in flight from a feeder
-	_ = s.conn.Close()
-	if done != nil {
-		<-done
-	}
+	s.sock.close()
 	untrackSession(s) // after the last packet in or out: the counts are final
 	if s.release != nil {
 		s.release()
@@ -258,44 +252,6 @@ func (s *Session) detachLocked() {
 	}
 	if s.bridgePeer != nil {
 		unbridgeLocked(s)
-	}
-}
-
-// readLoop is the session's only goroutine. Inactivity is detected with
-// read deadlines rather than a timer: the deadline is only moved when it
-// fires (to lastActivity+timeout), so steady traffic costs one wake-up per
-// timeout period and an atomic store per packet. Only the peer's packets
-// end an idle probe: junk or an intruder's stream cannot keep a call alive.
-func (s *Session) readLoop(onTimeout func()) {
-	defer close(s.done)
-	buf := make([]byte, maxPacketLen)
-	var readFailing, probed bool
-	for {
-		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			switch {
-			case errors.Is(err, net.ErrClosed):
-				return
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				probed = s.checkIdle(onTimeout, probed)
-			case isICMPError(err):
-				// A connected socket reports the peer's ICMP unreachable
-				// once; the socket is fine and the next read waits again.
-			default:
-				// E.g. ICMP errors surfaced on some platforms. Keep reading,
-				// but do not spin or log per packet.
-				if !readFailing {
-					readFailing = true
-					s.log.Warn("rtp read error", "err", err)
-				}
-				time.Sleep(time.Millisecond)
-			}
-			continue
-		}
-		readFailing = false
-		if s.handlePacket(buf, n, src) {
-			probed = false
-		}
 	}
 }
 
@@ -381,39 +337,6 @@ func (s *Session) considerLatch(st *peerState, src netip.AddrPort) bool {
 		s.log.Debug("rtp latched to peer source", "source", src, "sdp", cur.sdp)
 	}
 	return true
-}
-
-// idleProbe is how long checkIdle listens once more before declaring a
-// timeout. An expired deadline fails reads without looking at the socket,
-// so after the process was starved (GC, an overloaded host) packets can be
-// queued while lastActivity is stale; the probe reads them first.
-const idleProbe = 20 * time.Millisecond
-
-// checkIdle runs when the read deadline fires. probed says whether the
-// previous expiry already started a probe read; the result is the new value.
-func (s *Session) checkIdle(onTimeout func(), probed bool) bool {
-	t := s.timeout.Load()
-	if t <= 0 {
-		_ = s.conn.SetReadDeadline(time.Time{})
-		return false
-	}
-	idle := monoNow() - s.lastActivity.Load()
-	if idle < t {
-		_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t - idle)))
-		return false
-	}
-	if !probed && s.timeoutArmed.Load() {
-		_ = s.conn.SetReadDeadline(time.Now().Add(idleProbe))
-		return true
-	}
-	if s.timeoutArmed.CompareAndSwap(true, false) {
-		s.log.Info("rtp inactivity timeout", "idle", time.Duration(idle).Round(time.Millisecond))
-		go onTimeout()
-	}
-	// Keep polling while disarmed so ResetTimeout never has to coordinate
-	// with this goroutine; it is one wake-up per timeout period.
-	_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(t)))
-	return false
 }
 
 // clockBase anchors monoNow; time.Since uses the monotonic clock.

@@ -143,14 +143,42 @@ func TestSessionCloseStopsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ph := newPhone(t)
+	s.SetRemote(ph.addr(), Format{Codec: PCMU})
 	s.Start(time.Hour, func() {})
 	s.Start(time.Hour, func() {}) // second Start is ignored
-	done := s.done
+	// The phone keeps sending through Close: once Close returns, not one
+	// more packet may be taken in.
+	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: make([]byte, 160)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	sending := make(chan struct{})
+	go func() {
+		defer close(sending)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = ph.conn.WriteToUDPAddrPort(pkt, s.LocalAddr())
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); s.PacketsReceived() < 5; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d packets received before Close", s.PacketsReceived())
+		}
+	}
 	s.Close()
-	select {
-	case <-done:
-	default:
-		t.Fatal("Close returned before the read goroutine exited")
+	after := s.PacketsReceived()
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	<-sending
+	if got := s.PacketsReceived(); got != after {
+		t.Fatalf("%d packets taken in after Close returned", got-after)
 	}
 	s.Close()
 	s.Start(0, nil) // after Close: nothing

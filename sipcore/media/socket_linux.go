@@ -1,0 +1,205 @@
+package media
+
+import (
+	"net/netip"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// udpSocket is a session's RTP socket, a plain non-blocking file
+// descriptor that Go's network poller never sees. A socket in Go's poller
+// is registered for writability as well as input, so every datagram sent
+// wakes the poller when the kernel frees its buffer: at 100,000 packets a
+// second of music that alone cost a third more CPU than the kernel's own
+// work (bench/moh, -mode gofloor). Here the sockets wait for input on
+// parkd's own epoll (poller_linux.go), for input only, and sends are plain
+// system calls that drop a packet rather than wait when a send buffer is
+// full, as RTP should.
+type udpSocket struct {
+	fd    int
+	local netip.AddrPort
+
+	// reading is set while the poller may read fd. The poller holds
+	// readMu across a read and its handling, so close waits for a packet
+	// in flight and fd is never read once close began.
+	readMu  sync.Mutex
+	reading bool
+	poller  *poller
+	slot    pollSlot
+}
+
+func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
+	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: int(laddr.Port()), Addr: laddr.Addr().As4()})
+	if network == "udp6" {
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(laddr.Port()), Addr: laddr.Addr().As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return nil, &netError{op: "socket", addr: laddr, err: err}
+	}
+	if family == unix.AF_INET6 {
+		// Never dual-stack: sources must compare cleanly (see Allocator).
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			unix.Close(fd)
+			return nil, &netError{op: "setsockopt", addr: laddr, err: err}
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, &netError{op: "bind", addr: laddr, err: err}
+	}
+	local := laddr
+	if laddr.Port() == 0 {
+		if got, err := unix.Getsockname(fd); err == nil {
+			local = sockaddrToAddrPort(got)
+		}
+	}
+	return &udpSocket{fd: fd, local: local}, nil
+}
+
+// netError reads like the net package's errors ("bind 127.0.0.1:5000:
+// address already in use") and unwraps to the errno.
+type netError struct {
+	op   string
+	addr netip.AddrPort
+	err  error
+}
+
+func (e *netError) Error() string { return e.op + " " + e.addr.String() + ": " + e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }
+
+func (u *udpSocket) localAddr() netip.AddrPort { return u.local }
+
+// write sends on the connected socket.
+func (u *udpSocket) write(b []byte) error {
+	_, err := unix.Write(u.fd, b)
+	return err
+}
+
+// writeTo sends b to `to` without allocating: the address is built on the
+// stack, which unix.Sendto's Sockaddr interface would not allow.
+func (u *udpSocket) writeTo(b []byte, to netip.AddrPort) error {
+	var (
+		sa4   unix.RawSockaddrInet4
+		sa6   unix.RawSockaddrInet6
+		sa    unsafe.Pointer
+		saLen uintptr
+	)
+	if u.local.Addr().Is4() {
+		if !to.Addr().Is4() {
+			return syscall.EAFNOSUPPORT
+		}
+		sa4.Family = unix.AF_INET
+		sa4.Addr = to.Addr().As4()
+		putPort(&sa4.Port, to.Port())
+		sa, saLen = unsafe.Pointer(&sa4), unix.SizeofSockaddrInet4
+	} else {
+		sa6.Family = unix.AF_INET6
+		sa6.Addr = to.Addr().As16()
+		putPort(&sa6.Port, to.Port())
+		sa, saLen = unsafe.Pointer(&sa6), unix.SizeofSockaddrInet6
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(u.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, uintptr(sa), saLen)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// readFrom reads one datagram without blocking and without allocating.
+func (u *udpSocket) readFrom(b []byte) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	rsaLen := uint32(unix.SizeofSockaddrAny)
+	var buf unsafe.Pointer
+	if len(b) > 0 {
+		buf = unsafe.Pointer(&b[0])
+	}
+	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(u.fd), uintptr(buf), uintptr(len(b)), 0,
+		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&rsaLen)))
+	if errno != 0 {
+		return 0, netip.AddrPort{}, errno
+	}
+	return int(n), rawToAddrPort(&rsa), nil
+}
+
+// queued reports whether a datagram waits to be read (SIOCINQ).
+func (u *udpSocket) queued() bool {
+	n, err := unix.IoctlGetInt(u.fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}
+
+func (u *udpSocket) connect(to netip.AddrPort) error {
+	var sa unix.Sockaddr
+	if to.Addr().Is4() {
+		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
+	} else {
+		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
+	}
+	return unix.Connect(u.fd, sa)
+}
+
+// disconnect connects to AF_UNSPEC: the socket keeps its bound address and
+// port and takes datagrams from anyone again.
+func (u *udpSocket) disconnect() error {
+	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(u.fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// startReading hands the socket to a poller, which calls s.handlePacket
+// for each datagram from then on.
+func (u *udpSocket) startReading(s *Session) error { return pollers.add(u, s) }
+
+// close stops reading, waiting for a packet being handled, then closes
+// the descriptor. Only once: Session.Close guards it.
+func (u *udpSocket) close() {
+	u.readMu.Lock()
+	u.reading = false
+	p, slot := u.poller, u.slot
+	u.readMu.Unlock()
+	if p != nil {
+		p.remove(u.fd, slot)
+	}
+	unix.Close(u.fd)
+}
+
+func putPort(p *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+func getPort(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+func rawToAddrPort(rsa *unix.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), getPort(&sa.Port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), getPort(&sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
+	}
+	return netip.AddrPort{}
+}
