@@ -20,13 +20,35 @@ const phases = 10
 
 // floor does the kernel's share of music on hold and nothing else: one
 // connected UDP socket per caller, written with write(2) from one sender
-// goroutine per CPU, 172 bytes every 20 ms each.
+// goroutine per CPU, 172 bytes every 20 ms each. Unconnected, it sends
+// with sendto(2) instead: what parkd must do for a caller that has not
+// sent it RTP, since a connected socket would hear nobody else.
 type floor struct {
-	fds []int
+	fds  []int
+	to   []unix.Sockaddr // nil when connected
+	epfd int             // watching fds for input, or -1
 }
 
-func newFloor(targets []netip.AddrPort) (*floor, error) {
-	f := &floor{}
+// newFloor opens the floor's sockets. watched puts them in an epoll set
+// for input, with a goroutine waiting on it, as a server that must hear
+// its callers has them: a diagnostic of what hearing costs the senders.
+func newFloor(targets []netip.AddrPort, connected, watched bool) (*floor, error) {
+	f := &floor{epfd: -1}
+	if watched {
+		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			return nil, err
+		}
+		f.epfd = epfd
+		go func() {
+			events := make([]unix.EpollEvent, 64)
+			for {
+				if _, err := unix.EpollWait(epfd, events, -1); err != nil && err != unix.EINTR {
+					return
+				}
+			}
+		}()
+	}
 	for _, to := range targets {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -38,7 +60,19 @@ func newFloor(targets []netip.AddrPort) (*floor, error) {
 			f.close()
 			return nil, err
 		}
-		if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())}); err != nil {
+		if watched {
+			ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+			if err := unix.EpollCtl(f.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+				f.close()
+				return nil, err
+			}
+		}
+		sa := &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())}
+		if !connected {
+			f.to = append(f.to, sa)
+			continue
+		}
+		if err := unix.Connect(fd, sa); err != nil {
 			f.close()
 			return nil, err
 		}
@@ -50,6 +84,9 @@ func (f *floor) close() {
 	for _, fd := range f.fds {
 		unix.Close(fd)
 	}
+	if f.epfd >= 0 {
+		unix.Close(f.epfd) // the waiting goroutine stays blocked: fine in a benchmark
+	}
 }
 
 // run sends until ctx ends.
@@ -58,13 +95,17 @@ func (f *floor) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	per := (len(f.fds) + senders - 1) / senders
 	for lo := 0; lo < len(f.fds); lo += per {
-		part := f.fds[lo:min(lo+per, len(f.fds))]
-		wg.Go(func() { send(ctx, part) })
+		hi := min(lo+per, len(f.fds))
+		var to []unix.Sockaddr
+		if f.to != nil {
+			to = f.to[lo:hi]
+		}
+		wg.Go(func() { send(ctx, f.fds[lo:hi], to) })
 	}
 	wg.Wait()
 }
 
-func send(ctx context.Context, fds []int) {
+func send(ctx context.Context, fds []int, to []unix.Sockaddr) {
 	var pkt [packetLen]byte
 	pkt[0] = 0x80
 	timer := time.NewTimer(0)
@@ -73,7 +114,11 @@ func send(ctx context.Context, fds []int) {
 	for n := 0; ; n++ {
 		phase := n % phases
 		for i := phase; i < len(fds); i += phases {
-			unix.Write(fds[i], pkt[:])
+			if to != nil {
+				unix.Sendto(fds[i], pkt[:], 0, to[i])
+			} else {
+				unix.Write(fds[i], pkt[:])
+			}
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(n+1) * 20 * time.Millisecond / phases)))
 		select {

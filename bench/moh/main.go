@@ -52,7 +52,7 @@ func main() {
 	warm := flag.Duration("warm", 2*time.Second, "warm-up before each window")
 	sample := flag.Int("sample", 50, "callers that read with kernel timestamps")
 	reps := flag.Int("reps", 2, "floor/parkd pairs of windows, alternating")
-	mode := flag.String("mode", "both", "floor, parkd, both, or gofloor (the floor through Go's net package, alone)")
+	mode := flag.String("mode", "both", "floor, parkd, both; or, alone, gofloor (the floor through Go's net package) sendto-floor (the floor sending by address on unconnected sockets) or epoll-floor (the floor with its sockets watched for input, as parkd's must be)")
 	ports := flag.String("rtp-ports", "50000-61999", "parkd's RTP port range")
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -93,16 +93,17 @@ func main() {
 	rep := report{Callers: *n, CPUs: runtime.NumCPU(), Seconds: d.Seconds(), OnTime: true, FloorOK: true}
 	var floorCPU, parkdCPU []float64
 	for r := range *reps {
-		for _, m := range []string{"floor", "parkd", "gofloor"} {
-			if *mode != m && (*mode != "both" || m == "gofloor") {
+		for _, m := range []string{"floor", "parkd", "gofloor", "sendto-floor", "epoll-floor"} {
+			diagnostic := m == "gofloor" || m == "sendto-floor" || m == "epoll-floor"
+			if *mode != m && (*mode != "both" || diagnostic) {
 				continue
 			}
 			w := measureMode(m, targets, probes, *ports, *warm, *d)
 			fmt.Fprintf(os.Stderr, "rep %d %-5s %5d callers: CPU %6.1f %% of a core; sampled callers: min %.1f packets/s, jitter p50 %.2f p99 %.2f max %.2f ms\n",
 				r+1, m, *n, w.CPUPercent, w.MinPacketsPerSec, w.JitterP50Ms, w.JitterP99Ms, w.JitterMaxMs)
 			rep.Windows = append(rep.Windows, w)
-			if m == "gofloor" {
-				continue // a diagnostic: printed and listed, not summed up
+			if diagnostic {
+				continue // printed and listed, not summed up
 			}
 			ok := w.MinPacketsPerSec >= 49 && w.JitterP99Ms < 2
 			if m == "floor" {
@@ -142,8 +143,8 @@ func measureMode(mode string, targets []netip.AddrPort, probes []*probe, ports s
 		}
 		defer f.close()
 		go func() { f.run(ctx); close(done) }()
-	case "floor":
-		f, err := newFloor(targets)
+	case "floor", "sendto-floor", "epoll-floor":
+		f, err := newFloor(targets, mode != "sendto-floor", mode == "epoll-floor")
 		if err != nil {
 			fatal(fmt.Errorf("floor: %w (ulimit -n?)", err))
 		}

@@ -2,9 +2,11 @@ package media
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,6 +40,8 @@ type pollSlot struct {
 
 type poller struct {
 	epfd int
+	file *os.File // keeps epfd open and registered with Go's poller
+	raw  syscall.RawConn
 
 	mu      sync.RWMutex
 	entries []pollEntry
@@ -73,15 +77,38 @@ func (ps *pollerSet) add(u *udpSocket, s *Session) error {
 
 func (ps *pollerSet) start() {
 	for range max(1, runtime.GOMAXPROCS(0)) {
-		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		p, err := newPoller()
 		if err != nil {
-			ps.err = fmt.Errorf("media: epoll_create1: %w", err)
+			ps.err = err
 			return
 		}
-		p := &poller{epfd: epfd}
 		ps.list = append(ps.list, p)
 		go p.run()
 	}
+}
+
+// newPoller makes an epoll set and hands its descriptor to Go's network
+// poller, which wakes run when any socket in the set has input: the
+// goroutine parks like any other reader instead of holding a thread and
+// its P in epoll_wait, where the rest of parkd (SIP) could wait for the
+// runtime to notice (up to 10 ms; a loadgen p99 of 62 ms at 400 pairs/s
+// on one core).
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("media: epoll_create1: %w", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("media: epoll set: %w", err)
+	}
+	f := os.NewFile(uintptr(epfd), "rtp-epoll")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("media: epoll set: %w", err)
+	}
+	return &poller{epfd: epfd, file: f, raw: raw}, nil
 }
 
 func (p *poller) insert(u *udpSocket, s *Session) pollSlot {
@@ -119,32 +146,51 @@ func (p *poller) remove(fd int, slot pollSlot) {
 	p.release(slot)
 }
 
-// run waits for input forever: the pollers live as long as the process,
-// as Go's own network poller does. Level-triggered, one datagram per ready
-// socket per round: a socket with more queued is simply ready again, and
-// no read is spent finding a socket empty.
+// run reads input forever: the pollers live as long as the process, as
+// Go's own network poller does. Each time the set has input it is drained
+// with non-blocking epoll_waits until one comes back empty, so the edge
+// Go's poller waits for comes again with the next datagram. Sockets are
+// level-triggered, one datagram per ready socket per round: a socket with
+// more queued is simply ready again, and no read is spent finding a
+// socket empty.
 func (p *poller) run() {
 	events := make([]unix.EpollEvent, pollBatch)
 	ready := make([]pollEntry, pollBatch)
 	buf := make([]byte, maxPacketLen)
+	drain := func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), events, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if n <= 0 {
+				return false // empty: wait for Go's poller to say there is more
+			}
+			p.handle(events[:n], ready, buf)
+		}
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			continue // EINTR; no other error can come from a valid epfd
+		if err := p.raw.Read(drain); err != nil {
+			panic("media: RTP epoll set failed: " + err.Error()) // it is never closed
 		}
-		p.mu.RLock()
-		for i, ev := range events[:n] {
-			if ev.Fd >= 0 && int(ev.Fd) < len(p.entries) && p.entries[ev.Fd].gen == ev.Pad {
-				ready[i] = p.entries[ev.Fd]
-			}
+	}
+}
+
+// handle reads and handles one datagram from each ready socket.
+func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, buf []byte) {
+	ready = ready[:len(events)]
+	p.mu.RLock()
+	for i, ev := range events {
+		if ev.Fd >= 0 && int(ev.Fd) < len(p.entries) && p.entries[ev.Fd].gen == ev.Pad {
+			ready[i] = p.entries[ev.Fd]
 		}
-		p.mu.RUnlock()
-		for i := range ready[:n] {
-			if e := ready[i]; e.sock != nil {
-				e.sock.readOne(e.s, buf)
-			}
-			ready[i] = pollEntry{}
+	}
+	p.mu.RUnlock()
+	for i := range ready {
+		if e := ready[i]; e.sock != nil {
+			e.sock.readOne(e.s, buf)
 		}
+		ready[i] = pollEntry{}
 	}
 }
 
