@@ -12,8 +12,8 @@ import (
 const dtmfDigitGap = 3 * time.Second
 
 // dtmfMatcher watches one bridged leg's keypad for the lot's park_dtmf.
-// digit runs on the leg's RTP read goroutine, one digit at a time, so it
-// needs no lock; fire must not block.
+// digit runs on the RTP poller that reads the leg, one digit at a time, so
+// it needs no lock; fire must not block (the poller reads other calls too).
 type dtmfMatcher struct {
 	seq  string
 	got  []byte

@@ -15,9 +15,12 @@
 // by default the IP of the call's signalling); anything else is dropped and
 // counted, so a stranger can neither take a call's audio nor talk into it.
 //
-// Goroutines: one read goroutine per Session (which also does that leg's
-// relaying), one ticker per Source (plus a small fixed worker pool when it
-// has many listeners), and one per Play while it lasts. The per-packet
+// Goroutines: no session has one. On Linux the sessions' sockets are
+// plain descriptors read by one poller per CPU (its own epoll set, itself
+// waited on through Go's poller), which also does each leg's relaying;
+// elsewhere each session has a read goroutine. One ticker per Source (plus
+// a small fixed worker pool when it has many listeners), and one per Play
+// while it lasts. The per-packet
 // paths — relay, MOH fan-out and Play — do not allocate; attach/detach
 // operations (Add, Remove, Bridge, Unbridge, Play, Close) are serialized
 // by one package-level lock that the packet paths never take.

@@ -24,7 +24,7 @@ func parseDTMFEvent(payload []byte) (digit rune, end, ok bool) {
 }
 
 // dtmfState is the event the session's peer sent last. It belongs to the
-// read goroutine.
+// session's reader (one packet at a time).
 type dtmfState struct {
 	seen  bool
 	ssrc  uint32
@@ -60,7 +60,7 @@ func (d *dtmfState) next(p rtpPacket, payload []byte) (rune, bool) {
 }
 
 // OnDTMF calls f once per telephone-event (RFC 4733: '0'-'9', '*', '#',
-// 'A'-'D') the peer sends, from the session's read goroutine (so only
+// 'A'-'D') the peer sends, from the poller reading the session (so only
 // after Start), and f must not block: hand the digit to a channel or
 // another goroutine. Only the
 // peer's packets count: those a stranger sends are dropped before this.

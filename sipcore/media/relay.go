@@ -16,8 +16,8 @@ type relayLink struct {
 }
 
 // Bridge relays RTP between a and b in both directions until Unbridge or
-// Close of either. Each direction runs on the receiving session's read
-// goroutine, so a bridge adds no goroutines. Both sessions are taken off
+// Close of either. Each direction is relayed by whoever reads the
+// receiving session (its RTP poller), so a bridge adds no goroutines. Both sessions are taken off
 // any MOH source and a Play of either is cut short first; their outgoing
 // streams continue (same SSRC, continuing seq/timestamps, marker on the
 // first relayed packet).
@@ -70,7 +70,7 @@ func unbridgeLocked(a *Session) {
 	a.link.Store(nil)
 	b.link.Store(nil)
 	a.bridgePeer, b.bridgePeer = nil, nil
-	// A packet the other read goroutine is forwarding right now carries the
+	// A packet the other leg's reader is forwarding right now carries the
 	// old generation and is dropped.
 	a.out.releaseOwner()
 	b.out.releaseOwner()

@@ -24,7 +24,7 @@ func trackSession(s *Session) {
 }
 
 // untrackSession moves a closed session's counts into the closed totals.
-// Close calls it once the read goroutine has exited and no feeder can
+// Close calls it once the socket is closed, its reader done, and no feeder can
 // write any more, so the session's counters no longer move.
 func untrackSession(s *Session) {
 	totals.mu.Lock()
