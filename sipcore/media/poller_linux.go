@@ -54,10 +54,15 @@ type pollEntry struct {
 	gen  int32
 }
 
+// startReaders starts the pollers once (NewAllocator calls it).
+func startReaders() error {
+	pollers.once.Do(pollers.start)
+	return pollers.err
+}
+
 func (ps *pollerSet) add(u *udpSocket, s *Session) error {
-	ps.once.Do(ps.start)
-	if ps.err != nil {
-		return ps.err
+	if err := startReaders(); err != nil {
+		return err
 	}
 	p := ps.list[int(ps.next.Add(1))%len(ps.list)]
 	slot := p.insert(u, s)

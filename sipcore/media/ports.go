@@ -62,6 +62,12 @@ func NewAllocator(ip netip.Addr, low, high int) (*Allocator, error) {
 	if ip.Is6() {
 		network = "udp6"
 	}
+	// The RTP pollers start with the first allocator, not the first call:
+	// a failure shows at startup, and their descriptors are there from the
+	// beginning, not counted as a call's.
+	if err := startReaders(); err != nil {
+		return nil, err
+	}
 	count := (high-first)/2 + 1
 	free := make([]int, count)
 	for i := range free {

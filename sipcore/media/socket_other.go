@@ -45,6 +45,9 @@ func (u *udpSocket) queued() bool { return false }
 func (u *udpSocket) connect(netip.AddrPort) error { return errNoConnect }
 func (u *udpSocket) disconnect() error            { return errNoConnect }
 
+// startReaders has nothing to start: each session reads on its own.
+func startReaders() error { return nil }
+
 func (u *udpSocket) startReading(s *Session) error {
 	u.done = make(chan struct{})
 	go u.readLoop(s)
