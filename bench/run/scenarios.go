@@ -109,7 +109,7 @@ func scenarios() []scenario {
 			target: "5,000 parked calls: floor and parkd side by side, pacing at the receivers",
 			command: func(scale string) ([]string, []string) {
 				return nil, []string{"go", "run", "./bench/moh", "-n", pick(scale, "1000", "5000"), "-d", pick(scale, "3s", "10s"),
-					"-reps", "1", "-rtp-ports", "40000-59999", "-json", "{json}"}
+					"-reps", "1", "-rtp-ports", "10000-31999", "-json", "{json}"}
 			},
 			output: jsonFile,
 		},
