@@ -172,6 +172,11 @@ func (p *poller) run() {
 				return false // empty: wait for Go's poller to say there is more
 			}
 			p.handle(events[:n], ready, buf)
+			// Under steady RTP the set is never empty, and this loop would
+			// keep its P until the runtime preempts it (10 ms): SIP on a
+			// one-core parkd waited that long (loadgen p99 55 ms). Let
+			// whatever else is runnable go first.
+			runtime.Gosched()
 		}
 	}
 	for {
