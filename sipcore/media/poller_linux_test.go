@@ -1,0 +1,65 @@
+package media
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// A port with a long queue (a flood) gets one datagram read per round
+// like any other, so a call behind it on the same poller is heard at
+// once: when the quiet call's packet is handled, the flooded socket has
+// given up a few of its hundreds, not all of them.
+func TestFloodedPortDoesNotStarveAnotherCall(t *testing.T) {
+	a := newTestAllocator(t)
+	phone := newPhone(t)
+	format := Format{Codec: PCMU, AudioPT: 0, EventPT: 101}
+	pollerOf := func(s *Session) *poller {
+		s.sock.readMu.Lock()
+		defer s.sock.readMu.Unlock()
+		return s.sock.poller
+	}
+	// blocker, flooded and quiet share one poller.
+	var sessions []*Session
+	for len(sessions) < 3 {
+		s := openSession(t, a)
+		s.SetRemote(phone.addr(), format)
+		s.Start(0, nil)
+		if len(sessions) == 0 || pollerOf(s) == pollerOf(sessions[0]) {
+			sessions = append(sessions, s)
+		}
+	}
+	blocker, flooded, quiet := sessions[0], sessions[1], sessions[2]
+
+	// The blocker's keypress holds the poller while the queues fill.
+	held, release := make(chan struct{}), make(chan struct{})
+	blocker.OnDTMF(func(rune) { close(held); <-release })
+	key := func(to *Session) {
+		phone.send(to.LocalAddr(), rtp.Header{PayloadType: 101, Marker: true, SequenceNumber: 1, Timestamp: 160, SSRC: 9}, []byte{1, 10, 0, 160})
+	}
+	key(blocker)
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocker's key was not heard")
+	}
+	const queued = 200
+	for seq := range queued {
+		phone.send(flooded.LocalAddr(), rtp.Header{SequenceNumber: uint16(seq), Timestamp: uint32(seq) * frameSamples, SSRC: 8}, make([]byte, 160))
+	}
+	floodedWhenHeard := make(chan uint64, 1)
+	quiet.OnDTMF(func(rune) { floodedWhenHeard <- flooded.PacketsReceived() })
+	key(quiet)
+	time.Sleep(20 * time.Millisecond) // let the last datagrams land in their queues
+	close(release)
+
+	select {
+	case n := <-floodedWhenHeard:
+		if n > 5 {
+			t.Fatalf("the quiet call was heard only after %d of the flooded port's %d queued datagrams", n, queued)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the quiet call's key was not heard")
+	}
+}
