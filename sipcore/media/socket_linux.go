@@ -32,9 +32,12 @@ type udpSocket struct {
 }
 
 func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
-	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: int(laddr.Port()), Addr: laddr.Addr().As4()})
+	var family int
+	var sa unix.Sockaddr
 	if network == "udp6" {
 		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(laddr.Port()), Addr: laddr.Addr().As16()}
+	} else {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(laddr.Port()), Addr: laddr.Addr().As4()}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
