@@ -53,6 +53,7 @@ func main() {
 	out := flag.String("out", "bench-summary.json", "where to write the JSON summary")
 	only := flag.String("only", "", "comma-separated scenario names to run (default: all)")
 	list := flag.Bool("list", false, "list the scenarios and exit")
+	pause := flag.Duration("pause", 10*time.Second, "idle time between scenarios, so one does not measure the last one's aftermath")
 	flag.Parse()
 
 	root, err := repoRoot()
@@ -90,7 +91,16 @@ func main() {
 		CPUs: runtime.NumCPU(), Go: runtime.Version(), Kernel: kernelRelease(),
 	}
 	failed := false
-	for _, sc := range chosen {
+	for i, sc := range chosen {
+		if i > 0 && *pause > 0 {
+			// The last scenario's processes have exited, but the box takes
+			// a moment to settle (a 400/s run straight after the 1,000/s
+			// one fell behind twice, and never alone).
+			select {
+			case <-ctx.Done():
+			case <-time.After(*pause):
+			}
+		}
 		fmt.Fprintf(os.Stderr, "%s  %s: %s\n", time.Now().Format("15:04:05"), sc.name, sc.target)
 		r := sc.run(ctx, root, *scale)
 		fmt.Fprintf(os.Stderr, "%s  %s: ok=%v in %.0f s %s\n", time.Now().Format("15:04:05"), sc.name, r.OK, r.Seconds, r.Error)

@@ -42,7 +42,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{
 			name:   "setup-sipp",
-			target: "call setup at its pre-BLF cost: park+retrieve pairs with sipp, 1,000-slot lots (compare with a build of e2ab7d1, the last before BLF, run in the same sitting with PARKD_BIN: 36–42 % of a core parking at 400/s on 2026-12-04)",
+			target: "call setup at its pre-BLF cost: park+retrieve pairs with sipp, 1,000-slot lots (compare with a build of e2ab7d1, the last before BLF, run in the same sitting with PARKD_BIN: 31.5–38.6 % of a core parking and 45.1–51.6 % parking and retrieving at 400/s on 2026-12-05)",
 			command: func(scale string) ([]string, []string) {
 				return []string{"TESTS=rate pair", "RATE=" + pick(scale, "100", "400"), "N=" + pick(scale, "300", "2000"), "JSON_OUT={json}"},
 					[]string{"bench/park_load.sh"}
@@ -69,17 +69,8 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
-			name:   "setup-loadgen",
-			target: "1,000 park-then-retrieve pairs/s with RTP from every call, no failed call, INVITE→200 p99 < 10 ms; parkd and the generator each pinned to a core",
-			command: func(scale string) ([]string, []string) {
-				return []string{"RATE=" + pick(scale, "200", "1000"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
-					[]string{"bench/loadgen.sh"}
-			},
-			output: jsonFile,
-		},
-		{
 			name:   "setup-loadgen-400",
-			target: "the same at 400 pairs/s, about what one core of this machine carries",
+			target: "park-then-retrieve pairs at 400/s with RTP from every call, parkd and the generator each pinned to a core: about what one core of this machine carries",
 			command: func(scale string) ([]string, []string) {
 				return []string{"RATE=" + pick(scale, "100", "400"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
 					[]string{"bench/loadgen.sh"}
@@ -91,6 +82,15 @@ func scenarios() []scenario {
 			target: "400 pairs/s with callers that send no RTP: the signalling's own cost and latency",
 			command: func(scale string) ([]string, []string) {
 				return []string{"RATE=" + pick(scale, "100", "400"), "DURATION=" + pick(scale, "5s", "20s"), "RTP=false", "JSON_OUT={json}"},
+					[]string{"bench/loadgen.sh"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "setup-loadgen",
+			target: "1,000 park-then-retrieve pairs/s with RTP from every call, no failed call, INVITE→200 p99 < 10 ms; parkd and the generator each pinned to a core",
+			command: func(scale string) ([]string, []string) {
+				return []string{"RATE=" + pick(scale, "200", "1000"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
 					[]string{"bench/loadgen.sh"}
 			},
 			output: jsonFile,
