@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -10,6 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+var errSocketClosed = errors.New("media: RTP socket closed")
 
 // pollBatch is how many ready sockets one epoll_wait hands over.
 const pollBatch = 128
@@ -64,19 +67,22 @@ func (ps *pollerSet) add(u *udpSocket, s *Session) error {
 	if err := startReaders(); err != nil {
 		return err
 	}
+	// Registered under readMu: close, which takes it first, then either
+	// finds the socket registered and removes it, or has marked it closed
+	// and it is never registered.
+	u.readMu.Lock()
+	defer u.readMu.Unlock()
+	if u.closed {
+		return errSocketClosed
+	}
 	p := ps.list[int(ps.next.Add(1))%len(ps.list)]
 	slot := p.insert(u, s)
-	u.readMu.Lock()
-	u.reading, u.poller, u.slot = true, p, slot
-	u.readMu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: slot.index, Pad: slot.gen}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, u.fd, &ev); err != nil {
-		u.readMu.Lock()
-		u.reading, u.poller = false, nil
-		u.readMu.Unlock()
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, u.desc(), &ev); err != nil {
 		p.release(slot)
 		return fmt.Errorf("media: cannot watch the RTP socket: %w", err)
 	}
+	u.reading, u.poller, u.slot = true, p, slot
 	return nil
 }
 

@@ -1,10 +1,12 @@
 package media
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"golang.org/x/sys/unix"
 )
 
 // A port with a long queue (a flood) gets one datagram read per round
@@ -61,5 +63,34 @@ func TestFloodedPortDoesNotStarveAnotherCall(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the quiet call's key was not heard")
+	}
+}
+
+// Once closed, a socket's number is given up for good: a Start that lost
+// the race with Close does not register it, and a late send or
+// disconnect (a re-INVITE for a call that just ended) fails instead of
+// reaching whatever socket the kernel has since given the same number.
+func TestClosedSocketIsNeitherWatchedNorWritten(t *testing.T) {
+	a := newTestAllocator(t)
+	s, err := a.Open(testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.sock.startReading(s); !errors.Is(err, errSocketClosed) {
+		t.Fatalf("startReading after close: %v, want errSocketClosed", err)
+	}
+	other := openSession(t, a) // may well get the closed socket's number
+	for name, err := range map[string]error{
+		"write":      s.sock.write(make([]byte, 12)),
+		"writeTo":    s.sock.writeTo(make([]byte, 12), newPhone(t).addr()),
+		"disconnect": s.sock.disconnect(),
+	} {
+		if !errors.Is(err, unix.EBADF) {
+			t.Errorf("%s on a closed socket: %v, want EBADF", name, err)
+		}
+	}
+	if other.sock.desc() < 0 {
+		t.Fatal("the new session's socket is not open")
 	}
 }

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
@@ -205,7 +206,7 @@ func (s *Session) Start(timeout time.Duration, onTimeout func()) {
 		s.timeoutArmed.Store(true)
 		s.idle.start(s, timeout, onTimeout)
 	}
-	if err := s.sock.startReading(s); err != nil {
+	if err := s.sock.startReading(s); err != nil && !errors.Is(err, errSocketClosed) {
 		// Music and relay into this leg still work; nothing is heard from it.
 		s.log.Error("rtp input not started", "err", err)
 	}

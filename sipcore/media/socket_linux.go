@@ -3,6 +3,7 @@ package media
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -19,17 +20,24 @@ import (
 // system calls that drop a packet rather than wait when a send buffer is
 // full, as RTP should.
 type udpSocket struct {
-	fd    int
+	// fd is -1 once closed, so a late connect or send (a re-INVITE for a
+	// call that just ended) fails with EBADF instead of reaching whatever
+	// socket the kernel has since given the same number.
+	fd    atomic.Int32
 	local netip.AddrPort
 
 	// reading is set while the poller may read fd. The poller holds
 	// readMu across a read and its handling, so close waits for a packet
-	// in flight and fd is never read once close began.
+	// in flight and fd is never read once close began; closed keeps a
+	// Start that races with Close from registering the descriptor.
 	readMu  sync.Mutex
 	reading bool
+	closed  bool
 	poller  *poller
 	slot    pollSlot
 }
+
+func (u *udpSocket) desc() int { return int(u.fd.Load()) }
 
 func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
 	var family int
@@ -60,7 +68,9 @@ func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
 			local = sockaddrToAddrPort(got)
 		}
 	}
-	return &udpSocket{fd: fd, local: local}, nil
+	u := &udpSocket{local: local}
+	u.fd.Store(int32(fd))
+	return u, nil
 }
 
 // netError reads like the net package's errors ("bind 127.0.0.1:5000:
@@ -78,7 +88,7 @@ func (u *udpSocket) localAddr() netip.AddrPort { return u.local }
 
 // write sends on the connected socket.
 func (u *udpSocket) write(b []byte) error {
-	_, err := unix.Write(u.fd, b)
+	_, err := unix.Write(u.desc(), b)
 	return err
 }
 
@@ -108,7 +118,7 @@ func (u *udpSocket) writeTo(b []byte, to netip.AddrPort) error {
 	if len(b) == 0 {
 		return nil
 	}
-	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(u.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, uintptr(sa), saLen)
+	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(u.desc()), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, uintptr(sa), saLen)
 	if errno != 0 {
 		return errno
 	}
@@ -123,7 +133,7 @@ func (u *udpSocket) readFrom(b []byte) (int, netip.AddrPort, error) {
 	if len(b) > 0 {
 		buf = unsafe.Pointer(&b[0])
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(u.fd), uintptr(buf), uintptr(len(b)), 0,
+	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(u.desc()), uintptr(buf), uintptr(len(b)), 0,
 		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&rsaLen)))
 	if errno != 0 {
 		return 0, netip.AddrPort{}, errno
@@ -133,7 +143,7 @@ func (u *udpSocket) readFrom(b []byte) (int, netip.AddrPort, error) {
 
 // queued reports whether a datagram waits to be read (SIOCINQ).
 func (u *udpSocket) queued() bool {
-	n, err := unix.IoctlGetInt(u.fd, unix.SIOCINQ)
+	n, err := unix.IoctlGetInt(u.desc(), unix.SIOCINQ)
 	return err == nil && n > 0
 }
 
@@ -144,14 +154,14 @@ func (u *udpSocket) connect(to netip.AddrPort) error {
 	} else {
 		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
 	}
-	return unix.Connect(u.fd, sa)
+	return unix.Connect(u.desc(), sa)
 }
 
 // disconnect connects to AF_UNSPEC: the socket keeps its bound address and
 // port and takes datagrams from anyone again.
 func (u *udpSocket) disconnect() error {
 	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
-	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(u.fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(u.desc()), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	if errno != 0 {
 		return errno
 	}
@@ -166,13 +176,14 @@ func (u *udpSocket) startReading(s *Session) error { return pollers.add(u, s) }
 // the descriptor. Only once: Session.Close guards it.
 func (u *udpSocket) close() {
 	u.readMu.Lock()
-	u.reading = false
+	u.reading, u.closed = false, true
 	p, slot := u.poller, u.slot
+	fd := int(u.fd.Swap(-1))
 	u.readMu.Unlock()
 	if p != nil {
-		p.remove(u.fd, slot)
+		p.remove(fd, slot)
 	}
-	unix.Close(u.fd)
+	unix.Close(fd)
 }
 
 func putPort(p *uint16, port uint16) {

@@ -9,7 +9,10 @@ import (
 	"time"
 )
 
-var errNoConnect = errors.New("media: connected RTP sockets are only used on Linux")
+var (
+	errNoConnect    = errors.New("media: connected RTP sockets are only used on Linux")
+	errSocketClosed = errors.New("media: RTP socket closed")
+)
 
 // udpSocket elsewhere is a net.UDPConn read by one goroutine per session;
 // Linux uses its own epoll instead (socket_linux.go, poller_linux.go).
