@@ -51,10 +51,10 @@ type poller struct {
 	free    []int32
 }
 
+// pollEntry is a watched session (its socket is s.sock).
 type pollEntry struct {
-	sock *udpSocket
-	s    *Session
-	gen  int32
+	s   *Session
+	gen int32
 }
 
 // startReaders starts the pollers once (NewAllocator calls it).
@@ -76,7 +76,7 @@ func (ps *pollerSet) add(u *udpSocket, s *Session) error {
 		return errSocketClosed
 	}
 	p := ps.list[int(ps.next.Add(1))%len(ps.list)]
-	slot := p.insert(u, s)
+	slot := p.insert(s)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: slot.index, Pad: slot.gen}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, u.desc(), &ev); err != nil {
 		p.release(slot)
@@ -122,7 +122,7 @@ func newPoller() (*poller, error) {
 	return &poller{epfd: epfd, file: f, raw: raw}, nil
 }
 
-func (p *poller) insert(u *udpSocket, s *Session) pollSlot {
+func (p *poller) insert(s *Session) pollSlot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var i int32
@@ -134,7 +134,7 @@ func (p *poller) insert(u *udpSocket, s *Session) pollSlot {
 		p.entries = append(p.entries, pollEntry{})
 	}
 	e := &p.entries[i]
-	e.sock, e.s = u, s
+	e.s = s
 	return pollSlot{index: i, gen: e.gen}
 }
 
@@ -145,7 +145,7 @@ func (p *poller) release(slot pollSlot) {
 	if e.gen != slot.gen {
 		return
 	}
-	e.sock, e.s = nil, nil
+	e.s = nil
 	e.gen++
 	p.free = append(p.free, slot.index)
 }
@@ -203,8 +203,8 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, buf []byte)
 	}
 	p.mu.RUnlock()
 	for i := range ready {
-		if e := ready[i]; e.sock != nil {
-			e.sock.readOne(e.s, buf)
+		if s := ready[i].s; s != nil {
+			s.sock.readOne(s, buf)
 		}
 		ready[i] = pollEntry{}
 	}
