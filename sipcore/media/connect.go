@@ -1,8 +1,6 @@
 package media
 
 import (
-	"errors"
-	"syscall"
 	"time"
 )
 
@@ -80,10 +78,4 @@ func (s *Session) writeConn(pkt []byte, st *peerState) error {
 		}
 	}
 	return s.sock.writeTo(pkt, st.target)
-}
-
-// isICMPError is a read error that a connected socket reports after the
-// peer's host or port sent ICMP unreachable; the next read is fine.
-func isICMPError(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }

@@ -40,13 +40,11 @@ type udpSocket struct {
 func (u *udpSocket) desc() int { return int(u.fd.Load()) }
 
 func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
-	var family int
-	var sa unix.Sockaddr
+	family := unix.AF_INET
 	if network == "udp6" {
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(laddr.Port()), Addr: laddr.Addr().As16()}
-	} else {
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(laddr.Port()), Addr: laddr.Addr().As4()}
+		family = unix.AF_INET6
 	}
+	sa := sockaddrOf(laddr)
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
 		return nil, &netError{op: "socket", addr: laddr, err: err}
@@ -148,13 +146,16 @@ func (u *udpSocket) queued() bool {
 }
 
 func (u *udpSocket) connect(to netip.AddrPort) error {
-	var sa unix.Sockaddr
-	if to.Addr().Is4() {
-		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
-	} else {
-		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
+	return unix.Connect(u.desc(), sockaddrOf(to))
+}
+
+// sockaddrOf is ap for bind and connect (the Allocator's network follows
+// its address's family, so the two agree).
+func sockaddrOf(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	}
-	return unix.Connect(u.desc(), sa)
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 }
 
 // disconnect connects to AF_UNSPEC: the socket keeps its bound address and
