@@ -28,7 +28,7 @@ func (s *Session) tuneConnection(st *peerState, now time.Time) {
 	s.peerMu.Lock()
 	defer s.peerMu.Unlock()
 	cur := s.peer.Load()
-	if cur != st { // SetRemote or a latch moved on; the next packet decides again
+	if cur != st || s.sockClosing { // SetRemote or a latch moved on; the next packet decides again
 		return
 	}
 	var err error
@@ -58,6 +58,10 @@ func (s *Session) unconnectLocked(cur, next *peerState) {
 	}
 	if next.latched && next.target == cur.target {
 		next.connected = true
+		return
+	}
+	if s.sockClosing {
+		next.connected = false // and nothing is sent any more
 		return
 	}
 	if err := s.sock.disconnect(); err != nil {

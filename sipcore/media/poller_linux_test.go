@@ -94,3 +94,33 @@ func TestClosedSocketIsNeitherWatchedNorWritten(t *testing.T) {
 		t.Fatal("the new session's socket is not open")
 	}
 }
+
+// A SetRemote that is connecting or disconnecting the socket when the call
+// ends must finish before Close gives the descriptor up: the number may be
+// handed to another call's socket the moment it is closed, and a connect
+// landing there would point that call's audio at a stranger.
+func TestCloseWaitsForAConnectInFlight(t *testing.T) {
+	a := newTestAllocator(t)
+	s, err := a.Open(testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.peerMu.Lock() // a SetRemote between loading the descriptor and connect(2)
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+		s.peerMu.Unlock()
+		t.Fatal("Close gave the socket up while a connect was in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if s.sock.desc() < 0 {
+		t.Fatal("the descriptor was given up while a connect was in flight")
+	}
+	s.peerMu.Unlock()
+	<-closed
+	s.SetRemote(newPhone(t).addr(), Format{Codec: PCMU}) // after Close: touches no socket
+	if s.sock.desc() >= 0 {
+		t.Fatal("the socket is still open after Close")
+	}
+}

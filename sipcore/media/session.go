@@ -38,6 +38,10 @@ type Session struct {
 	// Writers build a fresh value under peerMu, readers just Load.
 	peerMu sync.Mutex
 	peer   atomic.Pointer[peerState]
+	// sockClosing is set under peerMu before Close gives up the socket, so
+	// a SetRemote racing with Close never connects or disconnects a
+	// descriptor number the kernel may already have handed to another call.
+	sockClosing bool
 
 	out outStream
 
@@ -236,6 +240,9 @@ func (s *Session) Close() {
 
 	s.idle.stop()
 	s.out.releaseOwner() // drop whatever write is in flight from a feeder
+	s.peerMu.Lock()      // wait for a connect or disconnect in flight
+	s.sockClosing = true
+	s.peerMu.Unlock()
 	s.sock.close()
 	untrackSession(s) // after the last packet in or out: the counts are final
 	if s.release != nil {
