@@ -29,21 +29,24 @@ const relinkAfter = 3
 // timeout and relaying out of this leg — needs Start, which hands the
 // socket to a poller (poller_linux.go).
 type Session struct {
-	sock    *udpSocket
-	local   netip.AddrPort
-	log     *slog.Logger
-	release func() // hands the port back to the allocator
-
+	// sock, peer and out come first: they are all a packet sent needs, and
+	// together they fill the struct's first two cache lines, so music to
+	// thousands of listeners misses the cache as little as it can.
+	sock *udpSocket
 	// peer is read on every packet and written on SetRemote or a latch.
 	// Writers build a fresh value under peerMu, readers just Load.
+	peer atomic.Pointer[peerState]
+	out  outStream
+
 	peerMu sync.Mutex
-	peer   atomic.Pointer[peerState]
 	// sockClosing is set under peerMu before Close gives up the socket, so
 	// a SetRemote racing with Close never connects or disconnects a
 	// descriptor number the kernel may already have handed to another call.
 	sockClosing bool
 
-	out outStream
+	local   netip.AddrPort
+	log     *slog.Logger
+	release func() // hands the port back to the allocator
 
 	// link is where received packets are relayed; nil when not bridged.
 	link atomic.Pointer[relayLink]
