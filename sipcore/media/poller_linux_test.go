@@ -124,3 +124,55 @@ func TestCloseWaitsForAConnectInFlight(t *testing.T) {
 		t.Fatal("the socket is still open after Close")
 	}
 }
+
+// Music to a caller whose address is not latched goes out by sendto on an
+// unconnected socket. Those datagrams carry Don't Fragment and an IP ID of
+// 0, so the kernel never hashes them into the IP ID counters all CPUs
+// share. Seen on the wire through a raw socket (needs CAP_NET_RAW).
+func TestUnconnectedMusicIsSentWithDontFragment(t *testing.T) {
+	raw, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		t.Skipf("no raw socket here: %v", err)
+	}
+	defer unix.Close(raw)
+	tv := unix.Timeval{Sec: 1}
+	if err := unix.SetsockoptTimeval(raw, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAllocator(t)
+	s := openSession(t, a)
+	p := newPhone(t)
+	s.SetRemote(p.addr(), Format{Codec: PCMU})
+	src := NewBuiltinSource()
+	src.Add(s)
+
+	buf := make([]byte, 2048)
+	// Other tests' datagrams share the loopback: look past them.
+	for read, deadline := 0, time.Now().Add(10*time.Second); time.Now().Before(deadline); read++ {
+		if read%200 == 0 {
+			src.tick(nil)
+		}
+		n, _, err := unix.Recvfrom(raw, buf, 0)
+		if err != nil {
+			t.Fatalf("nothing seen on the wire: %v", err)
+		}
+		ip := buf[:n]
+		ihl := int(ip[0]&0x0f) * 4
+		if n < ihl+8 {
+			continue
+		}
+		udp := ip[ihl:]
+		from, to := uint16(udp[0])<<8|uint16(udp[1]), uint16(udp[2])<<8|uint16(udp[3])
+		if from != s.LocalAddr().Port() || to != p.addr().Port() {
+			continue // someone else's datagram on the loopback
+		}
+		if df := ip[6]&0x40 != 0; !df {
+			t.Errorf("music sent without Don't Fragment (flags %#x)", ip[6])
+		}
+		if id := uint16(ip[4])<<8 | uint16(ip[5]); id != 0 {
+			t.Errorf("music sent with IP ID %d, want 0 (a shared counter was hashed)", id)
+		}
+		return
+	}
+	t.Fatal("no music datagram seen on the wire")
+}

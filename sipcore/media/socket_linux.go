@@ -56,6 +56,16 @@ func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
 			return nil, &netError{op: "setsockopt", addr: laddr, err: err}
 		}
 	}
+	if family == unix.AF_INET {
+		// Don't-fragment on every datagram, path MTU ignored: an RTP
+		// packet is far below any MTU, and with DF set the kernel leaves
+		// an unconnected socket's IP ID at 0 (RFC 6864) instead of
+		// hashing every packet into a counter that all CPUs share.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE); err != nil {
+			unix.Close(fd)
+			return nil, &netError{op: "setsockopt", addr: laddr, err: err}
+		}
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, &netError{op: "bind", addr: laddr, err: err}
