@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -170,7 +171,7 @@ func (p *poller) run() {
 	buf := make([]byte, maxPacketLen)
 	drain := func(fd uintptr) bool {
 		for {
-			n, err := unix.EpollWait(int(fd), events, 0)
+			n, err := epollWaitNow(int(fd), events)
 			if err == unix.EINTR {
 				continue
 			}
@@ -190,6 +191,17 @@ func (p *poller) run() {
 			panic("media: RTP epoll set failed: " + err.Error()) // it is never closed
 		}
 	}
+}
+
+// epollWaitNow collects the ready events without waiting: a raw system
+// call, since one that cannot block need not hand the P to another thread
+// (see udpSocket.write).
+func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // handle reads and handles one datagram from each ready socket.
