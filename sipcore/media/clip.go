@@ -17,8 +17,10 @@ type Clip struct {
 	frames int
 	// parts, when set, are the clips this one plays in turn (Concat):
 	// an announcement built per call ("parked on" + digits) shares the
-	// prompts' audio instead of copying it.
-	parts []*Clip
+	// prompts' audio instead of copying it. partEnds[k] is the frame
+	// after parts[k]'s last.
+	parts    []*Clip
+	partEnds []int
 }
 
 // NewClip makes a clip from 8 kHz mono linear PCM, padded with silence to
@@ -69,6 +71,7 @@ func Concat(clips ...*Clip) *Clip {
 		default:
 			out.parts = append(out.parts, c)
 			out.frames += c.frames
+			out.partEnds = append(out.partEnds, out.frames)
 		}
 	}
 	for _, c := range clips {
@@ -99,14 +102,24 @@ func (c *Clip) Duration() time.Duration {
 
 // frame is the i-th 20 ms frame in both laws.
 func (c *Clip) frame(i int) (ulaw, alaw []byte) {
-	for _, p := range c.parts {
-		if i < p.frames {
-			return p.frame(i)
-		}
-		i -= p.frames
+	part, start, _ := c.partAt(i)
+	off := (i - start) * frameSamples
+	return part.ulaw[off : off+frameSamples], part.alaw[off : off+frameSamples]
+}
+
+// partAt is the recording that holds frame i, and the frames of c it
+// plays, [start, end): c itself unless c was joined from parts.
+func (c *Clip) partAt(i int) (part *Clip, start, end int) {
+	if c.parts == nil {
+		return c, 0, c.frames
 	}
-	off := i * frameSamples
-	return c.ulaw[off : off+frameSamples], c.alaw[off : off+frameSamples]
+	for k, end := range c.partEnds {
+		if i < end {
+			return c.parts[k], start, end
+		}
+		start = end
+	}
+	return c, 0, 0 // past the end: callers never ask
 }
 
 // PCM is the clip's audio as 8 kHz linear PCM (decoded from its µ-law

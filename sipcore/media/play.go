@@ -12,12 +12,20 @@ import (
 type player struct {
 	s       *Session
 	clip    *Clip
+	frames  int    // clip.frames: the ticker reads it every tick, and the clip is cold
 	gen     uint64 // the session's output generation this play owns
 	done    func(finished bool)
 	next    int         // the frame the next tick sends; owned by the ticker
 	ended   bool        // the ticker is dropping it; owned by the ticker
 	stopped atomic.Bool // preempted, or the session closed
 	buf     [mohPacketLen]byte
+
+	// part is the recording the next frames come from (a prompt the clip
+	// is joined from, which every call's announcement shares), and the
+	// clip's frames [partStart, partEnd) are its. Found once per part, not
+	// once per frame: a call's own joined clip is rarely in the cache.
+	part               *Clip
+	partStart, partEnd int
 }
 
 // plays paces every Play in progress from one goroutine, as a Source does
@@ -59,7 +67,7 @@ func (s *Session) Play(clip *Clip, done func(finished bool)) {
 		return
 	}
 	s.detachLocked()
-	p := &player{s: s, clip: clip, done: done}
+	p := &player{s: s, clip: clip, frames: clip.frames, done: done}
 	p.gen = s.out.takeOwner()
 	s.player = p
 	controlMu.Unlock()
@@ -115,15 +123,16 @@ func (t *playTicker) run() {
 			return
 		}
 		ended = ended[:0]
+		now := time.Now() // one clock read per tick, as a Source's phase does
 		for _, p := range batch {
 			switch {
-			case p.stopped.Load(), p.next == p.clip.frames:
+			case p.stopped.Load(), p.next == p.frames:
 				// Preempted, or its last frame went out a tick ago and
 				// has been heard.
 				p.ended = true
 				ended = append(ended, p)
 			default:
-				p.send(p.next)
+				p.send(p.next, now)
 				p.next++
 			}
 		}
@@ -174,7 +183,11 @@ func (t *playTicker) drop(ended []*player) {
 }
 
 // send sends frame i in the peer's codec. Zero allocations.
-func (p *player) send(i int) {
-	ulaw, alaw := p.clip.frame(i)
-	p.s.sendMOH(p.gen, &p.buf, frame{ulaw: ulaw, alaw: alaw, at: time.Now()})
+func (p *player) send(i int, now time.Time) {
+	if p.part == nil || i < p.partStart || i >= p.partEnd {
+		p.part, p.partStart, p.partEnd = p.clip.partAt(i)
+	}
+	off := (i - p.partStart) * frameSamples
+	ulaw, alaw := p.part.ulaw[off:off+frameSamples], p.part.alaw[off:off+frameSamples]
+	p.s.sendMOH(p.gen, &p.buf, frame{ulaw: ulaw, alaw: alaw, at: now})
 }

@@ -375,12 +375,41 @@ func TestPlayFrameDoesNotAllocate(t *testing.T) {
 	s := openSession(t, a)
 	s.SetRemote(newPhone(t).addr(), Format{Codec: PCMA, AudioPT: uint8(PCMA)})
 	clip := testClip(10)
-	p := &player{s: s, clip: clip, gen: s.out.takeOwner()}
+	p := &player{s: s, clip: clip, frames: clip.frames, gen: s.out.takeOwner()}
 	i := 0
-	if n := testing.AllocsPerRun(200, func() { p.send(i % clip.frames); i++ }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { p.send(i%clip.frames, time.Now()); i++ }); n != 0 {
 		t.Errorf("%v allocs per clip frame sent", n)
 	}
 	if s.PacketsSent() == 0 {
 		t.Fatal("nothing was sent")
+	}
+}
+
+// A clip joined from parts (an announcement: a prompt, then digits)
+// plays every frame of every part once, in order, across the joins: the
+// player finds each part once and walks it.
+func TestPlayJoinedClipCrossesItsParts(t *testing.T) {
+	a := newTestAllocator(t)
+	s := openSession(t, a)
+	ph := newPhone(t)
+	s.SetRemote(ph.addr(), Format{Codec: PCMU})
+	part := func(frames, base int) *Clip {
+		pcm := make([]int16, frames*frameSamples)
+		for i := range pcm {
+			pcm[i] = int16(200 * (base + i/frameSamples + 1))
+		}
+		return NewClip(pcm)
+	}
+	clip := Concat(part(2, 0), part(1, 10), part(3, 20))
+	rec := newDoneRecorder()
+	s.Play(clip, rec.done)
+	for want := range clip.frames {
+		got := clipFrameIndex(clip, PCMU, ph.mustRecv(time.Second).pkt.Payload)
+		if got != want {
+			t.Fatalf("packet %d carries frame %d of the joined clip", want, got)
+		}
+	}
+	if finished, _ := rec.wait(t, time.Second); !finished {
+		t.Fatal("the joined clip did not finish")
 	}
 }
