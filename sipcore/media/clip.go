@@ -103,8 +103,13 @@ func (c *Clip) Duration() time.Duration {
 // frame is the i-th 20 ms frame in both laws.
 func (c *Clip) frame(i int) (ulaw, alaw []byte) {
 	part, start, _ := c.partAt(i)
-	off := (i - start) * frameSamples
-	return part.ulaw[off : off+frameSamples], part.alaw[off : off+frameSamples]
+	return part.ownFrame(i - start)
+}
+
+// ownFrame is the j-th frame of c's own audio (c is no joined clip).
+func (c *Clip) ownFrame(j int) (ulaw, alaw []byte) {
+	off := j * frameSamples
+	return c.ulaw[off : off+frameSamples], c.alaw[off : off+frameSamples]
 }
 
 // partAt is the recording that holds frame i, and the frames of c it

@@ -187,7 +187,6 @@ func (p *player) send(i int, now time.Time) {
 	if p.part == nil || i < p.partStart || i >= p.partEnd {
 		p.part, p.partStart, p.partEnd = p.clip.partAt(i)
 	}
-	off := (i - p.partStart) * frameSamples
-	ulaw, alaw := p.part.ulaw[off:off+frameSamples], p.part.alaw[off:off+frameSamples]
+	ulaw, alaw := p.part.ownFrame(i - p.partStart)
 	p.s.sendMOH(p.gen, &p.buf, frame{ulaw: ulaw, alaw: alaw, at: now})
 }
