@@ -5,18 +5,17 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"iter"
 	"log/slog"
 	"net"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parkd/parkd/internal/kstamp"
+	"github.com/parkd/parkd/internal/rawsip"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
@@ -326,9 +325,9 @@ func (c *rawSubscriber) read(conn *net.UDPConn) {
 		case bytes.HasPrefix(msg, []byte("SIP/2.0 ")):
 			c.failed.Add(1)
 		case bytes.HasPrefix(msg, []byte("NOTIFY ")):
-			reply = okFor(reply[:0], msg)
+			reply = rawsip.AppendOK(reply[:0], msg)
 			conn.WriteToUDPAddrPort(reply, from)
-			c.notified(at, bytes.Contains(msg, []byte("<dialog ")), transactionOf(msg))
+			c.notified(at, bytes.Contains(msg, []byte("<dialog ")), rawsip.Transaction(transactionSeed, msg))
 		}
 	}
 }
@@ -357,62 +356,4 @@ func (c *rawSubscriber) notified(at time.Time, occupied bool, tx uint64) {
 	}
 }
 
-// transactionOf names a NOTIFY by a hash of its Call-ID and CSeq lines:
-// the same name twice is a retransmission. It allocates nothing, so that
-// the thousand receivers cost the CPUs they share with the daemon as
-// little as a phone's stack would.
-func transactionOf(req []byte) uint64 {
-	var h maphash.Hash
-	h.SetSeed(transactionSeed)
-	for line := range headerLines(req) {
-		switch headerName(line) {
-		case "call-id", "i", "cseq":
-			h.Write(line)
-		}
-	}
-	return h.Sum64()
-}
-
 var transactionSeed = maphash.MakeSeed()
-
-// okFor builds a 200 to a request from its Via, From, To, Call-ID and CSeq.
-func okFor(dst, req []byte) []byte {
-	dst = append(dst, "SIP/2.0 200 OK\r\n"...)
-	for line := range headerLines(req) {
-		switch headerName(line) {
-		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
-			dst = append(dst, line...)
-			dst = append(dst, "\r\n"...)
-		}
-	}
-	return append(dst, "Content-Length: 0\r\n\r\n"...)
-}
-
-// headerLines yields the header lines of a SIP message, the start line
-// and body left out.
-func headerLines(msg []byte) iter.Seq[[]byte] {
-	return func(yield func([]byte) bool) {
-		head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
-		_, head, _ = bytes.Cut(head, []byte("\r\n"))
-		for len(head) > 0 {
-			var line []byte
-			line, head, _ = bytes.Cut(head, []byte("\r\n"))
-			if !yield(line) {
-				return
-			}
-		}
-	}
-}
-
-// headerName is a header line's name, lower-cased for the few names the
-// receivers look for; any other name comes back as "".
-func headerName(line []byte) string {
-	name, _, _ := bytes.Cut(line, []byte(":"))
-	name = bytes.TrimSpace(name)
-	for _, known := range []string{"call-id", "i", "cseq", "via", "v", "from", "f", "to", "t"} {
-		if len(name) == len(known) && strings.EqualFold(string(name), known) {
-			return known
-		}
-	}
-	return ""
-}

@@ -23,9 +23,10 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parkd/parkd/bench/internal/proccpu"
 )
 
 type report struct {
@@ -83,7 +84,7 @@ func main() {
 		go g.rtp.run(stopRTP)
 	}
 
-	cpu0, _ := daemonCPU(*pid)
+	cpu0, _ := proccpu.Of(*pid)
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / *rate)
 	for i := 0; ; i++ {
@@ -97,7 +98,7 @@ func main() {
 		g.startPair()
 	}
 	sending := time.Since(start)
-	cpu1, cpuOK := daemonCPU(*pid)
+	cpu1, cpuOK := proccpu.Of(*pid)
 
 	done := make(chan struct{})
 	go func() { g.pending.Wait(); close(done) }()
@@ -156,26 +157,6 @@ func print(r report) {
 	for _, s := range reasons[:min(len(reasons), 8)] {
 		fmt.Println("  failed:", strings.TrimSpace(s))
 	}
-}
-
-// daemonCPU is the process's user+system time from /proc/PID/stat.
-func daemonCPU(pid int) (time.Duration, bool) {
-	if pid <= 0 {
-		return 0, false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, false
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100, true // CLK_TCK is 100 on Linux
 }
 
 func fail(err error) {

@@ -122,6 +122,14 @@ func scenarios() []scenario {
 			output: goBench,
 		},
 		{
+			name:   "blf-watchers-pinned",
+			target: "1,000 separate watchers in a process of their own (bench/blfwatch) pinned to one core, parkd to the other: last NOTIFY < 15 ms, none retransmitted",
+			command: func(scale string) ([]string, []string) {
+				return []string{"CHANGES=" + pick(scale, "40", "120"), "JSON_OUT={json}"}, []string{"bench/blfwatch.sh"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "allocs",
 			target: "0 allocations per packet (relay, MOH fan-out) and per NOTIFY body render",
 			command: func(string) ([]string, []string) {

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"hash/maphash"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parkd/parkd/internal/kstamp"
+	"github.com/parkd/parkd/internal/rawsip"
+)
+
+// watchers hold many BLF subscriptions on UDP sockets of their own and
+// answer every NOTIFY 200 at once, as phones do. A NOTIFY counts as
+// arrived when the kernel queued it on the socket (SO_TIMESTAMPNS), not
+// when a reader got round to it.
+type watchers struct {
+	server netip.AddrPort
+	conns  []*net.UDPConn
+	seed   maphash.Seed
+	ok     atomic.Int64 // 200s to SUBSCRIBE
+	failed atomic.Int64 // other final answers
+
+	mu       sync.Mutex
+	want     int  // NOTIFYs the awaited change must bring
+	occupied bool // … whose body shows a dialog (true) or none
+	got      int
+	last     time.Time
+	done     chan struct{}
+	// perChange counts every NOTIFY of the awaited state, retransmissions
+	// included; seen tells a retransmission (same Call-ID and CSeq).
+	perChange   int
+	retransmits int
+	seen        map[uint64]bool
+}
+
+func newWatchers(server netip.AddrPort, sockets, readBuffer int) (*watchers, error) {
+	w := &watchers{server: server, seed: maphash.MakeSeed(), seen: map[uint64]bool{}}
+	for range sockets {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: server.Addr().AsSlice()})
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("watcher socket %d: %w", len(w.conns)+1, err)
+		}
+		if readBuffer > 0 {
+			conn.SetReadBuffer(readBuffer)
+		}
+		if err := kstamp.Enable(conn); err != nil {
+			conn.Close()
+			w.close()
+			return nil, err
+		}
+		w.conns = append(w.conns, conn)
+		go w.read(conn)
+	}
+	return w, nil
+}
+
+func (w *watchers) close() {
+	for _, c := range w.conns {
+		c.Close()
+	}
+}
+
+// subscribe sends n SUBSCRIBEs to resource, spread over the sockets, and
+// waits until every one is answered; any answer but 2xx is an error.
+func (w *watchers) subscribe(n int, resource string, timeout time.Duration) error {
+	// In flight at once: each SUBSCRIBE brings a 200 and a NOTIFY, and a
+	// socket with the default buffer holds about a hundred datagrams.
+	window := int64(min(100, 20*len(w.conns)))
+	for i := range n {
+		for int64(i)-w.ok.Load()-w.failed.Load() >= window {
+			time.Sleep(time.Millisecond)
+		}
+		conn := w.conns[i%len(w.conns)]
+		local := conn.LocalAddr().String()
+		msg := fmt.Sprintf("SUBSCRIBE sip:%s@%s SIP/2.0\r\n"+
+			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-blfwatch-%d;rport\r\n"+
+			"Max-Forwards: 70\r\nFrom: <sip:watch@%s>;tag=w%d\r\nTo: <sip:%s@%s>\r\n"+
+			"Call-ID: blfwatch-%d@%s\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:watch@%s>\r\n"+
+			"Event: dialog\r\nAccept: application/dialog-info+xml\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n",
+			resource, w.server, local, i, local, i, resource, w.server, i, local, local)
+		if _, err := conn.WriteToUDPAddrPort([]byte(msg), w.server); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for w.ok.Load()+w.failed.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d SUBSCRIBEs answered within %v", w.ok.Load()+w.failed.Load(), n, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f := w.failed.Load(); f > 0 {
+		return fmt.Errorf("%d of %d SUBSCRIBEs refused", f, n)
+	}
+	return nil
+}
+
+// expect arms the count of NOTIFYs the next change must deliver.
+func (w *watchers) expect(n int, occupied bool) {
+	w.mu.Lock()
+	w.want, w.occupied, w.got, w.done, w.last = n, occupied, 0, make(chan struct{}), time.Time{}
+	w.mu.Unlock()
+}
+
+// wait returns when the last awaited NOTIFY arrived, or an error after timeout.
+func (w *watchers) wait(timeout time.Duration) (time.Time, error) {
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return time.Time{}, fmt.Errorf("%d of %d NOTIFYs arrived within %v", w.got, w.want, timeout)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last, nil
+}
+
+func (w *watchers) read(conn *net.UDPConn) {
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, kstamp.OOBSize)
+	var reply []byte
+	for {
+		n, from, at, err := kstamp.Read(conn, buf, oob)
+		if err != nil {
+			return
+		}
+		msg := buf[:n]
+		switch {
+		case bytes.HasPrefix(msg, []byte("SIP/2.0 200")):
+			w.ok.Add(1)
+		case bytes.HasPrefix(msg, []byte("SIP/2.0 1")):
+		case bytes.HasPrefix(msg, []byte("SIP/2.0 ")):
+			w.failed.Add(1)
+		case bytes.HasPrefix(msg, []byte("NOTIFY ")):
+			reply = rawsip.AppendOK(reply[:0], msg)
+			conn.WriteToUDPAddrPort(reply, from)
+			w.notified(at, bytes.Contains(msg, []byte("<dialog ")), rawsip.Transaction(w.seed, msg))
+		}
+	}
+}
+
+func (w *watchers) notified(at time.Time, occupied bool, tx uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen[tx] {
+		w.retransmits++
+		return
+	}
+	w.seen[tx] = true
+	if w.done == nil || occupied != w.occupied {
+		return
+	}
+	w.perChange++
+	if w.got >= w.want {
+		return
+	}
+	w.got++
+	if at.After(w.last) { // sockets are read in no particular order
+		w.last = at
+	}
+	if w.got == w.want {
+		close(w.done)
+	}
+}

@@ -1,0 +1,71 @@
+// Package rawsip reads and answers SIP requests from their raw bytes, for
+// benchmark watchers that must cost the CPUs they share with parkd as
+// little as a phone's stack would: nothing here allocates but the answer.
+package rawsip
+
+import (
+	"bytes"
+	"hash/maphash"
+	"iter"
+	"strings"
+)
+
+// HeaderLines yields the header lines of a SIP message, the start line
+// and body left out.
+func HeaderLines(msg []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+		_, head, _ = bytes.Cut(head, []byte("\r\n"))
+		for len(head) > 0 {
+			var line []byte
+			line, head, _ = bytes.Cut(head, []byte("\r\n"))
+			if !yield(line) {
+				return
+			}
+		}
+	}
+}
+
+// knownNames are the header names (and compact forms) HeaderName tells.
+var knownNames = []string{"call-id", "i", "cseq", "via", "v", "from", "f", "to", "t"}
+
+// HeaderName is a header line's name, lower-cased, for the few names an
+// answer needs; any other name comes back as "".
+func HeaderName(line []byte) string {
+	name, _, _ := bytes.Cut(line, []byte(":"))
+	name = bytes.TrimSpace(name)
+	for _, known := range knownNames {
+		if len(name) == len(known) && strings.EqualFold(string(name), known) {
+			return known
+		}
+	}
+	return ""
+}
+
+// AppendOK appends a 200 to req built from its Via, From, To, Call-ID and
+// CSeq lines (RFC 3261 §8.2.6.2).
+func AppendOK(dst, req []byte) []byte {
+	dst = append(dst, "SIP/2.0 200 OK\r\n"...)
+	for line := range HeaderLines(req) {
+		switch HeaderName(line) {
+		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
+			dst = append(dst, line...)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	return append(dst, "Content-Length: 0\r\n\r\n"...)
+}
+
+// Transaction names a request by a hash of its Call-ID and CSeq lines: the
+// same name twice is a retransmission.
+func Transaction(seed maphash.Seed, req []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for line := range HeaderLines(req) {
+		switch HeaderName(line) {
+		case "call-id", "i", "cseq":
+			h.Write(line)
+		}
+	}
+	return h.Sum64()
+}

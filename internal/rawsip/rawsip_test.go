@@ -1,0 +1,64 @@
+package rawsip
+
+import (
+	"hash/maphash"
+	"strings"
+	"testing"
+)
+
+const notify = "NOTIFY sip:bench@127.0.0.1:5000 SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-1\r\n" +
+	"Max-Forwards: 70\r\n" +
+	"f: <sip:701@127.0.0.1>;tag=a\r\n" +
+	"To: <sip:bench@127.0.0.1>;tag=b\r\n" +
+	"Call-ID: c1@bench\r\n" +
+	"CSeq: 2 NOTIFY\r\n" +
+	"Content-Length: 4\r\n\r\nbody"
+
+func TestAppendOKCopiesTheHeadersAnAnswerNeeds(t *testing.T) {
+	want := "SIP/2.0 200 OK\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-1\r\n" +
+		"f: <sip:701@127.0.0.1>;tag=a\r\n" +
+		"To: <sip:bench@127.0.0.1>;tag=b\r\n" +
+		"Call-ID: c1@bench\r\n" +
+		"CSeq: 2 NOTIFY\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	if got := string(AppendOK(nil, []byte(notify))); got != want {
+		t.Errorf("AppendOK:\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestTransactionTellsRetransmissionsFromNewRequests(t *testing.T) {
+	seed := maphash.MakeSeed()
+	tests := []struct {
+		name string
+		req  string
+		same bool
+	}{
+		{"the same request again", notify, true},
+		{"another body", notify[:len(notify)-4] + "else", true},
+		{"the next CSeq", strings.Replace(notify, "CSeq: 2", "CSeq: 3", 1), false},
+		{"another Call-ID", strings.Replace(notify, "c1@bench", "c2@bench", 1), false},
+	}
+	first := Transaction(seed, []byte(notify))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Transaction(seed, []byte(tt.req)) == first; got != tt.same {
+				t.Errorf("same transaction = %v, want %v", got, tt.same)
+			}
+		})
+	}
+}
+
+func TestAnsweringDoesNotAllocate(t *testing.T) {
+	seed := maphash.MakeSeed()
+	req := []byte(notify)
+	buf := make([]byte, 0, 512)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf = AppendOK(buf[:0], req)
+		Transaction(seed, req)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per answer, want 0", allocs)
+	}
+}
