@@ -1,20 +1,16 @@
 package parkd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
-	"net"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/parkd/parkd/internal/kstamp"
 	"github.com/parkd/parkd/internal/rawsip"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
@@ -119,10 +115,9 @@ func benchFanoutOn(b *testing.B, subs int, slots []string, restricted bool, sock
 	defer mu.Unlock()
 	reportQuantiles(b, "sent", sent)
 	reportQuantiles(b, "recv", received)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b.ReportMetric(float64(c.changeTotal)/float64(2*b.N), "notifies/change")
-	b.ReportMetric(float64(c.retransmits), "retransmits")
+	notifies, retransmits := c.Counts()
+	b.ReportMetric(float64(notifies)/float64(2*b.N), "notifies/change")
+	b.ReportMetric(float64(retransmits), "retransmits")
 }
 
 func reportQuantiles(b *testing.B, name string, ds []time.Duration) {
@@ -198,162 +193,38 @@ func startBenchDaemon(b *testing.B, edits ...func(*Config)) *benchDaemon {
 	return &benchDaemon{srv: srv, udp: srv.SIPAddrs()[0].Addr}
 }
 
-// rawSubscriber holds many subscriptions on a few UDP sockets and answers
-// every NOTIFY 200 from the request's own headers.
-type rawSubscriber struct {
-	server *net.UDPAddr
-	conns  []*net.UDPConn
-	ok     atomic.Int64 // 200s to SUBSCRIBE
-	failed atomic.Int64 // other final answers
-
-	mu       sync.Mutex
-	want     int  // NOTIFYs to wait for
-	occupied bool // … whose body shows a dialog (true) or none
-	got      int
-	last     time.Time
-	done     chan struct{}
-	// changeTotal counts every NOTIFY of the awaited state, retransmissions
-	// included; seen tells a retransmission (same Call-ID and CSeq).
-	changeTotal int
-	retransmits int
-	seen        map[uint64]bool
-}
-
+// newRawSubscriber opens sockets watcher sockets for server's
+// subscriptions, closed when the benchmark ends.
 func newRawSubscriber(b *testing.B, server string, sockets, readBuffer int) *rawSubscriber {
-	addr, err := net.ResolveUDPAddr("udp", server)
+	addr, err := netip.ParseAddrPort(server)
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &rawSubscriber{server: addr, seen: map[uint64]bool{}}
-	for range sockets {
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if readBuffer > 0 {
-			conn.SetReadBuffer(readBuffer)
-		}
-		if err := kstamp.Enable(conn); err != nil {
-			b.Fatal(err)
-		}
-		c.conns = append(c.conns, conn)
-		go c.read(conn)
+	w, err := rawsip.NewWatchers(addr, sockets, readBuffer)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		for _, conn := range c.conns {
-			conn.Close()
-		}
-	})
-	return c
+	b.Cleanup(w.Close)
+	return &rawSubscriber{w}
 }
 
+// rawSubscriber is rawsip.Watchers failing the benchmark on an error.
+type rawSubscriber struct{ *rawsip.Watchers }
+
 func (c *rawSubscriber) subscribeAll(b *testing.B, n int, slots []string) {
-	// SUBSCRIBEs in flight: each brings a 200 and a NOTIFY, and a socket
-	// with the default buffer holds about a hundred datagrams.
-	window := int64(min(100, 20*len(c.conns)))
-	for i := 0; i < n; i++ {
-		for int64(i)-c.ok.Load()-c.failed.Load() >= window {
-			time.Sleep(time.Millisecond)
-		}
-		conn := c.conns[i%len(c.conns)]
-		slot := slots[i%len(slots)]
-		local := conn.LocalAddr().String()
-		msg := fmt.Sprintf("SUBSCRIBE sip:%s@%s SIP/2.0\r\n"+
-			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-bench-%d;rport\r\n"+
-			"Max-Forwards: 70\r\nFrom: <sip:bench@%s>;tag=b%d\r\nTo: <sip:%s@%s>\r\n"+
-			"Call-ID: blf-%d@bench\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:bench@%s>\r\n"+
-			"Event: dialog\r\nAccept: application/dialog-info+xml\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n",
-			slot, c.server, local, i, local, i, slot, c.server, i, local)
-		if _, err := conn.WriteToUDP([]byte(msg), c.server); err != nil {
-			b.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for c.ok.Load()+c.failed.Load() < int64(n) {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d SUBSCRIBEs answered", c.ok.Load()+c.failed.Load(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if f := c.failed.Load(); f > 0 {
-		b.Fatalf("%d of %d SUBSCRIBEs refused", f, n)
+	if err := c.Subscribe(n, slots, 60*time.Second); err != nil {
+		b.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond) // let the initial NOTIFYs drain
 }
 
-// expect arms the count of NOTIFYs the next change must deliver.
-func (c *rawSubscriber) expect(n int, occupied bool) {
-	c.mu.Lock()
-	c.want, c.occupied, c.got, c.done, c.last = n, occupied, 0, make(chan struct{}), time.Time{}
-	c.mu.Unlock()
-}
+func (c *rawSubscriber) expect(n int, occupied bool) { c.Expect(n, occupied) }
 
 // wait returns how long after start the last expected NOTIFY arrived.
 func (c *rawSubscriber) wait(b *testing.B, start time.Time) time.Duration {
-	c.mu.Lock()
-	done := c.done
-	c.mu.Unlock()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		b.Fatalf("%d of %d NOTIFYs arrived", c.got, c.want)
+	last, err := c.Wait(10 * time.Second)
+	if err != nil {
+		b.Fatal(err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last.Sub(start)
+	return last.Sub(start)
 }
-
-// read answers what conn receives. A NOTIFY counts as arrived when the
-// kernel put it on the socket, not when this goroutine, sharing the CPUs
-// with the daemon and a thousand others, got round to it.
-func (c *rawSubscriber) read(conn *net.UDPConn) {
-	buf := make([]byte, 16<<10) // a NOTIFY of a 1,000-slot lot fits
-	oob := make([]byte, kstamp.OOBSize)
-	var reply []byte
-	for {
-		n, from, at, err := kstamp.Read(conn, buf, oob)
-		if err != nil {
-			return
-		}
-		msg := buf[:n]
-		switch {
-		case bytes.HasPrefix(msg, []byte("SIP/2.0 200")):
-			c.ok.Add(1)
-		case bytes.HasPrefix(msg, []byte("SIP/2.0 1")):
-		case bytes.HasPrefix(msg, []byte("SIP/2.0 ")):
-			c.failed.Add(1)
-		case bytes.HasPrefix(msg, []byte("NOTIFY ")):
-			reply = rawsip.AppendOK(reply[:0], msg)
-			conn.WriteToUDPAddrPort(reply, from)
-			c.notified(at, bytes.Contains(msg, []byte("<dialog ")), rawsip.Transaction(transactionSeed, msg))
-		}
-	}
-}
-
-func (c *rawSubscriber) notified(at time.Time, occupied bool, tx uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seen[tx] {
-		c.retransmits++
-		return
-	}
-	c.seen[tx] = true
-	if c.done == nil || occupied != c.occupied {
-		return
-	}
-	c.changeTotal++
-	if c.got >= c.want {
-		return
-	}
-	c.got++
-	if at.After(c.last) { // sockets are read in no particular order
-		c.last = at
-	}
-	if c.got == c.want {
-		close(c.done)
-	}
-}
-
-var transactionSeed = maphash.MakeSeed()

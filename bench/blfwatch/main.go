@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/bench/internal/proccpu"
+	"github.com/parkd/parkd/internal/rawsip"
 )
 
 type report struct {
@@ -67,12 +68,12 @@ func main() {
 	if *sockets <= 0 || *sockets > *n {
 		*sockets = *n
 	}
-	w, err := newWatchers(server, *sockets, *readBuffer)
+	w, err := rawsip.NewWatchers(server, *sockets, *readBuffer)
 	if err != nil {
 		fail(err)
 	}
-	defer w.close()
-	if err := w.subscribe(*n, *slot, 60*time.Second); err != nil {
+	defer w.Close()
+	if err := w.Subscribe(*n, []string{*slot}, 60*time.Second); err != nil {
 		fail(err)
 	}
 	time.Sleep(500 * time.Millisecond) // the initial NOTIFYs drain
@@ -84,12 +85,12 @@ func main() {
 
 	var took, parked, hungUp []time.Duration
 	change := func(occupied bool, act func() (time.Time, error)) {
-		w.expect(*n, occupied)
+		w.Expect(*n, occupied)
 		sent, err := act()
 		if err != nil {
 			fail(err)
 		}
-		last, err := w.wait(*timeout)
+		last, err := w.Wait(*timeout)
 		if err != nil {
 			fail(fmt.Errorf("change %d: %w", len(took)+1, err))
 		}
@@ -113,13 +114,12 @@ func main() {
 	cpu1, cpuOK := proccpu.Of(*pid)
 	time.Sleep(600 * time.Millisecond) // a NOTIFY resent by Timer E (500 ms) shows up now
 
-	w.mu.Lock()
+	notifies, retransmits := w.Counts()
 	rep := report{
 		Target: *target, Resource: *slot, Watchers: *n, Sockets: *sockets, Changes: len(took),
-		NotifiesPer: float64(w.perChange) / float64(len(took)), Retransmits: w.retransmits,
+		NotifiesPer: float64(notifies) / float64(len(took)), Retransmits: retransmits,
 		LastNotify: summarize(took), AfterPark: summarize(parked), AfterHangUp: summarize(hungUp),
 	}
-	w.mu.Unlock()
 	if cpuOK {
 		// Includes the gaps' idle time, which costs parkd nothing but the
 		// music to one parked caller half the time.

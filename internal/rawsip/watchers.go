@@ -1,4 +1,4 @@
-package main
+package rawsip
 
 import (
 	"bytes"
@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/internal/kstamp"
-	"github.com/parkd/parkd/internal/rawsip"
 )
 
-// watchers hold many BLF subscriptions on UDP sockets of their own and
+// Watchers hold many BLF subscriptions on UDP sockets of their own and
 // answer every NOTIFY 200 at once, as phones do. A NOTIFY counts as
 // arrived when the kernel queued it on the socket (SO_TIMESTAMPNS), not
 // when a reader got round to it.
-type watchers struct {
+type Watchers struct {
 	server netip.AddrPort
 	conns  []*net.UDPConn
 	seed   maphash.Seed
@@ -38,12 +37,22 @@ type watchers struct {
 	seen        map[uint64]bool
 }
 
-func newWatchers(server netip.AddrPort, sockets, readBuffer int) (*watchers, error) {
-	w := &watchers{server: server, seed: maphash.MakeSeed(), seen: map[uint64]bool{}}
+// Counts are the NOTIFYs of awaited states received so far, and how many
+// NOTIFYs of any state arrived a second time.
+func (w *Watchers) Counts() (notifies, retransmits int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.perChange, w.retransmits
+}
+
+// NewWatchers opens sockets UDP sockets on server's address, each with
+// readBuffer bytes of receive buffer (0: the kernel's default).
+func NewWatchers(server netip.AddrPort, sockets, readBuffer int) (*Watchers, error) {
+	w := &Watchers{server: server, seed: maphash.MakeSeed(), seen: map[uint64]bool{}}
 	for range sockets {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: server.Addr().AsSlice()})
 		if err != nil {
-			w.close()
+			w.Close()
 			return nil, fmt.Errorf("watcher socket %d: %w", len(w.conns)+1, err)
 		}
 		if readBuffer > 0 {
@@ -51,7 +60,7 @@ func newWatchers(server netip.AddrPort, sockets, readBuffer int) (*watchers, err
 		}
 		if err := kstamp.Enable(conn); err != nil {
 			conn.Close()
-			w.close()
+			w.Close()
 			return nil, err
 		}
 		w.conns = append(w.conns, conn)
@@ -60,15 +69,16 @@ func newWatchers(server netip.AddrPort, sockets, readBuffer int) (*watchers, err
 	return w, nil
 }
 
-func (w *watchers) close() {
+func (w *Watchers) Close() {
 	for _, c := range w.conns {
 		c.Close()
 	}
 }
 
-// subscribe sends n SUBSCRIBEs to resource, spread over the sockets, and
+// Subscribe sends n SUBSCRIBEs, spread over the sockets and over
+// resources (the i-th to resources[i%len(resources)]), and
 // waits until every one is answered; any answer but 2xx is an error.
-func (w *watchers) subscribe(n int, resource string, timeout time.Duration) error {
+func (w *Watchers) Subscribe(n int, resources []string, timeout time.Duration) error {
 	// In flight at once: each SUBSCRIBE brings a 200 and a NOTIFY, and a
 	// socket with the default buffer holds about a hundred datagrams.
 	window := int64(min(100, 20*len(w.conns)))
@@ -77,6 +87,7 @@ func (w *watchers) subscribe(n int, resource string, timeout time.Duration) erro
 			time.Sleep(time.Millisecond)
 		}
 		conn := w.conns[i%len(w.conns)]
+		resource := resources[i%len(resources)]
 		local := conn.LocalAddr().String()
 		msg := fmt.Sprintf("SUBSCRIBE sip:%s@%s SIP/2.0\r\n"+
 			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-blfwatch-%d;rport\r\n"+
@@ -101,15 +112,15 @@ func (w *watchers) subscribe(n int, resource string, timeout time.Duration) erro
 	return nil
 }
 
-// expect arms the count of NOTIFYs the next change must deliver.
-func (w *watchers) expect(n int, occupied bool) {
+// Expect arms the count of NOTIFYs the next change must deliver.
+func (w *Watchers) Expect(n int, occupied bool) {
 	w.mu.Lock()
 	w.want, w.occupied, w.got, w.done, w.last = n, occupied, 0, make(chan struct{}), time.Time{}
 	w.mu.Unlock()
 }
 
-// wait returns when the last awaited NOTIFY arrived, or an error after timeout.
-func (w *watchers) wait(timeout time.Duration) (time.Time, error) {
+// Wait returns when the last awaited NOTIFY arrived, or an error after timeout.
+func (w *Watchers) Wait(timeout time.Duration) (time.Time, error) {
 	w.mu.Lock()
 	done := w.done
 	w.mu.Unlock()
@@ -125,7 +136,7 @@ func (w *watchers) wait(timeout time.Duration) (time.Time, error) {
 	return w.last, nil
 }
 
-func (w *watchers) read(conn *net.UDPConn) {
+func (w *Watchers) read(conn *net.UDPConn) {
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, kstamp.OOBSize)
 	var reply []byte
@@ -142,14 +153,14 @@ func (w *watchers) read(conn *net.UDPConn) {
 		case bytes.HasPrefix(msg, []byte("SIP/2.0 ")):
 			w.failed.Add(1)
 		case bytes.HasPrefix(msg, []byte("NOTIFY ")):
-			reply = rawsip.AppendOK(reply[:0], msg)
+			reply = AppendOK(reply[:0], msg)
 			conn.WriteToUDPAddrPort(reply, from)
-			w.notified(at, bytes.Contains(msg, []byte("<dialog ")), rawsip.Transaction(w.seed, msg))
+			w.notified(at, bytes.Contains(msg, []byte("<dialog ")), Transaction(w.seed, msg))
 		}
 	}
 }
 
-func (w *watchers) notified(at time.Time, occupied bool, tx uint64) {
+func (w *Watchers) notified(at time.Time, occupied bool, tx uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.seen[tx] {
