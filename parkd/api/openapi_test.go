@@ -103,11 +103,14 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	openapi3filter.RegisterBodyDecoder("text/event-stream", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	asText := func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 		b, err := io.ReadAll(r)
 		return string(b), err
-	})
-	defer openapi3filter.UnregisterBodyDecoder("text/event-stream")
+	}
+	for _, ct := range []string{"text/event-stream", "text/html"} { // the event stream, the profiles' index
+		openapi3filter.RegisterBodyDecoder(ct, asText)
+		defer openapi3filter.UnregisterBodyDecoder(ct)
+	}
 	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}
 
 	requests := []struct {
@@ -116,6 +119,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	}{
 		{"GET", "/healthz", "", 200},
 		{"GET", "/metrics", "", 200},
+		{"GET", "/debug/pprof/", "", 200},
 		{"GET", "/api/v1/openapi.json", "", 200},
 		{"GET", "/api/v1/status", "", 200},
 		{"GET", "/api/v1/lots", "", 200},

@@ -76,6 +76,12 @@ var routes = []route{
 	{method: "GET", path: "/api/v1/history", handle: (*server).history},
 	{method: "GET", path: "/api/v1/events", handle: (*server).events, stream: true},
 
+	// The runtime's profiles (debug.go); the two that run for a while
+	// write when they are done, past the plain write deadline.
+	{method: "GET", path: "/debug/pprof/", handle: (*server).pprofIndex},
+	{method: "GET", path: "/debug/pprof/profile", handle: (*server).pprofCPU, stream: true},
+	{method: "GET", path: "/debug/pprof/trace", handle: (*server).pprofTrace, stream: true},
+
 	// The reference systems' APIs, adapted (compat*.go).
 	{method: "PUT", path: "/extension/{ext}/valet_park/{call_id}", handle: (*server).valetPark},
 	{method: "PUT", path: "/uapi/phoneCalls/{user}/{ext}/{call_id}", handle: (*server).uapiPark},
