@@ -18,13 +18,14 @@ var errSocketClosed = errors.New("media: RTP socket closed")
 // pollBatch is how many ready sockets one epoll_wait hands over.
 const pollBatch = 128
 
-// pollers reads every session's RTP: one epoll set per CPU, each waited on
-// by one goroutine that reads one datagram per ready socket and handles it
-// on the spot (latch, DTMF, relay to the bridged leg). Compared with a
-// goroutine per session blocked in Go's poller this saves the goroutine
-// (its stack is a third of a parked call's memory), the wake-up and
-// switch per packet and the read that only finds the socket empty; and
-// registering for input alone keeps sends from waking anyone.
+// pollers read the RTP of bridged sessions, whose packets must be relayed
+// the moment they come (the rest are swept: quiet_linux.go): one epoll set
+// per CPU, each waited on by one goroutine that reads one datagram per
+// ready socket and handles it on the spot (latch, DTMF, relay to the
+// bridged leg). Compared with a goroutine per session blocked in Go's
+// poller this saves the goroutine (its stack is a third of a parked call's
+// memory), the wake-up and switch per packet and the read that only finds
+// the socket empty.
 var pollers pollerSet
 
 type pollerSet struct {
@@ -64,18 +65,8 @@ func startReaders() error {
 	return pollers.err
 }
 
-func (ps *pollerSet) add(u *udpSocket, s *Session) error {
-	if err := startReaders(); err != nil {
-		return err
-	}
-	// Registered under readMu: close, which takes it first, then either
-	// finds the socket registered and removes it, or has marked it closed
-	// and it is never registered.
-	u.readMu.Lock()
-	defer u.readMu.Unlock()
-	if u.closed {
-		return errSocketClosed
-	}
+// addLocked watches u for input; u.readMu held, u not closed.
+func (ps *pollerSet) addLocked(u *udpSocket, s *Session) error {
 	p := ps.list[int(ps.next.Add(1))%len(ps.list)]
 	slot := p.insert(s)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: slot.index, Pad: slot.gen}
@@ -83,7 +74,7 @@ func (ps *pollerSet) add(u *udpSocket, s *Session) error {
 		p.release(slot)
 		return fmt.Errorf("media: cannot watch the RTP socket: %w", err)
 	}
-	u.reading, u.poller, u.slot = true, p, slot
+	u.poller, u.slot = p, slot
 	return nil
 }
 
@@ -222,19 +213,20 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, buf []byte)
 	}
 }
 
-// readOne reads a datagram and handles it, unless the socket is closing.
-// Errors are those a datagram socket reports once (a peer's ICMP error on
-// a connected socket) or a spurious wake-up (EAGAIN): the next round reads
-// on.
-func (u *udpSocket) readOne(s *Session, buf []byte) {
+// readOne reads a datagram and handles it, unless the socket is closing;
+// false when there was none. Errors are those a datagram socket reports
+// once (a peer's ICMP error on a connected socket) or a spurious wake-up
+// (EAGAIN): the next round reads on.
+func (u *udpSocket) readOne(s *Session, buf []byte) bool {
 	u.readMu.Lock()
 	defer u.readMu.Unlock()
 	if !u.reading {
-		return
+		return false
 	}
 	n, src, err := u.readFrom(buf)
 	if err != nil {
-		return
+		return false
 	}
 	s.handlePacket(buf, n, src)
+	return true
 }

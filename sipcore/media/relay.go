@@ -17,7 +17,8 @@ type relayLink struct {
 
 // Bridge relays RTP between a and b in both directions until Unbridge or
 // Close of either. Each direction is relayed by whoever reads the
-// receiving session (its RTP poller), so a bridge adds no goroutines. Both sessions are taken off
+// receiving session (an RTP poller, which takes both sessions' sockets
+// while they are bridged), so a bridge adds no goroutines. Both sessions are taken off
 // any MOH source and a Play of either is cut short first; their outgoing
 // streams continue (same SSRC, continuing seq/timestamps, marker on the
 // first relayed packet).
@@ -46,9 +47,20 @@ func Bridge(a, b *Session) error {
 	genA, genB := a.out.takeOwner(), b.out.takeOwner()
 	a.link.Store(&relayLink{to: b, gen: genB})
 	b.link.Store(&relayLink{to: a, gen: genA})
+	for _, s := range [...]*Session{a, b} {
+		s.relaying(true)
+	}
 	a.log.Debug("rtp bridged", "peer", b.local)
 	b.log.Debug("rtp bridged", "peer", a.local)
 	return nil
+}
+
+// relaying moves s's input between the quiet sweep and a poller (see
+// udpSocket.setRelaying). controlMu held.
+func (s *Session) relaying(on bool) {
+	if err := s.sock.setRelaying(on); err != nil {
+		s.log.Warn("rtp input read every frame instead of at once", "error", err)
+	}
 }
 
 // Unbridge stops relaying between a and its bridge peer. Both sessions stay
@@ -70,6 +82,8 @@ func unbridgeLocked(a *Session) {
 	a.link.Store(nil)
 	b.link.Store(nil)
 	a.bridgePeer, b.bridgePeer = nil, nil
+	a.relaying(false)
+	b.relaying(false)
 	// A packet the other leg's reader is forwarding right now carries the
 	// old generation and is dropped.
 	a.out.releaseOwner()

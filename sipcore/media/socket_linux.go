@@ -35,6 +35,11 @@ type udpSocket struct {
 	closed  bool
 	poller  *poller
 	slot    pollSlot
+	// Who reads it (under readMu): a poller the moment a datagram comes
+	// while the session relays, the quiet sweep otherwise (quiet_linux.go).
+	session  *Session
+	relaying bool
+	quietAt  int // index in quiet.members, -1 when not there (quiet.mu)
 }
 
 func (u *udpSocket) desc() int { return int(u.fd.Load()) }
@@ -76,7 +81,7 @@ func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
 			local = sockaddrToAddrPort(got)
 		}
 	}
-	u := &udpSocket{local: local}
+	u := &udpSocket{local: local, quietAt: -1}
 	u.fd.Store(int32(fd))
 	return u, nil
 }
@@ -191,9 +196,62 @@ func (u *udpSocket) disconnect() error {
 	return nil
 }
 
-// startReading hands the socket to a poller, which calls s.handlePacket
-// for each datagram from then on.
-func (u *udpSocket) startReading(s *Session) error { return pollers.add(u, s) }
+// startReading reads the socket from now on and hands each datagram to
+// s.handlePacket: the quiet sweep reads it, or a poller while s relays.
+func (u *udpSocket) startReading(s *Session) error {
+	if err := startReaders(); err != nil {
+		return err
+	}
+	// Under readMu: close, which takes it first, then either finds the
+	// socket registered and removes it, or has marked it closed and it is
+	// never registered.
+	u.readMu.Lock()
+	defer u.readMu.Unlock()
+	if u.closed {
+		return errSocketClosed
+	}
+	u.session, u.reading = s, true
+	return u.placeLocked()
+}
+
+// setRelaying says whether the session relays what it reads to a bridged
+// leg, which must go out at once: its socket moves into a poller's epoll
+// set, or back to the quiet sweep. Before startReading it only records
+// the choice.
+func (u *udpSocket) setRelaying(on bool) error {
+	u.readMu.Lock()
+	defer u.readMu.Unlock()
+	if u.relaying == on {
+		return nil
+	}
+	u.relaying = on
+	if !u.reading {
+		return nil
+	}
+	return u.placeLocked()
+}
+
+// placeLocked puts a reading socket where its mode says. A socket epoll
+// refuses is swept instead: heard a frame late rather than not at all.
+func (u *udpSocket) placeLocked() error {
+	if !u.relaying {
+		if p := u.poller; p != nil {
+			p.remove(u.desc(), u.slot)
+			u.poller = nil
+		}
+		quiet.add(u, u.session)
+		return nil
+	}
+	if u.poller != nil {
+		return nil
+	}
+	if err := pollers.addLocked(u, u.session); err != nil {
+		quiet.add(u, u.session)
+		return err
+	}
+	quiet.remove(u)
+	return nil
+}
 
 // close stops reading, waiting for a packet being handled, then closes
 // the descriptor. Only once: Session.Close guards it.
@@ -201,6 +259,8 @@ func (u *udpSocket) close() {
 	u.readMu.Lock()
 	u.reading, u.closed = false, true
 	p, slot := u.poller, u.slot
+	u.poller = nil
+	quiet.remove(u)
 	fd := int(u.fd.Swap(-1))
 	u.readMu.Unlock()
 	if p != nil {

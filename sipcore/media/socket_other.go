@@ -57,6 +57,9 @@ func (u *udpSocket) startReading(s *Session) error {
 	return nil
 }
 
+// setRelaying changes nothing here: every session reads at once.
+func (u *udpSocket) setRelaying(bool) error { return nil }
+
 func (u *udpSocket) readLoop(s *Session) {
 	defer close(u.done)
 	buf := make([]byte, maxPacketLen)
