@@ -52,7 +52,7 @@ func main() {
 	warm := flag.Duration("warm", 2*time.Second, "warm-up before each window")
 	sample := flag.Int("sample", 50, "callers that read with kernel timestamps")
 	reps := flag.Int("reps", 2, "floor/parkd pairs of windows, alternating")
-	mode := flag.String("mode", "both", "floor, parkd, both; or, alone, gofloor (the floor through Go's net package) sendto-floor (the floor sending by address on unconnected sockets) or epoll-floor (the floor with its sockets watched for input, as parkd's must be)")
+	mode := flag.String("mode", "both", "floor, parkd, both; or, alone, gofloor (the floor through Go's net package) sendto-floor (the floor sending by address on unconnected sockets) or epoll-floor (the floor with its sockets watched for input by epoll, as parkd's were before the quiet sweep)")
 	ports := flag.String("rtp-ports", "20000-31999", "parkd's RTP port range: below Linux's ephemeral ports (32768-60999), where the receivers are bound")
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
