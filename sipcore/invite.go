@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -114,6 +115,20 @@ func (inv *Invite) Canceled() <-chan struct{} { return inv.canceled }
 
 func (inv *Invite) cancel() { inv.once.Do(func() { close(inv.canceled) }) }
 
+// cancelHook is the INVITE transaction's CANCEL callback. sipgo keeps the
+// transaction, and so the callback, for 64*T1 after the answer (RFC 6026's
+// Accepted state, to absorb retransmitted INVITEs); the hook lets go of
+// the Invite, with its offer and logger, once the handler has answered,
+// when a CANCEL can change nothing. At a few hundred calls a second those
+// 32 s of Invites were a tenth of the live heap the GC marks.
+type cancelHook struct{ inv atomic.Pointer[Invite] }
+
+func (h *cancelHook) fire(*sip.Request) {
+	if inv := h.inv.Load(); inv != nil {
+		inv.cancel()
+	}
+}
+
 func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 	log := ep.log.With("call_id", callID(req))
 	if ep.draining.Load() {
@@ -167,7 +182,10 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		inv.offer = offer
 	}
 
-	if !tx.OnCancel(func(*sip.Request) { inv.cancel() }) {
+	hook := &cancelHook{}
+	hook.inv.Store(inv)
+	defer hook.inv.Store(nil)
+	if !tx.OnCancel(hook.fire) {
 		inv.cancel()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
