@@ -260,6 +260,7 @@ func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.BYE:
 		c.mu.Unlock()
 		c.ep.respond(tx, req, 200, "OK")
+		c.ep.byeAnswered(c.ID, req, tx)
 		// Which party that is (caller, retriever…) only the handler knows:
 		// it says so in CallEnded.
 		c.Logger().Debug("BYE received: the remote party hung up")

@@ -79,6 +79,7 @@ type Endpoint struct {
 	serving   sync.Once
 	tcpGate   *tcpGate // admits and times out SIP TCP connections (sip.tcp)
 	dialogs   dialogRegistry
+	ended     endedDialogs // dialogs a BYE over UDP ended, for its retransmissions (ended.go)
 	subs      subscriptionRegistry
 	notifier  notifier // UDP NOTIFY transactions, their timers and pacing
 	draining  atomic.Bool
@@ -127,6 +128,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.onTxEnd = ep.txEnded
 	ep.onCanceled = ep.stats.canceled
 	ep.dialogs.init()
+	ep.ended.init()
 	ep.subs.init()
 	ep.notifier.init(ep)
 	ep.inProgress.init()

@@ -99,6 +99,9 @@ func (ep *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 func (ep *Endpoint) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := ep.dialogs.byRequest(req)
 	if c == nil {
+		if req.Method == sip.BYE && ep.answerEndedBye(req, tx) {
+			return
+		}
 		ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
