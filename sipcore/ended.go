@@ -87,7 +87,7 @@ func (e *endedDialogs) dropOldestLocked() {
 	}
 }
 
-// byeAnswered follows the 200 to a BYE that ended call c: over UDP the
+// byeAnswered follows the 200 to a BYE that ended dialog id: over UDP the
 // transaction ends at once and the dialog is remembered instead.
 func (ep *Endpoint) byeAnswered(id DialogID, req *sip.Request, tx sip.ServerTransaction) {
 	if !strings.EqualFold(req.Transport(), "udp") {

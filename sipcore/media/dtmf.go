@@ -61,7 +61,7 @@ func (d *dtmfState) next(p rtpPacket, payload []byte) (rune, bool) {
 
 // OnDTMF calls f once per telephone-event (RFC 4733: '0'-'9', '*', '#',
 // 'A'-'D') the peer sends, from whoever reads the session (a poller, or
-// the quiet sweep within a frame; so only after Start), and f must not
+// the quiet sweep within 100 ms; so only after Start), and f must not
 // block, nor bridge or unbridge on the spot: hand the digit to a channel
 // or another goroutine. Only the
 // peer's packets count: those a stranger sends are dropped before this.

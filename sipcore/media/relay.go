@@ -59,7 +59,7 @@ func Bridge(a, b *Session) error {
 // udpSocket.setRelaying). controlMu held.
 func (s *Session) relaying(on bool) {
 	if err := s.sock.setRelaying(on); err != nil {
-		s.log.Warn("rtp input read every frame instead of at once", "error", err)
+		s.log.Warn("rtp input read every 100 ms by the quiet sweep instead of at once", "error", err)
 	}
 }
 

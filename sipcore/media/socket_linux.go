@@ -232,7 +232,7 @@ func (u *udpSocket) setRelaying(on bool) error {
 }
 
 // placeLocked puts a reading socket where its mode says. A socket epoll
-// refuses is swept instead: heard a frame late rather than not at all.
+// refuses is swept instead: heard within a sweep (quietSweep) rather than not at all.
 func (u *udpSocket) placeLocked() error {
 	if !u.relaying {
 		if p := u.poller; p != nil {
