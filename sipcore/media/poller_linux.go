@@ -220,6 +220,11 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, buf []byte)
 func (u *udpSocket) readOne(s *Session, buf []byte) bool {
 	u.readMu.Lock()
 	defer u.readMu.Unlock()
+	return u.readOneLocked(s, buf)
+}
+
+// readOneLocked is readOne with readMu held.
+func (u *udpSocket) readOneLocked(s *Session, buf []byte) bool {
 	if !u.reading {
 		return false
 	}

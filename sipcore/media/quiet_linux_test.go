@@ -87,3 +87,32 @@ func TestSweptCallIsHeardBesideAFlood(t *testing.T) {
 		t.Fatal("the parked call's key was not heard")
 	}
 }
+
+// What a parked caller said before the bridge, still queued because the
+// sweep had not come to it, is not played to the party that retrieves
+// the call; what it says after is.
+func TestWhatCameBeforeTheBridgeIsNotRelayed(t *testing.T) {
+	al := newTestAllocator(t)
+	caller, retriever := newPhone(t), newPhone(t)
+	format := Format{Codec: PCMU, AudioPT: 0}
+	parked, other := openSession(t, al), openSession(t, al)
+	parked.SetRemote(caller.addr(), format)
+	other.SetRemote(retriever.addr(), format)
+	parked.Start(0, nil)
+	other.Start(0, nil)
+	for seq := range 3 {
+		caller.send(parked.LocalAddr(), rtp.Header{SequenceNumber: uint16(seq), Timestamp: uint32(seq) * frameSamples, SSRC: 7}, make([]byte, 160))
+	}
+	time.Sleep(time.Millisecond) // in the socket's queue, a sweep (100 ms) away from being read
+	if err := Bridge(parked, other); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := retriever.recv(200 * time.Millisecond); ok {
+		t.Fatalf("the retriever heard a packet from before the bridge (payload type %d)", r.pkt.PayloadType)
+	}
+	if n := parked.PacketsReceived(); n != 3 {
+		t.Errorf("%d of the 3 packets before the bridge were handled, want all (the latch and keys see them)", n)
+	}
+	caller.send(parked.LocalAddr(), rtp.Header{SequenceNumber: 3, Timestamp: 3 * frameSamples, SSRC: 7}, make([]byte, 160))
+	retriever.mustRecv(2 * time.Second)
+}

@@ -44,12 +44,14 @@ func Bridge(a, b *Session) error {
 		stopPlayLocked(s)
 	}
 	a.bridgePeer, b.bridgePeer = b, a
-	genA, genB := a.out.takeOwner(), b.out.takeOwner()
-	a.link.Store(&relayLink{to: b, gen: genB})
-	b.link.Store(&relayLink{to: a, gen: genA})
+	// Into a poller before the link: what either leg sent before the
+	// bridge is read there and not relayed.
 	for _, s := range [...]*Session{a, b} {
 		s.relaying(true)
 	}
+	genA, genB := a.out.takeOwner(), b.out.takeOwner()
+	a.link.Store(&relayLink{to: b, gen: genB})
+	b.link.Store(&relayLink{to: a, gen: genA})
 	a.log.Debug("rtp bridged", "peer", b.local)
 	b.log.Debug("rtp bridged", "peer", a.local)
 	return nil
