@@ -27,6 +27,8 @@ func TestDebugProfilesAnswer(t *testing.T) {
 		{"unknown profile", "/debug/pprof/nosuch", 404, []byte("Unknown profile"), false},
 		{"cpu", "/debug/pprof/profile?seconds=1", 200, []byte{0x1f, 0x8b}, true},
 		{"trace", "/debug/pprof/trace?seconds=1", 200, []byte("go 1."), true},
+		{"cpu too long", "/debug/pprof/profile?seconds=121", 400, []byte(`"field":"seconds"`), false},
+		{"trace too long", "/debug/pprof/trace?seconds=60.5", 400, []byte(`"field":"seconds"`), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

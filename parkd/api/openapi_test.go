@@ -120,6 +120,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"GET", "/healthz", "", 200},
 		{"GET", "/metrics", "", 200},
 		{"GET", "/debug/pprof/", "", 200},
+		{"GET", "/debug/pprof/profile?seconds=121", "", 400},
 		{"GET", "/api/v1/openapi.json", "", 200},
 		{"GET", "/api/v1/status", "", 200},
 		{"GET", "/api/v1/lots", "", 200},
