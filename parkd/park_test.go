@@ -145,8 +145,9 @@ func TestRetrieveRelaysTelephoneEvents(t *testing.T) {
 	if retriever.RTP.EventPT() == 0 || parked.RTP.EventPT() == 0 {
 		t.Fatal("telephone-event was not negotiated")
 	}
-	// Prime the relay direction so symmetric RTP has latched.
-	parked.RTP.Send(make([]byte, 160))
+	// The event is emitted as the legs are linked, a moment before the
+	// relay runs; audio that crosses shows the bridge is up.
+	assertAudio(t, parked, retriever)
 	for i := 0; i < 3; i++ {
 		if err := parked.RTP.SendEvent(5, i == 2, uint16(160*(i+1))); err != nil {
 			t.Fatal(err)
