@@ -15,11 +15,17 @@ import (
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
-// rtpBase hands each test daemon its own RTP range so parallel tests and
-// packages do not fight over ports.
-var rtpBase atomic.Int32
+// rtpRanges hands each test daemon its own RTP range so parallel tests and
+// packages do not fight over ports. It wraps within 30000-64999, so
+// -count=N runs more daemons than the ports hold; a range comes round
+// again only after 175 later daemons, long after its own has stopped.
+var rtpRanges atomic.Int32
 
-func init() { rtpBase.Store(30000) }
+func nextRTPPorts() string {
+	const base, size, ranges = 30000, 200, 175
+	low := base + size*(int(rtpRanges.Add(1)-1)%ranges)
+	return fmt.Sprintf("%d-%d", low, low+size-1)
+}
 
 // daemon is a real parkd on loopback sockets for one test.
 type daemon struct {
@@ -48,8 +54,7 @@ func startDaemonLogging(t *testing.T, log *slog.Logger, edit func(*parkd.Config)
 	t.Helper()
 	cfg := parkd.DefaultConfig()
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}
-	low := int(rtpBase.Add(200))
-	cfg.RTP.Ports = fmt.Sprintf("%d-%d", low, low+199)
+	cfg.RTP.Ports = nextRTPPorts()
 	cfg.Data = t.TempDir()
 	if edit != nil {
 		edit(&cfg)

@@ -3,7 +3,6 @@ package parkd_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -48,8 +47,7 @@ func startLoggingDaemon(t *testing.T, log *logBuffer, opts ...parkd.Option) *dae
 	t.Helper()
 	cfg := parkd.DefaultConfig()
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:0"}
-	low := int(rtpBase.Add(200))
-	cfg.RTP.Ports = fmt.Sprintf("%d-%d", low, low+199)
+	cfg.RTP.Ports = nextRTPPorts()
 	cfg.Data = t.TempDir()
 	srv, err := parkd.New(cfg, slog.New(slog.NewTextHandler(log, nil)), opts...)
 	if err != nil {
