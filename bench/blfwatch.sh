@@ -14,12 +14,16 @@
 #   SIP_PORT   parkd's SIP port [25070]
 #   JSON_OUT   also write blfwatch's report here []
 #   PARKD_BIN  run this parkd binary instead of building one []
+#   FLOOR      1: run bench/blffloor in parkd's place, the kernel's floor
+#              for the same fan-out (no transactions, one body per change) [0]
 #   WORK       work directory [mktemp]
 #
 # parkd logs one WARN at the end, "some final NOTIFYs were not answered in
 # time": blfwatch has exited when SIGTERM makes parkd end the subscriptions.
 #
 # Example: WATCHERS=1000 SOCKETS=1 bench/blfwatch.sh
+# The floor, then parkd, in the same minute:
+#   FLOOR=1 bench/blfwatch.sh && bench/blfwatch.sh
 set -uo pipefail
 
 WATCHERS=${WATCHERS:-1000}
@@ -28,6 +32,7 @@ CHANGES=${CHANGES:-120}
 DAEMON_CPU=${DAEMON_CPU-0}
 WATCH_CPU=${WATCH_CPU-1}
 SIP_PORT=${SIP_PORT:-25070}
+FLOOR=${FLOOR:-0}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 WORK=${WORK:-$(mktemp -d /tmp/parkd-blfwatch.XXXXXX)}
@@ -59,14 +64,19 @@ lots:
 YAML
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-$(pin "$DAEMON_CPU") "$WORK/parkd" serve --config "$WORK/parkd.yaml" --sip "udp://127.0.0.1:$SIP_PORT" \
-	--data "$WORK/data" --log-format text --log-level warn 2>"$WORK/parkd.log" &
+if [[ $FLOOR == 1 ]]; then
+	(cd "$ROOT" && go build -o "$WORK/blffloor" ./bench/blffloor) || die "go build failed"
+	$(pin "$DAEMON_CPU") "$WORK/blffloor" -listen "127.0.0.1:$SIP_PORT" 2>"$WORK/parkd.log" &
+else
+	$(pin "$DAEMON_CPU") "$WORK/parkd" serve --config "$WORK/parkd.yaml" --sip "udp://127.0.0.1:$SIP_PORT" \
+		--data "$WORK/data" --log-format text --log-level warn 2>"$WORK/parkd.log" &
+fi
 PID=$!
 trap 'kill $PID 2>/dev/null' EXIT
 sleep 1
 kill -0 $PID 2>/dev/null || { tail -20 "$WORK/parkd.log" >&2; die "parkd did not start"; }
 
-say "blfwatch: $WATCHERS watchers, $CHANGES changes (parkd on CPU ${DAEMON_CPU:-any}, watchers on CPU ${WATCH_CPU:-any})"
+say "blfwatch: $( ((FLOOR == 1)) && echo "the floor (bench/blffloor), " )$WATCHERS watchers, $CHANGES changes (parkd on CPU ${DAEMON_CPU:-any}, watchers on CPU ${WATCH_CPU:-any})"
 $(pin "$WATCH_CPU") "$WORK/blfwatch" -target "127.0.0.1:$SIP_PORT" -watchers "$WATCHERS" -sockets "$SOCKETS" \
 	-changes $((CHANGES / 2)) -pid $PID ${JSON_OUT:+-json "$JSON_OUT"}
 rc=$?
@@ -75,6 +85,10 @@ wait $PID
 prc=$?
 trap - EXIT
 ((prc == 0)) || { say "parkd exited $prc after SIGTERM"; rc=1; }
+if [[ $FLOOR == 1 ]]; then
+	say "$(tail -1 "$WORK/parkd.log")"
+	exit $rc
+fi
 say "parkd log: $(grep -c ' level=ERROR ' "$WORK/parkd.log") ERROR, $(grep -c ' level=WARN ' "$WORK/parkd.log") WARN lines ($WORK/parkd.log)"
 grep -oE ' level=(ERROR|WARN) msg="[^"]*"' "$WORK/parkd.log" | sort | uniq -c | sort -rn | head -5 >&2
 exit $rc

@@ -130,6 +130,14 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "blf-watchers-floor",
+			target: "the kernel's floor for blf-watchers-pinned: bench/blffloor in parkd's place (the same NOTIFYs and sendmmsg batches, no transactions), run right after it; parkd's last-NOTIFY times over these are the fan-out's ratio to the floor",
+			command: func(scale string) ([]string, []string) {
+				return []string{"FLOOR=1", "CHANGES=" + pick(scale, "40", "120"), "JSON_OUT={json}"}, []string{"bench/blfwatch.sh"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "allocs",
 			target: "0 allocations per packet (relay, MOH fan-out) and per NOTIFY body render",
 			command: func(string) ([]string, []string) {

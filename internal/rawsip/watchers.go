@@ -28,6 +28,7 @@ type Watchers struct {
 	want     int  // NOTIFYs the awaited change must bring
 	occupied bool // … whose body shows a dialog (true) or none
 	got      int
+	first    time.Time // the awaited change's earliest NOTIFY
 	last     time.Time
 	done     chan struct{}
 	// perChange counts every NOTIFY of the awaited state, retransmissions
@@ -115,7 +116,7 @@ func (w *Watchers) Subscribe(n int, resources []string, timeout time.Duration) e
 // Expect arms the count of NOTIFYs the next change must deliver.
 func (w *Watchers) Expect(n int, occupied bool) {
 	w.mu.Lock()
-	w.want, w.occupied, w.got, w.done, w.last = n, occupied, 0, make(chan struct{}), time.Time{}
+	w.want, w.occupied, w.got, w.done, w.first, w.last = n, occupied, 0, make(chan struct{}), time.Time{}, time.Time{}
 	w.mu.Unlock()
 }
 
@@ -134,6 +135,14 @@ func (w *Watchers) Wait(timeout time.Duration) (time.Time, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last, nil
+}
+
+// First is when the earliest NOTIFY of the awaited change arrived: after
+// Wait, the time a server took to start its fan-out.
+func (w *Watchers) First() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first
 }
 
 func (w *Watchers) read(conn *net.UDPConn) {
@@ -178,6 +187,9 @@ func (w *Watchers) notified(at time.Time, occupied bool, tx uint64) {
 	w.got++
 	if at.After(w.last) { // sockets are read in no particular order
 		w.last = at
+	}
+	if w.first.IsZero() || at.Before(w.first) {
+		w.first = at
 	}
 	if w.got == w.want {
 		close(w.done)
