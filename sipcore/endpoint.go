@@ -331,6 +331,7 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 		ep.log.Warn("shutdown: "+err.Error(), "subscriptions", ep.Subscriptions())
 	}
 	ep.closeListeners()
+	ep.notifier.abandon()
 	ep.ua.Close()
 	ep.awaitEndings(endingsGrace)
 	ep.awaitOriginated(endingsGrace)

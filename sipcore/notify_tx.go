@@ -169,6 +169,25 @@ func (n *notifier) take(id uint64) *notifyTx {
 	return tx
 }
 
+// abandon drops every NOTIFY still in flight, without another send or a
+// log line, and stops the timer wheel: Shutdown calls it once the
+// listeners are closed, when nothing can be resent or answered. Left to
+// their timers, the NOTIFYs of watchers that did not answer the final one
+// would be resent to a closed socket and reported unanswered up to Timer
+// F (32 s) after the daemon stopped.
+func (n *notifier) abandon() {
+	n.mu.Lock()
+	for id, tx := range n.byID {
+		tx.done.Store(true)
+		delete(n.byID, id)
+		if tx.final {
+			tx.s.finish()
+		}
+	}
+	n.mu.Unlock()
+	n.wheel.clear()
+}
+
 // notifyResponse takes a response to one of parkd's own NOTIFYs that
 // sipgo parsed (over TCP, or one notifyAnswer left to it); false when res
 // answers none, for the other unhandled-response handling.

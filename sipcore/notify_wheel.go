@@ -37,6 +37,14 @@ func (w *timerWheel) add(tx *notifyTx) {
 	w.pending++
 }
 
+// clear forgets every timer; the goroutine ends at its next tick.
+func (w *timerWheel) clear() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.slots[:])
+	w.pending = 0
+}
+
 func (w *timerWheel) insertLocked(tx *notifyTx) {
 	ahead := int((tx.due.Sub(w.at) + wheelTick - 1) / wheelTick)
 	ahead = min(max(ahead, 1), wheelSlots-1)

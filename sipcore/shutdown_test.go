@@ -34,3 +34,26 @@ func TestShutdownReportsCallsStillHangingUp(t *testing.T) {
 		t.Fatal("Shutdown returned before the call hanging up was reported ended")
 	}
 }
+
+// NOTIFYs still unanswered when Shutdown's time runs out are dropped
+// with the listeners, and the timer wheel stops with them, instead of
+// resending to a closed socket and reporting each watcher gone when its
+// Timer F (32 s; 2 s here) runs out, long after the daemon stopped.
+func TestShutdownDropsUnansweredNotifies(t *testing.T) {
+	ep, _, _, _ := subscribedWithFastTimerE(t) // the watcher answers nothing
+	grace, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	ep.Shutdown(grace)
+	ep.notifier.mu.Lock()
+	inFlight := len(ep.notifier.byID)
+	ep.notifier.mu.Unlock()
+	if inFlight != 0 {
+		t.Errorf("%d NOTIFYs still in flight after Shutdown", inFlight)
+	}
+	time.Sleep(3 * wheelTick) // its next tick finds nothing left
+	ep.notifier.wheel.mu.Lock()
+	defer ep.notifier.wheel.mu.Unlock()
+	if ep.notifier.wheel.running {
+		t.Errorf("the NOTIFY timer wheel still runs %v after Shutdown, with %d timers", 3*wheelTick, ep.notifier.wheel.pending)
+	}
+}
