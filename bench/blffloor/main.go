@@ -2,8 +2,8 @@
 // server must do to tell a thousand watchers over UDP that a slot
 // changed. It stands in for parkd under bench/blfwatch (FLOOR=1
 // bench/blfwatch.sh): it answers the watchers' SUBSCRIBEs and the
-// caller's INVITE, ACK-less BYE and so on with 200s, and on each park and
-// hang-up writes one NOTIFY per subscription, of the size and shape
+// caller's INVITE and BYE with 200s (ACKs need nothing), and on each park
+// and hang-up writes one NOTIFY per subscription, of the size and shape
 // parkd's are, with the same sendmmsg batches of 64, then reads the
 // watchers' 200s with recvmmsg. It keeps no transactions, retransmits
 // nothing, renders the body once per change and parses no more than it
