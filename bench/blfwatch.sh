@@ -43,10 +43,14 @@ die() { say "error: $*"; exit 2; }
 pin() { if [[ -n $1 ]]; then echo taskset -c "$1"; fi; }
 [[ -z $DAEMON_CPU && -z $WATCH_CPU ]] || command -v taskset >/dev/null || die "taskset not found (util-linux)"
 
-say "building parkd and blfwatch in $WORK"
-if [[ -n ${PARKD_BIN:-} ]]; then
+if [[ $FLOOR == 1 ]]; then
+	say "building blffloor and blfwatch in $WORK"
+	(cd "$ROOT" && go build -o "$WORK/blffloor" ./bench/blffloor) || die "go build failed"
+elif [[ -n ${PARKD_BIN:-} ]]; then
+	say "building blfwatch in $WORK"
 	cp "$PARKD_BIN" "$WORK/parkd" || die "cannot copy PARKD_BIN $PARKD_BIN"
 else
+	say "building parkd and blfwatch in $WORK"
 	(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd) || die "go build failed"
 fi
 (cd "$ROOT" && go build -o "$WORK/blfwatch" ./bench/blfwatch) || die "go build failed"
@@ -65,7 +69,6 @@ YAML
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [[ $FLOOR == 1 ]]; then
-	(cd "$ROOT" && go build -o "$WORK/blffloor" ./bench/blffloor) || die "go build failed"
 	$(pin "$DAEMON_CPU") "$WORK/blffloor" -listen "127.0.0.1:$SIP_PORT" 2>"$WORK/parkd.log" &
 else
 	$(pin "$DAEMON_CPU") "$WORK/parkd" serve --config "$WORK/parkd.yaml" --sip "udp://127.0.0.1:$SIP_PORT" \
@@ -74,7 +77,7 @@ fi
 PID=$!
 trap 'kill $PID 2>/dev/null' EXIT
 sleep 1
-kill -0 $PID 2>/dev/null || { tail -20 "$WORK/parkd.log" >&2; die "parkd did not start"; }
+kill -0 $PID 2>/dev/null || { tail -20 "$WORK/parkd.log" >&2; die "the server did not start"; }
 
 say "blfwatch: $( ((FLOOR == 1)) && echo "the floor (bench/blffloor), " )$WATCHERS watchers, $CHANGES changes (parkd on CPU ${DAEMON_CPU:-any}, watchers on CPU ${WATCH_CPU:-any})"
 $(pin "$WATCH_CPU") "$WORK/blfwatch" -target "127.0.0.1:$SIP_PORT" -watchers "$WATCHERS" -sockets "$SOCKETS" \
