@@ -153,16 +153,7 @@ func (f *floor) handle(msg []byte, from net.Addr) error {
 
 // answer writes a 200 to req with a To tag, extra header lines and body.
 func (f *floor) answer(req []byte, to net.Addr, extra, body string) error {
-	b := append(f.reply[:0], "SIP/2.0 200 OK\r\n"...)
-	for line := range rawsip.HeaderLines(req) {
-		switch rawsip.HeaderName(line) {
-		case "via", "v", "from", "f", "call-id", "i", "cseq":
-			b = append(append(b, line...), "\r\n"...)
-		case "to", "t":
-			b = append(append(b, line...), ";tag=floor\r\n"...)
-		}
-	}
-	b = append(b, "Contact: <sip:floor@"+f.local+">\r\n"+extra+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body...)
+	b := rawsip.AppendAnswer(f.reply[:0], req, "floor", "Contact: <sip:floor@"+f.local+">\r\n"+extra, body)
 	f.reply = b
 	_, err := f.conn.WriteTo(b, to)
 	return err

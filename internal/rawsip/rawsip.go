@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"iter"
+	"strconv"
 	"strings"
 )
 
@@ -44,16 +45,27 @@ func HeaderName(line []byte) string {
 
 // AppendOK appends a 200 to req built from its Via, From, To, Call-ID and
 // CSeq lines (RFC 3261 §8.2.6.2).
-func AppendOK(dst, req []byte) []byte {
+func AppendOK(dst, req []byte) []byte { return AppendAnswer(dst, req, "", "", "") }
+
+// AppendAnswer is AppendOK with a tag added to the To line (none when
+// toTag is ""), then headers (whole lines, CRLF-ended) and body.
+func AppendAnswer(dst, req []byte, toTag, headers, body string) []byte {
 	dst = append(dst, "SIP/2.0 200 OK\r\n"...)
 	for line := range HeaderLines(req) {
-		switch HeaderName(line) {
+		name := HeaderName(line)
+		switch name {
 		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
 			dst = append(dst, line...)
+			if toTag != "" && (name == "to" || name == "t") {
+				dst = append(dst, ";tag="+toTag...)
+			}
 			dst = append(dst, "\r\n"...)
 		}
 	}
-	return append(dst, "Content-Length: 0\r\n\r\n"...)
+	dst = append(dst, headers+"Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	return append(dst, body...)
 }
 
 // Transaction names a request by a hash of its Call-ID and CSeq lines: the
