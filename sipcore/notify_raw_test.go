@@ -1,6 +1,9 @@
 package sipcore
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // What the socket-level reader takes from a response's bytes, and what it
 // leaves to sipgo.
@@ -29,4 +32,53 @@ func TestNotifyAnswerParts(t *testing.T) {
 			t.Errorf("%s: branch %q, want %q", tc.name, got, tc.branch)
 		}
 	}
+}
+
+// The read loop takes the branch of every 200 in a fan-out without
+// allocating.
+func TestTopViaBranchDoesNotAllocate(t *testing.T) {
+	msg := []byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;rport=5060;received=10.0.0.5;branch=z9hG4bK.pn00000000000000ff\r\nFrom: <sip:a@b>;tag=1\r\nCSeq: 1 NOTIFY\r\n\r\n")
+	if n := testing.AllocsPerRun(100, func() { topViaBranch(msg) }); n != 0 {
+		t.Errorf("%v allocations per response, want 0", n)
+	}
+}
+
+// topViaBranch reads what a plain split of the header lines reads, on any
+// bytes.
+func FuzzTopViaBranch(f *testing.F) {
+	f.Add("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=b\r\n\r\n")
+	f.Add("SIP/2.0 200 OK\r\nv : SIP/2.0/UDP h; BRANCH = b1 ;x, SIP/2.0/UDP c\r\n\r\nVia: x;branch=body")
+	f.Add("SIP/2.0 200 OK\r\nX: y\r\nvia:;;branch;branch=\r\n")
+	f.Fuzz(func(t *testing.T, msg string) {
+		got, want := topViaBranch([]byte(msg)), splitViaBranch(msg)
+		if string(got) != want {
+			t.Errorf("topViaBranch(%q) = %q, want %q", msg, got, want)
+		}
+	})
+}
+
+// splitViaBranch is topViaBranch written the obvious way: the headers cut
+// at the blank line, split into lines and parameters.
+func splitViaBranch(msg string) string {
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")[1:]
+	for _, line := range lines {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		name = strings.TrimSpace(name)
+		if !strings.EqualFold(name, "via") && !strings.EqualFold(name, "v") {
+			continue
+		}
+		value, _, _ = strings.Cut(value, ",")
+		for _, param := range strings.Split(value, ";")[1:] {
+			k, v, _ := strings.Cut(param, "=")
+			if strings.EqualFold(strings.TrimSpace(k), "branch") {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	return ""
 }
