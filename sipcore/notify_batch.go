@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // notifyBatchSize is how many NOTIFYs one sendmmsg hands the kernel. A
@@ -84,8 +83,8 @@ func (b *notifyBatch) flush() {
 	b.txs, b.track = b.txs[:0], b.track[:0]
 }
 
-// batchWriter is sendmmsg on a UDP socket (ipv4.PacketConn and
-// ipv6.PacketConn both have it, with one Message type).
+// batchWriter is sendmmsg on a UDP socket: parkd's raw one on Linux
+// (notify_sendmmsg_linux.go), x/net's elsewhere.
 type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
@@ -104,11 +103,7 @@ func (n *notifier) batchWriter(conn *net.UDPConn) batchWriter {
 	defer c.mu.Unlock()
 	if c.conn != conn {
 		c.conn = conn
-		if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
-			c.w = ipv4.NewPacketConn(conn)
-		} else {
-			c.w = ipv6.NewPacketConn(conn)
-		}
+		c.w = newBatchWriter(conn)
 	}
 	return c.w
 }
