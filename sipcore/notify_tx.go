@@ -33,9 +33,14 @@ type notifier struct {
 
 // notifyTx is one NOTIFY in flight.
 type notifyTx struct {
-	s        *Subscription
-	id       uint64
+	s  *Subscription
+	id uint64
+	// msg is the NOTIFY's bytes, written in buf when it fitted one of
+	// the pool's (notify_buf.go); mu keeps a retransmission from writing
+	// them while the transaction's end gives buf back.
+	mu       sync.Mutex
 	msg      []byte
+	buf      *[]byte
 	dest     netip.AddrPort
 	addr     *net.UDPAddr // dest, for sendmmsg
 	conn     *net.UDPConn
@@ -112,7 +117,8 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 	}
 	ep.notifier.byID[tx.id] = tx // before the write: the answer may come at once
 	ep.notifier.mu.Unlock()
-	tx.msg = s.appendNotifyLocked(make([]byte, 0, size), h, tx.id)
+	tx.buf = takeNotifyBuf(size)
+	tx.msg = s.appendNotifyLocked(notifyBufBytes(tx.buf, size), h, tx.id)
 	s.dirty = false
 	if tx.final {
 		s.gone = true
@@ -245,7 +251,11 @@ func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
 		}
 		return
 	}
-	tx.conn.WriteToUDPAddrPort(tx.msg, tx.dest) // a failure shows as no answer
+	tx.mu.Lock()
+	if tx.msg != nil { // nil: answered since the check above
+		tx.conn.WriteToUDPAddrPort(tx.msg, tx.dest) // a failure shows as no answer
+	}
+	tx.mu.Unlock()
 	if tx.answered.Load() {
 		tx.interval = ep.notifier.t2
 	} else {
@@ -260,6 +270,7 @@ func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
 // frees its room at the destination and lets the subscription go on (or
 // end).
 func (ep *Endpoint) notifyEnded(tx *notifyTx, status int, err error) {
+	tx.release()
 	ep.releasePaced(tx.dest, tx.size)
 	s := tx.s
 	if tx.final {

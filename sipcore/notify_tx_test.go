@@ -236,3 +236,26 @@ func branchOf(m *sip.Request) string {
 	b, _ := m.Via().Params.Get("branch")
 	return b
 }
+
+// A NOTIFY's bytes stay its own until its transaction ends: while another
+// watcher's NOTIFYs are answered and their buffers go back to the pool
+// and out again, the unanswered one is still resent byte for byte.
+func TestResentNotifyKeepsItsBytesWhileOthersEnd(t *testing.T) {
+	ep, ctx, quiet, first := subscribedWithFastTimerE(t)
+	addr := ep.Addrs()[0].Addr
+	busy := newRawPeer(t, "127.0.0.1")
+	busy.answer(addr, subscribeRaw(ctx, t, ep, busy, 2), 200)
+	for i := range 6 {
+		body := presence.DialogInfoBody("sip:701@"+addr, nil)
+		if i%2 == 0 {
+			body = parked(addr)
+		}
+		ep.Publish("slot:701", EventDialog, body)
+		busy.answer(addr, nextNotify(ctx, t, busy), 200)
+	}
+	for range 2 {
+		if again := nextNotify(ctx, t, quiet); again.String() != first.String() {
+			t.Fatalf("retransmission differs:\n%s\nfirst:\n%s", again, first)
+		}
+	}
+}
