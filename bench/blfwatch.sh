@@ -16,6 +16,7 @@
 #   PARKD_BIN  run this parkd binary instead of building one []
 #   FLOOR      1: run bench/blffloor in parkd's place, the kernel's floor
 #              for the same fan-out (no transactions, one body per change) [0]
+#   FLOOR_BIN  with FLOOR=1, run this blffloor binary instead of building one []
 #   WORK       work directory [mktemp]
 #
 # parkd logs one WARN at the end, "some final NOTIFYs were not answered in
@@ -43,7 +44,10 @@ die() { say "error: $*"; exit 2; }
 pin() { if [[ -n $1 ]]; then echo taskset -c "$1"; fi; }
 [[ -z $DAEMON_CPU && -z $WATCH_CPU ]] || command -v taskset >/dev/null || die "taskset not found (util-linux)"
 
-if [[ $FLOOR == 1 ]]; then
+if [[ $FLOOR == 1 && -n ${FLOOR_BIN:-} ]]; then
+	say "building blfwatch in $WORK"
+	cp "$FLOOR_BIN" "$WORK/blffloor" || die "cannot copy FLOOR_BIN $FLOOR_BIN"
+elif [[ $FLOOR == 1 ]]; then
 	say "building blffloor and blfwatch in $WORK"
 	(cd "$ROOT" && go build -o "$WORK/blffloor" ./bench/blffloor) || die "go build failed"
 elif [[ -n ${PARKD_BIN:-} ]]; then

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/parkd/parkd/internal/mmsg"
 )
 
 // notifyBatchSize is how many NOTIFYs one sendmmsg hands the kernel. A
@@ -83,11 +85,8 @@ func (b *notifyBatch) flush() {
 	b.txs, b.track = b.txs[:0], b.track[:0]
 }
 
-// batchWriter is sendmmsg on a UDP socket: parkd's raw one on Linux
-// (notify_sendmmsg_linux.go), x/net's elsewhere.
-type batchWriter interface {
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
+// batchWriter is sendmmsg on a UDP socket (internal/mmsg).
+type batchWriter = mmsg.Writer
 
 // notifyConn caches the batch writer of the UDP listener NOTIFYs go out on.
 type notifyConn struct {
@@ -103,7 +102,7 @@ func (n *notifier) batchWriter(conn *net.UDPConn) batchWriter {
 	defer c.mu.Unlock()
 	if c.conn != conn {
 		c.conn = conn
-		c.w = newBatchWriter(conn)
+		c.w = mmsg.NewWriter(conn)
 	}
 	return c.w
 }

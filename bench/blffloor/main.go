@@ -4,12 +4,12 @@
 // bench/blfwatch.sh): it answers the watchers' SUBSCRIBEs and the
 // caller's INVITE and BYE with 200s (ACKs need nothing), and on each park
 // and hang-up writes one NOTIFY per subscription, of the size and shape
-// parkd's are, with the same sendmmsg batches of 64, then reads the
-// watchers' 200s with recvmmsg. It keeps no transactions, retransmits
-// nothing, renders the body once per change and parses no more than it
-// must, so what blfwatch measures against it is what the kernel's
-// loopback costs on this machine: parkd's last-NOTIFY times divided by
-// these are the BLF fan-out's ratio to the floor.
+// parkd's are, with parkd's sendmmsg batches of 64 (internal/mmsg), then
+// reads the watchers' 200s with recvmmsg. It keeps no transactions,
+// retransmits nothing, renders the body once per change and parses no
+// more than it must, so what blfwatch measures against it is what the
+// kernel's loopback costs on this machine: parkd's last-NOTIFY times
+// divided by these are the BLF fan-out's ratio to the floor.
 //
 //	go run ./bench/blffloor -listen 127.0.0.1:25070
 package main
@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/parkd/parkd/internal/mmsg"
 	"github.com/parkd/parkd/internal/rawsip"
 	"github.com/parkd/parkd/sipcore/presence"
 	"golang.org/x/net/ipv4"
@@ -78,7 +79,8 @@ type subscription struct {
 
 type floor struct {
 	conn      *net.UDPConn
-	pc        *ipv4.PacketConn
+	pc        *ipv4.PacketConn // recvmmsg
+	batch     mmsg.Writer      // sendmmsg, as parkd's (a raw system call on Linux)
 	local     string
 	subs      []subscription
 	known     map[string]bool // SUBSCRIBE Call-IDs seen: a retransmission is answered, not added
@@ -92,7 +94,7 @@ type floor struct {
 }
 
 func newFloor(conn *net.UDPConn) *floor {
-	return &floor{conn: conn, pc: ipv4.NewPacketConn(conn), local: conn.LocalAddr().String(), known: map[string]bool{}}
+	return &floor{conn: conn, pc: ipv4.NewPacketConn(conn), batch: mmsg.NewWriter(conn), local: conn.LocalAddr().String(), known: map[string]bool{}}
 }
 
 func (f *floor) serve() error {
@@ -174,7 +176,7 @@ func (f *floor) fanOut(occupied bool) error {
 		f.msgs = append(f.msgs, ipv4.Message{Buffers: [][]byte{f.notifies[i]}, Addr: s.addr})
 	}
 	for done := 0; done < len(f.msgs); {
-		n, err := f.pc.WriteBatch(f.msgs[done:min(done+batchSize, len(f.msgs))], 0)
+		n, err := f.batch.WriteBatch(f.msgs[done:min(done+batchSize, len(f.msgs))], 0)
 		if err != nil {
 			return fmt.Errorf("sendmmsg: %w", err)
 		}

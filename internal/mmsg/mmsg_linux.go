@@ -1,4 +1,4 @@
-package sipcore
+package mmsg
 
 import (
 	"encoding/binary"
@@ -13,16 +13,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawBatchWriter is sendmmsg(2) made as a raw system call on the SIP
-// socket, which Go keeps non-blocking. Through x/net the call enters the
-// runtime's system-call state, and a 64-NOTIFY batch takes a few hundred
+// rawWriter is sendmmsg(2) made as a raw system call on a socket Go
+// keeps non-blocking. Through x/net the call enters the runtime's
+// system-call state, and a 64-message batch takes a few hundred
 // microseconds there: long enough for the runtime's monitor thread to
 // hand the P to another thread, and every such hand-off keeps the monitor
 // waking every 20 µs. On a parkd given one core that was 15 % of its CPU
-// during a fan-out to 1,000 watchers, taken from the fan-out itself. A
-// raw call keeps the P; it cannot block, and a full send buffer (EAGAIN)
-// waits in Go's poller like any write.
-type rawBatchWriter struct {
+// during a BLF fan-out to 1,000 watchers, taken from the fan-out itself.
+// A raw call keeps the P; it cannot block, and a full send buffer
+// (EAGAIN) waits in Go's poller like any write.
+type rawWriter struct {
 	rc    syscall.RawConn
 	inet6 bool // the socket's family: addresses are written in it
 	// The fan-out's goroutines share the writer, each with a scratch of
@@ -44,18 +44,20 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-func newBatchWriter(conn *net.UDPConn) batchWriter {
+// NewWriter returns conn's batch writer: the raw one, unless conn gives no
+// access to its descriptor.
+func NewWriter(conn *net.UDPConn) Writer {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return ipv4.NewPacketConn(conn) // not a socket Go opened: x/net's way
 	}
 	a, _ := conn.LocalAddr().(*net.UDPAddr)
-	return &rawBatchWriter{rc: rc, inet6: a == nil || a.IP.To4() == nil}
+	return &rawWriter{rc: rc, inet6: a == nil || a.IP.To4() == nil}
 }
 
 // WriteBatch sends ms as sendmmsg does: the count sent, which may stop
 // short of len(ms) without an error; an error only when none was sent.
-func (w *rawBatchWriter) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
+func (w *rawWriter) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
 	if len(ms) == 0 {
 		return 0, nil
 	}

@@ -1,4 +1,4 @@
-package sipcore
+package mmsg
 
 import (
 	"net"
@@ -18,8 +18,8 @@ func TestRawBatchWriterSendsEachMessageToItsAddress(t *testing.T) {
 				t.Skipf("no %s loopback: %v", tc.network, err)
 			}
 			defer conn.Close()
-			w := newBatchWriter(conn)
-			if _, ok := w.(*rawBatchWriter); !ok {
+			w := NewWriter(conn)
+			if _, ok := w.(*rawWriter); !ok {
 				t.Fatalf("writer %T, want the raw one", w)
 			}
 			var peers []*net.UDPConn

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package sipcore
+package mmsg
 
 import (
 	"net"
@@ -9,7 +9,8 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-func newBatchWriter(conn *net.UDPConn) batchWriter {
+// NewWriter returns x/net's batch writer for conn.
+func NewWriter(conn *net.UDPConn) Writer {
 	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
 		return ipv4.NewPacketConn(conn)
 	}
