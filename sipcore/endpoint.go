@@ -182,7 +182,12 @@ func (ep *Endpoint) listen() error {
 			if uc, ok := conn.(*net.UDPConn); ok {
 				uc.SetReadBuffer(udpReadBuffer)
 				// Stamped from the start: what waits for Serve counts.
-				ep.stamped = append(ep.stamped, newStampedConn(uc))
+				sc, err := newStampedConn(uc)
+				if err != nil {
+					conn.Close()
+					return fmt.Errorf("sip listen %s: %w", l, err)
+				}
+				ep.stamped = append(ep.stamped, sc)
 			}
 			addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 			ep.listeners = append(ep.listeners, listener{"udp", addr, conn})

@@ -35,15 +35,15 @@ func Read(conn *net.UDPConn, buf, oob []byte) (n int, from netip.AddrPort, at ti
 	if err != nil {
 		return 0, from, time.Time{}, err
 	}
-	if at, ok := stamp(oob[:oobn]); ok {
+	if at, ok := FromControl(oob[:oobn]); ok {
 		return n, from, at, nil
 	}
 	return n, from, time.Now(), nil
 }
 
-// stamp finds the timestamp among the control messages without
-// allocating: parkd's SIP socket reads every datagram through it.
-func stamp(oob []byte) (time.Time, bool) {
+// FromControl finds the timestamp among a datagram's control messages,
+// without allocating: parkd's SIP socket reads every datagram through it.
+func FromControl(oob []byte) (time.Time, bool) {
 	for len(oob) > 0 {
 		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
 		if err != nil {

@@ -19,3 +19,6 @@ func Read(conn *net.UDPConn, buf, oob []byte) (n int, from netip.AddrPort, at ti
 	n, from, err = conn.ReadFromUDPAddrPort(buf)
 	return n, from, time.Now(), err
 }
+
+// FromControl finds no timestamp here: the kernel gives none.
+func FromControl(oob []byte) (time.Time, bool) { return time.Time{}, false }

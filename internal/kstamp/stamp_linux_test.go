@@ -18,10 +18,10 @@ func TestStampDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := stamp(oob[:oobn]); !ok {
+	if _, ok := FromControl(oob[:oobn]); !ok {
 		t.Fatal("no timestamp in the control message")
 	}
-	if n := testing.AllocsPerRun(100, func() { stamp(oob[:oobn]) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { FromControl(oob[:oobn]) }); n != 0 {
 		t.Errorf("stamp allocates %.0f times", n)
 	}
 }
