@@ -1,6 +1,8 @@
-// Package mmsg writes a batch of UDP datagrams, each to its own address,
-// with one sendmmsg(2): a BLF fan-out's NOTIFYs, and the same fan-out in
-// bench/blffloor.
+// Package mmsg moves UDP datagrams a batch per system call: Writer sends
+// a BLF fan-out's NOTIFYs, each to its own address, with one sendmmsg(2)
+// (parkd's and bench/blffloor's alike), and Reader takes what is queued on
+// the SIP socket with one recvmmsg(2) and hands it out a datagram at a
+// time.
 package mmsg
 
 import "golang.org/x/net/ipv4"
