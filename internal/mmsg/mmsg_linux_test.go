@@ -11,13 +11,9 @@ import (
 // The raw sendmmsg writes each message, of one or several buffers, to its
 // own address, on IPv4 and IPv6 sockets alike.
 func TestRawBatchWriterSendsEachMessageToItsAddress(t *testing.T) {
-	for _, tc := range []struct{ network, host string }{{"udp4", "127.0.0.1"}, {"udp6", "::1"}} {
+	for _, tc := range loopbacks {
 		t.Run(tc.network, func(t *testing.T) {
-			conn, err := net.ListenUDP(tc.network, &net.UDPAddr{IP: net.ParseIP(tc.host)})
-			if err != nil {
-				t.Skipf("no %s loopback: %v", tc.network, err)
-			}
-			defer conn.Close()
+			conn := listenLoopback(t, tc.network, tc.host)
 			w := NewWriter(conn)
 			if _, ok := w.(*rawWriter); !ok {
 				t.Fatalf("writer %T, want the raw one", w)
@@ -25,11 +21,7 @@ func TestRawBatchWriterSendsEachMessageToItsAddress(t *testing.T) {
 			var peers []*net.UDPConn
 			var ms []ipv4.Message
 			for i := range 3 {
-				p, err := net.ListenUDP(tc.network, &net.UDPAddr{IP: net.ParseIP(tc.host)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer p.Close()
+				p := listenLoopback(t, tc.network, tc.host)
 				peers = append(peers, p)
 				ms = append(ms, ipv4.Message{Buffers: [][]byte{[]byte("NOTIFY "), {byte('a' + i)}}, Addr: p.LocalAddr()})
 			}

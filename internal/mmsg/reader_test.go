@@ -14,13 +14,9 @@ import (
 // each with its own source and an arrival no later than its read, also
 // when there are more of them than one batch holds.
 func TestReaderHandsOutQueuedDatagramsInOrder(t *testing.T) {
-	for _, tc := range []struct{ network, host string }{{"udp4", "127.0.0.1"}, {"udp6", "::1"}} {
+	for _, tc := range loopbacks {
 		t.Run(tc.network, func(t *testing.T) {
-			conn, err := net.ListenUDP(tc.network, &net.UDPAddr{IP: net.ParseIP(tc.host)})
-			if err != nil {
-				t.Skipf("no %s loopback: %v", tc.network, err)
-			}
-			defer conn.Close()
+			conn := listenLoopback(t, tc.network, tc.host)
 			kstamp.Enable(conn)
 			r, err := NewReader(conn, 4, 64)
 			if err != nil {
@@ -28,12 +24,7 @@ func TestReaderHandsOutQueuedDatagramsInOrder(t *testing.T) {
 			}
 			var senders []*net.UDPConn
 			for range 2 {
-				s, err := net.ListenUDP(tc.network, &net.UDPAddr{IP: net.ParseIP(tc.host)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
-				senders = append(senders, s)
+				senders = append(senders, listenLoopback(t, tc.network, tc.host))
 			}
 			const total = 10 // two and a half batches
 			for i := range total {
@@ -64,11 +55,7 @@ func TestReaderHandsOutQueuedDatagramsInOrder(t *testing.T) {
 // A read into a short buffer gets the start of the datagram, as a plain
 // read would, and the next read the next datagram.
 func TestReaderCutsALongDatagramToTheBuffer(t *testing.T) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := listenLoopback(t, "udp4", "127.0.0.1")
 	r, err := NewReader(conn, 4, 64)
 	if err != nil {
 		t.Fatal(err)
