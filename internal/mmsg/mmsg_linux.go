@@ -30,11 +30,18 @@ type rawWriter struct {
 	scratch sync.Pool // *mmsgScratch
 }
 
-// mmsgScratch is the headers of one sendmmsg call.
+// mmsgScratch is the headers of one sendmmsg call, and its results.
 type mmsgScratch struct {
 	hdrs  []mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // room for either family
+	n     int                     // messages to send
+	flags int
+	sent  int
+	errno syscall.Errno
+	// send is sc.sendmmsg, bound once: a closure made per call would be
+	// allocated per call.
+	send func(fd uintptr) bool
 }
 
 // mmsghdr is struct mmsghdr: a msghdr and the byte count the kernel sent.
@@ -64,29 +71,36 @@ func (w *rawWriter) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
 	sc, _ := w.scratch.Get().(*mmsgScratch)
 	if sc == nil {
 		sc = &mmsgScratch{}
+		sc.send = sc.sendmmsg
 	}
 	defer w.scratch.Put(sc)
 	if err := sc.prepare(ms, w.inet6); err != nil {
 		return 0, err
 	}
-	var sent int
-	var errno syscall.Errno
-	err := w.rc.Write(func(fd uintptr) bool {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sc.hdrs[0])), uintptr(len(ms)), uintptr(flags), 0, 0)
-		if e == unix.EAGAIN || e == unix.EINTR {
-			return false // wait until the socket can take more
-		}
-		sent, errno = int(r), e
-		return true
-	})
+	sc.n, sc.flags, sc.sent, sc.errno = len(ms), flags, 0, 0
+	err := w.rc.Write(sc.send)
 	clear(sc.iovs) // let the messages' bytes go
 	switch {
 	case err != nil:
 		return 0, err
-	case errno != 0:
-		return 0, os.NewSyscallError("sendmmsg", errno)
+	case sc.errno != 0:
+		return 0, os.NewSyscallError("sendmmsg", sc.errno)
 	}
-	return sent, nil
+	return sc.sent, nil
+}
+
+// sendmmsg is the system call, for the socket's RawConn.Write.
+func (sc *mmsgScratch) sendmmsg(fd uintptr) bool {
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sc.hdrs[0])), uintptr(sc.n), uintptr(sc.flags), 0, 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false // wait until the socket can take more
+	}
+	if e != 0 {
+		sc.errno = e
+		return true
+	}
+	sc.sent = int(r)
+	return true
 }
 
 // prepare fills the headers for ms, growing the arrays as needed.

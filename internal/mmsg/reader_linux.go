@@ -31,6 +31,10 @@ type Reader struct {
 	// The datagrams of the last recvmmsg: next is the one Read hands out
 	// next, of got.
 	got, next int
+	// recv is r.recvmmsg, bound once: a closure made per call would be
+	// allocated per call.
+	recv  func(fd uintptr) bool
+	errno syscall.Errno
 }
 
 // NewReader reads conn batch datagrams at a time, each of at most size
@@ -52,6 +56,7 @@ func NewReader(conn *net.UDPConn, batch, size int) (*Reader, error) {
 	for i := range r.bufs {
 		r.bufs[i] = make([]byte, size)
 	}
+	r.recv = r.recvmmsg
 	return r, nil
 }
 
@@ -90,24 +95,29 @@ func (r *Reader) fill() error {
 		h.hdr.Control = &r.oob[i*kstamp.OOBSize]
 		h.hdr.SetControllen(kstamp.OOBSize)
 	}
-	var got int
-	var errno syscall.Errno
-	err := r.rc.Read(func(fd uintptr) bool {
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EAGAIN || e == unix.EINTR {
-			return false // wait in Go's poller for input
-		}
-		got, errno = int(n), e
-		return true
-	})
+	r.got, r.next, r.errno = 0, 0, 0
+	err := r.rc.Read(r.recv)
 	switch {
 	case err != nil:
 		return err
-	case errno != 0:
-		return os.NewSyscallError("recvmmsg", errno)
+	case r.errno != 0:
+		return os.NewSyscallError("recvmmsg", r.errno)
 	}
-	r.got, r.next = got, 0
 	return nil
+}
+
+// recvmmsg is the system call, for the socket's RawConn.Read.
+func (r *Reader) recvmmsg(fd uintptr) bool {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false // wait in Go's poller for input
+	}
+	if e != 0 {
+		r.errno = e
+		return true
+	}
+	r.got = int(n)
+	return true
 }
 
 // addrPort reads the source address the kernel wrote.
