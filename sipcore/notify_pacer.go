@@ -17,7 +17,14 @@ import (
 type notifyPacer struct {
 	mu    sync.Mutex
 	dests map[netip.AddrPort]*paceWindow
+	// spare holds windows whose destination has nothing in flight: with a
+	// watcher per destination every NOTIFY made and dropped one, a tenth
+	// of what a fan-out allocated.
+	spare []*paceWindow
 }
+
+// paceSpare bounds the spare windows: a fan-out's worth.
+const paceSpare = 1024
 
 const (
 	paceCount = 32
@@ -49,7 +56,11 @@ func (q *notifyPacer) admit(dest netip.AddrPort, p pacedNotify) bool {
 	}
 	w := q.dests[dest]
 	if w == nil {
-		w = &paceWindow{}
+		if n := len(q.spare); n > 0 {
+			w, q.spare = q.spare[n-1], q.spare[:n-1]
+		} else {
+			w = &paceWindow{}
+		}
 		q.dests[dest] = w
 	}
 	if len(w.waiting) == 0 && w.fits(p.size) {
@@ -89,6 +100,10 @@ func (q *notifyPacer) release(dest netip.AddrPort, size int, next []pacedNotify)
 		w.waiting = nil // let a long queue's array go
 		if w.inflight == 0 {
 			delete(q.dests, dest)
+			if len(q.spare) < paceSpare {
+				*w = paceWindow{}
+				q.spare = append(q.spare, w)
+			}
 		}
 	}
 	return next

@@ -259,6 +259,7 @@ func deliver(subs []*Subscription, body presence.Body, seq uint64, track *fanout
 			}
 		}
 		b.flush()
+		b.done()
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(subs)+fanoutChunk-1)/fanoutChunk)
 	if workers <= 1 {
