@@ -63,7 +63,7 @@ func NewReader(conn *net.UDPConn, batch, size int) (*Reader, error) {
 // Read copies the next datagram into b and says where it came from and
 // when it arrived.
 func (r *Reader) Read(b []byte) (n int, from netip.AddrPort, at time.Time, err error) {
-	if r.next == r.got {
+	for r.next == r.got { // a call that took nothing takes again
 		if err := r.fill(); err != nil {
 			return 0, netip.AddrPort{}, time.Time{}, err
 		}
