@@ -104,44 +104,44 @@ func (sc *mmsgScratch) sendmmsg(fd uintptr) bool {
 }
 
 // prepare fills the headers for ms, growing the arrays as needed.
-func (w *mmsgScratch) prepare(ms []ipv4.Message, inet6 bool) error {
+func (sc *mmsgScratch) prepare(ms []ipv4.Message, inet6 bool) error {
 	niov := 0
 	for _, m := range ms {
 		niov += len(m.Buffers)
 	}
-	if cap(w.hdrs) < len(ms) {
-		w.hdrs = make([]mmsghdr, len(ms))
-		w.names = make([]unix.RawSockaddrInet6, len(ms))
+	if cap(sc.hdrs) < len(ms) {
+		sc.hdrs = make([]mmsghdr, len(ms))
+		sc.names = make([]unix.RawSockaddrInet6, len(ms))
 	}
-	if cap(w.iovs) < niov {
-		w.iovs = make([]unix.Iovec, niov)
+	if cap(sc.iovs) < niov {
+		sc.iovs = make([]unix.Iovec, niov)
 	}
-	w.hdrs, w.names, w.iovs = w.hdrs[:len(ms)], w.names[:len(ms)], w.iovs[:niov]
+	sc.hdrs, sc.names, sc.iovs = sc.hdrs[:len(ms)], sc.names[:len(ms)], sc.iovs[:niov]
 	iov := 0
 	for i, m := range ms {
 		first := iov
 		for _, b := range m.Buffers {
 			if len(b) > 0 {
-				w.iovs[iov].Base = &b[0]
-				w.iovs[iov].SetLen(len(b))
+				sc.iovs[iov].Base = &b[0]
+				sc.iovs[iov].SetLen(len(b))
 				iov++
 			}
 		}
-		h := &w.hdrs[i]
+		h := &sc.hdrs[i]
 		*h = mmsghdr{}
 		if iov > first {
-			h.hdr.Iov = &w.iovs[first]
+			h.hdr.Iov = &sc.iovs[first]
 			h.hdr.SetIovlen(iov - first)
 		}
 		addr, ok := m.Addr.(*net.UDPAddr)
 		if !ok || addr == nil {
 			return errors.New("sendmmsg: a message without a UDP address")
 		}
-		n, err := putName(&w.names[i], addr, inet6)
+		n, err := putName(&sc.names[i], addr, inet6)
 		if err != nil {
 			return err
 		}
-		h.hdr.Name = (*byte)(unsafe.Pointer(&w.names[i]))
+		h.hdr.Name = (*byte)(unsafe.Pointer(&sc.names[i]))
 		h.hdr.Namelen = n
 	}
 	return nil
