@@ -48,28 +48,28 @@ func responseStatus(data []byte) (int, bool) {
 // or compact form), or nil. It reads the header lines in place, without
 // allocating: the read loop runs it on every 200 of a fan-out.
 func topViaBranch(data []byte) []byte {
-	_, rest, _ := bytes.Cut(data, crlf) // the status line
+	_, rest, _ := bytes.Cut(data, []byte("\r\n")) // the status line
 	for len(rest) > 0 {
 		var line []byte
-		line, rest, _ = bytes.Cut(rest, crlf)
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		if len(line) == 0 {
 			return nil // the end of the headers
 		}
-		name, value, ok := bytes.Cut(line, colon)
+		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
 		}
 		name = bytes.TrimSpace(name)
-		if !bytes.EqualFold(name, via) && !bytes.EqualFold(name, viaCompact) {
+		if !bytes.EqualFold(name, []byte("via")) && !bytes.EqualFold(name, []byte("v")) {
 			continue
 		}
-		value, _, _ = bytes.Cut(value, comma) // the top one of several in a line
-		_, params, _ := bytes.Cut(value, semicolon)
+		value, _, _ = bytes.Cut(value, []byte(",")) // the top one of several in a line
+		_, params, _ := bytes.Cut(value, []byte(";"))
 		for len(params) > 0 {
 			var param []byte
-			param, params, _ = bytes.Cut(params, semicolon)
-			k, v, _ := bytes.Cut(param, equals)
-			if bytes.EqualFold(bytes.TrimSpace(k), branchParam) {
+			param, params, _ = bytes.Cut(params, []byte(";"))
+			k, v, _ := bytes.Cut(param, []byte("="))
+			if bytes.EqualFold(bytes.TrimSpace(k), []byte("branch")) {
 				return bytes.TrimSpace(v)
 			}
 		}
@@ -77,14 +77,3 @@ func topViaBranch(data []byte) []byte {
 	}
 	return nil
 }
-
-var (
-	crlf        = []byte("\r\n")
-	colon       = []byte(":")
-	comma       = []byte(",")
-	semicolon   = []byte(";")
-	equals      = []byte("=")
-	via         = []byte("via")
-	viaCompact  = []byte("v")
-	branchParam = []byte("branch")
-)
