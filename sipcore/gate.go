@@ -245,10 +245,7 @@ func (g *gated) reply(req *sip.Request, res *sip.Response) {
 		to.Params.Add("tag", statelessTag(req))
 	}
 	conn := g.ep.udpConn(g.info.LocalAddr)
-	srcPort := 0
-	if ua, ok := g.info.RemoteAddr.(*net.UDPAddr); ok {
-		srcPort = ua.Port
-	}
+	srcPort := int(addrPort(g.info.RemoteAddr).Port())
 	if conn == nil || !g.src.IsValid() {
 		return
 	}
@@ -328,6 +325,8 @@ func startMethod(data []byte) sip.RequestMethod {
 
 func addrPort(a net.Addr) netip.AddrPort {
 	switch a := a.(type) {
+	case *udpSource:
+		return a.AddrPort()
 	case *net.UDPAddr:
 		return a.AddrPort()
 	case *net.TCPAddr:

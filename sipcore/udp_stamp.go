@@ -23,6 +23,9 @@ type stampedConn struct {
 	local  netip.AddrPort
 	reader *mmsg.Reader
 	last   atomic.Int64 // UnixNano of the last datagram's arrival
+	// sources gives sipgo the same net.Addr, formatted once, for a source
+	// it read from recently (udp_source.go).
+	sources *sourceCache
 }
 
 // readBatch is how many queued datagrams one read of the SIP socket
@@ -37,7 +40,7 @@ func newStampedConn(c *net.UDPConn) (*stampedConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), reader: r}, nil
+	return &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), reader: r, sources: newSourceCache()}, nil
 }
 
 // ReadFrom is net.PacketConn's, for sipgo's single read loop.
@@ -47,7 +50,7 @@ func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		return 0, nil, err
 	}
 	s.last.Store(at.UnixNano())
-	return n, net.UDPAddrFromAddrPort(from), nil
+	return n, s.sources.get(from), nil
 }
 
 // arrival is when the datagram the read filter is looking at reached the

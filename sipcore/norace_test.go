@@ -1,0 +1,5 @@
+//go:build !race
+
+package sipcore
+
+const raceEnabled = false

@@ -1,0 +1,97 @@
+package sipcore
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+)
+
+// A cached source formats as *net.UDPAddr does, for sipgo's connection
+// pool keys and message sources, and as the gate reads it.
+func TestUDPSourceFormatsAsUDPAddr(t *testing.T) {
+	for _, s := range []string{"127.0.0.1:5060", "[::1]:5062", "[::ffff:10.0.0.7]:40000", "[fe80::1]:1"} {
+		ap := netip.MustParseAddrPort(s)
+		c := newSourceCache()
+		got := c.get(ap)
+		if want := net.UDPAddrFromAddrPort(ap).String(); got.String() != want {
+			t.Errorf("%s: String %q, want %q", s, got.String(), want)
+		}
+		if got.Network() != "udp" {
+			t.Errorf("%s: Network %q", s, got.Network())
+		}
+		if addrPort(got) != ap || addrIP(got) != ap.Addr().Unmap() {
+			t.Errorf("%s: the gate reads %v, %v", s, addrPort(got), addrIP(got))
+		}
+		if again := c.get(ap); again != got {
+			t.Errorf("%s: a second read made a new source", s)
+		}
+	}
+}
+
+// Sources that share an entry replace each other: the cache never holds
+// more than its size, and never hands out another source's address.
+func TestSourceCacheMissReplaces(t *testing.T) {
+	c := newSourceCache()
+	seen := map[*udpSource]netip.AddrPort{}
+	for port := range uint16(3 * sourceCacheSize) {
+		ap := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), port+1)
+		a := c.get(ap)
+		if a.AddrPort() != ap {
+			t.Fatalf("got %v for %v", a.AddrPort(), ap)
+		}
+		seen[a] = ap
+	}
+	if len(seen) != 3*sourceCacheSize {
+		t.Errorf("%d sources for %d addresses", len(seen), 3*sourceCacheSize)
+	}
+	held := 0
+	for _, a := range c.entries {
+		if a != nil {
+			held++
+		}
+	}
+	if held > sourceCacheSize {
+		t.Errorf("%d entries held", held)
+	}
+}
+
+// Reading a datagram from a source read before allocates nothing: sipgo
+// formats the source of every datagram, a thousand 200s per BLF change.
+func TestStampedReadFromKnownSourceDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	sc, err := newStampedConn(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := net.DialUDP("udp4", nil, server.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	msg, buf := []byte("SIP/2.0 200 OK\r\n\r\n"), make([]byte, 1500)
+	var from net.Addr
+	read := func() {
+		if _, err := client.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		_, a, err := sc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from = a
+	}
+	read() // the first read from this source makes its entry
+	if n := testing.AllocsPerRun(50, func() { read(); _ = from.String() }); n != 0 {
+		t.Errorf("%v allocations per datagram, want 0", n)
+	}
+	if from.String() != client.LocalAddr().String() {
+		t.Errorf("source %q, want %q", from, client.LocalAddr())
+	}
+}
