@@ -224,6 +224,41 @@ func TestLogLimiter(t *testing.T) {
 	}
 }
 
+// A flood of new sources into a table full of sources still inside their
+// minute walks the table once, not once per source: the strays' goroutines
+// wait on the limiter's lock. Once the earliest minute has passed, the
+// next new source is given room again.
+func TestLogLimiterFullTableSweepsOnce(t *testing.T) {
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	l := newLogLimiter(time.Minute, 100)
+	l.now = func() time.Time { return now }
+	for i := range 100 {
+		if ok, _ := l.allow(fmt.Sprintf("10.0.0.%d", i)); !ok {
+			t.Fatalf("source %d held back", i)
+		}
+		now = now.Add(100 * time.Millisecond) // 10.0.0.0's minute ends first
+	}
+	for i := range 10000 {
+		l.allow(fmt.Sprintf("10.1.%d.%d", i/256, i%256))
+	}
+	if l.sweeps != 1 {
+		t.Errorf("%d sweeps of the full table for 10,000 new sources, want 1", l.sweeps)
+	}
+	if ok, n := l.allow("10.2.0.1"); ok || n != 0 {
+		t.Errorf("a new source while the table is full: %v %d, want the shared line held back", ok, n)
+	}
+	now = time.Date(2026, 12, 5, 10, 1, 0, 1e8, time.UTC) // the first two minutes are over (the shared line counts against the table)
+	if ok, _ := l.allow("10.2.0.2"); !ok {
+		t.Error("a new source once a minute ended: held back, want its own line")
+	}
+	if l.sweeps != 2 {
+		t.Errorf("%d sweeps, want 2", l.sweeps)
+	}
+	if l.len() > 101 {
+		t.Errorf("%d keys remembered", l.len())
+	}
+}
+
 // FuzzClip: whatever a peer sends, the logged text is one printable line
 // of bounded length.
 func FuzzClip(f *testing.F) {

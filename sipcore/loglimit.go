@@ -29,6 +29,14 @@ type logLimiter struct {
 
 	mu   sync.Mutex
 	keys map[string]*limitState
+	// noSweepBefore is the earliest window's end at the last sweep that
+	// freed nothing: before it no key can be forgotten, and a flood of
+	// new sources into a full table would otherwise walk the whole table
+	// for each of them, under mu, while every stray's goroutine queued
+	// behind it (a hundred thousand spoofed sources piled up 60,000
+	// goroutines, whose memory the runtime never gives back).
+	noSweepBefore time.Time
+	sweeps        int // tests
 }
 
 type limitState struct {
@@ -48,7 +56,7 @@ func (l *logLimiter) allow(key string) (ok bool, suppressed int) {
 	now := l.now()
 	st, known := l.keys[key]
 	if !known {
-		if len(l.keys) >= l.max {
+		if len(l.keys) >= l.max && !now.Before(l.noSweepBefore) {
 			l.forgetQuietLocked(now)
 		}
 		if len(l.keys) >= l.max {
@@ -72,9 +80,16 @@ func (l *logLimiter) allow(key string) (ok bool, suppressed int) {
 // forgetQuietLocked drops the sources whose window has passed with nothing
 // held back: remembering them changes nothing. Callers hold l.mu.
 func (l *logLimiter) forgetQuietLocked(now time.Time) {
+	l.sweeps++
+	var earliest time.Time
 	for k, st := range l.keys {
-		if !now.Before(st.next) && st.suppressed == 0 && k != overflowKey {
+		if k == overflowKey {
+			continue
+		}
+		if !now.Before(st.next) && st.suppressed == 0 {
 			delete(l.keys, k)
+		} else if earliest.IsZero() || st.next.Before(earliest) {
+			earliest = st.next
 		}
 	}
 	if len(l.keys) < l.max {
@@ -82,10 +97,19 @@ func (l *logLimiter) forgetQuietLocked(now time.Time) {
 	}
 	// Still full of sources that keep sending: those whose window has
 	// passed lose their count rather than grow the table.
+	earliest = time.Time{}
 	for k, st := range l.keys {
-		if !now.Before(st.next) && k != overflowKey {
-			delete(l.keys, k)
+		if k == overflowKey {
+			continue
 		}
+		if !now.Before(st.next) {
+			delete(l.keys, k)
+		} else if earliest.IsZero() || st.next.Before(earliest) {
+			earliest = st.next
+		}
+	}
+	if len(l.keys) >= l.max {
+		l.noSweepBefore = earliest // every window is current until then
 	}
 }
 
