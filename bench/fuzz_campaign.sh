@@ -83,12 +83,8 @@ for v in SEED N RATE FLOOD_RATE FLOOD_SECONDS MAX_RSS_MIB STOP_WAIT QUIET_WAIT Q
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 
-# only_loopback: true when lo is the sole network interface here.
-only_loopback() {
-	local other
-	other=$(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | grep -v '^lo$' || true)
-	[[ -z $other ]] && ip -o link show lo >/dev/null 2>&1
-}
+# only_loopback
+source "$HERE/netns.sh"
 
 command -v ip >/dev/null || die "the ip command (iproute2) is needed to check the network namespace"
 if ! only_loopback; then

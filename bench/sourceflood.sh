@@ -30,11 +30,8 @@ ROOT=$(cd "$HERE/.." && pwd)
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 
-only_loopback() {
-	local other
-	other=$(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | grep -v '^lo$' || true)
-	[[ -z $other ]] && ip -o link show lo >/dev/null 2>&1
-}
+# only_loopback
+source "$HERE/netns.sh"
 
 command -v ip >/dev/null || die "the ip command (iproute2) is needed to check the network namespace"
 if ! only_loopback; then
