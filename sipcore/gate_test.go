@@ -151,6 +151,8 @@ func TestTransactionCap(t *testing.T) {
 	if !strings.Contains(res.GetHeader("Warning").Value(), "transactions") {
 		t.Errorf("Warning %q", res.GetHeader("Warning").Value())
 	}
+	// The handler rings before it hands the INVITE over: wait for both.
+	waitFor(t, "both INVITEs at the handler", func() bool { return len(h.ringing) >= 2 })
 	if n := len(h.ringing); n != 2 {
 		t.Errorf("%d INVITEs reached the handler, want 2", n)
 	}
