@@ -224,12 +224,22 @@ func (ep *Endpoint) serveListeners() {
 		switch c := l.closer.(type) {
 		case net.PacketConn:
 			var conn net.PacketConn = c
+			var stamped *stampedConn
 			for _, sc := range ep.stamped {
 				if sc.UDPConn == c {
-					conn = sc // sipgo reads with receive times (udp_stamp.go)
+					conn, stamped = sc, sc // sipgo reads with receive times (udp_stamp.go)
+					sc.pool, sc.addr = ep.ua.TransportLayer().Pool("udp"), sc.LocalAddr().String()
 				}
 			}
-			ep.serve(func() error { return ep.server.ServeUDP(conn) })
+			ep.serve(func() error {
+				for {
+					err := ep.server.ServeUDP(conn)
+					if stamped == nil || !stamped.restarted() {
+						return err
+					}
+					ep.log.Debug("SIP read loop restarted to let go of the sources it remembered", "listener", c.LocalAddr().String())
+				}
+			})
 			ep.waitServing("udp", c.LocalAddr().String())
 		case net.Listener:
 			ep.serve(func() error { return ep.server.ServeTCP(c) })

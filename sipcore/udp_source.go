@@ -47,13 +47,14 @@ type sourceCache struct {
 
 func newSourceCache() *sourceCache { return &sourceCache{seed: maphash.MakeSeed()} }
 
-// get returns the udpSource of ap, made now or on an earlier read.
-func (c *sourceCache) get(ap netip.AddrPort) *udpSource {
+// get returns the udpSource of ap, made on an earlier read or, on a miss
+// (a new source, or one that lost its entry since), now.
+func (c *sourceCache) get(ap netip.AddrPort) (src *udpSource, miss bool) {
 	i := maphash.Comparable(c.seed, ap) % sourceCacheSize
 	if a := c.entries[i]; a != nil && a.ap == ap {
-		return a
+		return a, false
 	}
 	a := newUDPSource(ap)
 	c.entries[i] = a
-	return a
+	return a, true
 }

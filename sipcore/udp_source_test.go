@@ -12,7 +12,10 @@ func TestUDPSourceFormatsAsUDPAddr(t *testing.T) {
 	for _, s := range []string{"127.0.0.1:5060", "[::1]:5062", "[::ffff:10.0.0.7]:40000", "[fe80::1]:1"} {
 		ap := netip.MustParseAddrPort(s)
 		c := newSourceCache()
-		got := c.get(ap)
+		got, miss := c.get(ap)
+		if !miss {
+			t.Errorf("%s: a first read was not a miss", s)
+		}
 		if want := net.UDPAddrFromAddrPort(ap).String(); got.String() != want {
 			t.Errorf("%s: String %q, want %q", s, got.String(), want)
 		}
@@ -22,7 +25,7 @@ func TestUDPSourceFormatsAsUDPAddr(t *testing.T) {
 		if addrPort(got) != ap || addrIP(got) != ap.Addr().Unmap() {
 			t.Errorf("%s: the gate reads %v, %v", s, addrPort(got), addrIP(got))
 		}
-		if again := c.get(ap); again != got {
+		if again, miss := c.get(ap); again != got || miss {
 			t.Errorf("%s: a second read made a new source", s)
 		}
 	}
@@ -35,7 +38,7 @@ func TestSourceCacheMissReplaces(t *testing.T) {
 	seen := map[*udpSource]netip.AddrPort{}
 	for port := range uint16(3 * sourceCacheSize) {
 		ap := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), port+1)
-		a := c.get(ap)
+		a, _ := c.get(ap)
 		if a.AddrPort() != ap {
 			t.Fatalf("got %v for %v", a.AddrPort(), ap)
 		}

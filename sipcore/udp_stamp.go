@@ -26,6 +26,19 @@ type stampedConn struct {
 	// sources gives sipgo the same net.Addr, formatted once, for a source
 	// it read from recently (udp_source.go).
 	sources *sourceCache
+
+	// sipgo's read loop is restarted now and then to let go of the
+	// sources it remembers (udp_restart.go). pool and addr are set before
+	// it serves; the rest belongs to the goroutine that runs the loop.
+	pool                   *sip.ConnectionPool
+	addr                   string // the listener's address as sipgo names it
+	newSources             int
+	restartDue, restarting bool
+	restarts               atomic.Uint64
+	recent                 [restartCarry]*udpSource // the last datagrams' sources
+	recentNext             int
+	standIn                *sip.UDPConnection // carries entries over the last restart
+	carried                []string           // the sources it carried
 }
 
 // readBatch is how many queued datagrams one read of the SIP socket
@@ -45,12 +58,18 @@ func newStampedConn(c *net.UDPConn) (*stampedConn, error) {
 
 // ReadFrom is net.PacketConn's, for sipgo's single read loop.
 func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if s.endLoopForRestart() {
+		return 0, nil, errRestartReadLoop
+	}
 	n, from, at, err := s.reader.Read(b)
 	if err != nil {
 		return 0, nil, err
 	}
 	s.last.Store(at.UnixNano())
-	return n, s.sources.get(from), nil
+	src, miss := s.sources.get(from)
+	s.countSource(miss)
+	s.noteRecent(src)
+	return n, src, nil
 }
 
 // arrival is when the datagram the read filter is looking at reached the
