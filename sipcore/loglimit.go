@@ -81,15 +81,9 @@ func (l *logLimiter) allow(key string) (ok bool, suppressed int) {
 // held back: remembering them changes nothing. Callers hold l.mu.
 func (l *logLimiter) forgetQuietLocked(now time.Time) {
 	l.sweeps++
-	var earliest time.Time
 	for k, st := range l.keys {
-		if k == overflowKey {
-			continue
-		}
-		if !now.Before(st.next) && st.suppressed == 0 {
+		if !now.Before(st.next) && st.suppressed == 0 && k != overflowKey {
 			delete(l.keys, k)
-		} else if earliest.IsZero() || st.next.Before(earliest) {
-			earliest = st.next
 		}
 	}
 	if len(l.keys) < l.max {
@@ -97,7 +91,7 @@ func (l *logLimiter) forgetQuietLocked(now time.Time) {
 	}
 	// Still full of sources that keep sending: those whose window has
 	// passed lose their count rather than grow the table.
-	earliest = time.Time{}
+	var earliest time.Time
 	for k, st := range l.keys {
 		if k == overflowKey {
 			continue
