@@ -23,27 +23,29 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"time"
+
+	"github.com/parkd/parkd/bench/internal/rtpprobe"
 )
 
 type window struct {
 	Mode       string  `json:"mode"`
 	Callers    int     `json:"callers"`
 	CPUPercent float64 `json:"cpu_pct"` // of one core
-	pacing
+	rtpprobe.Pacing
 }
 
 type report struct {
-	Callers    int      `json:"callers"`
-	CPUs       int      `json:"cpus"`
-	Seconds    float64  `json:"window_s"`
-	Windows    []window `json:"windows"`
-	FloorCPU   float64  `json:"floor_cpu_pct"` // median of the floor's windows
-	ParkdCPU   float64  `json:"parkd_cpu_pct"` // median of parkd's
-	Ratio      float64  `json:"ratio"`         // parkd / floor
-	ParkdWorst pacing   `json:"parkd_worst"`   // the worst window's pacing
-	FloorWorst pacing   `json:"floor_worst"`   // ditto
-	OnTime     bool     `json:"parkd_on_time"` // every sampled caller ≥ 49 packets/s, jitter p99 < 2 ms, in every window
-	FloorOK    bool     `json:"floor_on_time"` // the same for the floor
+	Callers    int             `json:"callers"`
+	CPUs       int             `json:"cpus"`
+	Seconds    float64         `json:"window_s"`
+	Windows    []window        `json:"windows"`
+	FloorCPU   float64         `json:"floor_cpu_pct"` // median of the floor's windows
+	ParkdCPU   float64         `json:"parkd_cpu_pct"` // median of parkd's
+	Ratio      float64         `json:"ratio"`         // parkd / floor
+	ParkdWorst rtpprobe.Pacing `json:"parkd_worst"`   // the worst window's pacing
+	FloorWorst rtpprobe.Pacing `json:"floor_worst"`   // ditto
+	OnTime     bool            `json:"parkd_on_time"` // every sampled caller ≥ 49 packets/s, jitter p99 < 2 ms, in every window
+	FloorOK    bool            `json:"floor_on_time"` // the same for the floor
 }
 
 func main() {
@@ -69,18 +71,18 @@ func main() {
 		*sample = *n
 	}
 
-	probes := make([]*probe, 0, *sample)
+	probes := make([]*rtpprobe.Probe, 0, *sample)
 	targets := make([]netip.AddrPort, 0, *n)
 	for range *sample {
-		p, err := newProbe()
+		p, err := rtpprobe.New()
 		if err != nil {
 			fatal(err)
 		}
-		go p.read()
+		go p.Read()
 		probes = append(probes, p)
-		targets = append(targets, p.addr())
+		targets = append(targets, p.Addr())
 	}
-	defer closeProbes(probes)
+	defer rtpprobe.Close(probes)
 	for len(targets) < *n {
 		s, err := newSink()
 		if err != nil {
@@ -105,19 +107,19 @@ func main() {
 			if diagnostic {
 				continue // printed and listed, not summed up
 			}
-			ok := w.MinPacketsPerSec >= 49 && w.JitterP99Ms < 2
+			ok := w.OnTime()
 			if m == "floor" {
 				floorCPU = append(floorCPU, w.CPUPercent)
 				rep.FloorOK = rep.FloorOK && ok
-				rep.FloorWorst = worse(rep.FloorWorst, w.pacing, len(floorCPU) == 1)
+				rep.FloorWorst = rtpprobe.Worse(rep.FloorWorst, w.Pacing, len(floorCPU) == 1)
 			} else {
 				parkdCPU = append(parkdCPU, w.CPUPercent)
 				rep.OnTime = rep.OnTime && ok
-				rep.ParkdWorst = worse(rep.ParkdWorst, w.pacing, len(parkdCPU) == 1)
+				rep.ParkdWorst = rtpprobe.Worse(rep.ParkdWorst, w.Pacing, len(parkdCPU) == 1)
 			}
 		}
 	}
-	rep.FloorCPU, rep.ParkdCPU = median(floorCPU), median(parkdCPU)
+	rep.FloorCPU, rep.ParkdCPU = rtpprobe.Median(floorCPU), rtpprobe.Median(parkdCPU)
 	if rep.FloorCPU > 0 && rep.ParkdCPU > 0 {
 		rep.Ratio = rep.ParkdCPU / rep.FloorCPU
 	}
@@ -132,7 +134,7 @@ func main() {
 }
 
 // measureMode runs one sender for warm + d and measures the last d.
-func measureMode(mode string, targets []netip.AddrPort, probes []*probe, ports string, warm, d time.Duration) window {
+func measureMode(mode string, targets []netip.AddrPort, probes []*rtpprobe.Probe, ports string, warm, d time.Duration) window {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	switch mode {
@@ -160,40 +162,14 @@ func measureMode(mode string, targets []netip.AddrPort, probes []*probe, ports s
 	}
 	time.Sleep(warm)
 	for _, p := range probes {
-		p.reset()
+		p.Reset()
 	}
 	c0, t0 := cpuTime(), time.Now()
 	time.Sleep(d)
 	c1, t1 := cpuTime(), time.Now()
-	pace := measure(probes, t1.Sub(t0))
+	pace := rtpprobe.Measure(probes, t1.Sub(t0))
 	cancel()
 	<-done
 	time.Sleep(200 * time.Millisecond) // the last packets land before the next mode's warm-up
-	return window{Mode: mode, Callers: len(targets), CPUPercent: 100 * float64(c1-c0) / float64(t1.Sub(t0)), pacing: pace}
-}
-
-func worse(cur, w pacing, first bool) pacing {
-	if first {
-		return w
-	}
-	cur.MinPacketsPerSec = min(cur.MinPacketsPerSec, w.MinPacketsPerSec)
-	cur.JitterP50Ms = max(cur.JitterP50Ms, w.JitterP50Ms)
-	cur.JitterP99Ms = max(cur.JitterP99Ms, w.JitterP99Ms)
-	cur.JitterMaxMs = max(cur.JitterMaxMs, w.JitterMaxMs)
-	return cur
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	for i := range s { // a handful of values
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
+	return window{Mode: mode, Callers: len(targets), CPUPercent: 100 * float64(c1-c0) / float64(t1.Sub(t0)), Pacing: pace}
 }

@@ -114,6 +114,15 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "relay-floor",
+			target: "the RTP relay against the kernel's floor (no issue target of its own): a bridged call's share of the 1,000 pairs/s target; parkd's relay CPU / the floor's, relay and phones each pinned to a core",
+			command: func(scale string) ([]string, []string) {
+				return nil, []string{"go", "run", "./bench/relay", "-n", pick(scale, "200", "500"), "-d", pick(scale, "3s", "6s"),
+					"-reps", pick(scale, "1", "3"), "-json", "{json}"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "blf-fanout",
 			target: "1,000 subscriptions to one slot: behind one default-buffer socket (last NOTIFY < 50 ms, no retransmission), on 1,000 sockets (< 15 ms), and on 4 large-buffer sockets",
 			command: func(scale string) ([]string, []string) {
