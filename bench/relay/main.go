@@ -134,8 +134,7 @@ func main() {
 		}
 	}
 	rep.FloorCPU, rep.ParkdCPU = rtpprobe.Median(floorCPU), rtpprobe.Median(parkdCPU)
-	perPacket := func(cpu float64) float64 { return cpu / 100 / float64(2**n*50) * 1e6 }
-	rep.FloorUS, rep.ParkdUS = perPacket(rep.FloorCPU), perPacket(rep.ParkdCPU)
+	rep.FloorUS, rep.ParkdUS = usPerPacket(rep.FloorCPU, 2**n), usPerPacket(rep.ParkdCPU, 2**n)
 	if rep.FloorCPU > 0 && rep.ParkdCPU > 0 {
 		rep.Ratio = rep.ParkdCPU / rep.FloorCPU
 	}
@@ -230,8 +229,14 @@ func measure(cfg config, mode string, ph *phones) (window, error) {
 	time.Sleep(200 * time.Millisecond) // the last packets land before the next window's warm-up
 	return window{
 		Mode: mode, Calls: cfg.calls, CPUPercent: cpu, Relayed: relayed, Pacing: pace,
-		USPerPacket: cpu / 100 / float64(len(cfg.phoneAddrs)*50) * 1e6,
+		USPerPacket: usPerPacket(cpu, len(cfg.phoneAddrs)),
 	}, nil
+}
+
+// usPerPacket is the relay's CPU per packet when it uses cpuPct of a core
+// while phones each send it 50 packets a second.
+func usPerPacket(cpuPct float64, phones int) float64 {
+	return cpuPct / 100 / float64(phones*50) * 1e6
 }
 
 // pinSelf runs this program again under taskset on cpu, and exits with its
