@@ -56,6 +56,16 @@ func (s *Server) HandleRefer(ctx context.Context, r *sipcore.Refer) {
 	log := r.Call.Logger().With("refer_to", r.Target)
 	s.mu.Lock()
 	plan := s.planReferLocked(r)
+	var follow func()
+	if plan.code == 0 {
+		// Taken in hand before the 202 goes out: a phone hangs up the
+		// moment its transfer is accepted, and that BYE must find the
+		// other party out of the bridge already, or it takes the call with
+		// it. parkd's own answer is what opens that window, so nothing the
+		// referrer sends after the 202 can beat it.
+		follow = s.takeReferLocked(r, plan)
+	}
+	accepted := s.referAccepted
 	s.mu.Unlock()
 	if plan.code != 0 {
 		log.Info("REFER refused", "code", plan.code, "why", plan.warning)
@@ -65,16 +75,26 @@ func (s *Server) HandleRefer(ctx context.Context, r *sipcore.Refer) {
 		return
 	}
 	if err := r.Accept(); err != nil {
-		log.Info("accepting REFER failed", "error", err)
-		return
+		// The other party is taken out of the bridge already; going on is
+		// what a 202 lost on its way would have led to.
+		log.Info("accepting REFER failed; following it all the same", "error", err)
 	}
+	if accepted != nil {
+		accepted()
+	}
+	follow()
+}
+
+// takeReferLocked does what plan asks under s.mu, and returns what is left
+// to do once the REFER is answered: the NOTIFYs, hanging up, ringing.
+func (s *Server) takeReferLocked(r *sipcore.Refer, plan referPlan) func() {
 	switch plan.kind {
 	case referPark:
-		s.referPark(r, plan)
+		return s.referParkLocked(r, plan)
 	case referTransfer:
-		s.referTransfer(r, plan)
-	case referReplace:
-		s.referReplace(r, plan)
+		return s.referTransferLocked(r, plan)
+	default:
+		return s.referReplaceLocked(r, plan)
 	}
 }
 
@@ -178,9 +198,9 @@ func (s *Server) recordByDialogLocked(r sipcore.Replaces) *callRecord {
 	return nil
 }
 
-// stillReferableLocked re-checks, once the REFER is accepted (parkd let go
-// of its lock to answer it), that the referrer still talks to someone parkd
-// may transfer; else the status its final NOTIFY reports. Callers hold s.mu.
+// stillReferableLocked checks that the referrer still talks to someone
+// parkd may transfer, neither leg on its way out; else the status its
+// final NOTIFY reports. Callers hold s.mu.
 func (s *Server) stillReferableLocked(rec *callRecord) (int, string) {
 	switch {
 	case s.stopping:
@@ -210,27 +230,23 @@ func (s *Server) referrerDone(r *sipcore.Refer, referrer *callRecord, why string
 	s.hangUp(referrer, why)
 }
 
-// referPark parks the referrer's other party in the planned lot or slot.
-func (s *Server) referPark(r *sipcore.Refer, plan referPlan) {
-	s.mu.Lock()
+// referParkLocked parks the referrer's other party in the planned lot or
+// slot.
+func (s *Server) referParkLocked(r *sipcore.Refer, plan referPlan) func() {
 	rec := s.records[r.Call]
 	if status, reason := s.stillReferableLocked(rec); status != 0 {
-		s.mu.Unlock()
-		finishRefer(r, status, reason)
-		return
+		return func() { finishRefer(r, status, reason) }
 	}
 	other := rec.peer
 	sl := plan.slot
 	if sl == nil {
-		l := s.parkingLot(plan.lot) // a reload may have replaced it since the plan
+		l := s.parkingLot(plan.lot)
 		if sl = l.fixedSlot; sl == nil || !sl.free() {
 			sl = l.findFree()
 		}
 	}
 	if sl == nil || !sl.free() {
-		s.mu.Unlock()
-		finishRefer(r, 486, "Busy Here")
-		return
+		return func() { finishRefer(r, 486, "Busy Here") }
 	}
 	s.unlinkLocked(rec)
 	other.parker, other.parkerFrom = rec.caller, ParkerFromRefer
@@ -240,53 +256,60 @@ func (s *Server) referPark(r *sipcore.Refer, plan referPlan) {
 	s.placeLocked(sl, other, "parked by REFER from "+rec.caller.URI)
 	why := "transferred the other party to park in " + sl.name
 	rec.hangupWhy = why
-	s.mu.Unlock()
-	s.referrerDone(r, rec, why)
+	return func() { s.referrerDone(r, rec, why) }
 }
 
-// referTransfer rings the REFER's target for the other party. While it
-// rings the other party hears music, so a referrer that hangs up at once
+// referTransferLocked rings the REFER's target for the other party. While
+// it rings the other party hears music, so a referrer that hangs up at once
 // (as phones do after a blind transfer) takes nothing with it. If nobody
 // answers, the other party goes back to a referrer still on the line, or
 // is parked with the referrer as its parker, so a recall brings it back.
-func (s *Server) referTransfer(r *sipcore.Refer, plan referPlan) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// The other party leaves the bridge now; the ringing starts once the
+// REFER is answered.
+func (s *Server) referTransferLocked(r *sipcore.Refer, plan referPlan) func() {
 	rec := s.records[r.Call]
 	if status, reason := s.stillReferableLocked(rec); status != 0 {
-		go finishRefer(r, status, reason)
-		return
+		return func() { finishRefer(r, status, reason) }
 	}
 	other := rec.peer
 	s.unlinkLocked(rec)
 	s.music.source().Add(other.call.Media())
 	other.call.Logger().Info("transfer by REFER", "target", plan.target, "referrer", rec.caller.URI)
-	s.connectWithLocked(other, connectOptions{
-		target:     plan.target,
-		replaces:   plan.replaces,
-		referredBy: plan.referredBy,
-		why:        "transferred by REFER",
-		answered: func() {
-			s.referrerDone(r, rec, "transferred the other party to "+plan.target)
-		},
-		failed: func(err error) {
-			// The other party first: the NOTIFY may wait on a slow phone.
-			s.transferFailed(rec, other, plan.target)
-			status, reason := failureStatus(err)
-			finishRefer(r, status, reason)
-		},
-		gone: func() {
-			// The other party hung up while the target rang: the referrer,
-			// if still on the line, has nobody left to talk to.
-			finishRefer(r, 487, "Request Terminated")
-			s.mu.Lock()
-			alone := s.records[rec.call] == rec && rec.peer == nil && rec.slot == nil && !rec.ended
-			s.mu.Unlock()
-			if alone {
-				s.hangUp(rec, "the other party hung up during the transfer")
-			}
-		},
-	})
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.stopping || s.records[other.call] != other || other.ended || other.hangupWhy != "" {
+			// Shutting down, or the other party hung up before it rang.
+			go finishRefer(r, 487, "Request Terminated")
+			return
+		}
+		s.connectWithLocked(other, connectOptions{
+			target:     plan.target,
+			replaces:   plan.replaces,
+			referredBy: plan.referredBy,
+			why:        "transferred by REFER",
+			answered: func() {
+				s.referrerDone(r, rec, "transferred the other party to "+plan.target)
+			},
+			failed: func(err error) {
+				// The other party first: the NOTIFY may wait on a slow phone.
+				s.transferFailed(rec, other, plan.target)
+				status, reason := failureStatus(err)
+				finishRefer(r, status, reason)
+			},
+			gone: func() {
+				// The other party hung up while the target rang: the referrer,
+				// if still on the line, has nobody left to talk to.
+				finishRefer(r, 487, "Request Terminated")
+				s.mu.Lock()
+				alone := s.records[rec.call] == rec && rec.peer == nil && rec.slot == nil && !rec.ended
+				s.mu.Unlock()
+				if alone {
+					s.hangUp(rec, "the other party hung up during the transfer")
+				}
+			},
+		})
+	}
 }
 
 // transferFailed puts the other party back with a referrer still on the
@@ -333,22 +356,17 @@ func failureStatus(err error) (int, string) {
 	return 503, "Service Unavailable"
 }
 
-// referReplace puts the referrer's other party in the place of the call
-// the Replaces names: its slot, or its side of a bridge. That call and the
-// referrer are hung up.
-func (s *Server) referReplace(r *sipcore.Refer, plan referPlan) {
-	s.mu.Lock()
+// referReplaceLocked puts the referrer's other party in the place of the
+// call the Replaces names: its slot, or its side of a bridge. That call and
+// the referrer are hung up.
+func (s *Server) referReplaceLocked(r *sipcore.Refer, plan referPlan) func() {
 	rec := s.records[r.Call]
 	x := plan.replace
 	if status, reason := s.stillReferableLocked(rec); status != 0 {
-		s.mu.Unlock()
-		finishRefer(r, status, reason)
-		return
+		return func() { finishRefer(r, status, reason) }
 	}
 	if s.records[x.call] != x || x.ended || x.hangupWhy != "" {
-		s.mu.Unlock()
-		finishRefer(r, 481, "Call/Transaction Does Not Exist")
-		return
+		return func() { finishRefer(r, 481, "Call/Transaction Does Not Exist") }
 	}
 	other := rec.peer
 	s.unlinkLocked(rec)
@@ -372,14 +390,11 @@ func (s *Server) referReplace(r *sipcore.Refer, plan referPlan) {
 	default:
 		s.linkLocked(rec, other) // x left meanwhile: nothing to replace
 		bridgeMedia(log, rec.call, other.call)
-		s.mu.Unlock()
-		finishRefer(r, 481, "Call/Transaction Does Not Exist")
-		return
+		return func() { finishRefer(r, 481, "Call/Transaction Does Not Exist") }
 	}
 	x.hangupWhy = "replaced by an attended transfer"
 	go s.hangUp(x, x.hangupWhy)
 	why := "completed an attended transfer"
 	rec.hangupWhy = why
-	s.mu.Unlock()
-	s.referrerDone(r, rec, why)
+	return func() { s.referrerDone(r, rec, why) }
 }

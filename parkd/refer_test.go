@@ -209,3 +209,53 @@ func TestReferReplacesOnlyOwnCall(t *testing.T) {
 		t.Errorf("slot 702 is %+v after the refused REFER, want Erin's call", v.Call)
 	}
 }
+
+// A phone hangs up the moment its REFER is accepted, and its BYE may
+// reach parkd before parkd has followed the REFER. The other party must be
+// out of the bridge by the time the 202 leaves, or that BYE takes it along.
+func TestReferrerByeRightAfter202(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target func(r *bridgeRig, dave *siptest.Phone) string
+		then   func(t *testing.T, r *bridgeRig, dave *siptest.Phone)
+	}{
+		{
+			name:   "blind transfer",
+			target: func(_ *bridgeRig, dave *siptest.Phone) string { return dave.URI() },
+			then: func(t *testing.T, r *bridgeRig, dave *siptest.Phone) {
+				in := ringing(t, dave)
+				hearsMusic(t, r.parked, "Alice while the transfer rings")
+				hears(t, answer(t, in), r.parked, "Dave does not hear Alice")
+			},
+		},
+		{
+			name:   "into park",
+			target: func(r *bridgeRig, _ *siptest.Phone) string { return "sip:700@" + r.udp },
+			then: func(t *testing.T, r *bridgeRig, _ *siptest.Phone) {
+				if ev := r.waitEvent(parkd.EventParked, "701"); ev.Call.CallID != r.parked.CallID() {
+					t.Errorf("701 holds %s, want Alice's call %s", ev.Call.CallID, r.parked.CallID())
+				}
+				hearsMusic(t, r.parked, "Alice parked by the REFER")
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startBridgeRig(t, func(c *parkd.Config) { c.SIP.Trusted = []string{"127.0.0.1"} })
+			dave := siptest.NewPhone(t, "dave")
+			byeCtx := ctxFor(t, 5*time.Second)
+			bye := make(chan error, 1)
+			parkd.SetReferAccepted(r.srv, func() {
+				_, err := r.retriever.Hangup(byeCtx) // answered before parkd goes on
+				bye <- err
+			})
+			refer(t, r.retriever, tc.target(r, dave), 202)
+			if err := <-bye; err != nil {
+				t.Fatalf("Carol's BYE: %v", err)
+			}
+			tc.then(t, r, dave)
+			if r.parked.HungUp() {
+				t.Error("the referrer's BYE took Alice's call with it")
+			}
+		})
+	}
+}

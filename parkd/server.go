@@ -61,6 +61,11 @@ type Server struct {
 	// a transferee's INVITE that names one (consult_gone.go).
 	endedConsults map[sipcore.DialogID]endedConsult
 
+	// referAccepted, when set (tests only), runs after a REFER is answered
+	// and before parkd follows it: the moment a phone's BYE may come in.
+	// Under mu.
+	referAccepted func()
+
 	// retired are slots a reload removed while they held a call, in
 	// number order; each goes when its call leaves (reload_lots.go).
 	retired []*slot
