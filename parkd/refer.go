@@ -279,8 +279,15 @@ func (s *Server) referTransferLocked(r *sipcore.Refer, plan referPlan) func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.stopping || s.records[other.call] != other || other.ended || other.hangupWhy != "" {
-			// Shutting down, or the other party hung up before it rang.
-			go finishRefer(r, 487, "Request Terminated")
+			// Shutting down, or the other party hung up before it rang: a
+			// referrer still on the line has nobody left to talk to.
+			alone := s.records[rec.call] == rec && rec.peer == nil && rec.slot == nil && !rec.ended
+			go func() {
+				finishRefer(r, 487, "Request Terminated")
+				if alone {
+					s.hangUp(rec, "the other party hung up before the transfer rang")
+				}
+			}()
 			return
 		}
 		s.connectWithLocked(other, connectOptions{

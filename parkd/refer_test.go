@@ -259,3 +259,29 @@ func TestReferrerByeRightAfter202(t *testing.T) {
 		})
 	}
 }
+
+// If the other party hangs up between the 202 and the ringing, nobody is
+// rung: the referrer hears 487 in its last NOTIFY and is hung up, having
+// nobody left to talk to.
+func TestReferOtherPartyLeavesBeforeTheTransferRings(t *testing.T) {
+	r := startBridgeRig(t, func(c *parkd.Config) { c.SIP.Trusted = []string{"127.0.0.1"} })
+	dave := siptest.NewPhone(t, "dave")
+	byeCtx := ctxFor(t, 5*time.Second)
+	bye := make(chan error, 1)
+	parkd.SetReferAccepted(r.srv, func() {
+		_, err := r.parked.Hangup(byeCtx)
+		bye <- err
+	})
+	refer(t, r.retriever, dave.URI(), 202)
+	if err := <-bye; err != nil {
+		t.Fatalf("Alice's BYE: %v", err)
+	}
+	referNotify(t, r.retriever, 100, "active")
+	referNotify(t, r.retriever, 487, "terminated")
+	if _, err := r.retriever.WaitHangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Errorf("Carol, left alone, was not hung up: %v", err)
+	}
+	if n := dave.IncomingCount(); n != 0 {
+		t.Errorf("Dave got %d INVITEs for a caller who had already gone", n)
+	}
+}
