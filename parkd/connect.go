@@ -83,7 +83,16 @@ func (s *Server) connectRingTimeLocked(rec *callRecord) time.Duration {
 func (s *Server) connected(rec *callRecord, opt connectOptions, call *sipcore.Call, err error) {
 	target, failed := opt.target, opt.failed
 	log := rec.call.Logger().With("connect_to", target)
+	if call != nil {
+		s.beforeAnsweredTaken(call)
+	}
 	s.mu.Lock()
+	if call != nil && leftAtOnce(call) {
+		// Its BYE came before this lock, and found no call to end: as good
+		// as unanswered, and rec stays where it was.
+		log.Info("attendant connect answered and hung up at once")
+		call, err = nil, errAnsweredAndLeft
+	}
 	rec.ringingTo, rec.stopOp = "", nil
 	sl := rec.slot
 	if sl != nil {

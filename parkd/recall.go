@@ -155,8 +155,10 @@ func (s *Server) runRecall(ctx context.Context, sl *slot, pc *callRecord, pol Po
 	for _, st := range steps {
 		call, err := s.ring(ctx, sl, pc, st)
 		if call != nil {
-			s.recallAnswered(sl, pc, call, EventRecalled)
-			return
+			if s.recallAnswered(sl, pc, call, EventRecalled) {
+				return
+			}
+			err = errAnsweredAndLeft
 		}
 		if ctx.Err() != nil {
 			return // retrieved or hung up: nothing more to do
@@ -228,14 +230,22 @@ func (s *Server) stepFailed(sl *slot, pc *callRecord, why string) bool {
 
 // recallAnswered bridges the parked call to whoever answered its recall
 // (or its forward) and frees the slot, unless a retrieve got there first.
-func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, kind EventKind) {
+// It reports false, and leaves the call parked, when the answerer hung up
+// before parkd could bridge it: the step then counts as unanswered.
+func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, kind EventKind) bool {
 	log := pc.call.Logger()
+	s.beforeAnsweredTaken(call)
 	s.mu.Lock()
 	if sl.parked != pc || s.pausedLocked(sl, pc) || s.stopping {
 		s.mu.Unlock()
 		log.Info("recall answered after the call was picked up (or parkd is stopping): hanging the recall up")
 		go call.Hangup(context.Background(), "the parked call was picked up meanwhile")
-		return
+		return true
+	}
+	if leftAtOnce(call) {
+		s.mu.Unlock()
+		log.Info("recall answered and hung up at once: the call stays parked", "by", call.Remote.URI)
+		return false
 	}
 	pc.stopRecallLocked()
 	s.takeOutLocked(sl, pc)
@@ -247,10 +257,11 @@ func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, ki
 
 	call.SetLogger(log.With("recall_call_id", call.ID.CallID))
 	if !bridgeMedia(log, pc.call, call) {
-		return
+		return true
 	}
 	log.Info("recall answered and bridged", "by", call.Remote.URI, "kind", kind,
 		"parked_for", s.clock.Now().Sub(pc.parkedAt).Round(time.Millisecond))
+	return true
 }
 
 // recallExhausted runs on_failure once every step of a round went unanswered.
@@ -279,8 +290,10 @@ func (s *Server) recallExhausted(ctx context.Context, sl *slot, pc *callRecord, 
 		st := recallStep{StepForward, []string{*pol.ForwardTo}, pol.RingGroupFor.D()}
 		call, err := s.ring(ctx, sl, pc, st)
 		if call != nil {
-			s.recallAnswered(sl, pc, call, EventForwarded)
-			return
+			if s.recallAnswered(sl, pc, call, EventForwarded) {
+				return
+			}
+			err = errAnsweredAndLeft
 		}
 		if ctx.Err() != nil {
 			return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/parkd"
+	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/siptest"
 )
 
@@ -459,4 +460,73 @@ func TestShutdownCancelsRingingRecall(t *testing.T) {
 	r.waitEvent(parkd.EventRecalling, "701")
 	go r.daemon.shutdown()
 	waitCanceled(t, "bob", bobIn)
+}
+
+// The recalled phone answers and hangs up before parkd has bridged it (its
+// BYE is handled first): that step counts as unanswered, Alice stays
+// parked, and no call that has ended lingers in the API as bridged.
+func TestRecallAnsweredAndHungUpAtOnce(t *testing.T) {
+	r := startRecallRig(t, nil)
+	release := make(chan struct{})
+	parkd.SetAnsweredHook(r.srv, func(*sipcore.Call) { <-release })
+	r.recallDue(45 * time.Second)
+	bobCall := answer(t, ringing(t, r.bob))
+	if _, err := bobCall.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatalf("Bob's BYE: %v", err)
+	}
+	close(release)
+
+	ev := r.waitEvent(parkd.EventRecallFailed, "701")
+	if !strings.Contains(ev.Detail, "answered and hung up at once") {
+		t.Errorf("recall_failed detail %q, want it to say the phone hung up at once", ev.Detail)
+	}
+	if v := r.slot("701"); v.Call == nil || v.Call.CallID != r.parked.CallID() {
+		t.Errorf("slot 701 after the recall: %+v, want Alice's call still parked", v.Call)
+	}
+	if r.parked.HungUp() {
+		t.Error("Alice was hung up")
+	}
+	calls, err := r.srv.Calls(ctxFor(t, time.Second), parkd.CallFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		if c.CallID != r.parked.CallID() {
+			t.Errorf("the API lists %s (%s), a call that has ended", c.CallID, c.State)
+		}
+	}
+	hearsMusic(t, r.parked, "Alice after the recall that hung up")
+}
+
+// The same for an attendant's retrieve: the phone it rang answers and
+// hangs up before parkd bridges it, and the call stays parked.
+func TestRetrieveAnsweredAndHungUpAtOnce(t *testing.T) {
+	r := startRecallRig(t, nil)
+	release := make(chan struct{})
+	parkd.SetAnsweredHook(r.srv, func(*sipcore.Call) { <-release })
+	carol := siptest.NewPhone(t, "carol")
+	if _, err := r.srv.Retrieve(ctxFor(t, time.Second), "701", parkd.RetrieveRequest{To: carol.URI()}); err != nil {
+		t.Fatal(err)
+	}
+	carolCall := answer(t, ringing(t, carol))
+	if _, err := carolCall.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatalf("Carol's BYE: %v", err)
+	}
+	close(release)
+
+	ev := r.waitEvent(parkd.EventRingFailed, "701")
+	if !strings.Contains(ev.Detail, "answered and hung up at once") {
+		t.Errorf("ring_failed detail %q, want it to say the phone hung up at once", ev.Detail)
+	}
+	if v := r.slot("701"); v.Call == nil || v.Call.CallID != r.parked.CallID() || v.State != parkd.SlotParked {
+		t.Errorf("slot 701 after the retrieve: %s %+v, want Alice's call parked", v.State, v.Call)
+	}
+	calls, err := r.srv.Calls(ctxFor(t, time.Second), parkd.CallFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 {
+		t.Errorf("the API lists %d calls, want Alice's alone: %+v", len(calls), calls)
+	}
+	hearsMusic(t, r.parked, "Alice after the retrieve that hung up")
 }
