@@ -276,12 +276,15 @@ func (b *branch) onAnswer(res *sip.Response) {
 	b.answered = true
 	b.ack = ack
 	b.mu.Unlock()
-	if err := b.ep.client.WriteRequest(ack); err != nil {
-		b.log.Warn("ACK for 200 not sent", "error", err)
+	sendACK := func() {
+		if err := b.ep.client.WriteRequest(ack); err != nil {
+			b.log.Warn("ACK for 200 not sent", "error", err)
+		}
 	}
 	// The hang-ups below run on the branch's goroutine, so that the branch
 	// counts as in flight, for Shutdown, until their BYE is answered.
 	if b.ep.draining.Load() {
+		sendACK()
 		b.sess.Close()
 		b.log.Info("answered while parkd shuts down: hanging it up")
 		b.report(branchResult{index: b.index, attempt: Attempt{Target: b.target, Status: res.StatusCode, Reason: "answered during shutdown"}})
@@ -290,6 +293,7 @@ func (b *branch) onAnswer(res *sip.Response) {
 	}
 	answer, err := ParseOffer(res.Body())
 	if err != nil {
+		sendACK()
 		b.sess.Close()
 		b.log.Warn("answer has no usable SDP: hanging it up", "error", err)
 		b.report(branchResult{index: b.index, attempt: Attempt{Target: b.target, Status: 488, Reason: "unusable SDP answer: " + err.Error()}})
@@ -297,6 +301,7 @@ func (b *branch) onAnswer(res *sip.Response) {
 		return
 	}
 	if !b.fork.claim() {
+		sendACK()
 		b.sess.Close()
 		b.log.Info("answered after the call went elsewhere: hanging it up")
 		b.ep.byeStray(b.invite, res, "answered elsewhere")
@@ -304,7 +309,11 @@ func (b *branch) onAnswer(res *sip.Response) {
 	}
 	c := newOutboundCall(b.ep, b.invite, res, b.sess, b.desc, answer, b.log)
 	c.ack = ack
+	// Known as a dialog before the ACK leaves: the phone may hang up the
+	// moment it has the ACK, and a BYE that came first would get 481 and
+	// leave parkd holding a call the phone thinks is over.
 	b.ep.dialogs.add(c)
+	sendACK()
 	b.sess.Start(b.ep.live().RTPTimeout, c.onRTPTimeout)
 	b.log.Info("answered", "codec", c.media.Format().Codec, "rtp_local", b.sess.LocalAddr())
 	b.fork.results <- branchResult{index: b.index, call: c}
