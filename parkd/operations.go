@@ -304,8 +304,11 @@ func (s *Server) Bridge(ctx context.Context, id, slotName string) (CallView, err
 	s.linkLocked(parked, rec)
 	s.emit(EventRetrieved, sl, parked, "bridged to "+rec.caller.URI)
 	v := *rec.view()
+	// Bridged before s.mu is let go, as in connected: an operation that
+	// follows at once must find the media joined.
+	bridged := bridgeMedia(rec.call.Logger(), parked.call, rec.call)
 	s.mu.Unlock()
-	if !bridgeMedia(rec.call.Logger(), parked.call, rec.call) {
+	if !bridged {
 		return v, errorf(CodeUnavailable, "a leg hung up before the bridge was set up")
 	}
 	return v, nil

@@ -253,10 +253,13 @@ func (s *Server) recallAnswered(sl *slot, pc *callRecord, call *sipcore.Call, ki
 	target.verified = true // parkd chose whom to ring
 	s.linkLocked(pc, target)
 	s.emit(kind, sl, pc, "answered by "+call.Remote.URI)
-	s.mu.Unlock()
-
 	call.SetLogger(log.With("recall_call_id", call.ID.CallID))
-	if !bridgeMedia(log, pc.call, call) {
+	// Bridged before s.mu is let go, as in connected: an operation that
+	// follows at once (a park of the caller, say) must find the media
+	// joined, not a join still to come that would take it off its music.
+	bridged := bridgeMedia(log, pc.call, call)
+	s.mu.Unlock()
+	if !bridged {
 		return true
 	}
 	log.Info("recall answered and bridged", "by", call.Remote.URI, "kind", kind,
