@@ -468,11 +468,11 @@ func TestShutdownCancelsRingingRecall(t *testing.T) {
 func TestRecallAnsweredAndHungUpAtOnce(t *testing.T) {
 	r := startRecallRig(t, nil)
 	release := make(chan struct{})
-	parkd.SetAnsweredHook(r.srv, func(*sipcore.Call) { <-release })
+	parkd.SetAnsweredHook(r.srv, holdAnswerUntilEnded(release))
 	r.recallDue(45 * time.Second)
 	bobCall := answer(t, ringing(t, r.bob))
-	if _, err := bobCall.Hangup(ctxFor(t, 5*time.Second)); err != nil {
-		t.Fatalf("Bob's BYE: %v", err)
+	if res, err := bobCall.Hangup(ctxFor(t, 5*time.Second)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("Bob's BYE: %v %v", res, err)
 	}
 	close(release)
 
@@ -503,14 +503,14 @@ func TestRecallAnsweredAndHungUpAtOnce(t *testing.T) {
 func TestRetrieveAnsweredAndHungUpAtOnce(t *testing.T) {
 	r := startRecallRig(t, nil)
 	release := make(chan struct{})
-	parkd.SetAnsweredHook(r.srv, func(*sipcore.Call) { <-release })
+	parkd.SetAnsweredHook(r.srv, holdAnswerUntilEnded(release))
 	carol := siptest.NewPhone(t, "carol")
 	if _, err := r.srv.Retrieve(ctxFor(t, time.Second), "701", parkd.RetrieveRequest{To: carol.URI()}); err != nil {
 		t.Fatal(err)
 	}
 	carolCall := answer(t, ringing(t, carol))
-	if _, err := carolCall.Hangup(ctxFor(t, 5*time.Second)); err != nil {
-		t.Fatalf("Carol's BYE: %v", err)
+	if res, err := carolCall.Hangup(ctxFor(t, 5*time.Second)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("Carol's BYE: %v %v", res, err)
 	}
 	close(release)
 
@@ -529,4 +529,17 @@ func TestRetrieveAnsweredAndHungUpAtOnce(t *testing.T) {
 		t.Errorf("the API lists %d calls, want Alice's alone: %+v", len(calls), calls)
 	}
 	hearsMusic(t, r.parked, "Alice after the retrieve that hung up")
+}
+
+// holdAnswerUntilEnded holds parkd back with an answered call until
+// release closes and parkd has seen that call end: the phone's BYE is
+// answered a moment before parkd is done ending the call.
+func holdAnswerUntilEnded(release <-chan struct{}) func(*sipcore.Call) {
+	return func(c *sipcore.Call) {
+		<-release
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
 }

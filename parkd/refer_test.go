@@ -1,6 +1,9 @@
 package parkd_test
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -246,6 +249,9 @@ func TestReferrerByeRightAfter202(t *testing.T) {
 			bye := make(chan error, 1)
 			parkd.SetReferAccepted(r.srv, func() {
 				_, err := r.retriever.Hangup(byeCtx) // answered before parkd goes on
+				if err == nil {
+					err = waitGone(byeCtx, r.srv, r.retriever.CallID())
+				}
 				bye <- err
 			})
 			refer(t, r.retriever, tc.target(r, dave), 202)
@@ -270,6 +276,11 @@ func TestReferOtherPartyLeavesBeforeTheTransferRings(t *testing.T) {
 	bye := make(chan error, 1)
 	parkd.SetReferAccepted(r.srv, func() {
 		_, err := r.parked.Hangup(byeCtx)
+		if err == nil {
+			// The 200 to a BYE leaves a moment before parkd is done
+			// ending the call.
+			err = waitGone(byeCtx, r.srv, r.parked.CallID())
+		}
 		bye <- err
 	})
 	refer(t, r.retriever, dave.URI(), 202)
@@ -283,5 +294,23 @@ func TestReferOtherPartyLeavesBeforeTheTransferRings(t *testing.T) {
 	}
 	if n := dave.IncomingCount(); n != 0 {
 		t.Errorf("Dave got %d INVITEs for a caller who had already gone", n)
+	}
+}
+
+// waitGone waits until srv no longer lists the call with callID.
+func waitGone(ctx context.Context, srv *parkd.Server, callID string) error {
+	for {
+		calls, err := srv.Calls(ctx, parkd.CallFilter{})
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(calls, func(c parkd.CallView) bool { return c.CallID == callID }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("call %s still listed: %w", callID, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
