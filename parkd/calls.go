@@ -178,6 +178,9 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 	if wasBridged && rec != nil && reason == sipcore.EndRemoteBye && s.parkInsteadLocked(rec) {
 		wasBridged = false // its peer waits in a slot instead of being hung up
 	}
+	if wasBridged && rec != nil && s.keepTransferringLocked(rec) {
+		wasBridged = false // its peer hears music while its transfer rings
+	}
 	delete(s.bridged, call)
 	delete(s.bridged, peer)
 	if rec != nil {

@@ -108,6 +108,7 @@ func (s *Server) connected(rec *callRecord, opt connectOptions, call *sipcore.Ca
 				s.resumeOverdueLocked(sl, rec)
 			} else {
 				s.emitCall(EventRingFailed, rec, fmt.Sprintf("%s: %v", target, err))
+				s.parkOrphanLocked(rec, target)
 			}
 		}
 		s.mu.Unlock()
@@ -128,6 +129,7 @@ func (s *Server) connected(rec *callRecord, opt connectOptions, call *sipcore.Ca
 		}
 		return
 	}
+	rec.orphanedBy = nil
 	answered := s.newRecordLocked(call, legConnectTarget, call.Remote, nil)
 	answered.verified = true // parkd chose whom to ring
 	call.SetLogger(log.With("answered_call_id", call.ID.CallID))

@@ -101,6 +101,10 @@ type callRecord struct {
 	// transferee that sent no Referred-By; if it hangs up before then, its
 	// peer is parked rather than hung up (attended.go).
 	parkPeerUntil time.Time
+	// orphanedBy: its bridge peer hung up while an attendant's transfer of
+	// it rang (transfer_orphan.go); if nobody answers, it is parked with
+	// that party as parker. Zero otherwise.
+	orphanedBy *orphanedBy
 	// homeLot is the lot it last waited in; it stays set once bridged, so
 	// the bridge knows whose park_dtmf and prompts apply.
 	homeLot *lot
