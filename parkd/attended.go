@@ -137,3 +137,33 @@ func (s *Server) parkInsteadLocked(rec *callRecord) bool {
 	s.placeLocked(sl, peer, "attended park by "+rec.caller.URI+" (no Referred-By)")
 	return true
 }
+
+// parkPickerInsteadLocked is parkInsteadLocked for a pickup not bridged
+// yet: call picked up pc by Replaces, and pc, a consultation call, was
+// hung up by its transferor (BYE) before the pickup's ACK made the
+// bridge. call is then the transferee; it is parked in pc's slot (or the
+// lot's next free one), the transferor as parker, instead of hung up.
+// Reports whether it did. Callers hold s.mu.
+func (s *Server) parkPickerInsteadLocked(sl *slot, pc *callRecord, call *sipcore.Call, who retriever) bool {
+	if !who.ofConsult || pc.call.Ended() != sipcore.EndRemoteBye || s.stopping || leftAtOnce(call) {
+		return false
+	}
+	if sl.parked == pc { // its end is not handled yet: the slot goes to call
+		pc.stopRecallLocked()
+		s.takeOutLocked(sl, pc)
+	}
+	target := sl
+	if !target.free() {
+		target = s.parkingLot(sl.lot).findFree()
+	}
+	if target == nil {
+		return false
+	}
+	rec := s.newRecordLocked(call, legCaller, who.Party, target.lot)
+	rec.verified = who.verified
+	rec.parker, rec.parkerFrom = pc.caller, ParkerFromAttended
+	rec.parkerUnresolvable = s.unresolvableName(pc.verified, pc.caller)
+	call.Logger().Info("the consultation call it picked up hung up first: parked as an attended park", "parker", pc.caller.URI)
+	s.placeLocked(target, rec, "attended park by "+pc.caller.URI+" (no Referred-By)")
+	return true
+}

@@ -198,3 +198,30 @@ func TestAttendedParkAfterConsultationHungUp(t *testing.T) {
 		{"Replaces", replacing(consult)}, {"Referred-By", "<" + bob.URI() + ">"},
 	}})
 }
+
+// The same transferee without Referred-By, but its transferor hangs the
+// consultation call up before the transferee's ACK reached parkd (lost,
+// or late): Alice is parked all the same, not hung up with that call.
+func TestAttendedParkWithoutReferredByConsultEndsBeforeTheAck(t *testing.T) {
+	d := startDaemon(t, nil)
+	bob := siptest.NewPhone(t, "bob")
+	alice := siptest.NewPhone(t, "alice")
+	consult := d.dial(bob, "700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventParked, "701")
+	caller := d.dial(alice, "700", 200, siptest.CallOptions{Headers: [][2]string{{"Replaces", replacing(consult)}}, NoAck: true})
+	if res, err := consult.Hangup(ctxFor(t, 5*time.Second)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("Bob's BYE: %v %v", res, err)
+	}
+	ev := d.waitEvent(parkd.EventParked, "701")
+	if ev.Call.CallID != caller.CallID() {
+		t.Fatalf("701 holds %s, want Alice's call %s", ev.Call.CallID, caller.CallID())
+	}
+	if ev.Call.Parker == nil || ev.Call.Parker.URI != bob.URI() {
+		t.Errorf("parker %+v, want Bob (the transferor)", ev.Call.Parker)
+	}
+	caller.SendAck()
+	if caller.HungUp() {
+		t.Fatal("Alice was hung up with the consultation call")
+	}
+	hearsMusic(t, caller, "Alice parked after the consultation call ended")
+}

@@ -98,7 +98,8 @@ func (s *Server) placeHearingLocked(sl *slot, rec *callRecord, detail string, cl
 
 // retrieve answers inv and, once the retriever's ACK confirms the call,
 // bridges it to the call claimed from sl (see awaitRetrieveAck).
-func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord, l *lot) {
+func (s *Server) retrieve(inv *sipcore.Invite, d decision, l *lot) {
+	sl, pc := d.retrieve, d.parked
 	log := inv.Log.With("slot", sl.name, "lot", l.cfg.Name, "parked_call_id", pc.call.ID.CallID)
 	call, err := inv.Answer()
 
@@ -111,8 +112,13 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord, l *lot)
 		return
 	}
 	call.SetLogger(log)
+	who := retriever{Party: inv.From, verified: inv.Identity.Verified(), byReplaces: inv.Replaces != nil, ofConsult: d.ofConsult}
 	if sl.parked != pc { // the parked caller hung up meanwhile
+		parked := s.parkPickerInsteadLocked(sl, pc, call, who)
 		s.mu.Unlock()
+		if parked {
+			return
+		}
 		log.Info("parked caller left before the retrieve was answered")
 		call.Hangup(context.Background(), "the parked caller hung up")
 		return
@@ -121,7 +127,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, sl *slot, pc *callRecord, l *lot)
 	// retrieve fail, the recall resumes with a new round.
 	s.pauseRingingRecallLocked(sl, pc)
 	s.mu.Unlock()
-	go s.awaitRetrieveAck(sl, pc, call, retriever{inv.From, inv.Identity.Verified(), inv.Replaces != nil}, log)
+	go s.awaitRetrieveAck(sl, pc, call, who, log)
 }
 
 // takeOutLocked frees the slot of its call, which leaves it (bridged,

@@ -17,12 +17,15 @@ type decision struct {
 	queue    *lot  // the call waits in this lot's attendant queue
 	retrieve *slot // its parked call is claimed by the new call
 	parked   *callRecord
-	replace  *slot // attended park: the new call takes this slot from its consultation call (parked)
-	empty    *lot  // nothing to retrieve, and the lot says so in words
-	redirect string
-	code     int
-	reason   string
-	warning  string
+	// ofConsult: retrieve picks up, by Replaces, a call still in its
+	// attended-park window (a consultation call, perhaps).
+	ofConsult bool
+	replace   *slot // attended park: the new call takes this slot from its consultation call (parked)
+	empty     *lot  // nothing to retrieve, and the lot says so in words
+	redirect  string
+	code      int
+	reason    string
+	warning   string
 	// lot is the lot of the slot decided on, read under s.mu: a reload
 	// may move the slot to another lot once the lock is let go.
 	lot *lot
@@ -55,7 +58,7 @@ func (s *Server) HandleInvite(ctx context.Context, inv *sipcore.Invite) {
 	case d.park != nil:
 		s.park(ctx, inv, d.park, d.lot)
 	case d.retrieve != nil:
-		s.retrieve(inv, d.retrieve, d.parked, d.lot)
+		s.retrieve(inv, d, d.lot)
 	case d.replace != nil:
 		s.completeAttendedPark(inv, d.replace, d.parked, d.lot)
 	case d.empty != nil:
@@ -205,5 +208,9 @@ func (s *Server) takeOut(inv *sipcore.Invite, sl *slot) decision {
 		return reject(486, "Busy Here", "slot %s is being picked up", sl.name)
 	}
 	sl.retrieving = true
-	return decision{retrieve: sl, parked: sl.parked}
+	// Perhaps the transferee of an attended park whose INVITE lacked
+	// Referred-By: its transferor may hang the consultation call up before
+	// this pickup is even ACKed (parkPickerInsteadLocked).
+	ofConsult := inv.Replaces != nil && s.consultingLocked(sl.parked)
+	return decision{retrieve: sl, parked: sl.parked, ofConsult: ofConsult}
 }

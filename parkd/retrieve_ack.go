@@ -41,6 +41,12 @@ func (s *Server) awaitRetrieveAck(sl *slot, pc *callRecord, call *sipcore.Call, 
 		}
 		why = "the retriever's leg ended before its ACK"
 	case <-pc.call.Done():
+		s.mu.Lock()
+		parked := s.parkPickerInsteadLocked(sl, pc, call, from)
+		s.mu.Unlock()
+		if parked {
+			return
+		}
 		log.Info("parked caller left before the retriever's ACK")
 		call.Hangup(context.Background(), "the parked caller hung up")
 		return
@@ -89,7 +95,11 @@ func (s *Server) bridgeRetrieved(sl *slot, pc *callRecord, call *sipcore.Call, w
 	default:
 	}
 	if sl.parked != pc { // the parked caller hung up as the ACK came
+		parked := s.parkPickerInsteadLocked(sl, pc, call, who)
 		s.mu.Unlock()
+		if parked {
+			return true
+		}
 		log.Info("parked caller left before the retrieve was confirmed")
 		go call.Hangup(context.Background(), "the parked caller hung up")
 		return true
@@ -120,6 +130,7 @@ type retriever struct {
 	sipcore.Party
 	verified   bool
 	byReplaces bool // a pickup naming the call's dialog, not a dialled slot
+	ofConsult  bool // ... of a call in its attended-park window (decision.ofConsult)
 }
 
 func isClosed(ch <-chan struct{}) bool {
