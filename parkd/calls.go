@@ -74,6 +74,25 @@ func (s *Server) placeLocked(sl *slot, rec *callRecord, detail string) {
 	s.placeHearingLocked(sl, rec, detail, nil)
 }
 
+// parkWithParkerLocked parks rec, a call left with nobody to talk to, in
+// a free slot of its lot with parker as its parker (from says how parkd
+// knows it), or hangs it up when the lot is full (why says what failed).
+// Callers hold s.mu.
+func (s *Server) parkWithParkerLocked(rec *callRecord, parker sipcore.Party, verified bool, from, detail, why string) {
+	l := s.parkingLot(rec.homeLot)
+	sl := l.findFree()
+	if sl == nil {
+		rec.hangupWhy = why + " and lot " + l.cfg.Name + " is full"
+		go s.hangUp(rec, rec.hangupWhy)
+		return
+	}
+	rec.parker, rec.parkerFrom = parker, from
+	rec.parkerUnresolvable = s.unresolvableName(verified, parker)
+	rec.call.SetLogger(rec.call.Logger().With("slot", sl.name, "lot", sl.lot.cfg.Name))
+	rec.call.Logger().Info("left alone: parked", "parker", parker.URI, "why", why)
+	s.placeLocked(sl, rec, detail)
+}
+
 // placeHearingLocked is placeLocked with clip played before the music
 // (nil: music at once).
 func (s *Server) placeHearingLocked(sl *slot, rec *callRecord, detail string, clip *media.Clip) {

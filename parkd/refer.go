@@ -335,16 +335,8 @@ func (s *Server) transferFailed(rec, other *callRecord, target string) {
 		bridgeMedia(other.call.Logger(), rec.call, other.call)
 		return
 	}
-	l := s.parkingLot(other.homeLot)
-	sl := l.findFree()
-	if sl == nil {
-		other.hangupWhy = "transfer to " + target + " failed and lot " + l.cfg.Name + " is full"
-		go s.hangUp(other, other.hangupWhy)
-		return
-	}
-	other.parker, other.parkerFrom = rec.caller, ParkerFromRefer
-	other.parkerUnresolvable = s.unresolvableName(rec.verified, rec.caller)
-	s.placeLocked(sl, other, "transfer to "+target+" failed; the referrer left")
+	s.parkWithParkerLocked(other, rec.caller, rec.verified, ParkerFromRefer,
+		"transfer to "+target+" failed; the referrer left", "transfer to "+target+" failed")
 }
 
 // failureStatus is the SIP status a failed connect reports to a referrer.

@@ -40,16 +40,6 @@ func (s *Server) parkOrphanLocked(rec *callRecord, target string) {
 	if by == nil || rec.peer != nil || rec.slot != nil || rec.queued || rec.ended || rec.hangupWhy != "" || s.stopping {
 		return
 	}
-	l := s.parkingLot(rec.homeLot)
-	sl := l.findFree()
-	if sl == nil {
-		rec.hangupWhy = "transfer to " + target + " unanswered, the attendant gone and lot " + l.cfg.Name + " full"
-		go s.hangUp(rec, rec.hangupWhy)
-		return
-	}
-	rec.parker, rec.parkerFrom = by.party, ParkerFromAPI
-	rec.parkerUnresolvable = s.unresolvableName(by.verified, by.party)
-	rec.call.SetLogger(rec.call.Logger().With("slot", sl.name, "lot", sl.lot.cfg.Name))
-	rec.call.Logger().Info("transfer unanswered and the attendant gone: parked", "parker", by.party.URI)
-	s.placeLocked(sl, rec, "transfer to "+target+" unanswered; the attendant had hung up")
+	s.parkWithParkerLocked(rec, by.party, by.verified, ParkerFromAPI,
+		"transfer to "+target+" unanswered; the attendant had hung up", "transfer to "+target+" unanswered with the attendant gone")
 }
