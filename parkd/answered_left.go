@@ -27,10 +27,7 @@ func leftAtOnce(call *sipcore.Call) bool {
 // beforeAnsweredTaken runs the test hook, if any, between a placed call's
 // answer and parkd taking it under s.mu.
 func (s *Server) beforeAnsweredTaken(call *sipcore.Call) {
-	s.mu.Lock()
-	hook := s.answeredHook
-	s.mu.Unlock()
-	if hook != nil {
-		hook(call)
+	if hook := s.answeredHook.Load(); hook != nil {
+		(*hook)(call)
 	}
 }

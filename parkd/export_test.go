@@ -12,8 +12,4 @@ func SetReferAccepted(s *Server, f func()) {
 
 // SetAnsweredHook makes s run f when a call it placed (a recall, an
 // attendant's connect) was answered, before s takes it in hand.
-func SetAnsweredHook(s *Server, f func(*sipcore.Call)) {
-	s.mu.Lock()
-	s.answeredHook = f
-	s.mu.Unlock()
-}
+func SetAnsweredHook(s *Server, f func(*sipcore.Call)) { s.answeredHook.Store(&f) }

@@ -66,8 +66,8 @@ type Server struct {
 	// Under mu.
 	referAccepted func()
 	// answeredHook, when set (tests only), runs when a call parkd placed
-	// (a recall, a connect) was answered, before parkd takes it. Under mu.
-	answeredHook func(*sipcore.Call)
+	// (a recall, a connect) was answered, before parkd takes it.
+	answeredHook atomic.Pointer[func(*sipcore.Call)]
 
 	// retired are slots a reload removed while they held a call, in
 	// number order; each goes when its call leaves (reload_lots.go).
