@@ -69,7 +69,7 @@ func TestRetransmittedByeGets200Again(t *testing.T) {
 		"Call-ID: bye-again", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
 	ok := p.response(ctx, 200, sip.INVITE)
 	p.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", p.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: bye-again", "CSeq: 1 ACK")
-	<-h.calls
+	receive(t, h.calls, "the answered call")
 	live := ep.liveTx.Load()
 
 	bye := func(callID, branch string) {

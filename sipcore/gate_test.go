@@ -61,7 +61,7 @@ func TestRateLimitSheds(t *testing.T) {
 		"Call-ID: flood-call", "CSeq: 1 INVITE", "Contact: <sip:flood@"+flooder.addr.String()+">", "Content-Type: application/sdp")
 	ok := flooder.response(ctx, 200, sip.INVITE)
 	flooder.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", flooder.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: flood-call", "CSeq: 1 ACK")
-	<-h.calls
+	receive(t, h.calls, "the answered call")
 
 	for i := range 12 {
 		flooder.options(addr, fmt.Sprint("flood", i))

@@ -33,7 +33,7 @@ func TestLateInviteShedWith503(t *testing.T) {
 
 	p.invite(addr, "up", "ontime-1", "ontime1")
 	p.response(ctx, 200, sip.INVITE)
-	<-h.calls
+	receive(t, h.calls, "the answered call")
 	if _, left := ep.arrivals.take("z9hG4bKontime1"); left {
 		t.Error("the handled INVITE's arrival is still remembered")
 	}
@@ -59,7 +59,7 @@ func TestInviteQueuedInTheSocketIsShed(t *testing.T) {
 	p.response(ctx, 503, sip.INVITE)
 	p.invite(addr, "up", "fresh-2", "fresh2")
 	p.response(ctx, 200, sip.INVITE)
-	<-h.calls
+	receive(t, h.calls, "the answered call")
 	if st := ep.Stats(); st.LateShed != 1 {
 		t.Errorf("LateShed %d, want 1", st.LateShed)
 	}

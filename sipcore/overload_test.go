@@ -102,7 +102,7 @@ func TestInviteGetsTryingBeforeSlowAnswer(t *testing.T) {
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	p.invite(addr, "slow", "trying-1", "trying1")
-	<-h.arrived
+	receive(t, h.arrived, "the INVITE at the handler")
 	res, ok := p.next(ctx).(*sip.Response)
 	if !ok || res.StatusCode != 100 {
 		t.Fatalf("first message while the handler works: %v, want 100 Trying", res)
@@ -121,14 +121,14 @@ func TestCancelWhileHandlerIsSlowGets487NotA200(t *testing.T) {
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	p.invite(addr, "slow", "cancel-1", "cancel1")
-	inv := <-h.arrived
+	inv := receive(t, h.arrived, "the INVITE at the handler")
 	p.response(ctx, 100, sip.INVITE)
 	p.cancel(addr, "slow", "cancel-1", "cancel1")
 	p.response(ctx, 200, sip.CANCEL)
 	if res := p.final(ctx, sip.INVITE); res.StatusCode != 487 {
 		t.Fatalf("canceled INVITE answered %d, want 487", res.StatusCode)
 	}
-	<-inv.Canceled()
+	receive(t, inv.Canceled(), "the INVITE to be canceled")
 	close(h.go_)
 	if err := <-h.answers; err != ErrCanceled {
 		t.Fatalf("Answer after CANCEL: %v, want ErrCanceled", err)
@@ -145,11 +145,16 @@ func TestCancelCrossingTheAnswerKeeps487(t *testing.T) {
 	p := newRawPeer(t, "127.0.0.1")
 	beforeAnswerSent = func(inv *Invite) {
 		p.cancel(addr, "slow", "cross-1", "cross1")
-		<-inv.Canceled()
+		// Bounded: this runs on the handler's goroutine, which cannot fail
+		// the test; a lost CANCEL fails it below, as a 200 instead of 487.
+		select {
+		case <-inv.Canceled():
+		case <-time.After(5 * time.Second):
+		}
 	}
 	t.Cleanup(func() { beforeAnswerSent = func(*Invite) {} })
 	p.invite(addr, "slow", "cross-1", "cross1")
-	<-h.arrived
+	receive(t, h.arrived, "the INVITE at the handler")
 	close(h.go_)
 	if err := <-h.answers; err != ErrCanceled {
 		t.Fatalf("Answer crossed by a CANCEL: %v, want ErrCanceled", err)
@@ -200,7 +205,11 @@ func TestOverloadShedsNewInvitesWith503(t *testing.T) {
 	ok := p.response(ctx, 200, sip.INVITE)
 	toTag, _ := ok.To().Params.Get("tag")
 	target := ok.Contact().Address.String()
-	<-h.calls
+	receive(t, h.calls, "the answered call")
+	// The answered INVITE counts as in progress until its handler has
+	// returned, a moment after the call reached the test: the two held
+	// INVITEs below must find the limit's two places free.
+	waitFor(t, "the answered INVITE no longer in progress", func() bool { return ep.PendingInvites() == 0 })
 	p.send(addr, "",
 		"ACK "+target+" SIP/2.0",
 		p.via("up1ack"),
@@ -212,7 +221,7 @@ func TestOverloadShedsNewInvitesWith503(t *testing.T) {
 	holders := newRawPeer(t, "127.0.0.1")
 	for _, id := range []string{"hold-1", "hold-2"} {
 		holders.invite(addr, "hold", id, strings.ReplaceAll(id, "-", ""))
-		<-h.ringing
+		receive(t, h.ringing, "INVITE "+id+" ringing")
 	}
 	flood := newRawPeer(t, "127.0.0.2")
 	for i := range 5 {

@@ -223,4 +223,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// receive takes the next value from ch, or fails the test naming what it
+// waited for: a message parkd dropped must fail the test, not hang the
+// package until go test's own timeout hides which test it was.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
 const testSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"

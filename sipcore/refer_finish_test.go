@@ -51,7 +51,7 @@ func TestReferFinishAfterReferrerHungUp(t *testing.T) {
 	}
 	nextReferNotify(t, ctx, call)
 	call.Hangup(ctx)
-	<-c.Done()
+	receive(t, c.Done(), "the call to end")
 	close(hungUp)
 	select {
 	case err := <-finished:
@@ -87,5 +87,5 @@ func TestReferFinishRacesHangup(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("Finish never returned")
 	}
-	<-c.Done()
+	receive(t, c.Done(), "the call to end")
 }

@@ -312,13 +312,13 @@ func TestReferBeforeAckGets491(t *testing.T) {
 	if err != nil || call.Status() != 200 {
 		t.Fatalf("call: %v", err)
 	}
-	c := <-h.calls
+	c := receive(t, h.calls, "the answered call")
 	res, err := call.Refer(ctx, "<sip:701@127.0.0.1>")
 	if err != nil || res.StatusCode != 491 || !strings.Contains(header(res, "Warning"), "not confirmed") {
 		t.Fatalf("REFER before the ACK: %v %v, want 491", res, err)
 	}
 	call.SendAck()
-	<-c.Confirmed()
+	receive(t, c.Confirmed(), "the ACK")
 	if res, err := call.Refer(ctx, "<sip:701@127.0.0.1>"); err != nil || res.StatusCode != 202 {
 		t.Fatalf("REFER after the ACK: %v %v, want 202", res, err)
 	}
@@ -332,7 +332,7 @@ func TestReferAfterHangupGets481(t *testing.T) {
 	if res, err := call.Hangup(ctx); err != nil || res.StatusCode != 200 {
 		t.Fatalf("BYE: %v %v", res, err)
 	}
-	<-c.Done()
+	receive(t, c.Done(), "the call to end")
 	if res, err := call.Refer(ctx, "<sip:701@127.0.0.1>"); err != nil || res.StatusCode != 481 {
 		t.Fatalf("REFER after BYE: %v %v, want 481", res, err)
 	}
@@ -504,8 +504,8 @@ func TestReferWithStaleCSeqIsRefused(t *testing.T) {
 	}
 	to := "To: " + ok.To().Value()
 	p.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", p.via("ack"), from, to, "Call-ID: stale-refer", "CSeq: 5 ACK")
-	c := <-h.calls
-	<-c.Confirmed()
+	c := receive(t, h.calls, "the answered call")
+	receive(t, c.Confirmed(), "the ACK")
 	refer := func(branch string, cseq int) {
 		p.send(addr, "", "REFER sip:parkd@"+addr+" SIP/2.0", p.via(branch), from, to, "Call-ID: stale-refer",
 			fmt.Sprintf("CSeq: %d REFER", cseq), "Contact: <sip:x@"+p.addr.String()+">", "Refer-To: <sip:701@127.0.0.1>")

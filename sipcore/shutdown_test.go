@@ -21,7 +21,7 @@ func TestShutdownReportsCallsStillHangingUp(t *testing.T) {
 	ok := phone.response(ctx, 200, sip.INVITE)
 	phone.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", phone.via("ack"), from, "To: "+ok.To().Value(),
 		"Call-ID: shutdown-bye", "CSeq: 1 ACK")
-	c := <-h.calls
+	c := receive(t, h.calls, "the answered call")
 	go c.Hangup(context.Background(), "test") // its BYE is never answered
 	waitFor(t, "the call to start hanging up", func() bool { return ep.dialogs.len() == 0 })
 

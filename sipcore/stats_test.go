@@ -151,7 +151,7 @@ func TestEndpointStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-h.ringing
+	receive(t, h.ringing, "the INVITE ringing")
 	if res, err := ringing.Cancel(ctx); err != nil || res.StatusCode != 200 {
 		t.Fatalf("CANCEL: %v %v", res, err)
 	}

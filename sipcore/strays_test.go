@@ -110,7 +110,7 @@ func TestInDialogRequestToANameGoesToTheSource(t *testing.T) {
 		"Record-Route: <sip:proxy.invalid;lr>", "Content-Type: application/sdp")
 	ok := phone.response(ctx, 200, sip.INVITE)
 	phone.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", phone.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: named", "CSeq: 1 ACK")
-	c := <-h.calls
+	c := receive(t, h.calls, "the answered call")
 	hungUp := make(chan struct{})
 	go func() { defer close(hungUp); c.Hangup(ctx, "test") }()
 	for {
@@ -125,7 +125,7 @@ func TestInDialogRequestToANameGoesToTheSource(t *testing.T) {
 			"To: "+req.To().Value(), "Call-ID: named", fmt.Sprintf("CSeq: %d BYE", req.CSeq().SeqNo))
 		break
 	}
-	<-hungUp
+	receive(t, hungUp, "the hang-up to finish")
 	if n := names(); len(n) > 0 || refused() > 0 {
 		t.Errorf("parkd resolved %v (%d refused lookups)", n, refused())
 	}
@@ -145,7 +145,7 @@ func TestCancelFromOutsideAllow(t *testing.T) {
 	}
 	phone.send(addr, testSDP, append(lines("INVITE"), "Contact: <sip:raw@"+phone.addr.String()+">", "Content-Type: application/sdp")...)
 	phone.response(ctx, 180, sip.INVITE)
-	<-h.ringing
+	receive(t, h.ringing, "the INVITE ringing")
 	outsider.send(addr, "", lines("CANCEL")...)
 	if res := outsider.response(ctx, 403, sip.CANCEL); res.GetHeader("Warning") == nil {
 		t.Error("403 without a Warning")

@@ -254,7 +254,7 @@ func TestTCPIdleConnectionClosedUnlessADialogUsesIt(t *testing.T) {
 	if err != nil || phoneCall.Status() != 200 {
 		t.Fatalf("INVITE: %v", err)
 	}
-	call := <-h.calls
+	call := receive(t, h.calls, "the answered call")
 
 	silent := dialFrom(t, "127.0.0.1", addr)
 	if got := optionsStatus(t, silent); got != "SIP/2.0 200 OK" {
