@@ -25,10 +25,15 @@ const (
 	wheelSlots = 256 // a 2.56 s turn; later timers go round again
 )
 
-// add arms tx's timer for tx.due.
+// add arms tx's timer for tx.due, unless tx has ended: a timer that fired
+// as Shutdown abandoned every NOTIFY re-arms after clear, and would keep
+// the wheel turning for a transaction nobody resends.
 func (w *timerWheel) add(tx *notifyTx) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if tx.done.Load() { // abandon marks done before clear takes mu
+		return
+	}
 	if !w.running {
 		w.running, w.at = true, time.Now()
 		go w.run()
