@@ -30,18 +30,55 @@ type endedConsult struct {
 // phone hung up. Callers hold s.mu.
 func (s *Server) noteEndedConsultLocked(rec *callRecord, sl *slot) {
 	now := s.clock.Now()
-	for id, ec := range s.endedConsults {
-		if !now.Before(ec.until) {
-			delete(s.endedConsults, id)
-		}
-	}
-	if len(s.endedConsults) >= maxEndedConsults {
+	s.forgetEndedConsultsLocked(now)
+	if len(s.endedConsults) >= maxEndedConsults || s.endedOrder.full() {
 		return
 	}
 	if s.endedConsults == nil {
 		s.endedConsults = map[sipcore.DialogID]endedConsult{}
 	}
 	s.endedConsults[rec.call.ID] = endedConsult{slot: sl, phone: rec.caller, verified: rec.verified, until: now.Add(consultGoneGrace)}
+	s.endedOrder.push(rec.call.ID)
+}
+
+// forgetEndedConsultsLocked drops the entries whose grace has run out.
+// Every entry gets the same grace, so they run out in the order they were
+// noted: a hang-up looks only at the oldest, not at all 256 under s.mu.
+func (s *Server) forgetEndedConsultsLocked(now time.Time) {
+	for id, ok := s.endedOrder.oldest(); ok; id, ok = s.endedOrder.oldest() {
+		if ec, live := s.endedConsults[id]; live && now.Before(ec.until) {
+			return
+		}
+		delete(s.endedConsults, id) // no-op when an INVITE took it already
+		s.endedOrder.pop()
+	}
+}
+
+// consultOrder is the ended consultation calls' dialogs, oldest first, in
+// a fixed ring: no allocation per hang-up.
+type consultOrder struct {
+	ids        [maxEndedConsults]sipcore.DialogID
+	head, size int
+}
+
+func (q *consultOrder) full() bool { return q.size == len(q.ids) }
+
+func (q *consultOrder) push(id sipcore.DialogID) {
+	q.ids[(q.head+q.size)%len(q.ids)] = id
+	q.size++
+}
+
+func (q *consultOrder) oldest() (sipcore.DialogID, bool) {
+	if q.size == 0 {
+		return sipcore.DialogID{}, false
+	}
+	return q.ids[q.head], true
+}
+
+func (q *consultOrder) pop() {
+	q.ids[q.head] = sipcore.DialogID{}
+	q.head = (q.head + 1) % len(q.ids)
+	q.size--
 }
 
 // decideEndedConsult parks inv, a transferee naming a consultation call

@@ -60,6 +60,7 @@ type Server struct {
 	// endedConsults are consultation calls that hung up moments ago, for
 	// a transferee's INVITE that names one (consult_gone.go).
 	endedConsults map[sipcore.DialogID]endedConsult
+	endedOrder    consultOrder // endedConsults' keys, oldest first
 
 	// referAccepted, when set (tests only), runs after a REFER is answered
 	// and before parkd follows it: the moment a phone's BYE may come in.
