@@ -31,8 +31,14 @@ type endedConsult struct {
 func (s *Server) noteEndedConsultLocked(rec *callRecord, sl *slot) {
 	now := s.clock.Now()
 	s.forgetEndedConsultsLocked(now)
-	if len(s.endedConsults) >= maxEndedConsults || s.endedOrder.full() {
+	if len(s.endedConsults) >= maxEndedConsults {
 		return
+	}
+	if s.endedOrder.full() {
+		// Entries an INVITE took still hold their place in the ring until
+		// the older ones ahead of them expire: drop them, or they would
+		// refuse a hang-up the table has room for.
+		s.endedOrder.keepOnly(func(id sipcore.DialogID) bool { _, live := s.endedConsults[id]; return live })
 	}
 	if s.endedConsults == nil {
 		s.endedConsults = map[sipcore.DialogID]endedConsult{}
@@ -73,6 +79,22 @@ func (q *consultOrder) oldest() (sipcore.DialogID, bool) {
 		return sipcore.DialogID{}, false
 	}
 	return q.ids[q.head], true
+}
+
+// keepOnly drops the dialogs keep refuses, keeping the others in order.
+func (q *consultOrder) keepOnly(keep func(sipcore.DialogID) bool) {
+	n := 0
+	for i := range q.size {
+		id := q.ids[(q.head+i)%len(q.ids)]
+		if keep(id) {
+			q.ids[(q.head+n)%len(q.ids)] = id
+			n++
+		}
+	}
+	for i := n; i < q.size; i++ {
+		q.ids[(q.head+i)%len(q.ids)] = sipcore.DialogID{}
+	}
+	q.size = n
 }
 
 func (q *consultOrder) pop() {

@@ -51,6 +51,26 @@ func TestEndedConsultsExpireInOrder(t *testing.T) {
 	}
 }
 
+// Entries that INVITEs took do not count against the cap, even while an
+// older one that nobody took still waits out its grace ahead of them.
+func TestTakenEndedConsultsLeaveRoom(t *testing.T) {
+	clock := NewManualClock(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC))
+	s := &Server{clock: clock}
+	sl := &slot{name: "701"}
+	s.noteEndedConsultLocked(endedConsultRecord(0), sl) // its transferee never comes
+	for i := 1; i < 2*maxEndedConsults; i++ {
+		rec := endedConsultRecord(i)
+		s.noteEndedConsultLocked(rec, sl)
+		if _, kept := s.endedConsults[rec.call.ID]; !kept {
+			t.Fatalf("hang-up %d refused with %d entries kept", i, len(s.endedConsults))
+		}
+		delete(s.endedConsults, rec.call.ID) // its transferee's INVITE took it
+	}
+	if _, kept := s.endedConsults[endedConsultRecord(0).call.ID]; !kept {
+		t.Error("the entry nobody took was dropped inside its grace")
+	}
+}
+
 // BenchmarkNoteEndedConsult is a hang-up under load: the table is full of
 // calls ended within the grace, one running out as each new one comes.
 func BenchmarkNoteEndedConsult(b *testing.B) {
