@@ -56,6 +56,9 @@ func TestConsoleOnARealDaemon(t *testing.T) {
 			tm.Send(keyMsg("enter"))
 			sc.wait(t, "parked Carol in 701")
 			sc.wait(t, "dequeued")
+			// The daemon tells "dequeued" before "parked": the board holds
+			// Carol once the lot's count in the header says so.
+			sc.wait(t, "main 1/20")
 
 			tm.Send(keyMsg("q")) // attached: quits at once
 			final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*model)
