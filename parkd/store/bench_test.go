@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -17,15 +18,10 @@ func BenchmarkHistoryWriter(b *testing.B) {
 			ctx := context.Background()
 			s := openTest(b)
 			w := s.NewHistoryWriter(slog.New(slog.DiscardHandler))
-			row := HistoryRow{
-				Time: histBase, Lot: "main", Slot: "701",
-				CallID: "a84b4c76e66710@pc33.atlanta.example.com", Caller: `"Alice" <sip:2001@pbx>`,
-				Parker: "sip:1001@pbx", Outcome: "retrieved", Parked: 42 * time.Second,
-			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				w.Add(row)
+				w.Add(benchRow(i))
 				if i%flushEvery == flushEvery-1 {
 					if err := w.Flush(ctx); err != nil {
 						b.Fatal(err)
@@ -52,15 +48,29 @@ func BenchmarkAppendHistory(b *testing.B) {
 			ctx := context.Background()
 			s := openTest(b)
 			rows := make([]HistoryRow, batch)
-			for i := range rows {
-				rows[i] = HistoryRow{Time: histBase, Lot: "main", Slot: "701", CallID: "c", Outcome: "parked"}
-			}
+			n := 0
 			for b.Loop() {
+				for i := range rows {
+					rows[i] = benchRow(n)
+					n++
+				}
 				if err := s.AppendHistory(ctx, rows...); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 		})
+	}
+}
+
+// benchRow is the i-th row a busy daemon would write: each call has its
+// own Call-ID, as real ones do. Rows that all carried the same one put
+// every insert into the same page of the call-id index and measured a
+// third of what a row costs (eleventh pass in docs/PERFORMANCE.md).
+func benchRow(i int) HistoryRow {
+	return HistoryRow{
+		Time: histBase.Add(time.Duration(i) * time.Millisecond), Lot: "main", Slot: strconv.Itoa(701 + i%20),
+		CallID: strconv.Itoa(i*7919%1000003) + "a84b4c76e66710@pc33.atlanta.example.com", Caller: `"Alice" <sip:2001@pbx>`,
+		Parker: "sip:1001@pbx", Outcome: "retrieved", Parked: 42 * time.Second,
 	}
 }
