@@ -480,22 +480,7 @@ func TestRecallAnsweredAndHungUpAtOnce(t *testing.T) {
 	if !strings.Contains(ev.Detail, "answered and hung up at once") {
 		t.Errorf("recall_failed detail %q, want it to say the phone hung up at once", ev.Detail)
 	}
-	if v := r.slot("701"); v.Call == nil || v.Call.CallID != r.parked.CallID() {
-		t.Errorf("slot 701 after the recall: %+v, want Alice's call still parked", v.Call)
-	}
-	if r.parked.HungUp() {
-		t.Error("Alice was hung up")
-	}
-	calls, err := r.srv.Calls(ctxFor(t, time.Second), parkd.CallFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range calls {
-		if c.CallID != r.parked.CallID() {
-			t.Errorf("the API lists %s (%s), a call that has ended", c.CallID, c.State)
-		}
-	}
-	hearsMusic(t, r.parked, "Alice after the recall that hung up")
+	r.aliceStillParkedAlone(t, "the recall that hung up")
 }
 
 // The same for an attendant's retrieve: the phone it rang answers and
@@ -518,17 +503,28 @@ func TestRetrieveAnsweredAndHungUpAtOnce(t *testing.T) {
 	if !strings.Contains(ev.Detail, "answered and hung up at once") {
 		t.Errorf("ring_failed detail %q, want it to say the phone hung up at once", ev.Detail)
 	}
+	r.aliceStillParkedAlone(t, "the retrieve that hung up")
+}
+
+// aliceStillParkedAlone: after a call parkd placed for Alice was answered
+// and hung up at once, Alice is still parked in 701, up, hearing music,
+// and the API lists no call but hers (not the one that ended).
+func (r *recallRig) aliceStillParkedAlone(t *testing.T, after string) {
+	t.Helper()
 	if v := r.slot("701"); v.Call == nil || v.Call.CallID != r.parked.CallID() || v.State != parkd.SlotParked {
-		t.Errorf("slot 701 after the retrieve: %s %+v, want Alice's call parked", v.State, v.Call)
+		t.Errorf("slot 701 after %s: %s %+v, want Alice's call parked", after, v.State, v.Call)
+	}
+	if r.parked.HungUp() {
+		t.Errorf("Alice was hung up after %s", after)
 	}
 	calls, err := r.srv.Calls(ctxFor(t, time.Second), parkd.CallFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(calls) != 1 {
-		t.Errorf("the API lists %d calls, want Alice's alone: %+v", len(calls), calls)
+	if len(calls) != 1 || calls[0].CallID != r.parked.CallID() {
+		t.Errorf("after %s the API lists %+v, want Alice's call alone", after, calls)
 	}
-	hearsMusic(t, r.parked, "Alice after the retrieve that hung up")
+	hearsMusic(t, r.parked, "Alice after "+after)
 }
 
 // holdAnswerUntilEnded holds parkd back with an answered call until
