@@ -130,11 +130,9 @@ func (s *Server) parkInsteadLocked(rec *callRecord) bool {
 		return false
 	}
 	s.unlinkLocked(rec)
-	peer.parker, peer.parkerFrom = rec.caller, ParkerFromAttended
-	peer.parkerUnresolvable = s.unresolvableName(rec.verified, rec.caller)
 	peer.call.SetLogger(peer.call.Logger().With("slot", sl.name, "lot", sl.lot.cfg.Name))
 	peer.call.Logger().Info("the consultation call it picked up hung up: parked as an attended park", "parker", rec.caller.URI)
-	s.placeLocked(sl, peer, "attended park by "+rec.caller.URI+" (no Referred-By)")
+	s.placeWithParkerLocked(sl, peer, rec.caller, rec.verified, ParkerFromAttended, "attended park by "+rec.caller.URI+" (no Referred-By)")
 	return true
 }
 
@@ -161,9 +159,7 @@ func (s *Server) parkPickerInsteadLocked(sl *slot, pc *callRecord, call *sipcore
 	}
 	rec := s.newRecordLocked(call, legCaller, who.Party, target.lot)
 	rec.verified = who.verified
-	rec.parker, rec.parkerFrom = pc.caller, ParkerFromAttended
-	rec.parkerUnresolvable = s.unresolvableName(pc.verified, pc.caller)
 	call.Logger().Info("the consultation call it picked up hung up first: parked as an attended park", "parker", pc.caller.URI)
-	s.placeLocked(target, rec, "attended park by "+pc.caller.URI+" (no Referred-By)")
+	s.placeWithParkerLocked(target, rec, pc.caller, pc.verified, ParkerFromAttended, "attended park by "+pc.caller.URI+" (no Referred-By)")
 	return true
 }

@@ -86,10 +86,18 @@ func (s *Server) parkWithParkerLocked(rec *callRecord, parker sipcore.Party, ver
 		go s.hangUp(rec, rec.hangupWhy)
 		return
 	}
-	rec.parker, rec.parkerFrom = parker, from
-	rec.parkerUnresolvable = s.unresolvableName(verified, parker)
 	rec.call.SetLogger(rec.call.Logger().With("slot", sl.name, "lot", sl.lot.cfg.Name))
 	rec.call.Logger().Info("left alone: parked", "parker", parker.URI, "why", why)
+	s.placeWithParkerLocked(sl, rec, parker, verified, from, detail)
+}
+
+// placeWithParkerLocked parks rec in sl, a free slot, with parker as its
+// parker: from says how parkd knows it, verified whether its source was
+// trusted (a name from an untrusted one is never looked up for a recall).
+// Callers hold s.mu.
+func (s *Server) placeWithParkerLocked(sl *slot, rec *callRecord, parker sipcore.Party, verified bool, from, detail string) {
+	rec.parker, rec.parkerFrom = parker, from
+	rec.parkerUnresolvable = s.unresolvableName(verified, parker)
 	s.placeLocked(sl, rec, detail)
 }
 

@@ -91,11 +91,9 @@ func (s *Server) keypadPark(rec *callRecord) {
 		return
 	}
 	s.unlinkLocked(rec)
-	other.parker, other.parkerFrom = rec.caller, ParkerFromKeypad
-	other.parkerUnresolvable = s.unresolvableName(rec.verified, rec.caller)
 	other.call.SetLogger(other.call.Logger().With("slot", sl.name, "lot", l.cfg.Name))
 	log.Info("park_dtmf: parked the other party", "slot", sl.name, "parked_call_id", other.call.ID.CallID)
-	s.placeLocked(sl, other, "parked by keypad from "+rec.caller.URI)
+	s.placeWithParkerLocked(sl, other, rec.caller, rec.verified, ParkerFromKeypad, "parked by keypad from "+rec.caller.URI)
 	rec.hangupWhy = "parked the other party in " + sl.name
 	rec.call.Media().Play(s.promptsOf(l).ParkedOn(sl.name), func(bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)

@@ -249,11 +249,9 @@ func (s *Server) referParkLocked(r *sipcore.Refer, plan referPlan) func() {
 		return func() { finishRefer(r, 486, "Busy Here") }
 	}
 	s.unlinkLocked(rec)
-	other.parker, other.parkerFrom = rec.caller, ParkerFromRefer
-	other.parkerUnresolvable = s.unresolvableName(rec.verified, rec.caller)
 	other.call.SetLogger(other.call.Logger().With("slot", sl.name, "lot", sl.lot.cfg.Name))
 	other.call.Logger().Info("parked by REFER from the other party", "parker", rec.caller.URI)
-	s.placeLocked(sl, other, "parked by REFER from "+rec.caller.URI)
+	s.placeWithParkerLocked(sl, other, rec.caller, rec.verified, ParkerFromRefer, "parked by REFER from "+rec.caller.URI)
 	why := "transferred the other party to park in " + sl.name
 	rec.hangupWhy = why
 	return func() { s.referrerDone(r, rec, why) }
@@ -375,10 +373,8 @@ func (s *Server) referReplaceLocked(r *sipcore.Refer, plan referPlan) func() {
 		sl := x.slot
 		x.stopRecallLocked()
 		s.takeOutLocked(sl, x)
-		other.parker, other.parkerFrom = rec.caller, ParkerFromAttended
-		other.parkerUnresolvable = s.unresolvableName(rec.verified, rec.caller)
 		log.Info("attended transfer into a slot", "slot", sl.name, "replaced_call_id", x.call.ID.CallID)
-		s.placeLocked(sl, other, "attended transfer by "+rec.caller.URI)
+		s.placeWithParkerLocked(sl, other, rec.caller, rec.verified, ParkerFromAttended, "attended transfer by "+rec.caller.URI)
 	case x.peer != nil:
 		y := x.peer
 		s.unlinkLocked(x)
