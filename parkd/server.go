@@ -216,6 +216,7 @@ func (s *Server) Run(ctx context.Context) error {
 	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	s.endpoint.Shutdown(grace)
+	s.rtp.Close()
 	s.music.stop()
 	s.events.close()
 	s.closeStore()

@@ -34,6 +34,7 @@ func newTestAllocator(tb testing.TB) *Allocator {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(a.Close) // after the sessions' own cleanups, registered later
 	return a
 }
 
@@ -63,12 +64,21 @@ type phone struct {
 
 func newPhone(tb testing.TB) *phone {
 	tb.Helper()
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+	p, err := newPhoneOn(tb, loopback)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return p
+}
+
+// newPhoneOn is a phone on ip, or the error binding there (no IPv6 here).
+func newPhoneOn(tb testing.TB, ip netip.Addr) (*phone, error) {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		return nil, err
+	}
 	tb.Cleanup(func() { c.Close() })
-	return &phone{tb: tb, conn: c}
+	return &phone{tb: tb, conn: c}, nil
 }
 
 func (p *phone) addr() netip.AddrPort {

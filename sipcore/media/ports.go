@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrNoPorts is returned (wrapped) by Allocator.Open when every port in the
@@ -22,6 +23,9 @@ var ErrNoPorts = errors.New("media: no free RTP port")
 // released port cools down behind the most recently released ones before it
 // is picked again, so late packets of an ended call rarely meet a new call
 // on the same port; when nothing else is free, cooling ports are used.
+//
+// A released port keeps its socket, bound and deaf, for the next call the
+// port is given (keep_linux.go); Close closes those.
 type Allocator struct {
 	ip      netip.Addr
 	network string // "udp4" or "udp6": never a dual-stack socket, so sources compare cleanly
@@ -35,7 +39,17 @@ type Allocator struct {
 	coolAt  int    // index in cooling of the oldest
 	inUse   []bool // by index
 	used    int
+	kept    []int32 // by index: the socket a port's last call left bound (keep_linux.go), or -1
+	closed  bool
 }
+
+// keptSockets counts the idle sockets every Allocator of the process
+// keeps, at most keptMax.
+var keptSockets, keptMax atomic.Int64
+
+// KeptSockets is how many idle sockets the process keeps for ports' next
+// calls: descriptors that are open with no call on them, by design.
+func KeptSockets() int { return int(keptSockets.Load()) }
 
 // maxCooling bounds how many released ports wait before they are free again.
 const maxCooling = 256
@@ -73,6 +87,11 @@ func NewAllocator(ip netip.Addr, low, high int) (*Allocator, error) {
 	for i := range free {
 		free[i] = i
 	}
+	kept := make([]int32, count)
+	for i := range kept {
+		kept[i] = -1
+	}
+	keptMax.Store(int64(keptLimit()))
 	return &Allocator{
 		ip:      ip,
 		network: network,
@@ -81,6 +100,7 @@ func NewAllocator(ip netip.Addr, low, high int) (*Allocator, error) {
 		free:    free,
 		cooling: make([]int, min(count/2, maxCooling)),
 		inUse:   make([]bool, count),
+		kept:    kept,
 	}, nil
 }
 
@@ -104,7 +124,7 @@ func (a *Allocator) Open(log *slog.Logger) (*Session, error) {
 		i := failed + rand.IntN(len(a.free)-failed)
 		idx := a.free[i]
 		port := a.first + 2*idx
-		sock, err := listenUDP(a.network, netip.AddrPortFrom(a.ip, uint16(port)))
+		sock, err := a.bindLocked(idx, netip.AddrPortFrom(a.ip, uint16(port)))
 		if err != nil {
 			lastErr = err
 			a.free[i], a.free[failed] = a.free[failed], a.free[i]
@@ -116,7 +136,7 @@ func (a *Allocator) Open(log *slog.Logger) (*Session, error) {
 		a.free = a.free[:last]
 		a.inUse[idx] = true
 		a.used++
-		return newSession(sock, log, func() { a.release(idx) }), nil
+		return newSession(sock, log, func(fd int) { a.release(idx, fd) }), nil
 	}
 	if lastErr != nil {
 		return nil, fmt.Errorf("%w in %s:%d-%d (last bind error: %v)", ErrNoPorts, a.ip, a.first, a.first+2*(a.count-1), lastErr)
@@ -131,9 +151,35 @@ func (a *Allocator) InUse() int {
 	return a.used
 }
 
-func (a *Allocator) release(idx int) {
+// bindLocked is a socket on the port: the one its last call left, else a
+// new one. a.mu held.
+func (a *Allocator) bindLocked(idx int, addr netip.AddrPort) (*udpSocket, error) {
+	if fd := a.kept[idx]; fd >= 0 {
+		a.kept[idx] = -1
+		keptSockets.Add(-1)
+		if u := reuseFD(int(fd), addr); u != nil {
+			return u, nil
+		}
+	}
+	return listenUDP(a.network, addr)
+}
+
+// release takes a port back from its ended call, and the call's socket
+// (fd, unless -1) to keep for the port's next call.
+func (a *Allocator) release(idx int, fd int) {
+	if fd >= 0 {
+		fd = keepOrClose(fd, netip.AddrPortFrom(a.ip, uint16(a.first+2*idx))) // system calls outside a.mu
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if fd >= 0 {
+		if a.closed || !a.inUse[idx] {
+			closeFD(fd)
+			keptSockets.Add(-1)
+		} else {
+			a.kept[idx] = int32(fd)
+		}
+	}
 	if !a.inUse[idx] {
 		return
 	}
@@ -150,6 +196,36 @@ func (a *Allocator) release(idx int) {
 	}
 	a.cooling[(a.coolAt+a.coolN)%len(a.cooling)] = idx
 	a.coolN++
+}
+
+// keepOrClose readies fd for keeping and counts it, or closes it when the
+// process keeps as many as it may; -1 when closed.
+func keepOrClose(fd int, local netip.AddrPort) int {
+	if keptSockets.Add(1) > keptMax.Load() {
+		keptSockets.Add(-1)
+		closeFD(fd)
+		return -1
+	}
+	if !keepFD(fd, local) {
+		keptSockets.Add(-1)
+		return -1
+	}
+	return fd
+}
+
+// Close closes the sockets a kept for ports' next calls; ports released
+// afterwards close theirs. Sessions still open keep working.
+func (a *Allocator) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closed = true
+	for i, fd := range a.kept {
+		if fd >= 0 {
+			closeFD(int(fd))
+			a.kept[i] = -1
+			keptSockets.Add(-1)
+		}
+	}
 }
 
 // warmAllLocked frees every cooling port. a.mu held.

@@ -46,7 +46,7 @@ type Session struct {
 
 	local   netip.AddrPort
 	log     *slog.Logger
-	release func() // hands the port back to the allocator
+	release func(fd int) // hands the port, and its socket if still open, back to the allocator
 
 	// link is where received packets are relayed; nil when not bridged.
 	link atomic.Pointer[relayLink]
@@ -90,7 +90,7 @@ type peerState struct {
 	allowed   sources
 }
 
-func newSession(sock *udpSocket, log *slog.Logger, release func()) *Session {
+func newSession(sock *udpSocket, log *slog.Logger, release func(fd int)) *Session {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -246,10 +246,12 @@ func (s *Session) Close() {
 	s.peerMu.Lock()      // wait for a connect or disconnect in flight
 	s.sockClosing = true
 	s.peerMu.Unlock()
-	s.sock.close()
+	fd := s.sock.detach()
 	untrackSession(s) // after the last packet in or out: the counts are final
 	if s.release != nil {
-		s.release()
+		s.release(fd)
+	} else if fd >= 0 {
+		closeFD(fd)
 	}
 	s.log.Debug("rtp session closed", "received", s.received.Load(), "sent", s.out.sent.Load(), "rejected", s.rejected.Load())
 }

@@ -187,9 +187,11 @@ func sockaddrOf(ap netip.AddrPort) unix.Sockaddr {
 
 // disconnect connects to AF_UNSPEC: the socket keeps its bound address and
 // port and takes datagrams from anyone again.
-func (u *udpSocket) disconnect() error {
+func (u *udpSocket) disconnect() error { return disconnectFD(u.desc()) }
+
+func disconnectFD(fd int) error {
 	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
-	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(u.desc()), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	if errno != 0 {
 		return errno
 	}
@@ -262,20 +264,22 @@ func (u *udpSocket) placeLocked() error {
 	return nil
 }
 
-// close stops reading, waiting for a packet being handled, then closes
-// the descriptor. Only once: Session.Close guards it.
-func (u *udpSocket) close() {
+// detach stops reading, waiting for a packet being handled, and hands
+// the descriptor over still open and bound (-1 if it was already
+// detached). u itself is closed from then on: a late send through it
+// fails with EBADF rather than reach the call that reuses the descriptor.
+func (u *udpSocket) detach() (fd int) {
 	u.readMu.Lock()
 	u.reading, u.closed = false, true
 	p, slot := u.poller, u.slot
 	u.poller = nil
 	quiet.remove(u)
-	fd := int(u.fd.Swap(-1))
+	fd = int(u.fd.Swap(-1))
 	u.readMu.Unlock()
-	if p != nil {
+	if p != nil && fd >= 0 {
 		p.remove(fd, slot)
 	}
-	unix.Close(fd)
+	return fd
 }
 
 func putPort(p *uint16, port uint16) {

@@ -76,9 +76,12 @@ func (u *udpSocket) readLoop(s *Session) {
 	}
 }
 
-func (u *udpSocket) close() {
+// detach closes the socket: only Linux keeps a port's socket for the
+// next call (keep_linux.go).
+func (u *udpSocket) detach() (fd int) {
 	_ = u.conn.Close()
 	if u.done != nil {
 		<-u.done
 	}
+	return -1
 }

@@ -13,6 +13,7 @@ func (t *Town) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		t.ep.Shutdown(ctx)
+		t.rtp.Close()
 		t.sources.Wait()
 	})
 }

@@ -99,6 +99,7 @@ type Town struct {
 	log    *slog.Logger
 	scale  float64
 	ep     *sipcore.Endpoint
+	rtp    *media.Allocator
 	host   string // 127.0.0.1:PORT of the town's SIP listener
 	target atomic.Pointer[string]
 
@@ -184,6 +185,7 @@ func Start(ctx context.Context, cfg Config) (*Town, error) {
 	}
 	t := &Town{
 		log:    log.With("component", "simphone"),
+		rtp:    alloc,
 		scale:  cfg.TimeScale,
 		desks:  map[string]*desk{},
 		active: map[string]*caller{},

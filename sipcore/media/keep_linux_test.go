@@ -1,0 +1,263 @@
+package media
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/sys/unix"
+)
+
+// onePortAllocator hands out a single port on loopback, so a released
+// socket's next call is known. Ports held by other tests are skipped.
+func onePortAllocator(t *testing.T) (*Allocator, *Session) {
+	t.Helper()
+	return onePortAllocatorOn(t, loopback)
+}
+
+func onePortAllocatorOn(t *testing.T, ip netip.Addr) (*Allocator, *Session) {
+	t.Helper()
+	for range 50 {
+		port := testPortLow + 2*rand.IntN((testPortHigh-testPortLow)/2)
+		a, err := NewAllocator(ip, port, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.Close)
+		s, err := a.Open(testLogger())
+		if errors.Is(err, ErrNoPorts) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		return a, s
+	}
+	t.Fatal("no free test port in 50 tries")
+	return nil, nil
+}
+
+// reopen is the port's next call, which must get the same port.
+func reopen(t *testing.T, a *Allocator, port netip.AddrPort) *Session {
+	t.Helper()
+	s, err := a.Open(testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if s.LocalAddr() != port {
+		t.Fatalf("next call on %v, want %v", s.LocalAddr(), port)
+	}
+	return s
+}
+
+// portBound reports whether another socket is refused the port.
+func portBound(t *testing.T, port netip.AddrPort) bool {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(port))
+	if err == nil {
+		c.Close()
+		return false
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatal(err)
+	}
+	return true
+}
+
+func rtpTo(p *phone, to netip.AddrPort, seq uint16) {
+	p.send(to, rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 0xbeef}, audioPayload(1, PCMU))
+}
+
+// waitFor fails the test if ok does not hold within 3 s.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// The port's next call takes over the socket its last call left bound,
+// and the allocator's Close lets the port go.
+func TestPortsNextCallTakesOverItsSocket(t *testing.T) {
+	t.Parallel()
+	a, first := onePortAllocator(t)
+	port, fd := first.LocalAddr(), first.sock.desc()
+	first.Close()
+	if !portBound(t, port) {
+		t.Fatal("the port was let go with its call")
+	}
+	next := reopen(t, a, port)
+	if got := next.sock.desc(); got != fd {
+		t.Fatalf("next call's socket is descriptor %d, want the kept %d", got, fd)
+	}
+	next.Close()
+	a.Close()
+	if portBound(t, port) {
+		t.Fatal("the allocator's Close kept the port bound")
+	}
+}
+
+// What was sent to the last call, before and after it ended, never reaches
+// the next call on its port; what is sent to the next call does. The
+// kept socket is connected to its own address while it waits, which
+// must also hold for a wildcard and an IPv6 bind.
+func TestKeptSocketHearsNothingMeantForTheLastCall(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ bind, phones string }{
+		{"127.0.0.1", "127.0.0.1"},
+		{"0.0.0.0", "127.0.0.1"},
+		{"::1", "::1"},
+	} {
+		t.Run(tc.bind, func(t *testing.T) {
+			t.Parallel()
+			phoneIP := netip.MustParseAddr(tc.phones)
+			old, err := newPhoneOn(t, phoneIP)
+			if err != nil {
+				t.Skipf("no %s here: %v", tc.phones, err)
+			}
+			peer, _ := newPhoneOn(t, phoneIP)
+			a, first := onePortAllocatorOn(t, netip.MustParseAddr(tc.bind))
+			port := netip.AddrPortFrom(phoneIP, first.LocalAddr().Port())
+			first.SetRemote(old.addr(), Format{Codec: PCMU})
+			// Queued, never read: the call ends before it starts reading.
+			for seq := range uint16(5) {
+				rtpTo(old, port, seq)
+			}
+			first.Close()
+			for seq := range uint16(20) {
+				rtpTo(old, port, 100+seq) // to the idle port
+			}
+
+			next := reopen(t, a, first.LocalAddr())
+			if sa, err := unix.Getsockname(next.sock.desc()); err != nil || sockaddrToAddrPort(sa) != first.LocalAddr() {
+				t.Fatalf("the reused socket is bound to %v (%v), want %v", sockaddrToAddrPort(sa), err, first.LocalAddr())
+			}
+			next.SetRemote(peer.addr(), Format{Codec: PCMU})
+			next.Start(0, nil)
+			rtpTo(peer, port, 1)
+			waitFor(t, "the next call's peer heard", func() bool { return next.received.Load()+next.rejected.Load() > 0 })
+			time.Sleep(20 * time.Millisecond) // anything queued behind it shows too
+			if got, rej := next.received.Load(), next.rejected.Load(); got != 1 || rej != 0 {
+				t.Fatalf("next call took in %d packets and refused %d, want only its peer's one", got, rej)
+			}
+			if got := next.Remote(); got != peer.addr() {
+				t.Fatalf("next call latched to %v, want its peer %v", got, peer.addr())
+			}
+		})
+	}
+}
+
+// An idle port's socket takes nothing in: whatever is sent to it costs
+// no receive memory while it waits.
+func TestIdlePortQueuesNothing(t *testing.T) {
+	t.Parallel()
+	a, first := onePortAllocator(t)
+	old := newPhone(t)
+	port := first.LocalAddr()
+	first.Close()
+	for seq := range uint16(20) {
+		rtpTo(old, port, seq) // loopback: queued or dropped before send returns
+	}
+	a.mu.Lock()
+	fd := int(a.kept[0])
+	a.mu.Unlock()
+	if fd < 0 {
+		t.Fatal("no socket kept for the port")
+	}
+	queued, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 {
+		t.Fatalf("the idle port's socket queued %d bytes", queued)
+	}
+}
+
+// An ended call's late send fails instead of leaving through the socket
+// its port's next call now owns.
+func TestEndedCallCannotSendThroughTheReusedSocket(t *testing.T) {
+	t.Parallel()
+	a, first := onePortAllocator(t)
+	peer := newPhone(t)
+	stale := first.sock
+	first.Close()
+	reopen(t, a, first.LocalAddr())
+	if err := stale.writeTo([]byte{0x80, 0, 0, 1}, peer.addr()); !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("late send of the ended call: %v, want EBADF", err)
+	}
+	if _, ok := peer.recv(20 * time.Millisecond); ok {
+		t.Fatal("the ended call's packet left through the reused socket")
+	}
+}
+
+// A socket that was connected to its call's peer is disconnected before
+// it is kept: the next call hears a peer at any address.
+func TestKeptSocketForgetsItsConnectedPeer(t *testing.T) {
+	t.Parallel()
+	a, first := onePortAllocator(t)
+	old, peer := newPhone(t), newPhone(t)
+	r := &connectRig{t: t, s: first, src: newTestSource()}
+	first.SetRemote(old.addr(), Format{Codec: PCMU})
+	first.Start(0, nil)
+	r.src.Add(first)
+	r.until("connected to the latched peer", func() { r.talk(old) }, r.connected)
+	first.Close()
+
+	next := reopen(t, a, first.LocalAddr())
+	next.SetRemote(peer.addr(), Format{Codec: PCMU})
+	next.Start(0, nil)
+	rtpTo(peer, next.LocalAddr(), 1)
+	waitFor(t, "the next call heard its peer through a disconnected socket", func() bool { return next.received.Load() == 1 })
+}
+
+// The process keeps no more idle sockets than keptMax allows; past it a
+// released port's socket is closed, as before there was keeping.
+func TestKeptSocketsStayWithinTheProcessLimit(t *testing.T) {
+	a, first := onePortAllocator(t)
+	saved := keptMax.Load()
+	t.Cleanup(func() { keptMax.Store(saved) })
+	keptMax.Store(keptSockets.Load())
+	port := first.LocalAddr()
+	first.Close()
+	if portBound(t, port) {
+		t.Fatal("a socket past the limit was kept")
+	}
+	reopen(t, a, port)
+}
+
+// BenchmarkSessionOpenClose is a call's RTP port from Open to Close, with
+// its socket kept for the next call and without (a new socket each time).
+func BenchmarkSessionOpenClose(b *testing.B) {
+	for _, keep := range []bool{true, false} {
+		name := "kept"
+		if !keep {
+			name = "new"
+		}
+		b.Run(name, func(b *testing.B) {
+			a := newTestAllocator(b)
+			saved := keptMax.Load()
+			b.Cleanup(func() { keptMax.Store(saved) })
+			if !keep {
+				keptMax.Store(0)
+			}
+			for b.Loop() {
+				s, err := a.Open(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.Close()
+			}
+		})
+	}
+}
