@@ -49,6 +49,7 @@ func newConformEndpoint(t *testing.T, log io.Writer, networks ...string) (*Endpo
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	if log == nil {
 		log = io.Discard
 	}

@@ -238,6 +238,7 @@ func FuzzReadFilter(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},
 		RTP:    rtp,

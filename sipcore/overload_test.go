@@ -41,6 +41,7 @@ func newSlowEndpoint(t *testing.T) (*slowHandler, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	h := &slowHandler{arrived: make(chan *Invite, 4), go_: make(chan struct{}), answers: make(chan error, 4)}
 	ep, err := NewEndpoint(Config{
 		Listen:   []ListenAddr{{"udp", "127.0.0.1:0"}},

@@ -151,6 +151,7 @@ func newDoorEndpoint(t *testing.T, edit func(*Config)) (*Endpoint, *doorHandler,
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	h := &doorHandler{ringing: make(chan *Invite, 8), release: make(chan struct{}), calls: make(chan *Call, 8)}
 	cfg := Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},

@@ -50,6 +50,7 @@ func newReferEndpoint(t *testing.T, h Handler) *Endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}, {"tcp", "127.0.0.1:0"}},
 		RTP:    rtp,

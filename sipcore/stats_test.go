@@ -54,6 +54,7 @@ func newStatsEndpoint(t *testing.T) (*Endpoint, *statsHandler) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	h := &statsHandler{ringing: make(chan struct{}, 1)}
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},

@@ -138,6 +138,7 @@ func TestTCPEMFILEChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	ep, err := NewEndpoint(Config{
 		Listen: []ListenAddr{{"tcp", "127.0.0.1:0"}},
 		RTP:    rtp,

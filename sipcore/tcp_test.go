@@ -62,6 +62,7 @@ func newTCPEndpoint(t *testing.T, limits TCPLimits, allow ...string) (*Endpoint,
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
 	if allow == nil {
 		allow = []string{"127.0.0.0/8"}
 	}

@@ -73,6 +73,7 @@ func rtpPair(t *testing.T, eventPT uint8) (*RTP, *media.Session) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(alloc.Close) // its kept sockets hold ports other tests use
 	s, err := alloc.Open(nil)
 	if err != nil {
 		t.Fatal(err)
