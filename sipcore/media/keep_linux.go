@@ -16,43 +16,60 @@ import (
 // UDP socket takes datagrams only from its peer, and nothing else sends
 // from that address, so the kernel delivers nothing to it: a peer of the
 // ended call, or anyone else, gets ICMP port unreachable as from a closed
-// port, and an idle port holds no receive memory however much is sent to
-// it. (A socket filter that drops everything does the same, but attaching
+// port, and once what was queued before is read away, an idle port holds
+// no receive memory however much is sent to it. (A socket filter that drops everything does the same, but attaching
 // one compiles it: ten times the cost of a new socket.)
 
-// keepFD readies a released socket for a later call: deaf, and no longer
-// connected to the last peer. false: it could not be, and is closed.
+// keepsSockets says whether sockets bound to ip can be kept. Not on a
+// wildcard address: connecting such a socket binds it to the address
+// the route gives (loopback) until it is disconnected, and meanwhile
+// another process could bind the port on a specific address and take
+// the next call's packets.
+func keepsSockets(ip netip.Addr) bool { return !ip.IsUnspecified() }
+
+// keepFD readies a released socket for a later call: deaf, emptied of
+// what came before it went deaf, and no longer connected to the last
+// peer. false: it could not be, and is closed.
 func keepFD(fd int, local netip.AddrPort) bool {
-	if unix.Connect(fd, sockaddrOf(local)) != nil {
+	if unix.Connect(fd, sockaddrOf(local)) != nil || !drain(fd) {
 		unix.Close(fd)
 		return false
 	}
 	return true
 }
 
-// maxStaleReads bounds the datagrams thrown away from a kept socket
-// before a new call uses it: only what came in before it went deaf.
-const maxStaleReads = 64
+// maxStaleReads bounds the datagrams thrown away from a socket being
+// kept: what its receive buffer held when it went deaf, 256 or so at
+// the default size.
+const maxStaleReads = 512
 
-// reuseFD hands a kept socket to a new call, emptied of what arrived
-// before it went deaf and hearing everyone again; nil when that failed
-// (closed).
-func reuseFD(fd int, local netip.AddrPort) *udpSocket {
+// drain reads and throws away every datagram queued on fd, and any error
+// an ICMP message left; false when it is still not empty after
+// maxStaleReads.
+func drain(fd int) bool {
 	var b [1]byte
 	for range maxStaleReads {
 		// MSG_TRUNC: a datagram is consumed whole into a one-byte buffer.
 		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1, unix.MSG_TRUNC, 0, 0)
 		if errno == unix.EAGAIN {
-			if disconnectFD(fd) != nil {
-				break
-			}
-			u := &udpSocket{local: local, quietAt: -1}
-			u.fd.Store(int32(fd))
-			return u
+			return true
 		}
 	}
-	unix.Close(fd)
-	return nil
+	return false
+}
+
+// reuseFD hands a kept socket to a new call, hearing everyone again; nil
+// when that failed (closed). It drains once more, for a datagram the
+// kernel had already matched to the socket when it was connected to
+// itself.
+func reuseFD(fd int, local netip.AddrPort) *udpSocket {
+	if !drain(fd) || disconnectFD(fd) != nil {
+		unix.Close(fd)
+		return nil
+	}
+	u := &udpSocket{local: local, quietAt: -1}
+	u.fd.Store(int32(fd))
+	return u
 }
 
 func closeFD(fd int) { unix.Close(fd) }

@@ -25,7 +25,8 @@ var ErrNoPorts = errors.New("media: no free RTP port")
 // on the same port; when nothing else is free, cooling ports are used.
 //
 // A released port keeps its socket, bound and deaf, for the next call the
-// port is given (keep_linux.go); Close closes those.
+// port is given (keep_linux.go; not on a wildcard address); Close closes
+// those.
 type Allocator struct {
 	ip      netip.Addr
 	network string // "udp4" or "udp6": never a dual-stack socket, so sources compare cleanly
@@ -167,6 +168,10 @@ func (a *Allocator) bindLocked(idx int, addr netip.AddrPort) (*udpSocket, error)
 // release takes a port back from its ended call, and the call's socket
 // (fd, unless -1) to keep for the port's next call.
 func (a *Allocator) release(idx int, fd int) {
+	if fd >= 0 && !keepsSockets(a.ip) {
+		closeFD(fd)
+		fd = -1
+	}
 	if fd >= 0 {
 		fd = keepOrClose(fd, netip.AddrPortFrom(a.ip, uint16(a.first+2*idx))) // system calls outside a.mu
 	}
