@@ -160,3 +160,15 @@ func (src *Source) allListeners() []*listener {
 	}
 	return all
 }
+
+// waitFor fails the test if ok does not hold within 3 s.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

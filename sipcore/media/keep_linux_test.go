@@ -75,18 +75,6 @@ func rtpTo(p *phone, to netip.AddrPort, seq uint16) {
 	p.send(to, rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 0xbeef}, audioPayload(1, PCMU))
 }
 
-// waitFor fails the test if ok does not hold within 3 s.
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // The port's next call takes over the socket its last call left bound,
 // and the allocator's Close lets the port go.
 //
