@@ -40,7 +40,8 @@ func keepFD(fd int, local netip.AddrPort) bool {
 
 // maxStaleReads bounds the datagrams thrown away from a socket being
 // kept: what its receive buffer held when it went deaf, 256 or so at
-// the default size.
+// the default size. A socket still not empty after that (a larger
+// rmem_default under a flood) is closed instead of kept.
 const maxStaleReads = 512
 
 // drain reads and throws away every datagram queued on fd, and any error

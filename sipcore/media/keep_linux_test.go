@@ -60,7 +60,7 @@ func reopen(t *testing.T, a *Allocator, port netip.AddrPort) *Session {
 // portBound reports whether another socket is refused the port.
 func portBound(t *testing.T, port netip.AddrPort) bool {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(port))
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(port))
 	if err == nil {
 		c.Close()
 		return false
@@ -181,13 +181,26 @@ func TestIdlePortQueuesNothing(t *testing.T) {
 // would be bound to loopback alone while it waits, and another process
 // could take the port on a specific address.
 func TestWildcardPortIsNotKept(t *testing.T) {
-	a, first := onePortAllocatorOn(t, netip.IPv4Unspecified())
-	port := first.LocalAddr()
-	first.Close()
-	if portBound(t, netip.AddrPortFrom(loopback, port.Port())) {
-		t.Fatal("the wildcard port's socket was kept")
+	for _, tc := range []struct{ bind, probe string }{
+		{"0.0.0.0", "127.0.0.1"},
+		{"::", "::1"},
+	} {
+		t.Run(tc.bind, func(t *testing.T) {
+			probe := netip.MustParseAddr(tc.probe)
+			if p, err := newPhoneOn(t, probe); err != nil {
+				t.Skipf("no %s here: %v", tc.probe, err)
+			} else {
+				p.conn.Close()
+			}
+			a, first := onePortAllocatorOn(t, netip.MustParseAddr(tc.bind))
+			port := first.LocalAddr()
+			first.Close()
+			if portBound(t, netip.AddrPortFrom(probe, port.Port())) {
+				t.Fatal("the wildcard port's socket was kept")
+			}
+			reopen(t, a, port)
+		})
 	}
-	reopen(t, a, port)
 }
 
 // An ended call's late send fails instead of leaving through the socket
