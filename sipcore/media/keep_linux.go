@@ -17,8 +17,9 @@ import (
 // from that address, so the kernel delivers nothing to it: a peer of the
 // ended call, or anyone else, gets ICMP port unreachable as from a closed
 // port, and once what was queued before is read away, an idle port holds
-// no receive memory however much is sent to it. (A socket filter that drops everything does the same, but attaching
-// one compiles it: ten times the cost of a new socket.)
+// no receive memory however much is sent to it. (A socket filter that
+// drops everything does the same, but attaching one compiles it: ten
+// times the cost of a new socket.)
 
 // keepsSockets says whether sockets bound to ip can be kept. Not on a
 // wildcard address: connecting such a socket binds it to the address

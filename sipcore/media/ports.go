@@ -168,12 +168,8 @@ func (a *Allocator) bindLocked(idx int, addr netip.AddrPort) (*udpSocket, error)
 // release takes a port back from its ended call, and the call's socket
 // (fd, unless -1) to keep for the port's next call.
 func (a *Allocator) release(idx int, fd int) {
-	if fd >= 0 && !keepsSockets(a.ip) {
-		closeFD(fd)
-		fd = -1
-	}
 	if fd >= 0 {
-		fd = keepOrClose(fd, netip.AddrPortFrom(a.ip, uint16(a.first+2*idx))) // system calls outside a.mu
+		fd = a.keepOrClose(idx, fd) // system calls, outside a.mu
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -203,15 +199,20 @@ func (a *Allocator) release(idx int, fd int) {
 	a.coolN++
 }
 
-// keepOrClose readies fd for keeping and counts it, or closes it when the
-// process keeps as many as it may; -1 when closed.
-func keepOrClose(fd int, local netip.AddrPort) int {
+// keepOrClose readies the socket fd of port idx for the port's next call
+// and counts it, or closes it: on a wildcard address, or when the process
+// keeps as many as it may. -1 when closed.
+func (a *Allocator) keepOrClose(idx, fd int) int {
+	if !keepsSockets(a.ip) {
+		closeFD(fd)
+		return -1
+	}
 	if keptSockets.Add(1) > keptMax.Load() {
 		keptSockets.Add(-1)
 		closeFD(fd)
 		return -1
 	}
-	if !keepFD(fd, local) {
+	if !keepFD(fd, netip.AddrPortFrom(a.ip, uint16(a.first+2*idx))) {
 		keptSockets.Add(-1)
 		return -1
 	}
