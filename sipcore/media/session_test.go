@@ -91,9 +91,15 @@ func TestInactivityTimeout(t *testing.T) {
 		ph := newPhone(t)
 		s.SetRemote(ph.addr(), Format{Codec: PCMU})
 		var calls atomic.Int32
-		s.Start(timeout, func() { calls.Add(1) })
+		// Longer than the other cases' timeout: an unbridged session is
+		// read every quietSweep (100 ms) on Linux, and a test binary
+		// starved about as long beside others (CI, the race detector)
+		// must not make a peer that talks look silent.
+		const steadyTimeout = 2 * timeout
+		s.Start(steadyTimeout, func() { calls.Add(1) })
 		hdr := rtp.Header{PayloadType: 0, SSRC: 5}
-		for i := range 40 { // 800 ms, four timeouts long
+		const packets = 80 // 1.6 s, four timeouts long
+		for i := range packets {
 			hdr.SequenceNumber = uint16(i)
 			ph.send(s.LocalAddr(), hdr, make([]byte, 160))
 			time.Sleep(20 * time.Millisecond)
@@ -101,13 +107,12 @@ func TestInactivityTimeout(t *testing.T) {
 		if n := calls.Load(); n != 0 {
 			t.Fatalf("onTimeout called %d times during steady traffic", n)
 		}
-		// On Linux an unbridged session is read every quietSweep (100 ms).
 		deadline := time.Now().Add(2 * time.Second)
-		for s.PacketsReceived() != 40 && time.Now().Before(deadline) {
+		for s.PacketsReceived() != packets && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if s.PacketsReceived() != 40 {
-			t.Errorf("PacketsReceived() = %d, want 40", s.PacketsReceived())
+		if s.PacketsReceived() != packets {
+			t.Errorf("PacketsReceived() = %d, want %d", s.PacketsReceived(), packets)
 		}
 	})
 
