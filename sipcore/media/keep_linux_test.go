@@ -2,7 +2,6 @@ package media
 
 import (
 	"errors"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"syscall"
@@ -23,8 +22,8 @@ func onePortAllocator(t *testing.T) (*Allocator, *Session) {
 func onePortAllocatorOn(t *testing.T, ip netip.Addr) (*Allocator, *Session) {
 	t.Helper()
 	for range 50 {
-		port := testPortLow + 2*rand.IntN((testPortHigh-testPortLow)/2)
-		a, err := NewAllocator(ip, port, port)
+		low, high := randomTestRange(1)
+		a, err := NewAllocator(ip, low, high)
 		if err != nil {
 			t.Fatal(err)
 		}
