@@ -102,7 +102,11 @@ func TestRestartAfterKillClosesLostCalls(t *testing.T) {
 	d := &ctlDaemon{api: first.api, data: data}
 	waitHistory(t, d, call.CallID(), "parked")
 	first.cmd.Process.Kill() // SIGKILL: no BYE, no history row for the end
-	<-first.done
+	select {
+	case <-first.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("parkd still running 10 s after SIGKILL")
+	}
 
 	second := startServe(t, data, "46660-46679")
 	d.api = second.api

@@ -150,16 +150,34 @@ func TestShutdownFinishesRequests(t *testing.T) {
 		resp.Body.Close()
 		res <- resp.StatusCode
 	}()
-	<-slow.entered
+	select {
+	case <-slow.entered:
+	case code := <-res:
+		t.Fatalf("the request ended (%d) before reaching the client", code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the client")
+	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	time.Sleep(50 * time.Millisecond)
 	close(block)
-	if code := <-res; code != 200 {
+	if code := within(t, res, "the in-flight request's answer"); code != 200 {
 		t.Errorf("in-flight request: %d", code)
 	}
-	if err := <-stopped; err != nil {
+	if err := within(t, stopped, "Serve to return"); err != nil {
 		t.Errorf("serve: %v", err)
+	}
+}
+
+// within receives from ch, or fails the test after 5 s.
+func within[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
 	}
 }
 

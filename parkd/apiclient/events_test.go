@@ -140,7 +140,11 @@ func TestSubscribeCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-d.lastIDs
+	select {
+	case <-d.lastIDs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream was never requested")
+	}
 	// The per-request timeout bounds only the headers, not the stream.
 	time.Sleep(300 * time.Millisecond)
 	d.frames <- "id: 1\ndata: {\"seq\":1,\"kind\":\"parked\"}\n\n"
