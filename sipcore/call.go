@@ -354,20 +354,38 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 	c.ended = true
 	c.ep.ending.Add(1)
 	bye := c.byeRequest(cause, why)
+	dest, udp := c.dialogPeer.udpDestination()
+	udp = udp && c.transport == "udp"
 	c.mu.Unlock()
 	c.media.Close()
 	c.ep.dialogs.remove(c)
-	res, err := c.ep.client.Do(ctx, bye)
+	var status int
+	var err error
+	if udp {
+		status, err = c.ep.sendBye(ctx, bye, dest)
+	} else {
+		status, err = c.ep.request(ctx, bye)
+	}
 	switch {
 	case err != nil:
 		c.Logger().Warn("BYE not answered", "error", err)
-	case res == nil: // sipgo ends the transaction without an error when parkd shuts down
-		c.Logger().Warn("BYE not answered: its transaction ended")
-	case !res.IsSuccess():
-		c.Logger().Info("BYE answered", "status", res.StatusCode)
+	case status == 0:
+		c.Logger().Warn("BYE not answered") // Timer F, or parkd stopped first
+	case status >= 300:
+		c.Logger().Info("BYE answered", "status", status)
 	}
 	c.Logger().Info("call hung up by parkd", "why", why)
 	c.finish(reason)
+}
+
+// request sends req through a sipgo client transaction and returns its
+// final status, 0 when the transaction ended without one.
+func (ep *Endpoint) request(ctx context.Context, req *sip.Request) (int, error) {
+	res, err := ep.client.Do(ctx, req)
+	if err != nil || res == nil { // sipgo ends the transaction without an error when parkd shuts down
+		return 0, err
+	}
+	return res.StatusCode, nil
 }
 
 // end closes a call the peer ended (no BYE from us).

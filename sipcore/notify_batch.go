@@ -21,7 +21,7 @@ const notifyBatchSize = 64
 // concurrent use: each deliver goroutine has its own.
 type notifyBatch struct {
 	ep    *Endpoint
-	txs   []*notifyTx
+	txs   []*udpTx
 	track []*fanoutTrack
 	msgs  []ipv4.Message
 	bufs  [][1][]byte
@@ -47,7 +47,7 @@ func (b *notifyBatch) done() {
 
 // add queues tx, already registered. The caller flushes a full batch
 // once it let go of the subscription's lock (deliver).
-func (b *notifyBatch) add(tx *notifyTx, track *fanoutTrack) {
+func (b *notifyBatch) add(tx *udpTx, track *fanoutTrack) {
 	b.txs = append(b.txs, tx)
 	b.track = append(b.track, track)
 }

@@ -39,7 +39,7 @@ func notifyBufBytes(buf *[]byte, size int) []byte {
 
 // release gives the transaction's buffer back once it has ended: nothing
 // writes msg after this.
-func (tx *notifyTx) release() {
+func (tx *udpTx) release() {
 	tx.mu.Lock()
 	buf := tx.buf
 	tx.msg, tx.buf = nil, nil

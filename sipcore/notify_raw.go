@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// notifyAnswer takes a UDP response to one of parkd's NOTIFYs straight
+// notifyAnswer takes a UDP response to one of parkd's NOTIFYs (or BYEs) straight
 // from the socket's bytes: a fan-out to a thousand subscribers brings a
 // thousand 200s, and sipgo would parse each whole and start a goroutine
 // for it only to find no transaction of its own. It reads the status code

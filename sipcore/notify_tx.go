@@ -13,7 +13,7 @@ import (
 )
 
 // notifier runs parkd's own non-INVITE client transactions for UDP
-// NOTIFYs (RFC 3261 §17.1.2): the bytes are written once and resent by
+// NOTIFYs and BYEs (RFC 3261 §17.1.2): the bytes are written once and resent by
 // Timer E (T1, doubling up to T2; T2 once a provisional response came)
 // until a final response, matched by the Via branch, or the subscription's
 // notify timeout (Timer F, 64·T1 by default) ends it. Responses reach it
@@ -21,7 +21,7 @@ import (
 // transaction for these requests.
 type notifier struct {
 	mu    sync.Mutex
-	byID  map[uint64]*notifyTx
+	byID  map[uint64]*udpTx
 	wheel timerWheel
 	pacer notifyPacer
 	// batchConn writes the NOTIFYs of a fan-out in batches (notify_batch.go).
@@ -31,10 +31,12 @@ type notifier struct {
 	t1, t2 time.Duration
 }
 
-// notifyTx is one NOTIFY in flight.
-type notifyTx struct {
-	s  *Subscription
-	id uint64
+// udpTx is one NOTIFY in flight, or one BYE (bye_udp.go). A BYE has no
+// subscription (s is nil) and hands its final status to result instead.
+type udpTx struct {
+	s      *Subscription
+	result chan<- int // a BYE's final status, 0 when none came; buffered
+	id     uint64
 	// msg is the NOTIFY's bytes, written in buf when it fitted one of
 	// the pool's (notify_buf.go); mu keeps a retransmission from writing
 	// them while the transaction's end gives buf back.
@@ -54,9 +56,9 @@ type notifyTx struct {
 }
 
 func (n *notifier) init(ep *Endpoint) {
-	n.byID = map[uint64]*notifyTx{}
+	n.byID = map[uint64]*udpTx{}
 	n.t1, n.t2 = sip.T1, sip.T2
-	n.wheel.fire = func(tx *notifyTx, now time.Time) { ep.notifyTimer(tx, now) }
+	n.wheel.fire = func(tx *udpTx, now time.Time) { ep.notifyTimer(tx, now) }
 }
 
 const notifyTail = 192
@@ -110,13 +112,8 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 	ep := s.ep
 	l, _ := ep.listenerFor("udp")
 	conn, _ := l.closer.(*net.UDPConn)
-	tx := &notifyTx{s: s, dest: h.dest, addr: h.addr, conn: conn, size: size, final: s.final != ""}
-	ep.notifier.mu.Lock()
-	for tx.id == 0 || ep.notifier.byID[tx.id] != nil { // a clash is 2^-64, but cheap to rule out
-		tx.id = rand.Uint64()
-	}
-	ep.notifier.byID[tx.id] = tx // before the write: the answer may come at once
-	ep.notifier.mu.Unlock()
+	tx := &udpTx{s: s, dest: h.dest, addr: h.addr, conn: conn, size: size, final: s.final != ""}
+	ep.notifier.register(tx) // before the write: the answer may come at once
 	tx.buf = takeNotifyBuf(size)
 	tx.msg = s.appendNotifyLocked(notifyBufBytes(tx.buf, size), h, tx.id)
 	s.dirty = false
@@ -140,7 +137,7 @@ func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutT
 
 // notifyWritten arms the timers of a NOTIFY just written, or ends its
 // transaction when the write failed.
-func (ep *Endpoint) notifyWritten(tx *notifyTx, track *fanoutTrack, err error) {
+func (ep *Endpoint) notifyWritten(tx *udpTx, track *fanoutTrack, err error) {
 	track.done()
 	if err != nil {
 		if ep.notifier.take(tx.id) != nil {
@@ -162,9 +159,19 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
+// register gives tx its id, the key its answer finds it by.
+func (n *notifier) register(tx *udpTx) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for tx.id == 0 || n.byID[tx.id] != nil { // a clash is 2^-64, but cheap to rule out
+		tx.id = rand.Uint64()
+	}
+	n.byID[tx.id] = tx
+}
+
 // take removes the transaction id, returning it when it was still in
 // flight: whoever takes it (its final response, its timeout) ends it.
-func (n *notifier) take(id uint64) *notifyTx {
+func (n *notifier) take(id uint64) *udpTx {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	tx := n.byID[id]
@@ -175,7 +182,7 @@ func (n *notifier) take(id uint64) *notifyTx {
 	return tx
 }
 
-// abandon drops every NOTIFY still in flight, without another send or a
+// abandon drops every NOTIFY and BYE still in flight, without another send or a
 // log line, and stops the timer wheel: Shutdown calls it once the
 // listeners are closed, when nothing can be resent or answered. Left to
 // their timers, the NOTIFYs of watchers that did not answer the final one
@@ -186,6 +193,10 @@ func (n *notifier) abandon() {
 	for id, tx := range n.byID {
 		tx.done.Store(true)
 		delete(n.byID, id)
+		if tx.s == nil {
+			tx.result <- 0 // the BYE's caller stops waiting
+			continue
+		}
 		if tx.final {
 			tx.s.finish()
 		}
@@ -194,7 +205,7 @@ func (n *notifier) abandon() {
 	n.wheel.clear()
 }
 
-// notifyResponse takes a response to one of parkd's own NOTIFYs that
+// notifyResponse takes a response to one of parkd's own NOTIFYs or BYEs that
 // sipgo parsed (over TCP, or one notifyAnswer left to it); false when res
 // answers none, for the other unhandled-response handling.
 func (ep *Endpoint) notifyResponse(res *sip.Response) bool {
@@ -207,7 +218,7 @@ func (ep *Endpoint) notifyResponse(res *sip.Response) bool {
 	if !ok {
 		return false
 	}
-	if cseq := res.CSeq(); cseq == nil || cseq.MethodName != sip.NOTIFY {
+	if cseq := res.CSeq(); cseq == nil || (cseq.MethodName != sip.NOTIFY && cseq.MethodName != sip.BYE) {
 		return true // one of ours by its branch, but not an answer to it
 	}
 	ep.notifyAnswered(id, res.StatusCode)
@@ -241,7 +252,7 @@ func (ep *Endpoint) notifyAnswered(id uint64, status int) {
 
 // notifyTimer is a NOTIFY's timer firing on the wheel: resend it, or give
 // up on it once its deadline passed.
-func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
+func (ep *Endpoint) notifyTimer(tx *udpTx, now time.Time) {
 	if tx.done.Load() {
 		return
 	}
@@ -269,8 +280,12 @@ func (ep *Endpoint) notifyTimer(tx *notifyTx, now time.Time) {
 // status, or with none (0: timeout, or err when it could not be written),
 // frees its room at the destination and lets the subscription go on (or
 // end).
-func (ep *Endpoint) notifyEnded(tx *notifyTx, status int, err error) {
+func (ep *Endpoint) notifyEnded(tx *udpTx, status int, err error) {
 	tx.release()
+	if tx.s == nil {
+		tx.result <- status // a BYE: once, since only the one who took tx ends it
+		return
+	}
 	ep.releasePaced(tx.dest, tx.size)
 	s := tx.s
 	if tx.final {

@@ -12,12 +12,12 @@ import (
 // late, which RFC 3261's half-second Timer E does not notice.
 type timerWheel struct {
 	mu      sync.Mutex
-	slots   [wheelSlots][]*notifyTx
+	slots   [wheelSlots][]*udpTx
 	pos     int       // the slot the next tick visits
 	at      time.Time // when the wheel last turned
 	pending int
 	running bool
-	fire    func(tx *notifyTx, now time.Time) // runs without mu
+	fire    func(tx *udpTx, now time.Time) // runs without mu
 }
 
 const (
@@ -28,7 +28,7 @@ const (
 // add arms tx's timer for tx.due, unless tx has ended: a timer that fired
 // as Shutdown abandoned every NOTIFY re-arms after clear, and would keep
 // the wheel turning for a transaction nobody resends.
-func (w *timerWheel) add(tx *notifyTx) {
+func (w *timerWheel) add(tx *udpTx) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if tx.done.Load() { // abandon marks done before clear takes mu
@@ -50,7 +50,7 @@ func (w *timerWheel) clear() {
 	w.pending = 0
 }
 
-func (w *timerWheel) insertLocked(tx *notifyTx) {
+func (w *timerWheel) insertLocked(tx *udpTx) {
 	ahead := int((tx.due.Sub(w.at) + wheelTick - 1) / wheelTick)
 	ahead = min(max(ahead, 1), wheelSlots-1)
 	i := (w.pos + ahead - 1) % wheelSlots
@@ -60,7 +60,7 @@ func (w *timerWheel) insertLocked(tx *notifyTx) {
 func (w *timerWheel) run() {
 	ticker := time.NewTicker(wheelTick)
 	defer ticker.Stop()
-	var due []*notifyTx
+	var due []*udpTx
 	for now := range ticker.C {
 		w.mu.Lock()
 		slot := w.slots[w.pos]

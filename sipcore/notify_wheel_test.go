@@ -8,8 +8,8 @@ import (
 // A timer that fired while Shutdown abandoned its NOTIFY re-arms it after
 // the wheel was cleared: the wheel must not turn again for it.
 func TestWheelIgnoresEndedTransaction(t *testing.T) {
-	w := &timerWheel{fire: func(*notifyTx, time.Time) { t.Error("an ended NOTIFY's timer fired") }}
-	tx := &notifyTx{due: time.Now().Add(wheelTick)}
+	w := &timerWheel{fire: func(*udpTx, time.Time) { t.Error("an ended NOTIFY's timer fired") }}
+	tx := &udpTx{due: time.Now().Add(wheelTick)}
 	tx.done.Store(true)
 	w.add(tx)
 	w.mu.Lock()
@@ -24,9 +24,9 @@ func TestWheelIgnoresEndedTransaction(t *testing.T) {
 // stops, its goroutine gone with nothing pending.
 func TestWheelFiresAndStops(t *testing.T) {
 	fired := make(chan time.Time, 1)
-	w := &timerWheel{fire: func(_ *notifyTx, now time.Time) { fired <- now }}
+	w := &timerWheel{fire: func(_ *udpTx, now time.Time) { fired <- now }}
 	armed := time.Now()
-	w.add(&notifyTx{due: armed.Add(3 * wheelTick)})
+	w.add(&udpTx{due: armed.Add(3 * wheelTick)})
 	at := receive(t, fired, "the timer to fire")
 	if early := at.Sub(armed); early < 3*wheelTick-time.Millisecond {
 		t.Errorf("fired %v after arming, want at least %v", early, 3*wheelTick)

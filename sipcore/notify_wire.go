@@ -43,10 +43,7 @@ func (s *Subscription) notifyHeadLocked() (*notifyHead, bool) {
 	if !ok {
 		return nil, false
 	}
-	sentBy := l.addr.String()
-	if l.addr.Addr().IsUnspecified() {
-		sentBy = hostPort(s.ep.contactHost(l), l.addr.Port())
-	}
+	sentBy := hostPort(s.ep.viaHost(l), l.addr.Port())
 	var b strings.Builder
 	b.WriteString("NOTIFY ")
 	b.WriteString(s.remoteTarget.String())
@@ -76,6 +73,15 @@ func (s *Subscription) notifyHeadLocked() (*notifyHead, bool) {
 	b.WriteString("\r\n")
 	s.head = &notifyHead{requestLine: line, headers: b.String(), dest: dest, addr: net.UDPAddrFromAddrPort(dest)}
 	return s.head, true
+}
+
+// viaHost is the host in the Via of a request parkd sends from l: its
+// address, or the one it advertises when it listens on a wildcard.
+func (ep *Endpoint) viaHost(l listener) string {
+	if l.addr.Addr().IsUnspecified() {
+		return ep.contactHost(l)
+	}
+	return l.addr.Addr().Unmap().String()
 }
 
 func hostPort(host string, port uint16) string {

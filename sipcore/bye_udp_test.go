@@ -1,0 +1,170 @@
+package sipcore
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// answeredRawCall parks a call from phone, a raw peer that answers only
+// what the test makes it, and returns parkd's side of it once ACKed.
+func answeredRawCall(t *testing.T, h *doorHandler, addr string, phone *rawPeer, callID string) *Call {
+	t.Helper()
+	from := "From: <sip:raw@127.0.0.1>;tag=caller-" + callID
+	phone.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", phone.via("inv-"+callID), from, "To: <sip:park@"+addr+">",
+		"Call-ID: "+callID, "CSeq: 1 INVITE", "Contact: <sip:raw@"+phone.addr.String()+">", "Content-Type: application/sdp")
+	ok := phone.response(testCtx(t), 200, sip.INVITE)
+	phone.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", phone.via("ack-"+callID), from, "To: "+ok.To().Value(),
+		"Call-ID: "+callID, "CSeq: 1 ACK")
+	return receive(t, h.calls, "the answered call")
+}
+
+// nextBye waits for the next BYE phone receives.
+func nextBye(ctx context.Context, phone *rawPeer) *sip.Request {
+	for {
+		if req, ok := phone.next(ctx).(*sip.Request); ok && req.Method == sip.BYE {
+			return req
+		}
+	}
+}
+
+// hangingUp starts hanging c up and returns a channel closed once Hangup
+// returned.
+func hangingUp(ctx context.Context, c *Call) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Hangup(ctx, "test")
+	}()
+	return done
+}
+
+// The BYE parkd sends over UDP is a complete in-dialog request (RFC 3261
+// §8.1.1, §12.2.1.1) and its own transaction: resent unchanged by Timer E
+// while unanswered, ended by its final response, whatever the code, or
+// slowed but not ended by a provisional one; once ended it is not resent.
+func TestByeRetransmitsUntilItsFinalResponse(t *testing.T) {
+	cases := []struct {
+		name    string
+		answers []int // given to successive copies of the BYE; 0 answers nothing
+	}{
+		{"200 to the first", []int{200}},
+		{"200 to the third", []int{0, 0, 200}},
+		{"481 ends it too", []int{0, 481}},
+		{"100 then 200", []int{100, 0, 200}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ep, h, addr := newDoorEndpoint(t, nil)
+			ep.notifier.t1 = 100 * time.Millisecond
+			ctx := testCtx(t)
+			phone := newRawPeer(t, "127.0.0.1")
+			callID := "bye-retransmit-" + string(rune('a'+i))
+			c := answeredRawCall(t, h, addr, phone, callID)
+			done := hangingUp(ctx, c)
+
+			first := nextBye(ctx, phone)
+			checkByeHeaders(t, first, c, callID)
+			bye := first
+			for n, code := range tc.answers {
+				if n > 0 {
+					bye = nextBye(ctx, phone)
+					if bye.String() != first.String() {
+						t.Fatalf("copy %d of the BYE differs:\n%s\nfirst:\n%s", n+1, bye, first)
+					}
+				}
+				if code != 0 {
+					phone.answer(addr, bye, code)
+				}
+			}
+			receive(t, done, "Hangup to return after the final response")
+			select {
+			case <-c.Done():
+			default:
+				t.Fatal("Hangup returned before the call ended")
+			}
+			phone.silent(300 * time.Millisecond) // no copy after the final response
+		})
+	}
+}
+
+func checkByeHeaders(t *testing.T, bye *sip.Request, c *Call, callID string) {
+	t.Helper()
+	via := bye.Via()
+	branch, _ := via.Params.Get("branch")
+	if via.Transport != "UDP" || !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) || !via.Params.Has("rport") {
+		t.Errorf("Via %q: want UDP, an RFC 3261 branch and rport", via.Value())
+	}
+	if mf := bye.MaxForwards(); mf == nil || mf.Val() != 70 {
+		t.Errorf("Max-Forwards %v, want 70", mf)
+	}
+	if cl := bye.ContentLength(); cl == nil || *cl != 0 || len(bye.Body()) != 0 {
+		t.Errorf("Content-Length %v, body %q: want 0 and none", cl, bye.Body())
+	}
+	if bye.CallID().Value() != callID || bye.CSeq().MethodName != sip.BYE {
+		t.Errorf("Call-ID %s CSeq %s", bye.CallID().Value(), bye.CSeq().Value())
+	}
+	if tag, _ := bye.To().Params.Get("tag"); tag != "caller-"+callID {
+		t.Errorf("To tag %q, want the caller's", tag)
+	}
+	if tag, _ := bye.From().Params.Get("tag"); tag != c.ID.LocalTag {
+		t.Errorf("From tag %q, want parkd's %q", tag, c.ID.LocalTag)
+	}
+	if r := bye.GetHeader("Reason"); r == nil || !strings.Contains(r.Value(), "cause=16") {
+		t.Errorf("Reason %v, want the normal clearing cause", r)
+	}
+}
+
+// A BYE nobody answers is resent until Timer F (64·T1), and then the
+// call ends anyway; Hangup's ctx ending first stops the resending at once.
+func TestUnansweredByeEndsTheCall(t *testing.T) {
+	t.Run("Timer F", func(t *testing.T) {
+		ep, h, addr := newDoorEndpoint(t, nil)
+		ep.notifier.t1 = 20 * time.Millisecond // Timer F 1.28 s
+		ctx := testCtx(t)
+		phone := newRawPeer(t, "127.0.0.1")
+		c := answeredRawCall(t, h, addr, phone, "bye-timer-f")
+		start := time.Now()
+		done := hangingUp(ctx, c)
+		receive(t, done, "Hangup to give up")
+		if took := time.Since(start); took < ep.notifier.byeTimeout() {
+			t.Errorf("Hangup gave up after %v, before Timer F (%v)", took, ep.notifier.byeTimeout())
+		}
+		copies := 0
+		for len(phone.msgs) > 0 {
+			if req, ok := (<-phone.msgs).(*sip.Request); ok && req.Method == sip.BYE {
+				copies++
+			}
+		}
+		// 0, 20, 60, 140, 300, 620 ms…: at least six copies in 1.28 s.
+		if copies < 6 {
+			t.Errorf("BYE sent %d times before Timer F, want Timer E's retransmissions", copies)
+		}
+		phone.silent(200 * time.Millisecond)
+	})
+	t.Run("ctx", func(t *testing.T) {
+		ep, h, addr := newDoorEndpoint(t, nil)
+		ep.notifier.t1 = 100 * time.Millisecond
+		phone := newRawPeer(t, "127.0.0.1")
+		c := answeredRawCall(t, h, addr, phone, "bye-ctx")
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		done := hangingUp(ctx, c)
+		nextBye(testCtx(t), phone)
+		receive(t, done, "Hangup to return when its ctx ended")
+		select {
+		case <-c.Done():
+		default:
+			t.Fatal("the call did not end")
+		}
+		phone.silent(300 * time.Millisecond) // Timer E would have resent it by now
+		ep.notifier.mu.Lock()
+		defer ep.notifier.mu.Unlock()
+		if n := len(ep.notifier.byID); n != 0 {
+			t.Errorf("%d transactions left in flight", n)
+		}
+	})
+}
