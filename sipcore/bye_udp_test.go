@@ -2,7 +2,10 @@ package sipcore
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,4 +170,91 @@ func TestUnansweredByeEndsTheCall(t *testing.T) {
 			t.Errorf("%d transactions left in flight", n)
 		}
 	})
+}
+
+// byeAnswerer answers every request it receives with a 200 built from
+// the request's own Via, From, To, Call-ID and CSeq lines, as cheaply for
+// any sender as a phone's stack would.
+func byeAnswerer(tb testing.TB) netip.AddrPort {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			res := []byte("SIP/2.0 200 OK\r\n")
+			for _, line := range strings.Split(string(buf[:n]), "\r\n") {
+				name, _, _ := strings.Cut(line, ":")
+				switch strings.ToLower(name) {
+				case "via", "from", "to", "call-id", "cseq":
+					res = append(res, line...)
+					res = append(res, "\r\n"...)
+				}
+			}
+			res = append(res, "Content-Length: 0\r\n\r\n"...)
+			conn.WriteToUDPAddrPort(res, from)
+		}
+	}()
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// BenchmarkBye is one BYE and its 200, the way a call that parkd ends
+// sends it: parkd's own transaction (own), or sipgo's client transaction
+// it replaced (sipgo). Compare the two in one run.
+func BenchmarkBye(b *testing.B) {
+	ep, _, _ := newDoorEndpoint(b, nil)
+	peerAddr := byeAnswerer(b)
+	l, _ := ep.listenerFor("udp")
+	p := dialogPeer{
+		callID:       "bench-bye",
+		remoteTarget: sip.Uri{Scheme: "sip", User: "phone", Host: peerAddr.Addr().String(), Port: int(peerAddr.Port())},
+		transport:    "udp",
+		source:       peerAddr.String(),
+	}
+	p.local.Address = sip.Uri{Scheme: "sip", User: "park", Host: l.addr.Addr().String()}
+	p.local.Params.Add("tag", "parkd")
+	p.remote.Address = p.remoteTarget
+	p.remote.Params.Add("tag", "phone")
+	ctx := context.Background()
+	for _, mode := range []string{"own", "sipgo"} {
+		b.Run(mode, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(8) // calls end together, as under load: the round trips overlap
+			before := processCPU()
+			b.RunParallel(func(pb *testing.PB) {
+				p := p
+				for pb.Next() {
+					bye := p.newRequest(ep, sip.BYE)
+					bye.AppendHeader(reasonHeader(CauseNormalClearing, "bench"))
+					var status int
+					var err error
+					if mode == "own" {
+						status, err = ep.sendBye(ctx, bye, peerAddr)
+					} else {
+						status, err = ep.request(ctx, bye)
+					}
+					if err != nil || status != 200 {
+						b.Errorf("%d %v", status, err)
+						return
+					}
+				}
+			})
+			// Wall time is the round trips'; what the process spent on
+			// them (the answerer's share is the same in both) is the cost.
+			b.ReportMetric(float64((processCPU()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -145,7 +145,7 @@ func (h *doorHandler) SubscriptionsChanged(string)                          {}
 
 // newDoorEndpoint is a real Endpoint on 127.0.0.1 that lets only
 // 127.0.0.1 and 127.0.0.2 in, changed by edit.
-func newDoorEndpoint(t *testing.T, edit func(*Config)) (*Endpoint, *doorHandler, string) {
+func newDoorEndpoint(t testing.TB, edit func(*Config)) (*Endpoint, *doorHandler, string) {
 	t.Helper()
 	rtp, err := media.NewAllocator(netip.MustParseAddr("127.0.0.1"), 42000, 42998)
 	if err != nil {
