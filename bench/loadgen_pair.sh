@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# loadgen_pair.sh: two parkd builds under the Go load generator at the
+# same time, both daemons pinned to one core and both generators to the
+# other, so that whatever else the shared machine does costs both alike.
+# Each round prints the two builds' CPU per park-then-retrieve pair and
+# B's over A's; the last line is the median of those ratios. Two runs of
+# one build this way differ by 1-2 %, where runs one after the other
+# differ by up to 30 % (docs/PERFORMANCE.md, thirteenth pass).
+#
+# Usage: bench/loadgen_pair.sh ROUNDS A=BINARY B=BINARY
+# Environment (defaults in brackets):
+#   RATE       pairs per second for each daemon [250]
+#   DURATION   how long pairs are started [15s]
+#   RTP        callers send RTP: true or false [false]
+#   MINIMAL_A, MINIMAL_B  set to 1 for a build older than the sip.trusted,
+#              sip.rate_limit and blf keys (e2ab7d1): its config leaves
+#              them out []
+#   DAEMON_CPU / GEN_CPU  the cores for taskset [0 / 1]
+#   WORK       work directory, kept [mktemp]
+#
+# The builds swap places every round (ports, start order), and a round
+# counts only when both completed every pair.
+#
+# Example, this tree against the commit before it:
+#   git worktree add /tmp/prev HEAD~1 && (cd /tmp/prev && go build -o /tmp/a ./cmd/parkd)
+#   go build -o /tmp/b ./cmd/parkd
+#   bench/loadgen_pair.sh 6 A=/tmp/a B=/tmp/b
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+RATE=${RATE:-250}
+DURATION=${DURATION:-15s}
+RTP=${RTP:-false}
+DAEMON_CPU=${DAEMON_CPU:-0}
+GEN_CPU=${GEN_CPU:-1}
+WORK=${WORK:-$(mktemp -d /tmp/parkd-pair.XXXXXX)}
+mkdir -p "$WORK"
+
+say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "error: $*"; exit 2; }
+[[ $# -eq 3 && $1 =~ ^[0-9]+$ && $2 == A=* && $3 == B=* ]] || { sed -n '2,26p' "$0" >&2; exit 2; }
+rounds=$1 binA=${2#A=} binB=${3#B=}
+for b in "$binA" "$binB"; do [[ -x $b ]] || die "$b is not an executable"; done
+command -v taskset >/dev/null || die "taskset not found (util-linux)"
+(cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
+
+# config MINIMAL RTP_PORTS API_PORT: bench/loadgen.sh's lots, each
+# daemon on its own ports.
+config() {
+	local i name ext
+	echo "rtp: {address: 127.0.0.1, ports: \"$2\", timeout: 0s}"
+	echo "api: {listen: \"127.0.0.1:$3\"}"
+	if [[ $1 != 1 ]]; then
+		echo "sip: {trusted: [127.0.0.1], rate_limit: {per_source: \"0\", burst: 400}, max_transactions: 1000000}"
+		echo "blf: {max_per_source: 1000000, max_total: 1000000}"
+	fi
+	echo "lots:"
+	for i in 0 1 2 3 4; do
+		name=lot$i ext=70$i
+		((i == 0)) && name=main ext=700
+		echo "  - name: $name"
+		echo "    extension: \"$ext\""
+		((i == 0)) && echo "    retrieve_extension: \"*700\""
+		echo "    slots: \"$((10000 + 1000 * i))-$((10999 + 1000 * i))\""
+		((i < 4)) && echo "    when_full: overflow:lot$((i + 1))"
+	done
+}
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+ratios=()
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null' EXIT
+for r in $(seq "$rounds"); do
+	# Even rounds swap which build gets the first ports and starts first.
+	names=(A B)
+	bins=("$binA" "$binB")
+	minimal=("${MINIMAL_A:-}" "${MINIMAL_B:-}")
+	if ((r % 2 == 0)); then
+		names=(B A)
+		bins=("$binB" "$binA")
+		minimal=("${MINIMAL_B:-}" "${MINIMAL_A:-}")
+	fi
+	dir="$WORK/round$r"
+	mkdir -p "$dir"
+	PIDS=()
+	for i in 0 1; do
+		n=${names[$i]}
+		config "${minimal[$i]}" "$((30000 + 4000 * i))-$((33999 + 4000 * i))" "$((27081 + i))" >"$dir/$n.yaml"
+		taskset -c "$DAEMON_CPU" "${bins[$i]}" serve --config "$dir/$n.yaml" --sip "udp://127.0.0.1:$((25060 + 1000 * i))" \
+			--data "$dir/data-$n" --log-format text --log-level warn 2>"$dir/parkd-$n.log" &
+		PIDS+=($!)
+	done
+	sleep 2
+	for i in 0 1; do
+		kill -0 "${PIDS[$i]}" 2>/dev/null || { tail -5 "$dir/parkd-${names[$i]}.log" >&2; die "parkd ${names[$i]} did not start"; }
+	done
+	GENS=()
+	for i in 0 1; do
+		taskset -c "$GEN_CPU" "$WORK/loadgen" -target "127.0.0.1:$((25060 + 1000 * i))" -rate "$RATE" -d "$DURATION" \
+			-rtp="$RTP" -pid "${PIDS[$i]}" >"$dir/loadgen-${names[$i]}.txt" 2>&1 &
+		GENS+=($!)
+	done
+	wait "${GENS[@]}"
+	kill -TERM "${PIDS[@]}" 2>/dev/null
+	wait "${PIDS[@]}" 2>/dev/null
+	per() { sed -n 's/.* \([0-9.]*\) ms per pair.*/\1/p' "$dir/loadgen-$1.txt"; }
+	failed() { sed -n 's/.* \([0-9]*\) failed.*/\1/p' "$dir/loadgen-$1.txt"; }
+	p99() { sed -n 's/^park INVITE→200:.*p99 \([0-9.]* ms\).*/\1/p' "$dir/loadgen-$1.txt"; }
+	a=$(per A) b=$(per B)
+	if [[ -z $a || -z $b || $(failed A) != 0 || $(failed B) != 0 ]]; then
+		say "round $r: not counted (A: ${a:-?} ms, $(failed A) failed; B: ${b:-?} ms, $(failed B) failed; $dir)"
+		continue
+	fi
+	ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
+	ratios+=("$ratio")
+	printf '%s  round %d: A %s ms per pair (park p99 %s), B %s ms (p99 %s): B/A %s\n' \
+		"$(date +%H:%M:%S)" "$r" "$a" "$(p99 A)" "$b" "$(p99 B)" "$ratio"
+done
+trap - EXIT
+((${#ratios[@]} > 0)) || die "no round counted"
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "B/A over %d rounds: median %.3f, range %.3f-%.3f\n", NR, m, v[1], v[NR] }'
