@@ -53,9 +53,12 @@ func (ep *Endpoint) sendBye(ctx context.Context, bye *sip.Request, dest netip.Ad
 	case status := <-result:
 		return status, nil
 	case <-ctx.Done():
-		if ep.notifier.take(tx.id) != nil {
-			tx.release()
+		if ep.notifier.take(tx.id) == nil {
+			// An answer, Timer F or shutdown took it first: its status is
+			// on its way.
+			return <-result, nil
 		}
+		tx.release()
 		return 0, ctx.Err()
 	}
 }

@@ -62,7 +62,7 @@ func TestByeRetransmitsUntilItsFinalResponse(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ep, h, addr := newDoorEndpoint(t, nil)
-			ep.notifier.t1 = 100 * time.Millisecond
+			ep.notifier.t1, ep.notifier.t2 = 100*time.Millisecond, 400*time.Millisecond
 			ctx := testCtx(t)
 			phone := newRawPeer(t, "127.0.0.1")
 			callID := "bye-retransmit-" + string(rune('a'+i))
@@ -133,8 +133,9 @@ func TestUnansweredByeEndsTheCall(t *testing.T) {
 		start := time.Now()
 		done := hangingUp(ctx, c)
 		receive(t, done, "Hangup to give up")
-		if took := time.Since(start); took < ep.notifier.byeTimeout() {
-			t.Errorf("Hangup gave up after %v, before Timer F (%v)", took, ep.notifier.byeTimeout())
+		timerF := 64 * ep.notifier.t1
+		if took := time.Since(start); took < timerF || took > timerF+2*time.Second {
+			t.Errorf("Hangup gave up after %v, want Timer F (%v)", took, timerF)
 		}
 		copies := 0
 		for len(phone.msgs) > 0 {
@@ -257,4 +258,93 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// After a provisional response the BYE is resent every T2, not on T1's
+// doubling (RFC 3261 §17.1.2.2).
+func TestByeAfterAProvisionalIsResentEveryT2(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	ep.notifier.t1, ep.notifier.t2 = 50*time.Millisecond, 400*time.Millisecond
+	ctx := testCtx(t)
+	phone := newRawPeer(t, "127.0.0.1")
+	c := answeredRawCall(t, h, addr, phone, "bye-t2")
+	done := hangingUp(ctx, c)
+	first := nextBye(ctx, phone)
+	phone.answer(addr, first, 100)
+	nextBye(ctx, phone) // Timer E as armed when the BYE left: T1
+	second := time.Now()
+	third := nextBye(ctx, phone)
+	// On T1's doubling the next copy would come 100 ms later.
+	if gap := time.Since(second); gap < 300*time.Millisecond {
+		t.Errorf("copy 3 came %v after copy 2, want T2 (400 ms) after the 100", gap)
+	}
+	phone.answer(addr, third, 200)
+	receive(t, done, "Hangup to return after the 200")
+}
+
+// A BYE follows the dialog's route set (RFC 3261 §12.2.1.1): sent to the
+// first route, whose port is 5060 when it names none, with the remote
+// target as its Request-URI and the routes as Route headers.
+func TestByeFollowsTheRouteSet(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	ep.notifier.t1 = 100 * time.Millisecond
+	ctx := testCtx(t)
+	phone := newRawPeer(t, "127.0.0.1")
+	proxy := newRawPeer(t, "127.0.0.2")
+	callID := "bye-route"
+	rr := "<sip:" + proxy.addr.String() + ";lr>"
+	from := "From: <sip:raw@127.0.0.1>;tag=caller-" + callID
+	phone.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", phone.via("inv"), from, "To: <sip:park@"+addr+">",
+		"Call-ID: "+callID, "CSeq: 1 INVITE", "Contact: <sip:raw@"+phone.addr.String()+">",
+		"Record-Route: "+rr, "Content-Type: application/sdp")
+	ok := phone.response(ctx, 200, sip.INVITE)
+	phone.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", phone.via("ack"), from, "To: "+ok.To().Value(),
+		"Call-ID: "+callID, "CSeq: 1 ACK")
+	c := receive(t, h.calls, "the answered call")
+	done := hangingUp(ctx, c)
+	bye := nextBye(ctx, proxy)
+	if got := bye.Recipient.String(); got != "sip:raw@"+phone.addr.String() {
+		t.Errorf("Request-URI %s, want the caller's Contact", got)
+	}
+	if r := bye.GetHeader("Route"); r == nil || r.Value() != rr {
+		t.Errorf("Route %v, want %s", r, rr)
+	}
+	proxy.answer(addr, bye, 200)
+	receive(t, done, "Hangup to return after the 200")
+	phone.silent(200 * time.Millisecond) // nothing past the proxy
+}
+
+func TestUDPDestination(t *testing.T) {
+	target := sip.Uri{Scheme: "sip", User: "phone", Host: "10.0.0.9", Port: 5070}
+	named := sip.Uri{Scheme: "sip", User: "phone", Host: "phone.example.com", Port: 5070}
+	cases := []struct {
+		name   string
+		target sip.Uri
+		routes []string
+		want   string // "" when there is nowhere to send
+	}{
+		{"remote target", target, nil, "10.0.0.9:5070"},
+		{"remote target without a port", sip.Uri{Scheme: "sip", Host: "10.0.0.9"}, nil, "10.0.0.9:5060"},
+		{"first route", target, []string{"<sip:10.0.0.1:5080;lr>", "<sip:10.0.0.2;lr>"}, "10.0.0.1:5080"},
+		{"first route without a port", target, []string{"<sip:10.0.0.1;lr>"}, "10.0.0.1:5060"},
+		{"IPv6 route", target, []string{"<sip:[2001:db8::1];lr>"}, "[2001:db8::1]:5060"},
+		{"named target: the source, never resolved", named, nil, "192.0.2.7:5062"},
+		{"named route: the source", target, []string{"<sip:proxy.example.com;lr>"}, "192.0.2.7:5062"},
+		{"unreadable route: the source", target, []string{"<sip:"}, "192.0.2.7:5062"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := dialogPeer{remoteTarget: tc.target, routeSet: tc.routes, source: "192.0.2.7:5062", transport: "udp"}
+			got, ok := p.udpDestination()
+			if tc.want == "" {
+				if ok {
+					t.Fatalf("got %v, want nowhere", got)
+				}
+				return
+			}
+			if !ok || got.String() != tc.want {
+				t.Errorf("got %v %v, want %s", got, ok, tc.want)
+			}
+		})
+	}
 }

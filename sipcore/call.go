@@ -369,8 +369,10 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 	switch {
 	case err != nil:
 		c.Logger().Warn("BYE not answered", "error", err)
+	case status == 0 && c.ep.draining.Load():
+		c.Logger().Warn("BYE not answered before parkd stopped")
 	case status == 0:
-		c.Logger().Warn("BYE not answered") // Timer F, or parkd stopped first
+		c.Logger().Warn("BYE not answered", "timeout", c.ep.notifier.byeTimeout())
 	case status >= 300:
 		c.Logger().Info("BYE answered", "status", status)
 	}

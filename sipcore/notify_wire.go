@@ -150,6 +150,10 @@ func branchID(branch string) (uint64, bool) {
 func (p *dialogPeer) udpDestination() (netip.AddrPort, bool) {
 	uri := p.remoteTarget
 	if len(p.routeSet) > 0 {
+		// Parsed into an empty URI: the parser leaves what the route does
+		// not name (its port) as it found it, and the remote target's
+		// port is not the proxy's.
+		uri = sip.Uri{}
 		var params sip.HeaderParams
 		if _, err := sip.ParseAddressValue(p.routeSet[0], &uri, &params); err != nil {
 			uri = sip.Uri{}
