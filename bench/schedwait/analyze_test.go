@@ -79,7 +79,11 @@ func TestAnalyzeExplainsAWaitBehindAHog(t *testing.T) {
 	if hog.Runs.Total < waited/2 {
 		t.Errorf("the hog ran %v in all, want ≥ %v (roots: %v)", hog.Runs.Total, waited/2, rootNames(rep))
 	}
-	if d := waiter.Wait.Max - waited; d < -time.Millisecond || d > time.Millisecond {
+	// The two clocks read the wait at slightly different moments, further
+	// apart on a loaded machine under the race detector (1.07 ms of 11 ms
+	// once in a full CI run): a fifth of the wait, at least 1 ms.
+	slack := max(time.Millisecond, waited/5)
+	if d := waiter.Wait.Max - waited; d < -slack || d > slack {
 		t.Errorf("the waiter waited at most %v in the trace, %v by its own clock", waiter.Wait.Max, waited)
 	}
 	if rep.LongWaits.N != 1 {
