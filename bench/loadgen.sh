@@ -55,23 +55,9 @@ else
 fi
 (cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
 
-# Lots of 1,000 slots, overflowing into the next; the generator's four
-# sources are one PBX to parkd (trusted, no per-source limit).
-{
-	echo "rtp: {address: 127.0.0.1, ports: \"$RTP_PORTS\", timeout: 0s}"
-	echo "sip: {trusted: [127.0.0.1], rate_limit: {per_source: \"0\", burst: 400}, max_transactions: 1000000}"
-	echo "blf: {max_per_source: 1000000, max_total: 1000000}"
-	echo "lots:"
-	for i in 0 1 2 3 4; do
-		name=lot$i ext=70$i
-		((i == 0)) && name=main ext=700
-		echo "  - name: $name"
-		echo "    extension: \"$ext\""
-		((i == 0)) && echo "    retrieve_extension: \"*700\""
-		echo "    slots: \"$((10000 + 1000 * i))-$((10999 + 1000 * i))\""
-		((i < 4)) && echo "    when_full: overflow:lot$((i + 1))"
-	done
-} >"$WORK/parkd.yaml"
+# Five lots of 1,000 slots, one PBX (load_config.sh).
+source "$HERE/load_config.sh"
+load_config "$RTP_PORTS" 5 >"$WORK/parkd.yaml"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 taskset -c "$DAEMON_CPU" "$WORK/parkd" serve --config "$WORK/parkd.yaml" --sip "udp://127.0.0.1:$SIP_PORT" \

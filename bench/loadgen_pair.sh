@@ -45,26 +45,12 @@ for b in "$binA" "$binB"; do [[ -x $b ]] || die "$b is not an executable"; done
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
 (cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
 
-# config MINIMAL RTP_PORTS API_PORT: bench/loadgen.sh's lots, each
-# daemon on its own ports.
+# config MINIMAL RTP_PORTS API_PORT: bench/loadgen.sh's lots
+# (load_config.sh), each daemon on its own ports.
+source "$HERE/load_config.sh"
 config() {
-	local i name ext
-	echo "rtp: {address: 127.0.0.1, ports: \"$2\", timeout: 0s}"
+	load_config "$2" 5 "$1"
 	echo "api: {listen: \"127.0.0.1:$3\"}"
-	if [[ $1 != 1 ]]; then
-		echo "sip: {trusted: [127.0.0.1], rate_limit: {per_source: \"0\", burst: 400}, max_transactions: 1000000}"
-		echo "blf: {max_per_source: 1000000, max_total: 1000000}"
-	fi
-	echo "lots:"
-	for i in 0 1 2 3 4; do
-		name=lot$i ext=70$i
-		((i == 0)) && name=main ext=700
-		echo "  - name: $name"
-		echo "    extension: \"$ext\""
-		((i == 0)) && echo "    retrieve_extension: \"*700\""
-		echo "    slots: \"$((10000 + 1000 * i))-$((10999 + 1000 * i))\""
-		((i < 4)) && echo "    when_full: overflow:lot$((i + 1))"
-	done
 }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

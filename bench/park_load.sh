@@ -105,25 +105,9 @@ fi
 # Config: enough slots for every parked call. A lot has at most 1000
 # slots, so lots overflow into the next one; the first keeps 700 and *700.
 lots=$(((P + RATE * 2) / 1000 + 2))
-{
-	echo "rtp: {address: 127.0.0.1, ports: \"$RTP_PORTS\", timeout: 0s}  # sipp sends no RTP"
-	# sipp stands for a PBX: one source at RATE calls/s, listed in
-	# sip.trusted as a PBX would be (no bound on its unACKed calls), with the
-	# per-source limit and the transaction cap out of the way: they are not
-	# what is measured here.
-	echo "sip: {trusted: [127.0.0.1], rate_limit: {per_source: \"0\", burst: 400}, max_transactions: 1000000}"
-	echo "blf: {max_per_source: 1000000, max_total: 1000000}  # SUBS watchers share one address"
-	echo "lots:"
-	for ((i = 0; i < lots; i++)); do
-		name=lot$i ext=70$i
-		((i == 0)) && name=main ext=700
-		echo "  - name: $name"
-		echo "    extension: \"$ext\""
-		((i == 0)) && echo "    retrieve_extension: \"*700\""
-		echo "    slots: \"$((10000 + 1000 * i))-$((10999 + 1000 * i))\""
-		if ((i + 1 < lots)); then echo "    when_full: overflow:lot$((i + 1))"; fi
-	done
-} >"$WORK/parkd.yaml"
+# sipp stands for a PBX (load_config.sh); it sends no RTP.
+source "$HERE/load_config.sh"
+load_config "$RTP_PORTS" "$lots" >"$WORK/parkd.yaml"
 
 FAILED=0      # any failure seen
 declare -a SUMMARY
