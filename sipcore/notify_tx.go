@@ -145,11 +145,17 @@ func (ep *Endpoint) notifyWritten(tx *udpTx, track *fanoutTrack, err error) {
 		}
 		return
 	}
+	ep.notifier.arm(tx, ep.live().Subscriptions.NotifyTimeout)
+}
+
+// arm starts the timers of a transaction just written: Timer E at T1,
+// and Timer F after timeout.
+func (n *notifier) arm(tx *udpTx, timeout time.Duration) {
 	now := time.Now()
-	tx.interval = ep.notifier.t1
-	tx.deadline = now.Add(ep.live().Subscriptions.NotifyTimeout)
+	tx.interval = n.t1
+	tx.deadline = now.Add(timeout)
 	tx.due = minTime(now.Add(tx.interval), tx.deadline)
-	ep.notifier.wheel.add(tx)
+	n.wheel.add(tx)
 }
 
 func minTime(a, b time.Time) time.Time {
