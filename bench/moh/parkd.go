@@ -13,6 +13,7 @@ import (
 // parked call from the real port allocator, read loop started, on the
 // builtin source's ticker. Only SIP is missing.
 type parkdMOH struct {
+	alloc    *media.Allocator
 	src      *media.Source
 	sessions []*media.Session
 }
@@ -26,7 +27,7 @@ func newParkdMOH(targets []netip.AddrPort, ports string) (*parkdMOH, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &parkdMOH{src: media.NewBuiltinSource()}
+	m := &parkdMOH{alloc: alloc, src: media.NewBuiltinSource()}
 	for _, to := range targets {
 		s, err := alloc.Open(slog.New(slog.DiscardHandler))
 		if err != nil {
@@ -47,4 +48,6 @@ func (m *parkdMOH) close() {
 	for _, s := range m.sessions {
 		s.Close()
 	}
+	// Its kept sockets hold the ports the next window's allocator needs.
+	m.alloc.Close()
 }

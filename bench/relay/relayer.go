@@ -216,4 +216,6 @@ func (p *parkdRelay) close() {
 		s.Close()
 	}
 	time.Sleep(10 * time.Millisecond) // the pollers let go of the sockets
+	// Its kept sockets hold the ports the next window's allocator needs.
+	p.alloc.Close()
 }
