@@ -58,6 +58,7 @@ func main() {
 	ports := flag.String("rtp-ports", "20000-31999", "parkd's RTP port range: below Linux's ephemeral ports (32768-60999), where the receivers are bound")
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	startAt := flag.Int64("start-at", 0, "Unix time in milliseconds at which the first window's sender starts, each later one warm+d+2s after it: two runs given the same time (one -mode floor, one -mode parkd) measure at the same moments, so the shared machine's noise costs both alike (bench/moh_pair.sh)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -95,6 +96,15 @@ func main() {
 	rep := report{Callers: *n, CPUs: runtime.NumCPU(), Seconds: d.Seconds(), OnTime: true, FloorOK: true}
 	var floorCPU, parkdCPU []float64
 	for r := range *reps {
+		if *startAt > 0 {
+			period := *warm + *d + 2*time.Second
+			at := time.UnixMilli(*startAt).Add(time.Duration(r) * period)
+			if wait := time.Until(at); wait > 0 {
+				time.Sleep(wait)
+			} else if r == 0 {
+				fatal(fmt.Errorf("-start-at is %v in the past: setting up the callers took longer", -wait.Round(time.Millisecond)))
+			}
+		}
 		for _, m := range []string{"floor", "parkd", "gofloor", "sendto-floor", "epoll-floor"} {
 			diagnostic := m == "gofloor" || m == "sendto-floor" || m == "epoll-floor"
 			if *mode != m && (*mode != "both" || diagnostic) {
