@@ -4,7 +4,7 @@
 # other, so that whatever else the shared machine does costs both alike.
 # Each round prints the two builds' CPU per park-then-retrieve pair and
 # B's over A's; the last line is the median of those ratios. Two runs of
-# one build this way differ by 1-2 %, where runs one after the other
+# one build this way differ by 1-3 %, where runs one after the other
 # differ by up to 30 % (docs/PERFORMANCE.md, thirteenth pass).
 #
 # Usage: bench/loadgen_pair.sh ROUNDS A=BINARY B=BINARY

@@ -31,8 +31,9 @@ P=$!
 wait $F || { tail -3 "$WORK/floor.txt" >&2; die "the floor run failed"; }
 wait $P || { tail -3 "$WORK/parkd.txt" >&2; die "the parkd run failed"; }
 
-cpu() { sed -n "s/^rep \([0-9]*\) $1 .*CPU *\([0-9.]*\) %.*jitter p50 [0-9.]* p99 \([0-9.]*\).*/\1 \2 \3/p" "$WORK/$2.txt"; }
-join <(cpu floor floor) <(cpu parkd parkd) | awk -v out="$WORK/ratios" '
+# cpu MODE: each window of MODE's run as "window CPU% jitter-p99".
+cpu() { sed -n "s/^rep \([0-9]*\) $1 .*CPU *\([0-9.]*\) %.*jitter p50 [0-9.]* p99 \([0-9.]*\).*/\1 \2 \3/p" "$WORK/$1.txt"; }
+join <(cpu floor) <(cpu parkd) | awk -v out="$WORK/ratios" '
 	{ printf "window %d: floor %.1f %%, parkd %.1f %% of a core: ratio %.3f (jitter p99 floor %s ms, parkd %s ms)\n", $1, $2, $4, $4 / $2, $3, $5
 	  printf "%.3f\n", $4 / $2 > out }'
 [[ -s $WORK/ratios ]] || die "no window measured ($WORK)"
