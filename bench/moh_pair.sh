@@ -1,42 +1,71 @@
 #!/usr/bin/env bash
-# moh_pair.sh: parkd's music on hold and the kernel's floor (bench/moh)
-# measured at the same moments, in two processes started together, so
-# that whatever else the shared machine does costs both alike; the
-# alternating windows of `bench/moh -mode both` differ from sitting to
-# sitting by more than the 1.1 target leaves (docs/PERFORMANCE.md).
-# Prints each window pair's parkd/floor CPU ratio and their median.
+# moh_pair.sh: two music-on-hold runs of bench/moh measured at the same
+# moments, in two processes started together, so that whatever else the
+# shared machine does costs both alike; the alternating windows of
+# `bench/moh -mode both` differ from sitting to sitting by more than the
+# 1.1 target leaves (docs/PERFORMANCE.md). By default A is the kernel's
+# floor and B parkd's music, built from this tree; give B (or both) a
+# bench/moh binary built from another revision to compare two builds.
+# Prints each window's B/A CPU ratio and their median.
 #
 # Environment (defaults in brackets):
-#   N      callers [2000]
-#   D      window [15s]
-#   REPS   windows [4]
-#   WORK   work directory, kept [mktemp]
+#   N       callers [2000]
+#   D       window [15s]
+#   REPS    windows [4]
+#   A, B    MODE or MODE=BINARY: a bench/moh -mode, and the bench/moh
+#           binary to run it with [floor and parkd, this tree's]
+#   WORK    work directory, kept [mktemp]
+#   JSON_OUT  also write the figures to this file as one JSON object []
+#
+# Example, this tree's music against the commit before it:
+#   git worktree add /tmp/prev HEAD~1 && (cd /tmp/prev && go build -o /tmp/moh-prev ./bench/moh)
+#   A=parkd=/tmp/moh-prev B=parkd bench/moh_pair.sh
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-N=${N:-2000} D=${D:-15s} REPS=${REPS:-4}
+N=${N:-2000} D=${D:-15s} REPS=${REPS:-4} A=${A:-floor} B=${B:-parkd}
 WORK=${WORK:-$(mktemp -d /tmp/parkd-mohpair.XXXXXX)}
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 (cd "$ROOT" && go build -o "$WORK/moh" ./bench/moh) || die "go build failed"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+mode_a=${A%%=*} mode_b=${B%%=*}
+bin_a=$WORK/moh bin_b=$WORK/moh
+[[ $A == *=* ]] && bin_a=${A#*=}
+[[ $B == *=* ]] && bin_b=${B#*=}
+[[ -x $bin_a && -x $bin_b ]] || die "A=$A, B=$B: not an executable bench/moh"
+
+# Two parkd runs each need N ports of their own below the receivers'
+# ephemeral range (32768 and up); the floor uses none.
+ports_a=20000-31999 ports_b=20000-31999
+if [[ $mode_a != *floor && $mode_b != *floor ]]; then
+	ports_a=20000-25999 ports_b=26000-31999
+fi
+
 # Both set up their callers first; the windows start together after.
 start=$(($(date +%s%3N) + 10000))
-"$WORK/moh" -mode floor -n "$N" -d "$D" -reps "$REPS" -start-at "$start" >"$WORK/floor.txt" 2>&1 &
-F=$!
-"$WORK/moh" -mode parkd -n "$N" -d "$D" -reps "$REPS" -start-at "$start" >"$WORK/parkd.txt" 2>&1 &
-P=$!
-wait $F || { tail -3 "$WORK/floor.txt" >&2; die "the floor run failed"; }
-wait $P || { tail -3 "$WORK/parkd.txt" >&2; die "the parkd run failed"; }
+"$bin_a" -mode "$mode_a" -n "$N" -d "$D" -reps "$REPS" -rtp-ports "$ports_a" -start-at "$start" >"$WORK/a.txt" 2>&1 &
+PA=$!
+"$bin_b" -mode "$mode_b" -n "$N" -d "$D" -reps "$REPS" -rtp-ports "$ports_b" -start-at "$start" >"$WORK/b.txt" 2>&1 &
+PB=$!
+wait $PA || { tail -3 "$WORK/a.txt" >&2; die "A ($A) failed"; }
+wait $PB || { tail -3 "$WORK/b.txt" >&2; die "B ($B) failed"; }
 
-# cpu MODE: each window of MODE's run as "window CPU% jitter-p99".
-cpu() { sed -n "s/^rep \([0-9]*\) $1 .*CPU *\([0-9.]*\) %.*jitter p50 [0-9.]* p99 \([0-9.]*\).*/\1 \2 \3/p" "$WORK/$1.txt"; }
-join <(cpu floor) <(cpu parkd) | awk -v out="$WORK/ratios" '
-	{ printf "window %d: floor %.1f %%, parkd %.1f %% of a core: ratio %.3f (jitter p99 floor %s ms, parkd %s ms)\n", $1, $2, $4, $4 / $2, $3, $5
+# cpu FILE: each window of a run as "window CPU% jitter-p99".
+cpu() { sed -n "s/^rep \([0-9]*\) [a-z-]* .*CPU *\([0-9.]*\) %.*jitter p50 [0-9.]* p99 \([0-9.]*\).*/\1 \2 \3/p" "$1"; }
+join <(cpu "$WORK/a.txt") <(cpu "$WORK/b.txt") | awk -v a="$mode_a" -v b="$mode_b" -v out="$WORK/ratios" '
+	{ printf "window %d: A (%s) %.1f %%, B (%s) %.1f %% of a core: B/A %.3f (jitter p99 A %s ms, B %s ms)\n", $1, a, $2, b, $4, $4 / $2, $3, $5
 	  printf "%.3f\n", $4 / $2 > out }'
 [[ -s $WORK/ratios ]] || die "no window measured ($WORK)"
-sort -n "$WORK/ratios" | awk -v n="$N" '{ v[NR] = $1 } END {
+sort -n "$WORK/ratios" | awk -v n="$N" -v js="$WORK/figures.part" '{ v[NR] = $1 } END {
 	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	printf "%d callers, %d windows at the same moments: parkd/floor median %.3f, range %.3f-%.3f\n", n, NR, m, v[1], v[NR] }'
+	printf "%d callers, %d windows at the same moments: B/A median %.3f, range %.3f-%.3f\n", n, NR, m, v[1], v[NR]
+	printf "{\"callers\": %d, \"windows\": %d, \"ratio_median\": %.3f, \"ratio_min\": %.3f, \"ratio_max\": %.3f", n, NR, m, v[1], v[NR] > js }'
+if [[ -n ${JSON_OUT:-} ]]; then
+	# Each side's windows, for the reader who wants the CPU behind a ratio.
+	windows() { cpu "$1" | awk '{ printf "%s{\"cpu_percent\": %s, \"jitter_p99_ms\": %s}", (NR > 1 ? ", " : ""), $2, $3 }'; }
+	printf '%s, "a": {"mode": "%s", "windows": [%s]}, "b": {"mode": "%s", "windows": [%s]}}\n' \
+		"$(cat "$WORK/figures.part")" "$mode_a" "$(windows "$WORK/a.txt")" "$mode_b" "$(windows "$WORK/b.txt")" >"$JSON_OUT"
+fi

@@ -105,6 +105,15 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "moh-floor-paired",
+			target: "the same ratio (≤ 1.1 at 2,000 callers) with parkd's music and the floor measured at the same moments in two processes (bench/moh_pair.sh): the shared machine's noise costs both alike, where moh-floor's alternating windows differ by more than the target leaves",
+			command: func(scale string) ([]string, []string) {
+				return []string{"N=" + pick(scale, "500", "2000"), "D=" + pick(scale, "3s", "15s"),
+					"REPS=" + pick(scale, "2", "4"), "JSON_OUT={json}"}, []string{"bench/moh_pair.sh"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "moh-5000",
 			target: "5,000 parked calls: floor and parkd side by side, pacing at the receivers",
 			command: func(scale string) ([]string, []string) {
