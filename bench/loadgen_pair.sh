@@ -7,7 +7,10 @@
 # one build this way differ by 1-3 %, where runs one after the other
 # differ by up to 30 % (docs/PERFORMANCE.md, thirteenth pass).
 #
-# Usage: bench/loadgen_pair.sh ROUNDS A=BINARY B=BINARY
+# Usage: bench/loadgen_pair.sh ROUNDS A=BUILD B=BUILD
+# where a BUILD is a parkd binary, `tree` (this checkout, built now) or
+# `git:REV` (that revision of this repository, built now in a scratch
+# worktree).
 # Environment (defaults in brackets):
 #   RATE       pairs per second for each daemon [250]
 #   DURATION   how long pairs are started [15s]
@@ -17,14 +20,15 @@
 #              them out []
 #   DAEMON_CPU / GEN_CPU  the cores for taskset [0 / 1]
 #   WORK       work directory, kept [mktemp]
+#   JSON_OUT   also write the figures to this file as one JSON object []
 #
 # The builds swap places every round (ports, start order), and a round
 # counts only when both completed every pair.
 #
-# Example, this tree against the commit before it:
-#   git worktree add /tmp/prev HEAD~1 && (cd /tmp/prev && go build -o /tmp/a ./cmd/parkd)
-#   go build -o /tmp/b ./cmd/parkd
-#   bench/loadgen_pair.sh 6 A=/tmp/a B=/tmp/b
+# Examples: this tree against the commit before it, and against the
+# build before BLF (older than the sip.trusted key):
+#   bench/loadgen_pair.sh 6 A=git:HEAD~1 B=tree
+#   MINIMAL_A=1 bench/loadgen_pair.sh 6 A=git:e2ab7d1 B=tree
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,10 +44,34 @@ mkdir -p "$WORK"
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 [[ $# -eq 3 && $1 =~ ^[0-9]+$ && $2 == A=* && $3 == B=* ]] || { sed -n '2,26p' "$0" >&2; exit 2; }
-rounds=$1 binA=${2#A=} binB=${3#B=}
-for b in "$binA" "$binB"; do [[ -x $b ]] || die "$b is not an executable"; done
+rounds=$1 specA=${2#A=} specB=${3#B=}
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
 (cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
+
+# build NAME SPEC: the parkd binary SPEC names, building it if need be.
+build() {
+	local out=$WORK/parkd-$1
+	case $2 in
+	tree)
+		(cd "$ROOT" && go build -o "$out" ./cmd/parkd) >&2 || die "go build of this tree failed"
+		;;
+	git:*)
+		local rev=${2#git:} wt=$WORK/src-$1
+		git -C "$ROOT" worktree add --detach -q "$wt" "$rev" >&2 || die "no revision $rev"
+		(cd "$wt" && go build -o "$out" ./cmd/parkd) >&2
+		local built=$?
+		git -C "$ROOT" worktree remove --force "$wt"
+		((built == 0)) || die "go build of $rev failed"
+		;;
+	*)
+		[[ -x $2 ]] || die "$2 is not an executable, tree, or git:REV"
+		out=$2
+		;;
+	esac
+	printf '%s' "$out"
+}
+binA=$(build A "$specA") || exit 2
+binB=$(build B "$specB") || exit 2
 
 # config MINIMAL RTP_PORTS API_PORT: bench/loadgen.sh's lots
 # (load_config.sh), each daemon on its own ports.
@@ -55,6 +83,7 @@ config() {
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ratios=()
+rows=()
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null' EXIT
 for r in $(seq "$rounds"); do
@@ -100,11 +129,18 @@ for r in $(seq "$rounds"); do
 	fi
 	ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
 	ratios+=("$ratio")
+	rows+=("{\"round\": $r, \"a_ms_per_pair\": $a, \"b_ms_per_pair\": $b, \"ratio\": $ratio}")
 	printf '%s  round %d: A %s ms per pair (park p99 %s), B %s ms (p99 %s): B/A %s\n' \
 		"$(date +%H:%M:%S)" "$r" "$a" "$(p99 A)" "$b" "$(p99 B)" "$ratio"
 done
 trap - EXIT
 ((${#ratios[@]} > 0)) || die "no round counted"
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+printf '%s\n' "${ratios[@]}" | sort -n | awk -v js="$WORK/figures.part" '{ v[NR] = $1 } END {
 	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	printf "B/A over %d rounds: median %.3f, range %.3f-%.3f\n", NR, m, v[1], v[NR] }'
+	printf "B/A over %d rounds: median %.3f, range %.3f-%.3f\n", NR, m, v[1], v[NR]
+	printf "{\"rounds\": %d, \"ratio_median\": %.3f, \"ratio_min\": %.3f, \"ratio_max\": %.3f", NR, m, v[1], v[NR] > js }'
+if [[ -n ${JSON_OUT:-} ]]; then
+	rate=${RATE//[^0-9]/}
+	(IFS=,; printf '%s, "rate": %d, "rtp": "%s", "a": "%s", "b": "%s", "per_round": [%s]}\n' \
+		"$(cat "$WORK/figures.part")" "${rate:-0}" "$RTP" "$specA" "$specB" "${rows[*]}") >"$JSON_OUT"
+fi

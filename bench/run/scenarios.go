@@ -96,6 +96,15 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "setup-paired-pre-blf",
+			target: "call setup back to the pre-BLF cost, measured paired: this tree and e2ab7d1 (the commit before BLF) under the Go load generator at the same time, both daemons on one core (bench/loadgen_pair.sh); CPU per park-then-retrieve pair, this tree's over e2ab7d1's, median of the rounds",
+			command: func(scale string) ([]string, []string) {
+				return []string{"MINIMAL_A=1", "DURATION=" + pick(scale, "5s", "15s"), "JSON_OUT={json}"},
+					[]string{"bench/loadgen_pair.sh", pick(scale, "2", "6"), "A=git:e2ab7d1", "B=tree"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "moh-floor",
 			target: "music on hold at the kernel's floor: parkd's MOH CPU / the floor program's at 2,000 callers ≤ 1.1; every sampled caller ≥ 49 packets/s with jitter p99 < 2 ms (kernel receive timestamps)",
 			command: func(scale string) ([]string, []string) {
