@@ -4,16 +4,18 @@
 # shared machine does costs both alike; the alternating windows of
 # `bench/moh -mode both` differ from sitting to sitting by more than the
 # 1.1 target leaves (docs/PERFORMANCE.md). By default A is the kernel's
-# floor and B parkd's music, built from this tree; give B (or both) a
-# bench/moh binary built from another revision to compare two builds.
-# Prints each window's B/A CPU ratio and their median.
+# floor and B parkd's music, built from this tree; to compare two builds'
+# music, run parkd on both sides and give one side a bench/moh binary
+# built from the other revision. Prints each window's B/A CPU ratio and
+# their median.
 #
 # Environment (defaults in brackets):
 #   N       callers [2000]
 #   D       window [15s]
 #   REPS    windows [4]
-#   A, B    MODE or MODE=BINARY: a bench/moh -mode, and the bench/moh
-#           binary to run it with [floor and parkd, this tree's]
+#   A, B    MODE or MODE=BINARY: a bench/moh -mode other than both
+#           (floor, parkd, gofloor, sendto-floor, epoll-floor), and the
+#           bench/moh binary to run it with [floor and parkd, this tree's]
 #   WORK    work directory, kept [mktemp]
 #   JSON_OUT  also write the figures to this file as one JSON object []
 #
@@ -32,30 +34,40 @@ die() { say "error: $*"; exit 2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 mode_a=${A%%=*} mode_b=${B%%=*}
+for m in "$mode_a" "$mode_b"; do
+	# -mode both prints two lines per window, which cannot be paired.
+	[[ $m =~ ^(floor|parkd|gofloor|sendto-floor|epoll-floor)$ ]] || die "mode $m: not a single bench/moh -mode"
+done
 bin_a=$WORK/moh bin_b=$WORK/moh
-[[ $A == *=* ]] && bin_a=${A#*=}
-[[ $B == *=* ]] && bin_b=${B#*=}
+if [[ $A == *=* ]]; then bin_a=$(realpath -- "${A#*=}") || die "A=$A: no such file"; fi
+if [[ $B == *=* ]]; then bin_b=$(realpath -- "${B#*=}") || die "B=$B: no such file"; fi
 [[ -x $bin_a && -x $bin_b ]] || die "A=$A, B=$B: not an executable bench/moh"
 
-# Two parkd runs each need N ports of their own below the receivers'
-# ephemeral range (32768 and up); the floor uses none.
-ports_a=20000-31999 ports_b=20000-31999
-if [[ $mode_a != *floor && $mode_b != *floor ]]; then
-	ports_a=20000-25999 ports_b=26000-31999
+# parkd's music takes an even port per caller (2N ports) below the
+# receivers' ephemeral range (32768 and up); the floor takes none, so
+# two parkd runs split the room.
+ports_a=10000-31999 ports_b=10000-31999
+if [[ $mode_a == parkd && $mode_b == parkd ]]; then
+	ports_a=10000-20999 ports_b=21000-31999
+	((2 * N <= 11000)) || die "two parkd runs of $N callers need $((2 * N)) ports each; at most 5500 callers"
 fi
 
 # Both set up their callers first; the windows start together after.
 start=$(($(date +%s%3N) + 10000))
+PA= PB=
+trap 'kill $PA $PB 2>/dev/null' EXIT # one that failed leaves the other no use
 "$bin_a" -mode "$mode_a" -n "$N" -d "$D" -reps "$REPS" -rtp-ports "$ports_a" -start-at "$start" >"$WORK/a.txt" 2>&1 &
 PA=$!
 "$bin_b" -mode "$mode_b" -n "$N" -d "$D" -reps "$REPS" -rtp-ports "$ports_b" -start-at "$start" >"$WORK/b.txt" 2>&1 &
 PB=$!
 wait $PA || { tail -3 "$WORK/a.txt" >&2; die "A ($A) failed"; }
 wait $PB || { tail -3 "$WORK/b.txt" >&2; die "B ($B) failed"; }
+trap - EXIT
 
 # cpu FILE: each window of a run as "window CPU% jitter-p99".
 cpu() { sed -n "s/^rep \([0-9]*\) [a-z-]* .*CPU *\([0-9.]*\) %.*jitter p50 [0-9.]* p99 \([0-9.]*\).*/\1 \2 \3/p" "$1"; }
 join <(cpu "$WORK/a.txt") <(cpu "$WORK/b.txt") | awk -v a="$mode_a" -v b="$mode_b" -v out="$WORK/ratios" '
+	$2 == 0 { printf "window %d: A measured no CPU; left out\n", $1; next }
 	{ printf "window %d: A (%s) %.1f %%, B (%s) %.1f %% of a core: B/A %.3f (jitter p99 A %s ms, B %s ms)\n", $1, a, $2, b, $4, $4 / $2, $3, $5
 	  printf "%.3f\n", $4 / $2 > out }'
 [[ -s $WORK/ratios ]] || die "no window measured ($WORK)"
