@@ -5,8 +5,9 @@ import (
 	"unsafe"
 )
 
-// TestPrefetchNeverFaults: sendFrames prefetches whatever a listener
-// points to, and a prefetch is only a hint, so no address may fault.
+// TestPrefetchNeverFaults: a prefetch is a hint, so nil and a pointer
+// into the middle of an object must pass without a fault (sendFrames
+// itself passes live objects only).
 func TestPrefetchNeverFaults(t *testing.T) {
 	var x [128]byte
 	for _, p := range []unsafe.Pointer{nil, unsafe.Pointer(&x[0]), unsafe.Pointer(&x[127])} {
