@@ -65,7 +65,7 @@ build() {
 		;;
 	*)
 		[[ -x $2 ]] || die "$2 is not an executable, tree, or git:REV"
-		out=$2
+		out=$(realpath -- "$2") # a name without a slash would be looked up in PATH
 		;;
 	esac
 	printf '%s' "$out"
