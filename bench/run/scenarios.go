@@ -260,6 +260,15 @@ func flatten(prefix string, obj map[string]any, metrics map[string]float64, note
 			metrics[key] = map[bool]float64{false: 0, true: 1}[v]
 		case map[string]any:
 			flatten(key, v, metrics, notes)
+		case []any:
+			// A list (a paired run's rounds or windows) stays JSON in its
+			// note, not Go's map[...] print of it.
+			b, err := json.Marshal(v)
+			if err != nil {
+				notes[key] = fmt.Sprint(v)
+				continue
+			}
+			notes[key] = string(b)
 		default:
 			notes[key] = fmt.Sprint(v)
 		}
