@@ -80,11 +80,15 @@ func main() {
 	relayCPU := flag.Int("relay-cpu", 0, "the core the relay is pinned to (taskset); -1 leaves it free")
 	phoneCPU := flag.Int("phone-cpu", 1, "the core the phones are pinned to; -1 leaves them free")
 	jsonOut := flag.String("json", "", "also write the report to this file")
+	startAt := flag.Int64("start-at", 0, "Unix time in milliseconds at which the first window's relay starts, each later one warm+d+5s after it: two runs of one -mode given the same time (two builds' relays) measure at the same moments, so the shared machine's noise costs both alike")
 	serveMode := flag.String("serve", "", "run as the relay child (floor or parkd); set by the parent")
 	flag.Parse()
 	if *serveMode != "" {
 		serve(*serveMode, *ports)
 		return
+	}
+	if *startAt > 0 && *mode == "both" {
+		fatal(fmt.Errorf("-start-at times one mode's windows: give -mode floor or parkd"))
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -115,6 +119,14 @@ func main() {
 		for _, m := range []string{"floor", "parkd"} {
 			if *mode != m && *mode != "both" {
 				continue
+			}
+			if *startAt > 0 {
+				at := time.UnixMilli(*startAt).Add(time.Duration(r) * (*warm + *d + 5*time.Second))
+				if wait := time.Until(at); wait > 0 {
+					time.Sleep(wait)
+				} else if r == 0 {
+					fatal(fmt.Errorf("-start-at is %v in the past: opening the phones took longer", -wait.Round(time.Millisecond)))
+				}
 			}
 			w, err := measure(cfg, m, ph)
 			if err != nil {
