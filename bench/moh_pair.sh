@@ -1,55 +1,66 @@
 #!/usr/bin/env bash
-# moh_pair.sh: two music-on-hold runs of bench/moh measured at the same
-# moments, in two processes started together, so that whatever else the
-# shared machine does costs both alike; the alternating windows of
-# `bench/moh -mode both` differ from sitting to sitting by more than the
-# 1.1 target leaves (docs/PERFORMANCE.md). By default A is the kernel's
-# floor and B parkd's music, built from this tree; to compare two builds'
-# music, run parkd on both sides and give one side a bench/moh binary
-# built from the other revision. Prints each window's B/A CPU ratio and
-# their median.
+# moh_pair.sh: two music-on-hold runs of bench/moh (or, with TOOL=relay,
+# two relay runs of bench/relay) measured at the same moments, in two
+# processes started together, so that whatever else the shared machine
+# does costs both alike; the alternating windows of `-mode both` differ
+# from sitting to sitting by more than the 1.1 target leaves
+# (docs/PERFORMANCE.md). By default A is the kernel's floor and B parkd,
+# built from this tree; to compare two builds, run parkd on both sides
+# and give one side a binary built from the other revision. Prints each
+# window's B/A CPU ratio and their median.
 #
 # Environment (defaults in brackets):
-#   N       callers [2000]
-#   D       window [15s]
+#   TOOL    moh or relay [moh]
+#   N       callers, or bridged calls for relay [2000; relay 500]
+#   D       window [15s; relay 10s]
 #   REPS    windows [4]
-#   A, B    MODE or MODE=BINARY: a bench/moh -mode other than both
-#           (floor, parkd, gofloor, sendto-floor, epoll-floor), and the
-#           bench/moh binary to run it with [floor and parkd, this tree's]
+#   A, B    MODE or MODE=BINARY: a -mode other than both (bench/moh:
+#           floor, parkd, gofloor, sendto-floor, epoll-floor; bench/relay:
+#           floor, parkd), and the binary of TOOL to run it with [floor
+#           and parkd, this tree's]
 #   WORK    work directory, kept [mktemp]
 #   JSON_OUT  also write the figures to this file as one JSON object []
 #
-# Example, this tree's music against the commit before it:
+# Examples: this tree's music against the commit before it, and the
+# relay against its floor:
 #   git worktree add /tmp/prev HEAD~1 && (cd /tmp/prev && go build -o /tmp/moh-prev ./bench/moh)
 #   A=parkd=/tmp/moh-prev B=parkd bench/moh_pair.sh
+#   TOOL=relay bench/moh_pair.sh
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-N=${N:-2000} D=${D:-15s} REPS=${REPS:-4} A=${A:-floor} B=${B:-parkd}
+TOOL=${TOOL:-moh}
+case $TOOL in
+moh) N=${N:-2000} D=${D:-15s} modes='floor|parkd|gofloor|sendto-floor|epoll-floor' what=callers per=1 ;;
+relay) N=${N:-500} D=${D:-10s} modes='floor|parkd' what=calls per=2 ;; # two relay sockets a call
+*) printf 'TOOL=%s: moh or relay\n' "$TOOL" >&2; exit 2 ;;
+esac
+REPS=${REPS:-4} A=${A:-floor} B=${B:-parkd}
 WORK=${WORK:-$(mktemp -d /tmp/parkd-mohpair.XXXXXX)}
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
-(cd "$ROOT" && go build -o "$WORK/moh" ./bench/moh) || die "go build failed"
+(cd "$ROOT" && go build -o "$WORK/$TOOL" "./bench/$TOOL") || die "go build failed"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 mode_a=${A%%=*} mode_b=${B%%=*}
 for m in "$mode_a" "$mode_b"; do
 	# -mode both prints two lines per window, which cannot be paired.
-	[[ $m =~ ^(floor|parkd|gofloor|sendto-floor|epoll-floor)$ ]] || die "mode $m: not a single bench/moh -mode"
+	[[ $m =~ ^($modes)$ ]] || die "mode $m: not a single bench/$TOOL -mode"
 done
-bin_a=$WORK/moh bin_b=$WORK/moh
+bin_a=$WORK/$TOOL bin_b=$WORK/$TOOL
 if [[ $A == *=* ]]; then bin_a=$(realpath -- "${A#*=}") || die "A=$A: no such file"; fi
 if [[ $B == *=* ]]; then bin_b=$(realpath -- "${B#*=}") || die "B=$B: no such file"; fi
-[[ -x $bin_a && -x $bin_b ]] || die "A=$A, B=$B: not an executable bench/moh"
+[[ -x $bin_a && -x $bin_b ]] || die "A=$A, B=$B: not an executable bench/$TOOL"
 
-# parkd's music takes an even port per caller (2N ports) below the
-# receivers' ephemeral range (32768 and up); the floor takes none, so
-# two parkd runs split the room.
+# parkd takes an even port per socket below the receivers' ephemeral
+# range (32768 and up). bench/moh's floor takes none, so only two parkd
+# music runs split the room; bench/relay's floor binds there too, so two
+# relay runs always do.
 ports_a=10000-31999 ports_b=10000-31999
-if [[ $mode_a == parkd && $mode_b == parkd ]]; then
+if [[ $TOOL == relay || ($mode_a == parkd && $mode_b == parkd) ]]; then
 	ports_a=10000-20999 ports_b=21000-31999
-	((2 * N <= 11000)) || die "two parkd runs of $N callers need $((2 * N)) ports each; at most 5500 callers"
+	((2 * per * N <= 11000)) || die "two runs of $N $what need $((2 * per * N)) ports each; at most $((5500 / per)) $what"
 fi
 
 # Both set up their callers first; the windows start together after.
@@ -71,10 +82,10 @@ join <(cpu "$WORK/a.txt") <(cpu "$WORK/b.txt") | awk -v a="$mode_a" -v b="$mode_
 	{ printf "window %d: A (%s) %.1f %%, B (%s) %.1f %% of a core: B/A %.3f (jitter p99 A %s ms, B %s ms)\n", $1, a, $2, b, $4, $4 / $2, $3, $5
 	  printf "%.3f\n", $4 / $2 > out }'
 [[ -s $WORK/ratios ]] || die "no window measured ($WORK)"
-sort -n "$WORK/ratios" | awk -v n="$N" -v js="$WORK/figures.part" '{ v[NR] = $1 } END {
+sort -n "$WORK/ratios" | awk -v n="$N" -v what="$what" -v tool="$TOOL" -v js="$WORK/figures.part" '{ v[NR] = $1 } END {
 	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	printf "%d callers, %d windows at the same moments: B/A median %.3f, range %.3f-%.3f\n", n, NR, m, v[1], v[NR]
-	printf "{\"callers\": %d, \"windows\": %d, \"ratio_median\": %.3f, \"ratio_min\": %.3f, \"ratio_max\": %.3f", n, NR, m, v[1], v[NR] > js }'
+	printf "%d %s, %d windows at the same moments: B/A median %.3f, range %.3f-%.3f\n", n, what, NR, m, v[1], v[NR]
+	printf "{\"tool\": \"%s\", \"%s\": %d, \"windows\": %d, \"ratio_median\": %.3f, \"ratio_min\": %.3f, \"ratio_max\": %.3f", tool, what, n, NR, m, v[1], v[NR] > js }'
 if [[ -n ${JSON_OUT:-} ]]; then
 	# Each side's windows, for the reader who wants the CPU behind a ratio.
 	windows() { cpu "$1" | awk '{ printf "%s{\"cpu_percent\": %s, \"jitter_p99_ms\": %s}", (NR > 1 ? ", " : ""), $2, $3 }'; }

@@ -141,6 +141,15 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "relay-floor-paired",
+			target: "the relay against its floor as relay-floor, with the two measured at the same moments in two processes (TOOL=relay bench/moh_pair.sh)",
+			command: func(scale string) ([]string, []string) {
+				return []string{"TOOL=relay", "N=" + pick(scale, "200", "500"), "D=" + pick(scale, "3s", "10s"),
+					"REPS=" + pick(scale, "2", "4"), "JSON_OUT={json}"}, []string{"bench/moh_pair.sh"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "blf-fanout",
 			target: "1,000 subscriptions to one slot: behind one default-buffer socket (last NOTIFY < 50 ms, no retransmission), on 1,000 sockets (< 15 ms), and on 4 large-buffer sockets",
 			command: func(scale string) ([]string, []string) {
