@@ -144,7 +144,7 @@ func scenarios() []scenario {
 			name:   "relay-floor-paired",
 			target: "the relay against its floor as relay-floor, with the two measured at the same moments in two processes (TOOL=relay bench/moh_pair.sh)",
 			command: func(scale string) ([]string, []string) {
-				return []string{"TOOL=relay", "N=" + pick(scale, "200", "500"), "D=" + pick(scale, "3s", "10s"),
+				return []string{"TOOL=relay", "N=" + pick(scale, "200", "300"), "D=" + pick(scale, "3s", "10s"),
 					"REPS=" + pick(scale, "2", "4"), "JSON_OUT={json}"}, []string{"bench/moh_pair.sh"}
 			},
 			output: jsonFile,
