@@ -55,36 +55,46 @@ if [[ $B == *=* ]]; then bin_b=$(realpath -- "${B#*=}") || die "B=$B: no such fi
 [[ -x $bin_a && -x $bin_b ]] || die "A=$A, B=$B: not an executable bench/$TOOL"
 
 # parkd takes an even port per socket below the receivers' ephemeral
-# range (32768 and up). bench/moh's floor takes none, so only two parkd
-# music runs split the room; bench/relay's floor binds there too, so two
-# relay runs always do.
+# range (32768 and up); the floors take ephemeral ports, so only two
+# parkd runs split the room.
 ports_a=10000-31999 ports_b=10000-31999
-if [[ $TOOL == relay || ($mode_a == parkd && $mode_b == parkd) ]]; then
+if [[ $mode_a == parkd && $mode_b == parkd ]]; then
 	ports_a=10000-20999 ports_b=21000-31999
 	((2 * per * N <= 11000)) || die "two runs of $N $what need $((2 * per * N)) ports each; at most $((5500 / per)) $what"
 fi
 
 # Both set up their callers first; the windows start together after.
+# Each side runs in a process group of its own (bench/relay re-runs
+# itself under taskset), so a side that failed can be stopped whole.
+set -m
 start=$(($(date +%s%3N) + 10000))
-PA= PB=
-trap 'kill $PA $PB 2>/dev/null' EXIT # one that failed leaves the other no use
 "$bin_a" -mode "$mode_a" -n "$N" -d "$D" -reps "$REPS" -rtp-ports "$ports_a" -start-at "$start" >"$WORK/a.txt" 2>&1 &
 PA=$!
 "$bin_b" -mode "$mode_b" -n "$N" -d "$D" -reps "$REPS" -rtp-ports "$ports_b" -start-at "$start" >"$WORK/b.txt" 2>&1 &
 PB=$!
-# A run that measured its windows but exits 1 (bench/relay: a sampled
-# phone got under 49 packets/s) still has figures: say so and pair them.
-wait $PA
-exit_a=$?
-wait $PB
-exit_b=$?
-trap - EXIT
-for side in a b; do
-	st=exit_$side
-	((${!st} == 0)) && continue
-	grep -q '^rep ' "$WORK/$side.txt" || { tail -3 "$WORK/$side.txt" >&2; die "${side^^} failed (exit ${!st})"; }
-	say "${side^^} exited ${!st}: $(tail -1 "$WORK/$side.txt")"
+trap 'kill -- -$PA -$PB 2>/dev/null' EXIT
+# A side that exits 1 after measuring every window (bench/relay: a
+# sampled phone got under 49 packets/s) still has figures, which are
+# paired; the script then exits 1 too. Any other failure stops both.
+declare -A exits=() side_of=([$PA]=a [$PB]=b)
+while ((${#exits[@]} < 2)); do
+	pending=()
+	for p in $PA $PB; do [[ -v exits[${side_of[$p]}] ]] || pending+=("$p"); done
+	wait -n -p done "${pending[@]}"
+	st=$?
+	side=${side_of[$done]}
+	exits[$side]=$st
+	((st == 0)) && continue
+	got=$(grep -c "^rep " "$WORK/$side.txt")
+	if ((st != 1 || got < REPS)); then
+		tail -3 "$WORK/$side.txt" >&2
+		die "${side^^} failed (exit $st, $got of $REPS windows)"
+	fi
+	say "${side^^} exited 1 after its windows: $(tail -1 "$WORK/$side.txt")"
 done
+trap - EXIT
+set +m
+exit_a=${exits[a]} exit_b=${exits[b]}
 
 # cpu FILE: each window of a run as "window CPU% jitter-p99".
 cpu() { sed -n "s/^rep \([0-9]*\) [a-z-]* .*CPU *\([0-9.]*\) %.*jitter p50 [0-9.]* p99 \([0-9.]*\).*/\1 \2 \3/p" "$1"; }
@@ -103,3 +113,4 @@ if [[ -n ${JSON_OUT:-} ]]; then
 	printf '%s, "a": {"mode": "%s", "exit": %d, "windows": [%s]}, "b": {"mode": "%s", "exit": %d, "windows": [%s]}}\n' \
 		"$(cat "$WORK/figures.part")" "$mode_a" "$exit_a" "$(windows "$WORK/a.txt")" "$mode_b" "$exit_b" "$(windows "$WORK/b.txt")" >"$JSON_OUT"
 fi
+((exit_a == 0 && exit_b == 0)) || exit 1

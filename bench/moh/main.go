@@ -103,6 +103,9 @@ func main() {
 				time.Sleep(wait)
 			} else if r == 0 {
 				fatal(fmt.Errorf("-start-at is %v in the past: setting up the callers took longer", -wait.Round(time.Millisecond)))
+			} else if wait < -100*time.Millisecond {
+				// The run paired with this one measures other moments.
+				fmt.Fprintf(os.Stderr, "window %d starts %v late: the last one overran its slot\n", r+1, -wait.Round(time.Millisecond))
 			}
 		}
 		for _, m := range []string{"floor", "parkd", "gofloor", "sendto-floor", "epoll-floor"} {

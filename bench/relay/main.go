@@ -126,6 +126,9 @@ func main() {
 					time.Sleep(wait)
 				} else if r == 0 {
 					fatal(fmt.Errorf("-start-at is %v in the past: opening the phones took longer", -wait.Round(time.Millisecond)))
+				} else if wait < -100*time.Millisecond {
+					// The run paired with this one measures other moments.
+					fmt.Fprintf(os.Stderr, "window %d starts %v late: the last one overran its slot\n", r+1, -wait.Round(time.Millisecond))
 				}
 			}
 			w, err := measure(cfg, m, ph)
