@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/bench/internal/rtpprobe"
+	"github.com/parkd/parkd/bench/internal/startat"
 )
 
 type window struct {
@@ -97,15 +98,8 @@ func main() {
 	var floorCPU, parkdCPU []float64
 	for r := range *reps {
 		if *startAt > 0 {
-			period := *warm + *d + 2*time.Second
-			at := time.UnixMilli(*startAt).Add(time.Duration(r) * period)
-			if wait := time.Until(at); wait > 0 {
-				time.Sleep(wait)
-			} else if r == 0 {
-				fatal(fmt.Errorf("-start-at is %v in the past: setting up the callers took longer", -wait.Round(time.Millisecond)))
-			} else if wait < -100*time.Millisecond {
-				// The run paired with this one measures other moments.
-				fmt.Fprintf(os.Stderr, "window %d starts %v late: the last one overran its slot\n", r+1, -wait.Round(time.Millisecond))
+			if err := startat.Wait(os.Stderr, time.UnixMilli(*startAt), r, *warm+*d+2*time.Second); err != nil {
+				fatal(fmt.Errorf("%w: setting up the callers took longer", err))
 			}
 		}
 		for _, m := range []string{"floor", "parkd", "gofloor", "sendto-floor", "epoll-floor"} {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/parkd/parkd/bench/internal/proccpu"
 	"github.com/parkd/parkd/bench/internal/rtpprobe"
+	"github.com/parkd/parkd/bench/internal/startat"
 )
 
 type window struct {
@@ -121,14 +122,8 @@ func main() {
 				continue
 			}
 			if *startAt > 0 {
-				at := time.UnixMilli(*startAt).Add(time.Duration(r) * (*warm + *d + 5*time.Second))
-				if wait := time.Until(at); wait > 0 {
-					time.Sleep(wait)
-				} else if r == 0 {
-					fatal(fmt.Errorf("-start-at is %v in the past: opening the phones took longer", -wait.Round(time.Millisecond)))
-				} else if wait < -100*time.Millisecond {
-					// The run paired with this one measures other moments.
-					fmt.Fprintf(os.Stderr, "window %d starts %v late: the last one overran its slot\n", r+1, -wait.Round(time.Millisecond))
+				if err := startat.Wait(os.Stderr, time.UnixMilli(*startAt), r, *warm+*d+5*time.Second); err != nil {
+					fatal(fmt.Errorf("%w: opening the phones took longer", err))
 				}
 			}
 			w, err := measure(cfg, m, ph)
