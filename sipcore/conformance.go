@@ -27,8 +27,12 @@ func (ep *Endpoint) admit(req *sip.Request, tx sip.ServerTransaction) (release f
 		return nil, false
 	}
 	// Case-insensitive to read, upper case to send (RFC 3261 §7.1), and
-	// sipgo copies the request's version into every response.
-	req.SipVersion = "SIP/2.0"
+	// sipgo copies the request's version into every response. Written only
+	// when it differs: sipgo's 100 Trying timer reads the request on a
+	// goroutine of its own, with no ordering against this one.
+	if req.SipVersion != "SIP/2.0" {
+		req.SipVersion = "SIP/2.0"
+	}
 	if !cseqMatches(req) {
 		m := strings.TrimSpace(string(req.CSeq().MethodName))
 		ep.logRefused(req, "request refused: CSeq method differs from the request method", "cseq_method", m)

@@ -13,7 +13,7 @@ import (
 // must be free long before, or every call set up in the last 32 s stays
 // in the heap the GC marks.
 func TestAnsweredInviteIsNotKeptByItsTransaction(t *testing.T) {
-	h, addr := newSlowEndpoint(t)
+	_, h, addr := newSlowEndpoint(t)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	p.invite(addr, "slow", "keep-1", "keep1")

@@ -8,9 +8,9 @@ import (
 )
 
 // Under overload parkd answers at once, either way (RFC 3261 §17.2.1,
-// §21.5.4): every new INVITE it takes on gets 100 Trying before any work,
-// so the caller stops retransmitting, and once too many INVITEs are in
-// progress (received, not yet answered) a new one gets 503 with
+// §21.5.4): a new INVITE it takes on while behind gets 100 Trying before
+// any work, so the caller stops retransmitting, and once too many INVITEs
+// are in progress (received, not yet answered) a new one gets 503 with
 // Retry-After instead of joining the queue. INVITEs in progress is the
 // measure of falling behind: sipgo hands each request to its own
 // goroutine, so a daemon that cannot keep up does not queue requests in a
@@ -20,6 +20,17 @@ import (
 
 // DefaultMaxPendingInvites is Settings.MaxPendingInvites when left 0.
 const DefaultMaxPendingInvites = 200
+
+// tryingAtOnceWait is how long an INVITE may wait, from the kernel
+// receiving it to its handler starting, before parkd counts itself behind
+// and sends 100 Trying at once. On time, parkd answers within a
+// millisecond or two, and RFC 3261 §17.2.1 lets a UAS leave the 100 out
+// when it answers within 200 ms: sipgo's own timer (sip.Timer_1xx, 200 ms
+// from the read) sends it for an INVITE still unanswered then. Sending it
+// always cost 3 % of a park+retrieve pair's CPU for a response no caller
+// needed. Behind, that timer's goroutine would queue behind the same
+// backlog as the handler, so the handler sends it itself.
+const tryingAtOnceWait = 10 * time.Millisecond
 
 // overloadRetryAfter is the Retry-After of a 503 for falling behind, in
 // seconds: a backlog of a few hundred INVITEs clears well within it.
@@ -35,10 +46,13 @@ func (s *Settings) maxPendingInvites() int64 {
 // admitInvite counts a new INVITE in progress, or refuses it with 503
 // when parkd is behind; done must be called once it was answered.
 func (ep *Endpoint) admitInvite(req *sip.Request, tx sip.ServerTransaction) (done func(), ok bool) {
+	behind := true // arrival not noted (TCP, or past the bound): as late
 	if via := req.Via(); via != nil {
 		branch, _ := via.Params.Get("branch")
 		if at, ok := ep.arrivals.take(branch); ok {
-			if wait := time.Since(at); wait > ep.live().maxInviteWait() {
+			wait := time.Since(at)
+			behind = wait >= tryingAtOnceWait
+			if wait > ep.live().maxInviteWait() {
 				ep.stats.lateShed.Add(1)
 				ep.logShed(sourceAddr(req.Source()), "INVITE waited "+wait.Round(time.Millisecond).String()+" to be handled, past the bound")
 				ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)),
@@ -55,7 +69,9 @@ func (ep *Endpoint) admitInvite(req *sip.Request, tx sip.ServerTransaction) (don
 			sip.NewHeader("Warning", `399 parkd "overloaded: too many calls being set up"`))
 		return nil, false
 	}
-	ep.reply(tx, req, sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	if behind {
+		ep.reply(tx, req, sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	}
 	return ep.inviteDone, true
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func (h *slowHandler) CallEnded(*Call, EndReason)                           {}
 func (h *slowHandler) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
 func (h *slowHandler) SubscriptionsChanged(string)                          {}
 
-func newSlowEndpoint(t *testing.T) (*slowHandler, string) {
+func newSlowEndpoint(t *testing.T) (*Endpoint, *slowHandler, string) {
 	t.Helper()
 	rtp, err := media.NewAllocator(netip.MustParseAddr("127.0.0.1"), 42000, 42998)
 	if err != nil {
@@ -57,7 +58,7 @@ func newSlowEndpoint(t *testing.T) (*slowHandler, string) {
 		defer cancel()
 		ep.Shutdown(ctx)
 	})
-	return h, ep.Addrs()[0].Addr
+	return ep, h, ep.Addrs()[0].Addr
 }
 
 // final waits for the final response to a method, skipping everything else.
@@ -92,33 +93,61 @@ func (p *rawPeer) cancel(to, user, callID, branch string) {
 		"CSeq: 1 CANCEL")
 }
 
-// TestInviteGetsTryingBeforeSlowAnswer: parkd sends 100 Trying on receipt,
-// not when sipgo's 200 ms timer would (it is pushed out of reach here), so
-// a caller stops retransmitting while a busy handler still works.
-func TestInviteGetsTryingBeforeSlowAnswer(t *testing.T) {
-	old := sip.Timer_1xx
-	sip.Timer_1xx = time.Hour
-	t.Cleanup(func() { sip.Timer_1xx = old })
-	h, addr := newSlowEndpoint(t)
-	ctx := testCtx(t)
-	p := newRawPeer(t, "127.0.0.1")
-	p.invite(addr, "slow", "trying-1", "trying1")
-	receive(t, h.arrived, "the INVITE at the handler")
-	res, ok := p.next(ctx).(*sip.Response)
-	if !ok || res.StatusCode != 100 {
-		t.Fatalf("first message while the handler works: %v, want 100 Trying", res)
+// TestWhenInviteGetsTrying: parkd sends 100 Trying itself, before any
+// work, only for an INVITE that waited (parkd is behind, and sipgo's own
+// 100 would queue behind the same backlog). On time, a slow handler's
+// caller gets sipgo's 100 at Timer_1xx, and one answered at once gets its
+// 200 with no 100 before it.
+func TestWhenInviteGetsTrying(t *testing.T) {
+	cases := []struct {
+		name      string
+		waited    time.Duration // how old the INVITE's read is made to look
+		timer1xx  time.Duration // sipgo's own 100 Trying timer
+		holdFor   time.Duration // how long the handler takes to answer
+		wantFirst int           // the first response the caller gets
+		notBefore time.Duration // and not before this, from the INVITE
+	}{
+		{"behind: 100 at once", 50 * time.Millisecond, time.Hour, 300 * time.Millisecond, 100, 0},
+		{"on time, slow handler: sipgo's 100", 0, 150 * time.Millisecond, 400 * time.Millisecond, 100, 120 * time.Millisecond},
+		{"on time, answered at once: no 100", 0, 150 * time.Millisecond, 0, 200, 0},
 	}
-	close(h.go_)
-	p.response(ctx, 200, sip.INVITE)
-	if err := <-h.answers; err != nil {
-		t.Fatalf("Answer: %v", err)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := sip.Timer_1xx
+			sip.Timer_1xx = tc.timer1xx
+			t.Cleanup(func() { sip.Timer_1xx = old })
+			ep, h, addr := newSlowEndpoint(t)
+			ctx := testCtx(t)
+			p := newRawPeer(t, "127.0.0.1")
+			callID, branch := "trying-"+strconv.Itoa(i), "trying"+strconv.Itoa(i)
+			if tc.waited > 0 {
+				ep.arrivals.note([]byte("z9hG4bK"+branch), time.Now().Add(-tc.waited))
+			}
+			sent := time.Now()
+			p.invite(addr, "slow", callID, branch)
+			receive(t, h.arrived, "the INVITE at the handler")
+			time.AfterFunc(tc.holdFor, func() { close(h.go_) })
+			res, ok := p.next(ctx).(*sip.Response)
+			if !ok || res.StatusCode != tc.wantFirst {
+				t.Fatalf("first message: %v, want %d", res, tc.wantFirst)
+			}
+			if took := time.Since(sent); took < tc.notBefore {
+				t.Errorf("%d came %v after the INVITE, want at least %v", tc.wantFirst, took, tc.notBefore)
+			}
+			if tc.wantFirst != 200 {
+				p.response(ctx, 200, sip.INVITE)
+			}
+			if err := <-h.answers; err != nil {
+				t.Fatalf("Answer: %v", err)
+			}
+		})
 	}
 }
 
 // TestCancelWhileHandlerIsSlowGets487NotA200: a handler that answers after
 // the CANCEL came gets ErrCanceled; the caller sees 487 and never a 200.
 func TestCancelWhileHandlerIsSlowGets487NotA200(t *testing.T) {
-	h, addr := newSlowEndpoint(t)
+	_, h, addr := newSlowEndpoint(t)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	p.invite(addr, "slow", "cancel-1", "cancel1")
@@ -141,7 +170,7 @@ func TestCancelWhileHandlerIsSlowGets487NotA200(t *testing.T) {
 // last check, so sipgo has sent 487 when the 200 reaches it. The 487 must
 // stay what the transaction retransmits: no 200 ever reaches the caller.
 func TestCancelCrossingTheAnswerKeeps487(t *testing.T) {
-	h, addr := newSlowEndpoint(t)
+	_, h, addr := newSlowEndpoint(t)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	beforeAnswerSent = func(inv *Invite) {
