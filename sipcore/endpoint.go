@@ -104,7 +104,7 @@ type Endpoint struct {
 
 	pendingInvites atomic.Int64   // new INVITEs received and not yet answered (overload.go)
 	arrivals       inviteArrivals // when each INVITE was read (invite_arrivals.go)
-	handlers       *handlerPool   // goroutines request handlers reuse (handler_pool.go)
+	handlers       handlerPool    // goroutines request handlers reuse (handler_pool.go)
 	stamped        []*stampedConn // the UDP listeners as sipgo reads them (udp_stamp.go)
 }
 
@@ -352,7 +352,7 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 	ep.ua.Close()
 	ep.awaitEndings(endingsGrace)
 	ep.awaitOriginated(endingsGrace)
-	ep.handlers.close()
+	ep.handlers.Close()
 	ep.wg.Wait()
 }
 
