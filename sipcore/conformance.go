@@ -26,13 +26,10 @@ func (ep *Endpoint) admit(req *sip.Request, tx sip.ServerTransaction) (release f
 		ep.reply(tx, req, res)
 		return nil, false
 	}
-	// Case-insensitive to read, upper case to send (RFC 3261 §7.1), and
-	// sipgo copies the request's version into every response. Written only
-	// when it differs: sipgo's 100 Trying timer reads the request on a
-	// goroutine of its own, with no ordering against this one.
-	if req.SipVersion != "SIP/2.0" {
-		req.SipVersion = "SIP/2.0"
-	}
+	// Case-insensitive to read, upper case to send (RFC 3261 §7.1): reply
+	// spells every response SIP/2.0, and over UDP the read filter already
+	// wrote it so in the datagram (sip20). Never here: sipgo's goroutines
+	// read the request too (its 487 for a CANCEL copies the version).
 	if !cseqMatches(req) {
 		m := strings.TrimSpace(string(req.CSeq().MethodName))
 		ep.logRefused(req, "request refused: CSeq method differs from the request method", "cseq_method", m)

@@ -105,6 +105,7 @@ type Endpoint struct {
 	pendingInvites atomic.Int64   // new INVITEs received and not yet answered (overload.go)
 	arrivals       inviteArrivals // when each INVITE was read (invite_arrivals.go)
 	handlers       handlerPool    // goroutines request handlers reuse (handler_pool.go)
+	tryingDelay    atomic.Int64   // a test's DefaultTryingAfter (trying.go)
 	stamped        []*stampedConn // the UDP listeners as sipgo reads them (udp_stamp.go)
 }
 
@@ -160,6 +161,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, fmt.Errorf("sipcore: %w", err)
 	}
 	ep.handlers = newHandlerPool()
+	turnOffSipgoTrying()
 	ep.routes()
 	if err := ep.listen(); err != nil {
 		ep.closeListeners()

@@ -368,7 +368,10 @@ func (ep *Endpoint) logShed(src netip.Addr, why string) {
 }
 
 // sip20 reports whether a request's start line ends in SIP/2.0 (in any
-// case, RFC 3261 §7.1), without parsing the message.
+// case, RFC 3261 §7.1), without parsing the message, and spells it in
+// upper case in place: sipgo copies the request's version into the
+// responses it builds itself (a 487 for a CANCEL), and parkd must not
+// write to a request sipgo's goroutines also read.
 func sip20(data []byte) bool {
 	end := bytes.IndexByte(data[:min(len(data), 8192)], '\n')
 	if end < 0 {
@@ -376,5 +379,9 @@ func sip20(data []byte) bool {
 	}
 	line := bytes.TrimRight(data[:end], "\r")
 	sp := bytes.LastIndexByte(line, ' ')
-	return sp >= 0 && bytes.EqualFold(line[sp+1:], []byte("SIP/2.0"))
+	if sp < 0 || !bytes.EqualFold(line[sp+1:], []byte("SIP/2.0")) {
+		return false
+	}
+	copy(line[sp+1:], "SIP/2.0")
+	return true
 }

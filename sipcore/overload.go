@@ -25,11 +25,10 @@ const DefaultMaxPendingInvites = 200
 // receiving it to its handler starting, before parkd counts itself behind
 // and sends 100 Trying at once. On time, parkd answers within a
 // millisecond or two, and RFC 3261 §17.2.1 lets a UAS leave the 100 out
-// when it answers within 200 ms: sipgo's own timer (sip.Timer_1xx, 200 ms
-// from the read) sends it for an INVITE still unanswered then. Sending it
-// always cost 3 % of a park+retrieve pair's CPU for a response no caller
-// needed. Behind, that timer's goroutine would queue behind the same
-// backlog as the handler, so the handler sends it itself.
+// when it answers within 200 ms; sending it always cost 3 % of a
+// park+retrieve pair's CPU for a response no caller needed. An INVITE on
+// time gets it from a timer instead (trying.go), should its answer take
+// longer.
 const tryingAtOnceWait = 10 * time.Millisecond
 
 // overloadRetryAfter is the Retry-After of a 503 for falling behind, in
@@ -44,20 +43,22 @@ func (s *Settings) maxPendingInvites() int64 {
 }
 
 // admitInvite counts a new INVITE in progress, or refuses it with 503
-// when parkd is behind; done must be called once it was answered.
-func (ep *Endpoint) admitInvite(req *sip.Request, tx sip.ServerTransaction) (done func(), ok bool) {
+// when parkd is behind. The INVITE's answers must go through the
+// transaction it returns; done must be called once it was answered.
+func (ep *Endpoint) admitInvite(req *sip.Request, tx sip.ServerTransaction) (_ sip.ServerTransaction, done func(), ok bool) {
 	behind := true // arrival not noted (TCP, or past the bound): as late
+	var wait time.Duration
 	if via := req.Via(); via != nil {
 		branch, _ := via.Params.Get("branch")
 		if at, ok := ep.arrivals.take(branch); ok {
-			wait := time.Since(at)
+			wait = time.Since(at)
 			behind = wait >= tryingAtOnceWait
 			if wait > ep.live().maxInviteWait() {
 				ep.stats.lateShed.Add(1)
 				ep.logShed(sourceAddr(req.Source()), "INVITE waited "+wait.Round(time.Millisecond).String()+" to be handled, past the bound")
 				ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)),
 					sip.NewHeader("Warning", `399 parkd "overloaded: call setup is falling behind"`))
-				return nil, false
+				return nil, nil, false
 			}
 		}
 	}
@@ -67,12 +68,14 @@ func (ep *Endpoint) admitInvite(req *sip.Request, tx sip.ServerTransaction) (don
 		ep.logShed(sourceAddr(req.Source()), "INVITEs in progress past sip.max_pending_invites")
 		ep.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(overloadRetryAfter)),
 			sip.NewHeader("Warning", `399 parkd "overloaded: too many calls being set up"`))
-		return nil, false
+		return nil, nil, false
 	}
 	if behind {
 		ep.reply(tx, req, sip.NewResponseFromRequest(req, 100, "Trying", nil))
+		return tx, ep.inviteDone, true
 	}
-	return ep.inviteDone, true
+	t := ep.armTrying(req, tx, ep.tryingAfter()-wait)
+	return t, func() { t.stop(); ep.inviteDone() }, true
 }
 
 func (ep *Endpoint) inviteDone() { ep.pendingInvites.Add(-1) }

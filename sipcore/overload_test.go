@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,12 +37,19 @@ func (h *slowHandler) SubscriptionsChanged(string)                          {}
 
 func newSlowEndpoint(t *testing.T) (*Endpoint, *slowHandler, string) {
 	t.Helper()
+	h := &slowHandler{arrived: make(chan *Invite, 4), go_: make(chan struct{}), answers: make(chan error, 4)}
+	ep, addr := newEndpointFor(t, h)
+	return ep, h, addr
+}
+
+// newEndpointFor is an endpoint on a loopback port with handler h.
+func newEndpointFor(t *testing.T, h Handler) (*Endpoint, string) {
+	t.Helper()
 	rtp, err := media.NewAllocator(netip.MustParseAddr("127.0.0.1"), 42000, 42998)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
-	h := &slowHandler{arrived: make(chan *Invite, 4), go_: make(chan struct{}), answers: make(chan error, 4)}
 	ep, err := NewEndpoint(Config{
 		Listen:   []ListenAddr{{"udp", "127.0.0.1:0"}},
 		RTP:      rtp,
@@ -58,7 +64,7 @@ func newSlowEndpoint(t *testing.T) (*Endpoint, *slowHandler, string) {
 		defer cancel()
 		ep.Shutdown(ctx)
 	})
-	return ep, h, ep.Addrs()[0].Addr
+	return ep, ep.Addrs()[0].Addr
 }
 
 // final waits for the final response to a method, skipping everything else.
@@ -91,57 +97,6 @@ func (p *rawPeer) cancel(to, user, callID, branch string) {
 		"To: <sip:"+user+"@"+to+">",
 		"Call-ID: "+callID,
 		"CSeq: 1 CANCEL")
-}
-
-// TestWhenInviteGetsTrying: parkd sends 100 Trying itself, before any
-// work, only for an INVITE that waited (parkd is behind, and sipgo's own
-// 100 would queue behind the same backlog). On time, a slow handler's
-// caller gets sipgo's 100 at Timer_1xx, and one answered at once gets its
-// 200 with no 100 before it.
-func TestWhenInviteGetsTrying(t *testing.T) {
-	cases := []struct {
-		name      string
-		waited    time.Duration // how old the INVITE's read is made to look
-		timer1xx  time.Duration // sipgo's own 100 Trying timer
-		holdFor   time.Duration // how long the handler takes to answer
-		wantFirst int           // the first response the caller gets
-		notBefore time.Duration // and not before this, from the INVITE
-	}{
-		{"behind: 100 at once", 50 * time.Millisecond, time.Hour, 300 * time.Millisecond, 100, 0},
-		{"on time, slow handler: sipgo's 100", 0, 150 * time.Millisecond, 400 * time.Millisecond, 100, 120 * time.Millisecond},
-		{"on time, answered at once: no 100", 0, 150 * time.Millisecond, 0, 200, 0},
-	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			old := sip.Timer_1xx
-			sip.Timer_1xx = tc.timer1xx
-			t.Cleanup(func() { sip.Timer_1xx = old })
-			ep, h, addr := newSlowEndpoint(t)
-			ctx := testCtx(t)
-			p := newRawPeer(t, "127.0.0.1")
-			callID, branch := "trying-"+strconv.Itoa(i), "trying"+strconv.Itoa(i)
-			if tc.waited > 0 {
-				ep.arrivals.note([]byte("z9hG4bK"+branch), time.Now().Add(-tc.waited))
-			}
-			sent := time.Now()
-			p.invite(addr, "slow", callID, branch)
-			receive(t, h.arrived, "the INVITE at the handler")
-			time.AfterFunc(tc.holdFor, func() { close(h.go_) })
-			res, ok := p.next(ctx).(*sip.Response)
-			if !ok || res.StatusCode != tc.wantFirst {
-				t.Fatalf("first message: %v, want %d", res, tc.wantFirst)
-			}
-			if took := time.Since(sent); took < tc.notBefore {
-				t.Errorf("%d came %v after the INVITE, want at least %v", tc.wantFirst, took, tc.notBefore)
-			}
-			if tc.wantFirst != 200 {
-				p.response(ctx, 200, sip.INVITE)
-			}
-			if err := <-h.answers; err != nil {
-				t.Fatalf("Answer: %v", err)
-			}
-		})
-	}
 }
 
 // TestCancelWhileHandlerIsSlowGets487NotA200: a handler that answers after

@@ -85,10 +85,12 @@ func (ep *Endpoint) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 
 func (ep *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if hasToTag(req) {
-		ep.inDialog(req, tx)
+		t := ep.armTrying(req, tx, ep.tryingAfter()) // a re-INVITE (trying.go)
+		defer t.stop()
+		ep.inDialog(req, t)
 		return
 	}
-	done, ok := ep.admitInvite(req, tx)
+	tx, done, ok := ep.admitInvite(req, tx)
 	if !ok {
 		return
 	}
