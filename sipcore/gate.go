@@ -84,7 +84,11 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
-	if method != "" && !sip20(data) {
+	ok, rewrote := sip20(data)
+	if rewrote {
+		ep.recent.note(info.RemoteAddr, data) // the bytes sipgo will quote if it cannot parse them
+	}
+	if method != "" && !ok {
 		// Refused here, before sipgo: its own answers (a 400 for a bad
 		// Via, say) would echo whatever version the peer spelled.
 		if req := g.request(); req != nil && method != sip.ACK {
@@ -369,19 +373,29 @@ func (ep *Endpoint) logShed(src netip.Addr, why string) {
 
 // sip20 reports whether a request's start line ends in SIP/2.0 (in any
 // case, RFC 3261 §7.1), without parsing the message, and spells it in
-// upper case in place: sipgo copies the request's version into the
-// responses it builds itself (a 487 for a CANCEL), and parkd must not
-// write to a request sipgo's goroutines also read.
-func sip20(data []byte) bool {
+// upper case in place (spellVersion); rewrote says it had to.
+func sip20(data []byte) (ok, rewrote bool) {
 	end := bytes.IndexByte(data[:min(len(data), 8192)], '\n')
 	if end < 0 {
-		return false
+		return false, false
 	}
-	line := bytes.TrimRight(data[:end], "\r")
+	return spellVersion(bytes.TrimRight(data[:end], "\r"))
+}
+
+// spellVersion reports whether a request line ends in SIP/2.0 in any case,
+// and writes it in upper case where it does not: sipgo copies a request's
+// version into the responses it builds itself (a 487 for a CANCEL), and
+// parkd must not write to a parsed request that sipgo's goroutines read
+// too. It runs on datagrams before sipgo parses them (sip20) and on the
+// start lines the TCP framer sees.
+func spellVersion(line []byte) (ok, rewrote bool) {
 	sp := bytes.LastIndexByte(line, ' ')
 	if sp < 0 || !bytes.EqualFold(line[sp+1:], []byte("SIP/2.0")) {
-		return false
+		return false, false
+	}
+	if string(line[sp+1:]) == "SIP/2.0" {
+		return true, false
 	}
 	copy(line[sp+1:], "SIP/2.0")
-	return true
+	return true, true
 }

@@ -156,6 +156,8 @@ func (s *recentSources) note(addr net.Addr, data []byte) {
 	var from netip.AddrPort
 	var r *sourceRing
 	switch a := addr.(type) {
+	case *udpSource: // what parkd's UDP reader hands sipgo (udp_source.go)
+		from, r = a.ap, &s.udp
 	case *net.UDPAddr:
 		from, r = a.AddrPort(), &s.udp
 	case *net.TCPAddr:

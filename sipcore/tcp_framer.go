@@ -72,6 +72,12 @@ func (f *sipFramer) feed(p []byte) (started bool, err error) {
 			f.startMessage()
 			started = true
 			f.state = frameSkip // the start line
+			if j := bytes.IndexByte(p[i:], '\r'); j >= 4 && !bytes.EqualFold(p[i:i+4], []byte("SIP/")) {
+				// A request line read whole: SIP/2.0 in upper case, as
+				// over UDP (spellVersion). One split across reads keeps
+				// its spelling, which then only sipgo's own 487 echoes.
+				spellVersion(p[i : i+j])
+			}
 		case frameBody:
 			n := min(f.bodyLeft, len(p)-i)
 			f.bodyLeft -= n

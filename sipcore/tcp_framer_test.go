@@ -226,3 +226,37 @@ func BenchmarkSIPFramer(b *testing.B) {
 		})
 	}
 }
+
+// The framer spells a request line's version in upper case in the bytes
+// sipgo then parses, as the UDP read filter does; a response, and a
+// request line split across reads, are left as they came.
+func TestSIPFramerSpellsTheVersion(t *testing.T) {
+	cases := []struct {
+		name  string
+		reads []string
+		want  string
+	}{
+		{"lower case", []string{"INVITE sip:a@b sip/2.0\r\nl:0\r\n\r\n"}, "INVITE sip:a@b SIP/2.0\r\nl:0\r\n\r\n"},
+		{"two messages in one read", []string{"OPTIONS sip:a@b Sip/2.0\r\nl:0\r\n\r\nBYE sip:a@b sip/2.0\r\nl:0\r\n\r\n"},
+			"OPTIONS sip:a@b SIP/2.0\r\nl:0\r\n\r\nBYE sip:a@b SIP/2.0\r\nl:0\r\n\r\n"},
+		{"already upper case", []string{"INVITE sip:a@b SIP/2.0\r\nl:0\r\n\r\n"}, "INVITE sip:a@b SIP/2.0\r\nl:0\r\n\r\n"},
+		{"a response", []string{"sip/2.0 200 sip/2.0\r\nl:0\r\n\r\n"}, "sip/2.0 200 sip/2.0\r\nl:0\r\n\r\n"},
+		{"start line split across reads", []string{"INVITE sip:a@b si", "p/2.0\r\nl:0\r\n\r\n"}, "INVITE sip:a@b sip/2.0\r\nl:0\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var f sipFramer
+			var got []byte
+			for _, r := range tc.reads {
+				b := []byte(r)
+				if _, err := f.feed(b); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, b...)
+			}
+			if string(got) != tc.want {
+				t.Errorf("sipgo would parse %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package sipcore
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -65,46 +67,77 @@ func TestWhenInviteGetsTrying(t *testing.T) {
 	}
 }
 
-// rejecter answers every INVITE 486 after a delay.
-type rejecter struct{ after time.Duration }
+// rejecter answers every INVITE 486 after a delay, and its handler
+// returns only after holdAfter more.
+type rejecter struct{ after, holdAfter time.Duration }
 
 func (h rejecter) HandleInvite(ctx context.Context, inv *Invite) {
 	time.Sleep(h.after)
 	inv.Reject(486, "Busy Here", "")
+	time.Sleep(h.holdAfter)
 }
 func (rejecter) CallEnded(*Call, EndReason)                           {}
 func (rejecter) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
 func (rejecter) SubscriptionsChanged(string)                          {}
 
-// TestTryingNeverReplacesTheFinal: the 100's timer fires about when the
-// final answer goes out, many times over. The final must stay what the
-// transaction resends to a retransmitted INVITE; a 100 sent after it would
-// replace it (sipgo stores the last response before deciding whether to
-// send it).
+// TestTryingNeverReplacesTheFinal: sipgo stores a response as the one its
+// transaction resends before deciding whether to send it, so a 100 after
+// the final would replace the final. The final must stop the timer, even
+// while the handler goes on (deterministic), and a timer firing as the
+// final leaves must send its 100 first (the timer at about the answer's
+// time, many times over). Either way a retransmitted INVITE gets the 486
+// and no 100 comes after it.
 func TestTryingNeverReplacesTheFinal(t *testing.T) {
-	ep, addr := newEndpointFor(t, rejecter{after: 2 * time.Millisecond})
-	ep.tryingDelay.Store(int64(2 * time.Millisecond))
-	ctx := testCtx(t)
-	p := newRawPeer(t, "127.0.0.1")
-	for i := range 150 {
-		callID, branch := "race-"+strconv.Itoa(i), "race"+strconv.Itoa(i)
-		p.invite(addr, "busy", callID, branch)
-		p.final(ctx, sip.INVITE)
-		p.invite(addr, "busy", callID, branch)
-		// The retransmission's answer: skip a 100 that left before the final.
-		for {
-			res, ok := p.next(ctx).(*sip.Response)
-			if !ok || res.CallID().Value() != callID {
-				continue
+	cases := []struct {
+		name               string
+		answerAfter, delay time.Duration
+		holdAfter          time.Duration // the handler's time after the final
+		resendAfter        time.Duration // the INVITE's retransmission, after the final
+		calls              int
+	}{
+		// Retransmitted while the handler still runs: sipgo ends a
+		// transaction whose last response is provisional once the handler
+		// returns, and a retransmission would then start a new one.
+		{"the timer due after the final", 0, 20 * time.Millisecond, 80 * time.Millisecond, 50 * time.Millisecond, 5},
+		{"the timer due as the final leaves", 2 * time.Millisecond, 2 * time.Millisecond, 0, 10 * time.Millisecond, 150},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ep, addr := newEndpointFor(t, rejecter{after: tc.answerAfter, holdAfter: tc.holdAfter})
+			ep.tryingDelay.Store(int64(tc.delay))
+			ctx := testCtx(t)
+			p := newRawPeer(t, "127.0.0.1")
+			// next is the next response for callID: the earlier calls' 486s,
+			// which sipgo resends (Timer G) since this peer never ACKs, are
+			// skipped.
+			next := func(callID string) *sip.Response {
+				for {
+					res, ok := p.next(ctx).(*sip.Response)
+					if ok && res.CallID().Value() == callID {
+						return res
+					}
+				}
 			}
-			if res.StatusCode == 486 {
-				break
+			for i := range tc.calls {
+				callID, branch := "race-"+strconv.Itoa(i), "race"+strconv.Itoa(i)
+				p.invite(addr, "busy", callID, branch)
+				final := next(callID)
+				for final.StatusCode == 100 {
+					final = next(callID)
+				}
+				time.Sleep(tc.resendAfter)
+				p.invite(addr, "busy", callID, branch)
+				again := next(callID)
+				if again.StatusCode != 486 {
+					t.Fatalf("INVITE %d: its retransmission after the 486 got %d", i, again.StatusCode)
+				}
+				// The same transaction's 486, not a new transaction's.
+				tag := func(r *sip.Response) string { v, _ := r.To().Params.Get("tag"); return v }
+				if tag(again) != tag(final) {
+					t.Fatalf("INVITE %d: its retransmission was answered by a new transaction (To tag %s, then %s)", i, tag(final), tag(again))
+				}
 			}
-			if res.StatusCode == 100 {
-				continue
-			}
-			t.Fatalf("INVITE %d: a retransmission after the 486 got %d", i, res.StatusCode)
-		}
+		})
 	}
 }
 
@@ -116,7 +149,9 @@ func TestCancelCrossingTheTryingKeeps487(t *testing.T) {
 	// it through a channel: the timer's goroutine has no other ordering
 	// with the test's.
 	crossing := make(chan func(), 1)
-	beforeTryingSent = func(*tryingTx) {
+	timers := make(chan *tryingTx, 1)
+	beforeTryingSent = func(tt *tryingTx) {
+		timers <- tt
 		// Bounded: this runs on the timer's goroutine, which cannot fail
 		// the test; a lost CANCEL fails it below.
 		select {
@@ -143,7 +178,9 @@ func TestCancelCrossingTheTryingKeeps487(t *testing.T) {
 	if res := p.final(ctx, sip.INVITE); res.StatusCode != 487 {
 		t.Fatalf("canceled INVITE answered %d, want 487", res.StatusCode)
 	}
-	time.Sleep(20 * time.Millisecond) // the 100's send, refused, and the 487 put back
+	// stop takes the lock the timer holds while it sends the 100 and puts
+	// the 487 back: once it returns, both are done.
+	receive(t, timers, "the 100's timer").stop()
 	p.invite(addr, "slow", "tcross-1", "tcross1")
 	for {
 		res, ok := p.next(ctx).(*sip.Response)
@@ -176,8 +213,33 @@ func TestSip20SpellsTheVersion(t *testing.T) {
 	}
 	for _, tc := range cases {
 		data := []byte(tc.in)
-		if ok := sip20(data); ok != tc.ok || string(data) != tc.want {
+		if ok, _ := sip20(data); ok != tc.ok || string(data) != tc.want {
 			t.Errorf("sip20(%q) = %v, datagram %q; want %v, %q", tc.in, ok, data, tc.ok, tc.want)
 		}
+	}
+}
+
+// sipgo's "failed to parse" lines are charged to the source whose
+// datagram they quote: recentSources must know the address types parkd's
+// readers hand sipgo, parkd's own UDP one included.
+func TestRecentSourcesKnowEveryAddressType(t *testing.T) {
+	ap := netip.MustParseAddrPort("192.0.2.7:5062")
+	cases := []struct {
+		name string
+		addr net.Addr
+	}{
+		{"parkd's UDP source", newUDPSource(ap)},
+		{"a UDP address", net.UDPAddrFromAddrPort(ap)},
+		{"a TCP address", net.TCPAddrFromAddrPort(ap)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var s recentSources
+			data := []byte("NOT SIP " + tc.name)
+			s.note(tc.addr, data)
+			if got, ok := s.find(string(data)); !ok || got != ap {
+				t.Errorf("find = %v, %v; want %v", got, ok, ap)
+			}
+		})
 	}
 }
