@@ -6,14 +6,15 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// A CANCEL and parkd's 200 race: sipgo orders them under the INVITE
+// A CANCEL and parkd's answer race: sipgo orders them under the INVITE
 // transaction's own lock, and whichever comes first wins. When the CANCEL
-// wins, sipgo has sent 487 and ignores the 200, but keeps it as the
-// response its Timer G retransmits (and sends to a retransmitted INVITE):
-// the caller who cancelled would get a 200 half a second later, the late
-// answers issue 14 saw. Answer checks the cancellation once more right
-// before sending, and when the CANCEL still slipped in between, gives the
-// transaction its 487 back.
+// wins, sipgo has sent 487 and does not send parkd's response, but keeps
+// it as the response its Timer G retransmits (and sends to a
+// retransmitted INVITE): the caller who cancelled would get a 200 (or a
+// 486, a 180, parkd's 100) half a second later, the late answers issue 14
+// saw. reply gives the transaction its 487 back (keep487), whatever the
+// response was; Answer also checks the cancellation once more right
+// before sending its 200.
 
 // errCanceledBeforeAnswer is Answer's own error for a CANCEL seen just
 // before the 200 left; it never reaches a caller (Answer returns ErrCanceled).
@@ -32,17 +33,11 @@ func (inv *Invite) isCanceled() bool {
 	}
 }
 
-// keep487 makes sipgo's transaction retransmit the 487 it sent for the
-// CANCEL instead of the 200 that lost the race. sipgo built that 487 from
-// the INVITE alone (no To tag), and so is this copy: a retransmission must
-// be the same response. A 200 that was never handed to sipgo needs nothing.
-func (inv *Invite) keep487(err error) {
-	if !errors.Is(err, sip.ErrTransactionCanceled) {
-		return
-	}
-	res := sip.NewResponseFromRequest(inv.req, sip.StatusRequestTerminated, "Request Terminated", nil)
-	// In the Completed state sipgo only stores it, and returns the
-	// cancellation, so reply does not count it twice.
-	inv.ep.reply(inv.tx, inv.req, res)
-	inv.Log.Info("CANCEL crossed the 200: the caller keeps its 487")
+// keep487 makes sipgo's transaction retransmit the 487 it sent for a
+// CANCEL instead of the response that lost the race. sipgo built that 487
+// from the INVITE alone (no To tag), and so is this copy: a retransmission
+// must be the same response. In the Completed state sipgo only stores it,
+// and returns the cancellation, so reply does not count it twice.
+func (ep *Endpoint) keep487(tx sip.ServerTransaction, req *sip.Request) {
+	ep.reply(tx, req, sip.NewResponseFromRequest(req, sip.StatusRequestTerminated, "Request Terminated", nil))
 }

@@ -332,7 +332,9 @@ func (inv *Invite) Answer() (*Call, error) {
 		ep.dialogs.remove(c)
 		sess.Close()
 		if errors.Is(err, sip.ErrTransactionCanceled) || err == errCanceledBeforeAnswer {
-			inv.keep487(err)
+			if err != errCanceledBeforeAnswer {
+				inv.Log.Info("CANCEL crossed the 200: the caller keeps its 487")
+			}
 			return nil, ErrCanceled
 		}
 		return nil, fmt.Errorf("sipcore: sending 200: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,60 @@ func TestOverloadShedsNewInvitesWith503(t *testing.T) {
 	waitFor(t, "no INVITE in progress", func() bool { return ep.PendingInvites() == 0 })
 	flood.invite(addr, "up", "after-1", "after1")
 	flood.response(ctx, 200, sip.INVITE)
+}
+
+// answersAfterCancel waits for the CANCEL, then answers anyway: a busy
+// daemon that did not look.
+type answersAfterCancel struct{ answer func(*Invite) }
+
+func (h answersAfterCancel) HandleInvite(ctx context.Context, inv *Invite) {
+	select {
+	case <-inv.Canceled():
+	case <-time.After(5 * time.Second):
+	}
+	h.answer(inv)
+}
+func (answersAfterCancel) CallEnded(*Call, EndReason)                           {}
+func (answersAfterCancel) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
+func (answersAfterCancel) SubscriptionsChanged(string)                          {}
+
+// TestCancelCrossingAnyAnswerKeeps487: whatever parkd answers after sipgo
+// sent the 487 for a CANCEL, sipgo stores it as the response to resend;
+// reply puts the 487 back, so a retransmitted INVITE gets the 487.
+func TestCancelCrossingAnyAnswerKeeps487(t *testing.T) {
+	cases := []struct {
+		name   string
+		answer func(*Invite)
+	}{
+		{"486", func(inv *Invite) { inv.Reject(486, "Busy Here", "") }},
+		{"302", func(inv *Invite) { inv.Redirect("sip:elsewhere@127.0.0.1", "full") }},
+		{"180", func(inv *Invite) { inv.Ring(); inv.Reject(480, "Temporarily Unavailable", "") }},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := newEndpointFor(t, answersAfterCancel{tc.answer})
+			ctx := testCtx(t)
+			p := newRawPeer(t, "127.0.0.1")
+			callID, branch := "xcancel-"+strconv.Itoa(i), "xcancel"+strconv.Itoa(i)
+			p.invite(addr, "any", callID, branch)
+			p.response(ctx, 100, sip.INVITE) // parkd's timer, at 200 ms
+			p.cancel(addr, "any", callID, branch)
+			p.response(ctx, 200, sip.CANCEL)
+			if res := p.final(ctx, sip.INVITE); res.StatusCode != 487 {
+				t.Fatalf("canceled INVITE answered %d, want 487", res.StatusCode)
+			}
+			time.Sleep(50 * time.Millisecond) // the handler's answer reaches sipgo
+			p.invite(addr, "any", callID, branch)
+			for {
+				res, ok := p.next(ctx).(*sip.Response)
+				if !ok || res.CSeq().MethodName != sip.INVITE {
+					continue
+				}
+				if res.StatusCode != 487 {
+					t.Fatalf("a retransmission after the 487 got %d", res.StatusCode)
+				}
+				break
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
@@ -236,6 +237,9 @@ func (ep *Endpoint) reply(tx sip.ServerTransaction, req *sip.Request, res *sip.R
 	if err == nil && (res.StatusCode >= 200 || res.StatusCode < minStatCode) {
 		ep.stats.response(req.Method, res.StatusCode)
 		noteResponse(tx, res)
+	}
+	if errors.Is(err, sip.ErrTransactionCanceled) && res.StatusCode != sip.StatusRequestTerminated {
+		ep.keep487(tx, req) // a CANCEL crossed res (cancel_race.go)
 	}
 	return err
 }

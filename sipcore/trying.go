@@ -1,7 +1,6 @@
 package sipcore
 
 import (
-	"errors"
 	"sync"
 	"time"
 
@@ -76,9 +75,7 @@ func (t *tryingTx) stop() {
 
 // sendTrying is the timer's: the 100, unless a response went out first.
 // A CANCEL is sipgo's to answer (487, outside Respond); when one slipped in
-// between the check and the send, sipgo refuses the 100 but has stored it
-// as the transaction's last response, so the 487 is put back, as
-// Invite.keep487 does for a 200.
+// between the check and the send, reply puts the 487 back (keep487).
 func (t *tryingTx) sendTrying() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,10 +84,7 @@ func (t *tryingTx) sendTrying() {
 	}
 	t.responded = true
 	beforeTryingSent(t)
-	err := t.ep.reply(t.ServerTransaction, t.req, sip.NewResponseFromRequest(t.req, 100, "Trying", nil))
-	if errors.Is(err, sip.ErrTransactionCanceled) {
-		t.ep.reply(t.ServerTransaction, t.req, sip.NewResponseFromRequest(t.req, sip.StatusRequestTerminated, "Request Terminated", nil))
-	}
+	t.ep.reply(t.ServerTransaction, t.req, sip.NewResponseFromRequest(t.req, 100, "Trying", nil))
 }
 
 // beforeTryingSent lets a test deliver a CANCEL between sendTrying's check
