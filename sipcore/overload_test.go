@@ -241,18 +241,15 @@ func TestOverloadShedsNewInvitesWith503(t *testing.T) {
 
 // answersAfterCancel waits for the CANCEL, then answers anyway: a busy
 // daemon that did not look.
-type answersAfterCancel struct{ answer func(*Invite) }
-
-func (h answersAfterCancel) HandleInvite(ctx context.Context, inv *Invite) {
-	select {
-	case <-inv.Canceled():
-	case <-time.After(5 * time.Second):
+func answersAfterCancel(answer func(*Invite)) inviteFunc {
+	return func(ctx context.Context, inv *Invite) {
+		select {
+		case <-inv.Canceled():
+		case <-time.After(5 * time.Second):
+		}
+		answer(inv)
 	}
-	h.answer(inv)
 }
-func (answersAfterCancel) CallEnded(*Call, EndReason)                           {}
-func (answersAfterCancel) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
-func (answersAfterCancel) SubscriptionsChanged(string)                          {}
 
 // TestCancelCrossingAnyAnswerKeeps487: whatever parkd answers after sipgo
 // sent the 487 for a CANCEL, sipgo stores it as the response to resend;
@@ -268,7 +265,7 @@ func TestCancelCrossingAnyAnswerKeeps487(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, addr := newEndpointFor(t, answersAfterCancel{tc.answer})
+			_, addr := newEndpointFor(t, answersAfterCancel(tc.answer))
 			ctx := testCtx(t)
 			p := newRawPeer(t, "127.0.0.1")
 			callID, branch := "xcancel-"+strconv.Itoa(i), "xcancel"+strconv.Itoa(i)

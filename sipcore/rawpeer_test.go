@@ -239,3 +239,11 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 }
 
 const testSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+
+// inviteFunc is a Handler that only handles INVITEs, with the function.
+type inviteFunc func(context.Context, *Invite)
+
+func (f inviteFunc) HandleInvite(ctx context.Context, inv *Invite)      { f(ctx, inv) }
+func (inviteFunc) CallEnded(*Call, EndReason)                           {}
+func (inviteFunc) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
+func (inviteFunc) SubscriptionsChanged(string)                          {}

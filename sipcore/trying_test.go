@@ -69,16 +69,13 @@ func TestWhenInviteGetsTrying(t *testing.T) {
 
 // rejecter answers every INVITE 486 after a delay, and its handler
 // returns only after holdAfter more.
-type rejecter struct{ after, holdAfter time.Duration }
-
-func (h rejecter) HandleInvite(ctx context.Context, inv *Invite) {
-	time.Sleep(h.after)
-	inv.Reject(486, "Busy Here", "")
-	time.Sleep(h.holdAfter)
+func rejecter(after, holdAfter time.Duration) inviteFunc {
+	return func(ctx context.Context, inv *Invite) {
+		time.Sleep(after)
+		inv.Reject(486, "Busy Here", "")
+		time.Sleep(holdAfter)
+	}
 }
-func (rejecter) CallEnded(*Call, EndReason)                           {}
-func (rejecter) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
-func (rejecter) SubscriptionsChanged(string)                          {}
 
 // TestTryingNeverReplacesTheFinal: sipgo stores a response as the one its
 // transaction resends before deciding whether to send it, so a 100 after
@@ -103,7 +100,7 @@ func TestTryingNeverReplacesTheFinal(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ep, addr := newEndpointFor(t, rejecter{after: tc.answerAfter, holdAfter: tc.holdAfter})
+			ep, addr := newEndpointFor(t, rejecter(tc.answerAfter, tc.holdAfter))
 			ep.tryingDelay.Store(int64(tc.delay))
 			ctx := testCtx(t)
 			p := newRawPeer(t, "127.0.0.1")
