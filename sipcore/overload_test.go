@@ -278,16 +278,23 @@ func TestCancelCrossingAnyAnswerKeeps487(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond) // the handler's answer reaches sipgo
 			p.invite(addr, "any", callID, branch)
-			for {
-				res, ok := p.next(ctx).(*sip.Response)
-				if !ok || res.CSeq().MethodName != sip.INVITE {
-					continue
-				}
-				if res.StatusCode != 487 {
-					t.Fatalf("a retransmission after the 487 got %d", res.StatusCode)
-				}
-				break
-			}
+			p.expect487Again(ctx)
 		})
+	}
+}
+
+// expect487Again checks the answer to an INVITE retransmitted after its
+// transaction answered 487: the same 487, not whatever crossed the CANCEL.
+func (p *rawPeer) expect487Again(ctx context.Context) {
+	p.t.Helper()
+	for {
+		res, ok := p.next(ctx).(*sip.Response)
+		if !ok || res.CSeq().MethodName != sip.INVITE {
+			continue
+		}
+		if res.StatusCode != 487 {
+			p.t.Fatalf("a retransmission after the 487 got %d", res.StatusCode)
+		}
+		return
 	}
 }

@@ -179,16 +179,7 @@ func TestCancelCrossingTheTryingKeeps487(t *testing.T) {
 	// the 487 back: once it returns, both are done.
 	receive(t, timers, "the 100's timer").stop()
 	p.invite(addr, "slow", "tcross-1", "tcross1")
-	for {
-		res, ok := p.next(ctx).(*sip.Response)
-		if !ok || res.CSeq().MethodName != sip.INVITE {
-			continue
-		}
-		if res.StatusCode != 487 {
-			t.Fatalf("a retransmission after the 487 got %d", res.StatusCode)
-		}
-		break
-	}
+	p.expect487Again(ctx)
 	close(h.go_)
 	if err := <-h.answers; err != ErrCanceled {
 		t.Fatalf("Answer after CANCEL: %v, want ErrCanceled", err)
