@@ -28,6 +28,12 @@ type tcpConn struct {
 	closeOnce sync.Once
 	dropped   atomic.Bool // parkd closed it for a reason, counted once
 
+	// writing serialises Write: the socket has one write deadline, and a
+	// second writer setting its own would push back the one blocked
+	// already, so a peer that sent a request more often than the timeout
+	// and read nothing held every write (and handler) for ever.
+	writing sync.Mutex
+
 	// Only the reading goroutine touches these: sipgo reads a connection
 	// from one goroutine.
 	framer   sipFramer
@@ -112,6 +118,8 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 // good, and one more for every message parkd then tries to send it. The
 // connection is closed when a write times out.
 func (c *tcpConn) Write(p []byte) (int, error) {
+	c.writing.Lock()
+	defer c.writing.Unlock()
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.gate.limits.MessageTimeout)); err != nil {
 		return 0, err
 	}
