@@ -357,13 +357,18 @@ func TestTCPSlowReaderClosed(t *testing.T) {
 	}
 	defer deaf.Close()
 	// Answers repeat the Via headers: 40 KB of them make 40 KB answers, and
-	// 200 of those more than the kernel buffers.
-	var vias strings.Builder
-	for i := 0; i < 40; i++ {
-		fmt.Fprintf(&vias, "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-pad%d-%s\r\n", i, strings.Repeat("p", 950))
-	}
+	// 200 of those more than the kernel buffers. Each request's top Via
+	// has a branch of its own: with one branch for all, a request that
+	// arrived while the one before was still being handled was its
+	// retransmission, absorbed, and too few answers were written to fill
+	// the buffers.
+	pad := strings.Repeat("p", 950)
 	var burst bytes.Buffer
 	for i := 0; i < 200; i++ {
+		var vias strings.Builder
+		for j := 0; j < 40; j++ {
+			fmt.Fprintf(&vias, "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-pad%d-%d-%s\r\n", i, j, pad)
+		}
 		msg := rawOptions(deaf)
 		burst.WriteString(strings.Replace(msg, "\r\n", "\r\n"+vias.String(), 1))
 	}
