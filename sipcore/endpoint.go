@@ -104,6 +104,7 @@ type Endpoint struct {
 
 	pendingInvites atomic.Int64   // new INVITEs received and not yet answered (overload.go)
 	arrivals       inviteArrivals // when each INVITE was read (invite_arrivals.go)
+	handlers       handlerPool    // goroutines request handlers reuse (handler_pool.go)
 	tryingDelay    atomic.Int64   // a test's DefaultTryingAfter (trying.go)
 	stamped        []*stampedConn // the UDP listeners as sipgo reads them (udp_stamp.go)
 }
@@ -159,6 +160,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	if ep.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(wireLog)); err != nil {
 		return nil, fmt.Errorf("sipcore: %w", err)
 	}
+	ep.handlers = newHandlerPool()
 	turnOffSipgoTrying()
 	ep.routes()
 	if err := ep.listen(); err != nil {
@@ -352,6 +354,7 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 	ep.ua.Close()
 	ep.awaitEndings(endingsGrace)
 	ep.awaitOriginated(endingsGrace)
+	ep.handlers.Close()
 	ep.wg.Wait()
 }
 

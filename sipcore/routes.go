@@ -34,9 +34,10 @@ func (ep *Endpoint) routes() {
 		}
 	}
 	// Every handler is registered through on (and OnNoRoute below), which
-	// counts each request as it reaches parkd.
+	// counts each request as it reaches parkd; the methods parkd serves
+	// run on the handler pool (handler_pool.go).
 	on := func(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) {
-		ep.server.OnRequest(m, ep.countRequest(ep.gatedHandler(h)))
+		ep.server.OnRequest(m, ep.handlers.wrap(ep.countRequest(ep.gatedHandler(h))))
 	}
 	on(sip.INVITE, guard(ep.onInvite))
 	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {

@@ -1,0 +1,127 @@
+package gopool
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+const maxIdle = 8
+
+// waitFor waits until n goroutines wait for work.
+func waitFor(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for p.Waiting() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines waiting, want %d", p.Waiting(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// run is Go and a wait for f to return.
+func run(p *Pool, f func()) {
+	done := make(chan struct{})
+	p.Go(func() { f(); close(done) })
+	<-done
+}
+
+func TestPool(t *testing.T) {
+	cases := []struct {
+		name string
+		test func(t *testing.T, p *Pool)
+	}{
+		{"one after another reuse one goroutine", func(t *testing.T, p *Pool) {
+			for range 5 {
+				run(p, func() {})
+				waitFor(t, p, 1)
+			}
+			// A new goroutine for each would leave five waiting.
+			time.Sleep(20 * time.Millisecond)
+			if n := p.Waiting(); n != 1 {
+				t.Fatalf("%d waiting after five functions one after another, want 1", n)
+			}
+		}},
+		{"a blocked function holds up no other", func(t *testing.T, p *Pool) {
+			release, blocked := make(chan struct{}), make(chan struct{})
+			p.Go(func() { close(blocked); <-release })
+			<-blocked
+			ran := make(chan struct{})
+			p.Go(func() { close(ran) })
+			select {
+			case <-ran:
+			case <-time.After(2 * time.Second):
+				t.Fatal("the second function waited for the blocked one")
+			}
+			close(release)
+		}},
+		{"a burst leaves at most maxIdle waiting", func(t *testing.T, p *Pool) {
+			var start, wg sync.WaitGroup
+			start.Add(1)
+			for range 4 * maxIdle {
+				wg.Add(1)
+				p.Go(func() { defer wg.Done(); start.Wait() })
+			}
+			start.Done()
+			wg.Wait()
+			waitFor(t, p, maxIdle)
+		}},
+		{"an idle goroutine ends after idleFor", func(t *testing.T, p *Pool) {
+			run(p, func() {})
+			waitFor(t, p, 1)
+			waitFor(t, p, 0) // idleFor is 200 ms here
+		}},
+		{"Close ends the waiting; Go still runs", func(t *testing.T, p *Pool) {
+			run(p, func() {})
+			waitFor(t, p, 1)
+			p.Close()
+			waitFor(t, p, 0)
+			ran := false
+			run(p, func() { ran = true })
+			if !ran {
+				t.Fatal("a function after Close did not run")
+			}
+			waitFor(t, p, 0)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := New(maxIdle, 200*time.Millisecond)
+			t.Cleanup(p.Close)
+			tc.test(t, p)
+		})
+	}
+}
+
+// deep uses about as much stack as a park does.
+//
+//go:noinline
+func deep(depth int) byte {
+	var frame [512]byte
+	frame[depth%len(frame)] = byte(depth)
+	if depth == 0 {
+		return frame[0]
+	}
+	return deep(depth-1) + frame[depth%len(frame)]
+}
+
+// BenchmarkDeepWork compares work ~8 KiB deep on a new goroutine each
+// time with the pool.
+func BenchmarkDeepWork(b *testing.B) {
+	work := func() { deep(14) }
+	b.Run("new-goroutine", func(b *testing.B) {
+		for b.Loop() {
+			done := make(chan struct{})
+			go func() { work(); close(done) }()
+			<-done
+		}
+	})
+	b.Run("pool", func(b *testing.B) {
+		p := New(maxIdle, time.Minute)
+		defer p.Close()
+		for b.Loop() {
+			run(p, work)
+		}
+	})
+}
