@@ -191,6 +191,7 @@ func (ep *Endpoint) listen() error {
 					conn.Close()
 					return fmt.Errorf("sip listen %s: %w", l, err)
 				}
+				sc.answered = ep.notifyAnswer
 				ep.stamped = append(ep.stamped, sc)
 			}
 			addr := conn.LocalAddr().(*net.UDPAddr).AddrPort()

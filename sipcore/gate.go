@@ -42,10 +42,10 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		return data, nil
 	}
 	if bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
-		if ep.notifyAnswer(data) {
-			return nil, nil // answered one of parkd's NOTIFYs (notify_raw.go)
-		}
-		return data, nil // a response: transactions match it, unhandledResponse drops strays
+		// Answers to parkd's own NOTIFYs and BYEs never get here: the
+		// socket's reader took them (stampedConn.ReadFrom). For the rest,
+		// transactions match them, and unhandledResponse drops strays.
+		return data, nil
 	}
 	method := startMethod(data)
 	allowed := ep.allowedIP(src)

@@ -21,14 +21,8 @@ func (ep *Endpoint) notifyAnswer(data []byte) bool {
 	if !ok {
 		return false
 	}
-	ep.notifier.mu.Lock()
-	ours := ep.notifier.byID[id] != nil
-	ep.notifier.mu.Unlock()
-	if !ours {
-		return false // a late retransmission, or not ours: sipgo's rules apply
-	}
-	ep.notifyAnswered(id, status)
-	return true
+	// false: a late retransmission, or not ours; sipgo's rules apply.
+	return ep.notifyAnswered(id, status)
 }
 
 // responseStatus reads the code of "SIP/2.0 NNN reason".

@@ -232,28 +232,31 @@ func (ep *Endpoint) notifyResponse(res *sip.Response) bool {
 }
 
 // notifyAnswered ends (or, for a 1xx, slows the retransmissions of) the
-// NOTIFY transaction id with status. A retransmitted final response finds
-// no transaction and is absorbed (§17.1.2.2).
-func (ep *Endpoint) notifyAnswered(id uint64, status int) {
+// NOTIFY transaction id with status, and reports whether id was in
+// flight. A retransmitted final response finds no transaction and is
+// absorbed (§17.1.2.2).
+func (ep *Endpoint) notifyAnswered(id uint64, status int) bool {
 	if status < 200 {
 		ep.notifier.mu.Lock()
-		if tx := ep.notifier.byID[id]; tx != nil {
+		tx := ep.notifier.byID[id]
+		if tx != nil {
 			tx.answered.Store(true) // Timer E goes to T2 (§17.1.2.2)
 		}
 		ep.notifier.mu.Unlock()
-		return
+		return tx != nil
 	}
 	tx := ep.notifier.take(id)
 	if tx == nil {
-		return
+		return false
 	}
 	if status >= 300 && !(status >= 500 && status < 600) {
 		// Ends the subscription and tells the handler, which takes
 		// parkd's slot lock: not on the socket's read loop.
 		go ep.notifyEnded(tx, status, nil)
-		return
+		return true
 	}
 	ep.notifyEnded(tx, status, nil)
+	return true
 }
 
 // notifyTimer is a NOTIFY's timer firing on the wheel: resend it, or give

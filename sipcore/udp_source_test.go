@@ -3,7 +3,9 @@ package sipcore
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 )
 
 // A cached source formats as *net.UDPAddr does, for sipgo's connection
@@ -96,5 +98,60 @@ func TestStampedReadFromKnownSourceDoesNotAllocate(t *testing.T) {
 	}
 	if from.String() != client.LocalAddr().String() {
 		t.Errorf("source %q, want %q", from, client.LocalAddr())
+	}
+}
+
+// The answers to parkd's own NOTIFYs are taken as the socket is read:
+// sipgo's loop gets the datagram after them, and what the hook declines.
+func TestStampedReadFromTakesAnswers(t *testing.T) {
+	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	sc, err := newStampedConn(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var taken []string
+	sc.answered = func(b []byte) bool {
+		if strings.Contains(string(b), "branch=ours") {
+			taken = append(taken, string(b))
+			return true
+		}
+		return false
+	}
+	client, err := net.DialUDP("udp4", nil, server.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sent := []string{
+		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=ours\r\n\r\n",
+		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=ours\r\n\r\n",
+		"OPTIONS sip:a SIP/2.0\r\n\r\n",
+		"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP a;branch=theirs\r\n\r\n",
+	}
+	for _, m := range sent {
+		if _, err := client.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 1500)
+	for _, want := range sent[2:] {
+		server.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, from, err := sc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(buf[:n]); got != want {
+			t.Errorf("sipgo read %q, want %q", got, want)
+		}
+		if from.String() != client.LocalAddr().String() {
+			t.Errorf("source %q, want %q", from, client.LocalAddr())
+		}
+	}
+	if len(taken) != 2 {
+		t.Errorf("the hook took %d answers, want 2", len(taken))
 	}
 }

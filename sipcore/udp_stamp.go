@@ -26,6 +26,10 @@ type stampedConn struct {
 	// sources gives sipgo the same net.Addr, formatted once, for a source
 	// it read from recently (udp_source.go).
 	sources *sourceCache
+	// answered takes a datagram that answers one of parkd's own NOTIFYs
+	// or BYEs (notify_raw.go) and reports whether it did; nil in tests
+	// of the socket alone.
+	answered func([]byte) bool
 
 	// sipgo's read loop is restarted now and then to let go of the
 	// sources it remembers (udp_restart.go). pool and addr are set before
@@ -56,15 +60,29 @@ func newStampedConn(c *net.UDPConn) (*stampedConn, error) {
 	return &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), reader: r, sources: newSourceCache()}, nil
 }
 
-// ReadFrom is net.PacketConn's, for sipgo's single read loop.
+// ReadFrom is net.PacketConn's, for sipgo's single read loop. The answers
+// to parkd's own NOTIFYs and BYEs are taken here and never returned: a
+// BLF fan-out brings a thousand of them, and each would otherwise cost a
+// source lookup, the read filter and a turn of sipgo's loop, in the
+// goroutine that a fan-out's last NOTIFYs may be waiting on.
 func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	if s.endLoopForRestart() {
-		return 0, nil, errRestartReadLoop
+	for {
+		if s.endLoopForRestart() {
+			return 0, nil, errRestartReadLoop
+		}
+		n, from, at, err := s.reader.Read(b)
+		if err != nil {
+			return 0, nil, err
+		}
+		if s.answered != nil && s.answered(b[:n]) {
+			continue
+		}
+		return s.handOver(n, from, at)
 	}
-	n, from, at, err := s.reader.Read(b)
-	if err != nil {
-		return 0, nil, err
-	}
+}
+
+// handOver gives sipgo a datagram read at at from from.
+func (s *stampedConn) handOver(n int, from netip.AddrPort, at time.Time) (int, net.Addr, error) {
 	s.last.Store(at.UnixNano())
 	src, miss := s.sources.get(from)
 	s.countSource(miss)
