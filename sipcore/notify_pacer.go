@@ -3,6 +3,7 @@ package sipcore
 import (
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // notifyPacer bounds the NOTIFYs in flight to each UDP destination. A
@@ -14,17 +15,22 @@ import (
 // each 2xx lets the next one go: the receiver's buffer never holds more
 // than the window, and destinations with one subscription each are not
 // slowed at all, since the window is per destination.
+//
+// A subscription's NOTIFY head keeps its destination's window, and a
+// NOTIFY in flight the one it took room in, so a fan-out and its answers
+// touch no map: with a watcher per destination, making and dropping a
+// map entry per NOTIFY was a tenth of a fan-out's own work. Windows stay
+// listed while idle and are swept when a new destination is listed.
 type notifyPacer struct {
-	mu    sync.Mutex
-	dests map[netip.AddrPort]*paceWindow
-	// spare holds windows whose destination has nothing in flight: with a
-	// watcher per destination every NOTIFY made and dropped one, a tenth
-	// of what a fan-out allocated.
-	spare []*paceWindow
+	mu        sync.Mutex
+	dests     map[netip.AddrPort]*paceWindow
+	lastSweep time.Time
 }
 
-// paceSpare bounds the spare windows: a fan-out's worth.
-const paceSpare = 1024
+// paceSweepEvery is how often, at most, idle windows are unlisted: a
+// window idle for one to two of these goes, and the map holds at most the
+// destinations notified within the last two.
+const paceSweepEvery = time.Minute
 
 const (
 	paceCount = 32
@@ -32,60 +38,85 @@ const (
 )
 
 type paceWindow struct {
+	dest     netip.AddrPort
 	inflight int
 	bytes    int
 	waiting  []pacedNotify // FIFO: head is waiting[0]
+	listed   bool          // in dests: a window swept out is never used again
+	used     bool          // admitted a NOTIFY since the last sweep
 }
 
 // pacedNotify is a subscription waiting for room at its destination; it
 // sends its state as it is when it gets the room.
 type pacedNotify struct {
 	s     *Subscription
-	dest  netip.AddrPort
+	w     *paceWindow
 	size  int
 	track *fanoutTrack
 }
 
-// admit takes room for a NOTIFY of about size bytes to dest, or queues p
-// and returns false. A NOTIFY bigger than the byte budget still goes, alone.
-func (q *notifyPacer) admit(dest netip.AddrPort, p pacedNotify) bool {
+// admit takes room for a NOTIFY of about size bytes to h's destination
+// and returns the window it took it in, or queues p and returns nil. A
+// NOTIFY bigger than the byte budget still goes, alone. Callers hold the
+// subscription's lock (h is its).
+func (q *notifyPacer) admit(h *notifyHead, p pacedNotify) *paceWindow {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.dests == nil {
-		q.dests = map[netip.AddrPort]*paceWindow{}
+	w := h.pace
+	if w == nil || !w.listed {
+		w = q.windowLocked(h.dest)
+		h.pace = w
 	}
-	w := q.dests[dest]
-	if w == nil {
-		if n := len(q.spare); n > 0 {
-			w, q.spare = q.spare[n-1], q.spare[:n-1]
-		} else {
-			w = &paceWindow{}
-		}
-		q.dests[dest] = w
-	}
+	w.used = true
 	if len(w.waiting) == 0 && w.fits(p.size) {
 		w.inflight++
 		w.bytes += p.size
-		return true
+		return w
 	}
+	p.w = w
 	w.waiting = append(w.waiting, p)
-	return false
+	return nil
+}
+
+// windowLocked returns dest's listed window, listing a new one.
+func (q *notifyPacer) windowLocked(dest netip.AddrPort) *paceWindow {
+	if w := q.dests[dest]; w != nil {
+		return w
+	}
+	if q.dests == nil {
+		q.dests = map[netip.AddrPort]*paceWindow{}
+	}
+	if now := time.Now(); now.Sub(q.lastSweep) >= paceSweepEvery {
+		q.sweepLocked()
+		q.lastSweep = now
+	}
+	w := &paceWindow{dest: dest, listed: true}
+	q.dests[dest] = w
+	return w
+}
+
+// sweepLocked unlists the windows that admitted nothing since the last
+// sweep and hold nothing now.
+func (q *notifyPacer) sweepLocked() {
+	for dest, w := range q.dests {
+		if !w.used && w.inflight == 0 && len(w.waiting) == 0 {
+			w.listed = false
+			delete(q.dests, dest)
+		}
+		w.used = false
+	}
 }
 
 func (w *paceWindow) fits(size int) bool {
 	return w.inflight == 0 || (w.inflight < paceCount && w.bytes+size <= paceBytes)
 }
 
-// release gives back the room of a NOTIFY to dest that was answered or
-// given up on, and returns the waiting ones that now fit, which the caller
-// sends (their room is taken).
-func (q *notifyPacer) release(dest netip.AddrPort, size int, next []pacedNotify) []pacedNotify {
+// release gives back the room of a NOTIFY that was answered or given up
+// on, in the window w it took, and returns the waiting ones that now fit,
+// which the caller sends (their room is taken).
+func (q *notifyPacer) release(w *paceWindow, size int, next []pacedNotify) []pacedNotify {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	w := q.dests[dest]
-	if w == nil {
-		return next
-	}
 	w.inflight--
 	w.bytes -= size
 	for len(w.waiting) > 0 && w.fits(w.waiting[0].size) {
@@ -98,13 +129,6 @@ func (q *notifyPacer) release(dest netip.AddrPort, size int, next []pacedNotify)
 	}
 	if len(w.waiting) == 0 {
 		w.waiting = nil // let a long queue's array go
-		if w.inflight == 0 {
-			delete(q.dests, dest)
-			if len(q.spare) < paceSpare {
-				*w = paceWindow{}
-				q.spare = append(q.spare, w)
-			}
-		}
 	}
 	return next
 }

@@ -46,7 +46,8 @@ type udpTx struct {
 	dest     netip.AddrPort
 	addr     *net.UDPAddr // dest, for sendmmsg
 	conn     *net.UDPConn
-	size     int // the room it holds in the pacer
+	pace     *paceWindow // where it holds size bytes of room (notify_pacer.go)
+	size     int
 	final    bool
 	interval time.Duration // the next Timer E
 	deadline time.Time     // Timer F
@@ -76,27 +77,27 @@ func (s *Subscription) notifyUDPLocked(track *fanoutTrack, batch *notifyBatch) {
 	// Content-Length lines, well under notifyTail bytes.
 	body, _ := s.body.ForDatagram()
 	size := len(h.requestLine) + len(h.headers) + notifyTail + len(s.final) + body.Len(s.version)
-	p := pacedNotify{s: s, dest: h.dest, size: size, track: track}
-	if !s.ep.notifier.pacer.admit(h.dest, p) {
-		return // sent by sendPaced when a NOTIFY to dest is answered
+	w := s.ep.notifier.pacer.admit(h, pacedNotify{s: s, size: size, track: track})
+	if w == nil {
+		return // sent by sendPaced when a NOTIFY to its destination is answered
 	}
-	s.writeNotifyLocked(h, size, track, batch)
+	s.writeNotifyLocked(h, w, size, track, batch)
 }
 
 // sendPaced sends a NOTIFY that waited for room at its destination.
 func (s *Subscription) sendPaced(p pacedNotify) {
 	s.mu.Lock()
 	h, ok := s.notifyHeadLocked()
-	if !s.gone && ok && h.dest == p.dest {
+	if !s.gone && ok && h.dest == p.w.dest {
 		defer s.mu.Unlock()
-		s.writeNotifyLocked(h, p.size, p.track, nil)
+		s.writeNotifyLocked(h, p.w, p.size, p.track, nil)
 		return
 	}
 	// Dropped meanwhile, or a refresh moved it elsewhere: give the room to
 	// the next one, and in the second case queue again at the new address.
 	gone := s.gone
 	s.mu.Unlock()
-	s.ep.releasePaced(p.dest, p.size)
+	s.ep.releasePaced(p.w, p.size)
 	if gone {
 		p.track.done()
 		return
@@ -106,13 +107,14 @@ func (s *Subscription) sendPaced(p pacedNotify) {
 	s.notifyUDPLocked(p.track, nil)
 }
 
-// writeNotifyLocked writes the next NOTIFY and arms its timers, or adds it
-// to batch (nil: write it now); callers hold s.mu.
-func (s *Subscription) writeNotifyLocked(h *notifyHead, size int, track *fanoutTrack, batch *notifyBatch) {
+// writeNotifyLocked writes the next NOTIFY, which holds size bytes of
+// room in w, and arms its timers, or adds it to batch (nil: write it
+// now); callers hold s.mu.
+func (s *Subscription) writeNotifyLocked(h *notifyHead, w *paceWindow, size int, track *fanoutTrack, batch *notifyBatch) {
 	ep := s.ep
 	l, _ := ep.listenerFor("udp")
 	conn, _ := l.closer.(*net.UDPConn)
-	tx := &udpTx{s: s, dest: h.dest, addr: h.addr, conn: conn, size: size, final: s.final != ""}
+	tx := &udpTx{s: s, dest: h.dest, addr: h.addr, conn: conn, pace: w, size: size, final: s.final != ""}
 	ep.notifier.register(tx) // before the write: the answer may come at once
 	tx.buf = takeNotifyBuf(size)
 	tx.msg = s.appendNotifyLocked(notifyBufBytes(tx.buf, size), h, tx.id)
@@ -295,7 +297,7 @@ func (ep *Endpoint) notifyEnded(tx *udpTx, status int, err error) {
 		tx.result <- status // a BYE: once, since only the one who took tx ends it
 		return
 	}
-	ep.releasePaced(tx.dest, tx.size)
+	ep.releasePaced(tx.pace, tx.size)
 	s := tx.s
 	if tx.final {
 		defer s.finish()
@@ -310,10 +312,10 @@ func (ep *Endpoint) notifyEnded(tx *udpTx, status int, err error) {
 	}
 }
 
-// releasePaced frees a NOTIFY's room at dest and sends what waited for it.
-func (ep *Endpoint) releasePaced(dest netip.AddrPort, size int) {
+// releasePaced frees a NOTIFY's room in w and sends what waited for it.
+func (ep *Endpoint) releasePaced(w *paceWindow, size int) {
 	var buf [4]pacedNotify
-	for _, p := range ep.notifier.pacer.release(dest, size, buf[:0]) {
+	for _, p := range ep.notifier.pacer.release(w, size, buf[:0]) {
 		p.s.sendPaced(p)
 	}
 }

@@ -22,6 +22,9 @@ type notifyHead struct {
 	requestLine, headers string
 	dest                 netip.AddrPort // where every NOTIFY goes
 	addr                 *net.UDPAddr   // dest, as sendmmsg takes it
+	// pace is dest's window in the pacer, once a NOTIFY took room in it;
+	// the pacer reads and sets it, under its lock and the subscription's.
+	pace *paceWindow
 }
 
 // branchPrefix starts every NOTIFY branch parkd writes; the 16 hex digits
