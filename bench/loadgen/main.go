@@ -80,9 +80,7 @@ func main() {
 		fail(err)
 	}
 	stopRTP := make(chan struct{})
-	if *sendRTP {
-		go g.rtp.run(stopRTP)
-	}
+	go g.rtp.run(stopRTP, *sendRTP)
 
 	cpu0, _ := proccpu.Of(*pid)
 	start := time.Now()
