@@ -19,8 +19,11 @@ import (
 // A subscription's NOTIFY head keeps its destination's window, and a
 // NOTIFY in flight the one it took room in, so a fan-out and its answers
 // touch no map: with a watcher per destination, making and dropping a
-// map entry per NOTIFY was a tenth of a fan-out's own work. Windows stay
-// listed while idle and are swept when a new destination is listed.
+// map entry per NOTIFY was a tenth of a fan-out's own work. Up to
+// paceKeepIdle windows stay listed while idle, and are swept when a new
+// destination is listed; past that an idle window goes at once, so
+// subscribers that come and go from ever new addresses cost no more than
+// the NOTIFYs they have in flight.
 type notifyPacer struct {
 	mu        sync.Mutex
 	dests     map[netip.AddrPort]*paceWindow
@@ -31,6 +34,10 @@ type notifyPacer struct {
 // window idle for one to two of these goes, and the map holds at most the
 // destinations notified within the last two.
 const paceSweepEvery = time.Minute
+
+// paceKeepIdle bounds the idle windows kept listed: a lot's watchers,
+// with room to spare.
+const paceKeepIdle = 4096
 
 const (
 	paceCount = 32
@@ -98,10 +105,9 @@ func (q *notifyPacer) windowLocked(dest netip.AddrPort) *paceWindow {
 // sweepLocked unlists the windows that admitted nothing since the last
 // sweep and hold nothing now.
 func (q *notifyPacer) sweepLocked() {
-	for dest, w := range q.dests {
+	for _, w := range q.dests {
 		if !w.used && w.inflight == 0 && len(w.waiting) == 0 {
-			w.listed = false
-			delete(q.dests, dest)
+			q.unlistLocked(w)
 		}
 		w.used = false
 	}
@@ -129,6 +135,17 @@ func (q *notifyPacer) release(w *paceWindow, size int, next []pacedNotify) []pac
 	}
 	if len(w.waiting) == 0 {
 		w.waiting = nil // let a long queue's array go
+		if w.inflight == 0 && len(q.dests) > paceKeepIdle {
+			q.unlistLocked(w)
+		}
 	}
 	return next
+}
+
+// unlistLocked takes w out of the map; a head that kept it lists a new one.
+func (q *notifyPacer) unlistLocked(w *paceWindow) {
+	if w.listed {
+		w.listed = false
+		delete(q.dests, w.dest)
+	}
 }

@@ -76,3 +76,26 @@ func TestNotifyPacerSweepsIdleWindows(t *testing.T) {
 		t.Error("a head whose window was swept did not get a listed new one")
 	}
 }
+
+// Past paceKeepIdle listed windows, one goes as soon as its last NOTIFY is
+// answered: watchers that come and go from new addresses do not grow the
+// map beyond what is in flight.
+func TestNotifyPacerKeepsFewIdleWindows(t *testing.T) {
+	var q notifyPacer
+	var inFlight []*paceWindow
+	for i := range paceKeepIdle + 100 {
+		h := &notifyHead{dest: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 5060)}
+		inFlight = append(inFlight, q.admit(h, pacedNotify{size: 100}))
+	}
+	for _, w := range inFlight {
+		q.release(w, 100, nil)
+	}
+	if n := len(q.dests); n != paceKeepIdle {
+		t.Errorf("%d windows listed after every NOTIFY was answered, want %d", n, paceKeepIdle)
+	}
+	for _, w := range inFlight {
+		if w.listed != (q.dests[w.dest] == w) {
+			t.Fatalf("window of %v: listed %v, in the map %v", w.dest, w.listed, q.dests[w.dest] == w)
+		}
+	}
+}

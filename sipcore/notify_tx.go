@@ -16,9 +16,11 @@ import (
 // NOTIFYs and BYEs (RFC 3261 §17.1.2): the bytes are written once and resent by
 // Timer E (T1, doubling up to T2; T2 once a provisional response came)
 // until a final response, matched by the Via branch, or the subscription's
-// notify timeout (Timer F, 64·T1 by default) ends it. Responses reach it
-// through sipgo's unhandled-response hook, since sipgo holds no
-// transaction for these requests.
+// notify timeout (Timer F, 64·T1 by default) ends it. Responses over UDP
+// are taken as the socket is read (stampedConn.ReadFrom, notify_raw.go);
+// the rest (TCP, a retransmitted final) reach it through sipgo's
+// unhandled-response hook, since sipgo holds no transaction for these
+// requests.
 type notifier struct {
 	mu    sync.Mutex
 	byID  map[uint64]*udpTx

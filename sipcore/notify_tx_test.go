@@ -98,6 +98,26 @@ func TestOwnNotifyRetransmitsUntilAnswered(t *testing.T) {
 	}
 }
 
+// The answer to a NOTIFY is taken as the SIP socket is read: it ends the
+// transaction, and sipgo's read loop never gets it (the listener's last
+// hand-over to sipgo is still the SUBSCRIBE's).
+func TestNotifyAnswerTakenBeforeSipgo(t *testing.T) {
+	ep, _, p, first := subscribedWithFastTimerE(t)
+	handedOver := ep.stamped[0].last.Load()
+	p.answer(ep.Addrs()[0].Addr, first, 200)
+	eventually(t, "the NOTIFY's transaction to end", func() bool {
+		ep.notifier.mu.Lock()
+		defer ep.notifier.mu.Unlock()
+		return len(ep.notifier.byID) == 0
+	})
+	if got := ep.stamped[0].last.Load(); got != handedOver {
+		t.Errorf("the 200 to a NOTIFY was handed to sipgo (last arrival moved from %d to %d)", handedOver, got)
+	}
+	if n := ep.Subscriptions(); n != 1 {
+		t.Errorf("%d subscriptions after the 200, want 1", n)
+	}
+}
+
 // A 481 (or any 4xx) to a NOTIFY ends the subscription; a 1xx keeps the
 // transaction waiting for its final answer.
 func TestOwnNotify481EndsSubscription(t *testing.T) {
