@@ -66,20 +66,7 @@ func TestStampedReadFromKnownSourceDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	sc, err := newStampedConn(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := net.DialUDP("udp4", nil, server.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	sc, client := stampedPair(t)
 	msg, buf := []byte("SIP/2.0 200 OK\r\n\r\n"), make([]byte, 1500)
 	var from net.Addr
 	read := func() {
@@ -104,15 +91,7 @@ func TestStampedReadFromKnownSourceDoesNotAllocate(t *testing.T) {
 // The answers to parkd's own NOTIFYs are taken as the socket is read:
 // sipgo's loop gets the datagram after them, and what the hook declines.
 func TestStampedReadFromTakesAnswers(t *testing.T) {
-	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	sc, err := newStampedConn(server)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, client := stampedPair(t)
 	var taken []string
 	sc.answered = func(b []byte) bool {
 		if strings.Contains(string(b), "branch=ours") {
@@ -121,11 +100,6 @@ func TestStampedReadFromTakesAnswers(t *testing.T) {
 		}
 		return false
 	}
-	client, err := net.DialUDP("udp4", nil, server.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
 	sent := []string{
 		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=ours\r\n\r\n",
 		"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=ours\r\n\r\n",
@@ -139,7 +113,7 @@ func TestStampedReadFromTakesAnswers(t *testing.T) {
 	}
 	buf := make([]byte, 1500)
 	for _, want := range sent[2:] {
-		server.SetReadDeadline(time.Now().Add(2 * time.Second))
+		sc.SetReadDeadline(time.Now().Add(2 * time.Second))
 		n, from, err := sc.ReadFrom(buf)
 		if err != nil {
 			t.Fatal(err)
@@ -154,4 +128,25 @@ func TestStampedReadFromTakesAnswers(t *testing.T) {
 	if len(taken) != 2 {
 		t.Errorf("the hook took %d answers, want 2", len(taken))
 	}
+}
+
+// stampedPair is a stamped SIP socket on loopback and a client connected
+// to it, both closed when the test ends.
+func stampedPair(t *testing.T) (*stampedConn, *net.UDPConn) {
+	t.Helper()
+	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	sc, err := newStampedConn(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := net.DialUDP("udp4", nil, server.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return sc, client
 }
