@@ -95,7 +95,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	}
 
 	src := newMOHRig(t, 300)
-	pool := newFanoutPool(4)
+	pool := newFanoutPool(4, testLogger())
 	defer pool.close()
 	pool.minPart = 4 // 300 listeners are 30 per phase: still use the helpers
 	src.tick(pool)   // sizes the snapshot slice
@@ -175,7 +175,7 @@ func BenchmarkMOHTick(b *testing.B) {
 				b.Skipf("needs %d open files (ulimit -n), have %d", 2*n+1000, rl.Cur)
 			}
 			src := newMOHRig(b, n)
-			pool := newFanoutPool(runtime.GOMAXPROCS(0))
+			pool := newFanoutPool(runtime.GOMAXPROCS(0), testLogger())
 			defer pool.close()
 			src.tick(pool)
 			b.ReportAllocs()

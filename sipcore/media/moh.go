@@ -51,7 +51,7 @@ type Source struct {
 	// Owned by the single goroutine calling tick.
 	pos      int
 	snapshot []*listener
-	buf      [mohPacketLen]byte // the packet being written to the ticker's share
+	batch    *sendBatch // the ticker's share's packets; made on first use
 
 	running atomic.Bool
 	// woken says a listener arrived at a source with none: Run sleeps
@@ -216,8 +216,9 @@ func (src *Source) Run(ctx context.Context) {
 	}
 	defer src.running.Store(false)
 
-	pool := newFanoutPool(runtime.GOMAXPROCS(0))
+	pool := newFanoutPool(runtime.GOMAXPROCS(0), src.log)
 	defer pool.close()
+	defer src.closeBatch()
 
 	timer := time.NewTimer(phaseStep)
 	defer timer.Stop()
@@ -287,10 +288,21 @@ func (src *Source) tickPhase(pool *fanoutPool, phase int) (listened bool) {
 	}
 
 	if len(src.snapshot) > 0 {
-		pool.send(src.snapshot, f, &src.buf)
+		if src.batch == nil {
+			src.batch = newSendBatch(src.log, mohPacketLen)
+		}
+		pool.send(src.snapshot, f, src.batch)
 		clear(src.snapshot) // do not keep removed sessions reachable
 	}
 	return listened
+}
+
+// closeBatch releases the ticker's batch when Run ends.
+func (src *Source) closeBatch() {
+	if src.batch != nil {
+		src.batch.close()
+		src.batch = nil
+	}
 }
 
 // frame is one 20 ms of audio in both laws, and the time its phase went
@@ -304,11 +316,16 @@ type frame struct {
 // listener besides the listener itself (the session, its peer state, its
 // socket), each cold in the cache by the time a period comes round, and
 // waiting on them was most of what music cost beyond the kernel's floor.
-// So while one send's system call runs, the objects of the next listeners
-// are fetched: their pointers first (a listener three ahead, a session two
-// ahead), then what the next session points to.
-func sendFrames(ls []*listener, f frame, buf *[mohPacketLen]byte) {
+// So while one packet is written, the objects of the next listeners are
+// fetched: their pointers first (a listener three ahead, a session two
+// ahead), then what the next session points to. The packets go to the
+// kernel in batches (sendbatch_linux.go): one system call per
+// sendBatchMax of them.
+func sendFrames(ls []*listener, f frame, b *sendBatch) {
 	for i, l := range ls {
+		if b.full() {
+			b.flush() // before taking the next session's lock: see sendFailed
+		}
 		if i+3 < len(ls) {
 			prefetch(unsafe.Pointer(ls[i+3]))
 		}
@@ -320,8 +337,9 @@ func sendFrames(ls []*listener, f frame, buf *[mohPacketLen]byte) {
 			prefetch(unsafe.Pointer(n.peer.Load()))
 			prefetch(unsafe.Pointer(n.sock))
 		}
-		l.s.sendMOH(l.gen, buf, f)
+		l.s.sendMOH(l.gen, b, f)
 	}
+	b.flush()
 }
 
 // fanoutPool splits one tick's sends across a fixed set of goroutines (one
@@ -332,6 +350,7 @@ type fanoutPool struct {
 	minPart int // the smallest share handed to a helper (minPerWorker; tests lower it)
 	jobs    chan fanoutJob
 	wg      sync.WaitGroup
+	exited  sync.WaitGroup // the helpers, which close their batches as they go
 }
 
 type fanoutJob struct {
@@ -339,34 +358,37 @@ type fanoutJob struct {
 	frame frame
 }
 
-func newFanoutPool(workers int) *fanoutPool {
+func newFanoutPool(workers int, log *slog.Logger) *fanoutPool {
 	if workers < 2 {
 		return nil
 	}
 	p := &fanoutPool{workers: workers, minPart: minPerWorker, jobs: make(chan fanoutJob, workers)}
 	for range workers - 1 {
-		go func() {
-			buf := new([mohPacketLen]byte)
+		b := newSendBatch(log, mohPacketLen)
+		p.exited.Go(func() {
+			defer b.close()
 			for j := range p.jobs {
-				sendFrames(j.part, j.frame, buf)
+				sendFrames(j.part, j.frame, b)
 				p.wg.Done()
 			}
-		}()
+		})
 	}
 	return p
 }
 
 // close stops the helper goroutines; only after the last send returned.
+// It returns once they are gone, their rings released.
 func (p *fanoutPool) close() {
 	if p != nil {
 		close(p.jobs)
+		p.exited.Wait()
 	}
 }
 
-// send sends f to ls, the caller's share written in buf.
-func (p *fanoutPool) send(ls []*listener, f frame, buf *[mohPacketLen]byte) {
+// send sends f to ls, the caller's share through b.
+func (p *fanoutPool) send(ls []*listener, f frame, b *sendBatch) {
 	if p == nil || len(ls) < 2*p.minPart {
-		sendFrames(ls, f, buf)
+		sendFrames(ls, f, b)
 		return
 	}
 	chunk := max(p.minPart, (len(ls)+p.workers-1)/p.workers)
@@ -374,6 +396,6 @@ func (p *fanoutPool) send(ls []*listener, f frame, buf *[mohPacketLen]byte) {
 		p.wg.Add(1)
 		p.jobs <- fanoutJob{part: ls[lo:min(lo+chunk, len(ls))], frame: f}
 	}
-	sendFrames(ls[:chunk], f, buf)
+	sendFrames(ls[:chunk], f, b)
 	p.wg.Wait()
 }

@@ -314,7 +314,7 @@ func TestMOHTickWithPoolReachesEveryListener(t *testing.T) {
 		s.SetRemote(sink.addr(), Format{Codec: PCMA})
 		src.Add(s)
 	}
-	pool := newFanoutPool(4)
+	pool := newFanoutPool(4, testLogger())
 	defer pool.close()
 	pool.minPart = 4 // 30 listeners per phase: still split among the helpers
 	src.tick(pool)

@@ -18,7 +18,7 @@ import (
 // because only the current owner gets past the generation check.
 type outStream struct {
 	mu         sync.Mutex
-	gen        uint64
+	gen        atomic.Uint64 // written under mu; a sendBatch reads it without
 	sending    bool
 	ssrc       uint32
 	seq        uint16 // last sequence number sent
@@ -50,9 +50,9 @@ func (o *outStream) init() {
 func (o *outStream) takeOwner() uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.gen++
+	gen := o.gen.Add(1)
 	o.newSegment = true
-	return o.gen
+	return gen
 }
 
 // releaseOwner leaves the stream without a feeder.
@@ -84,7 +84,7 @@ func (o *outStream) segmentStartTS(now time.Time) uint32 {
 
 // sendMOH sends one 20 ms MOH frame to the session, in its codec, using
 // buf (the listener's own 172-byte packet buffer). Zero allocations.
-func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, f frame) {
+func (s *Session) sendMOH(gen uint64, b *sendBatch, f frame) {
 	peer := s.peer.Load()
 	if !peer.target.IsValid() {
 		return
@@ -92,7 +92,7 @@ func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, f frame) {
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if gen != o.gen || !o.sending {
+	if gen != o.gen.Load() || !o.sending {
 		return
 	}
 	now := f.at
@@ -108,19 +108,68 @@ func (s *Session) sendMOH(gen uint64, buf *[mohPacketLen]byte, f frame) {
 	if peer.format.Codec == PCMA {
 		audio = f.alaw
 	}
+	buf := b.next()[:mohPacketLen]
 	copy(buf[rtpHeaderLen:], audio)
-	putRTPHeader(buf[:], marker, peer.format.AudioPT, o.seq, ts, o.ssrc)
-	s.writeLocked(buf[:], peer, now)
+	putRTPHeader(buf, marker, peer.format.AudioPT, o.seq, ts, o.ssrc)
+	if !s.queueLocked(b, gen, buf, peer, now) {
+		s.writeLocked(buf, peer, now)
+	}
+}
+
+// queueLocked hands a finished packet to out's batch instead of writing
+// it, and reports whether it did. A session whose last write failed
+// writes at once, where writeLocked notices its recovery. A queued
+// packet counts as sent; sendFailed uncounts it. o.mu held.
+func (s *Session) queueLocked(out *sendBatch, gen uint64, pkt []byte, peer *peerState, now time.Time) bool {
+	o := &s.out
+	if o.failing || !out.add(s, gen, peer, pkt) {
+		return false
+	}
+	o.sentAny = true
+	o.sentAt = now
+	o.sent.Add(1)
+	s.tuneConnection(peer, now)
+	return true
+}
+
+// sendFailed is a batched packet's failed send. One on the connected
+// socket is retried by address, as writeConn does; a packet that still
+// cannot go is uncounted and the failure logged once, as writeLocked
+// does. If the stream has changed feeder since, the packet is stale and
+// dropped without a word: the change itself (an unbridge disconnecting
+// the socket) is what made it fail.
+func (s *Session) sendFailed(gen uint64, pkt []byte, connected bool, err error) {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if gen != o.gen.Load() || !o.sending {
+		o.sent.Add(^uint64(0))
+		return
+	}
+	if connected {
+		if peer := s.peer.Load(); peer.target.IsValid() {
+			err = s.sock.writeTo(pkt, peer.target)
+		}
+	}
+	if err == nil {
+		return
+	}
+	o.sent.Add(^uint64(0))
+	if !o.failing {
+		o.failing = true
+		s.log.Warn("rtp send failing", "to", s.peer.Load().target, "err", err)
+	}
 }
 
 // sendRelayed sends a relayed packet whose payload is already in the
 // destination codec. pkt has 12 spare bytes in front of the payload where
-// the new header is written. Zero allocations.
-func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, peer *peerState) {
+// the new header is written. It goes out with out's batch (nil: at once).
+// Zero allocations.
+func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, peer *peerState, out *sendBatch) {
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if gen != o.gen || !o.sending {
+	if gen != o.gen.Load() || !o.sending {
 		return
 	}
 	now := time.Now()
@@ -146,7 +195,9 @@ func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, pe
 		o.ts = ts
 	}
 	putRTPHeader(pkt, marker, pt, seq, ts, o.ssrc)
-	s.writeLocked(pkt, peer, now)
+	if !s.queueLocked(out, gen, pkt, peer, now) {
+		s.writeLocked(pkt, peer, now)
+	}
 }
 
 // writeLocked puts a finished packet on the wire to peer.target. o.mu held.

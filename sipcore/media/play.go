@@ -1,6 +1,7 @@
 package media
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,6 @@ type player struct {
 	next    int         // the frame the next tick sends; owned by the ticker
 	ended   bool        // the ticker is dropping it; owned by the ticker
 	stopped atomic.Bool // preempted, or the session closed
-	buf     [mohPacketLen]byte
 
 	// part is the recording the next frames come from (a prompt the clip
 	// is joined from, which every call's announcement shares), and the
@@ -37,6 +37,10 @@ type playTicker struct {
 	mu      sync.Mutex
 	players []*player
 	running bool
+	// batch is the running goroutine's; kept between runs, since a
+	// ticker that stops whenever nobody plays would otherwise set up a
+	// ring for every announcement of a quiet system.
+	batch *sendBatch
 }
 
 // Play plays clip to s once, paced every 20 ms from the next tick. Like
@@ -117,6 +121,12 @@ func (t *playTicker) run() {
 	defer timer.Stop()
 	start := time.Now()
 	var batch, ended []*player
+	t.mu.Lock()
+	if t.batch == nil {
+		t.batch = newSendBatch(slog.Default(), mohPacketLen)
+	}
+	out := t.batch
+	t.mu.Unlock()
 	for n := 1; ; n++ {
 		batch = t.snapshot(batch[:0])
 		if batch == nil {
@@ -132,10 +142,14 @@ func (t *playTicker) run() {
 				p.ended = true
 				ended = append(ended, p)
 			default:
-				p.send(p.next, now)
+				if out.full() {
+					out.flush()
+				}
+				p.send(p.next, now, out)
 				p.next++
 			}
 		}
+		out.flush()
 		t.drop(ended)
 		for _, p := range ended {
 			if p.stopped.Load() {
@@ -182,11 +196,11 @@ func (t *playTicker) drop(ended []*player) {
 	t.players = kept
 }
 
-// send sends frame i in the peer's codec. Zero allocations.
-func (p *player) send(i int, now time.Time) {
+// send sends frame i in the peer's codec, through out. Zero allocations.
+func (p *player) send(i int, now time.Time, out *sendBatch) {
 	if p.part == nil || i < p.partStart || i >= p.partEnd {
 		p.part, p.partStart, p.partEnd = p.clip.partAt(i)
 	}
 	ulaw, alaw := p.part.ownFrame(i - p.partStart)
-	p.s.sendMOH(p.gen, &p.buf, frame{ulaw: ulaw, alaw: alaw, at: now})
+	p.s.sendMOH(p.gen, out, frame{ulaw: ulaw, alaw: alaw, at: now})
 }

@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"sync"
@@ -159,7 +160,8 @@ func (p *poller) remove(fd int, slot pollSlot) {
 func (p *poller) run() {
 	events := make([]unix.EpollEvent, pollBatch)
 	ready := make([]pollEntry, pollBatch)
-	buf := make([]byte, maxPacketLen)
+	out := newSendBatch(slog.Default(), maxPacketLen)
+	in := newRecvBatch(out, slog.Default())
 	drain := func(fd uintptr) bool {
 		for {
 			n, err := epollWaitNow(int(fd), events)
@@ -169,7 +171,7 @@ func (p *poller) run() {
 			if n <= 0 {
 				return false // empty: wait for Go's poller to say there is more
 			}
-			p.handle(events[:n], ready, buf)
+			p.handle(events[:n], ready, in, out)
 			// Under steady RTP the set is never empty, and this loop would
 			// keep its P until the runtime preempts it (10 ms): SIP on a
 			// one-core parkd waited that long (loadgen p99 55 ms). Let
@@ -195,8 +197,12 @@ func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
 	return int(n), nil
 }
 
-// handle reads and handles one datagram from each ready socket.
-func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, buf []byte) {
+// handle reads and handles one datagram from each ready socket, and
+// sends what they relay: through in and out's ring, sendBatchMax sockets
+// per submission, when there is one and more than one socket is ready;
+// else one read each, into out's next slot, and what is relayed sent with
+// the others when the round is done (or the batch full).
+func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, in *recvBatch, out *sendBatch) {
 	ready = ready[:len(events)]
 	p.mu.RLock()
 	for i, ev := range events {
@@ -205,13 +211,24 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, buf []byte)
 		}
 	}
 	p.mu.RUnlock()
+	if len(ready) > 1 && in.usable() {
+		for lo := 0; lo < len(ready); lo += sendBatchMax {
+			in.read(ready[lo:min(lo+sendBatchMax, len(ready))])
+		}
+		clear(ready)
+		return
+	}
 	for i := range ready {
 		prefetchRelay(ready, i)
 		if s := ready[i].s; s != nil {
-			s.sock.readOne(s, buf)
+			if out.full() {
+				out.flush() // with no session's lock held: see sendFailed
+			}
+			s.sock.readOne(s, out.next(), out)
 		}
 		ready[i] = pollEntry{}
 	}
+	out.flush()
 }
 
 // prefetchRelay starts fetching what relaying the packets of ready's next
@@ -251,14 +268,15 @@ func prefetchRelay(ready []pollEntry, i int) {
 // false when there was none. Errors are those a datagram socket reports
 // once (a peer's ICMP error on a connected socket) or a spurious wake-up
 // (EAGAIN): the next round reads on.
-func (u *udpSocket) readOne(s *Session, buf []byte) bool {
+// A packet relayed goes out with out's batch (nil: at once).
+func (u *udpSocket) readOne(s *Session, buf []byte, out *sendBatch) bool {
 	u.readMu.Lock()
 	defer u.readMu.Unlock()
-	return u.readOneLocked(s, buf)
+	return u.readOneLocked(s, buf, out)
 }
 
 // readOneLocked is readOne with readMu held.
-func (u *udpSocket) readOneLocked(s *Session, buf []byte) bool {
+func (u *udpSocket) readOneLocked(s *Session, buf []byte, out *sendBatch) bool {
 	if !u.reading {
 		return false
 	}
@@ -266,6 +284,6 @@ func (u *udpSocket) readOneLocked(s *Session, buf []byte) bool {
 	if err != nil {
 		return false
 	}
-	s.handlePacket(buf, n, src)
+	s.receive(buf, n, src, out)
 	return true
 }

@@ -136,7 +136,7 @@ func sweep(ready []quietMember, buf []byte) {
 	for range quietRounds {
 		kept := ready[:0]
 		for _, m := range ready {
-			if m.u.readOne(m.s, buf) {
+			if m.u.readOne(m.s, buf, nil) {
 				kept = append(kept, m)
 			}
 		}

@@ -98,29 +98,29 @@ func unbridgeLocked(a *Session) {
 // the payload type, transcode in place if the laws differ, and rewrite the
 // header in place in the 12 bytes before the payload (CSRCs, extensions and
 // padding are dropped — they described the upstream hop, not ours). This is
-// the hot path: zero allocations.
-func (s *Session) forward(pkt []byte, p rtpPacket, link *relayLink) {
+// the hot path: zero allocations. The packet goes out with out's batch.
+func (s *Session) forward(pkt []byte, p rtpPacket, link *relayLink, out *sendBatch) {
 	if p.payloadEnd == p.payloadOff {
 		return // empty keep-alive: nothing to play
 	}
 	in := s.peer.Load().format
 	dst := link.to
-	out := dst.peer.Load()
-	if !out.target.IsValid() {
+	to := dst.peer.Load()
+	if !to.target.IsValid() {
 		return
 	}
 	var pt uint8
 	switch {
 	case p.pt == in.AudioPT:
-		pt = out.format.AudioPT
-		transcodeInPlace(pkt[p.payloadOff:p.payloadEnd], in.Codec, out.format.Codec)
+		pt = to.format.AudioPT
+		transcodeInPlace(pkt[p.payloadOff:p.payloadEnd], in.Codec, to.format.Codec)
 	case in.EventPT != 0 && p.pt == in.EventPT:
-		if out.format.EventPT == 0 {
+		if to.format.EventPT == 0 {
 			return // the other side cannot receive RFC 4733 events
 		}
-		pt = out.format.EventPT // event payloads are codec independent
+		pt = to.format.EventPT // event payloads are codec independent
 	default:
 		return // comfort noise, unnegotiated or unknown payload types
 	}
-	dst.sendRelayed(link.gen, pkt[p.payloadOff-rtpHeaderLen:p.payloadEnd], p, pt, out)
+	dst.sendRelayed(link.gen, pkt[p.payloadOff-rtpHeaderLen:p.payloadEnd], p, pt, to, out)
 }

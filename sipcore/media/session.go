@@ -281,6 +281,12 @@ func (s *Session) detachLocked() {
 // reports whether the packet counted as the peer's activity. Zero
 // allocations unless the latch moves or a first rejection is logged.
 func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) bool {
+	return s.receive(buf, n, src, nil)
+}
+
+// receive is handlePacket with the relayed packet queued in out, whose
+// slot buf is (see sendBatch); nil sends it at once.
+func (s *Session) receive(buf []byte, n int, src netip.AddrPort, out *sendBatch) bool {
 	src = unmapAddrPort(src)
 	st := s.peer.Load()
 	if !st.allowed.allows(src.Addr()) {
@@ -302,7 +308,7 @@ func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) bool {
 		s.noteEvent(buf, p)
 	}
 	if link := s.link.Load(); link != nil {
-		s.forward(buf[:n], p, link)
+		s.forward(buf[:n], p, link, out)
 	}
 	return true
 }

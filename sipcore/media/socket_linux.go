@@ -257,7 +257,7 @@ func (u *udpSocket) placeLocked() error {
 	// Bridge links the legs only after this.
 	var buf [maxPacketLen]byte
 	for range quietRounds {
-		if !u.readOneLocked(u.session, buf[:]) {
+		if !u.readOneLocked(u.session, buf[:], nil) {
 			break
 		}
 	}

@@ -1,0 +1,98 @@
+package media
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// recvBatch reads one datagram from each of up to sendBatchMax ready
+// sockets of a poller with one io_uring submission, where a recvfrom each
+// cost a system call per packet. It reads into slots of its own, in which
+// a relayed packet is rewritten and from which out sends it: out is
+// flushed before the slots are read into again.
+type recvBatch struct {
+	out *sendBatch // whose ring it shares: one goroutine uses both
+	log *slog.Logger
+
+	slots [sendBatchMax][maxPacketLen]byte
+	msgs  [sendBatchMax]unix.Msghdr
+	iovs  [sendBatchMax]unix.Iovec
+	from  [sendBatchMax]unix.RawSockaddrAny
+	res   [sendBatchMax]int32
+	socks [sendBatchMax]*udpSocket // read this round, readMu held; nil: not read
+}
+
+// recvBatchReads counts the batches read, for tests to see the path taken.
+var recvBatchReads atomic.Uint64
+
+// newRecvBatch reads through out's ring; nil when out has none.
+func newRecvBatch(out *sendBatch, log *slog.Logger) *recvBatch {
+	if out.ring == nil {
+		return nil
+	}
+	return &recvBatch{out: out, log: log}
+}
+
+// usable says whether the ring still works (out drops a failed one).
+func (in *recvBatch) usable() bool { return in != nil && in.out.ring != nil }
+
+// read reads and handles one datagram from each session of ready (at most
+// sendBatchMax), and sends what they relay. Each socket's readMu is held
+// from before its read until its packet is handled, as readOne holds it,
+// so a socket being closed is never read. If the ring fails, this
+// round's packets are lost (the sockets are ready again, for the next
+// round to read one by one).
+func (in *recvBatch) read(ready []pollEntry) {
+	recvBatchReads.Add(1)
+	n := 0
+	for j, e := range ready {
+		in.socks[j] = nil
+		if e.s == nil {
+			continue
+		}
+		u := e.s.sock
+		u.readMu.Lock()
+		fd := u.desc()
+		if !u.reading || fd < 0 {
+			u.readMu.Unlock()
+			continue
+		}
+		in.socks[j] = u
+		in.res[j] = -int32(unix.EAGAIN)
+		in.out.ring.prepRecvmsg(n, j, fd, in.message(j))
+		n++
+	}
+	err := in.out.ring.submit(n, in.res[:len(ready)])
+	if err != nil {
+		in.log.Warn("RTP relay: io_uring failed; reading one system call per packet from now on", "err", err)
+		in.out.close()
+	}
+	for j, e := range ready {
+		u := in.socks[j]
+		if u == nil {
+			continue
+		}
+		if err == nil && in.res[j] > 0 {
+			e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out)
+		}
+		u.readMu.Unlock()
+		in.socks[j] = nil
+	}
+	in.out.flush()
+}
+
+// message describes slot j and its source address for recvmsg.
+func (in *recvBatch) message(j int) *unix.Msghdr {
+	from := &in.from[j]
+	from.Addr.Family = unix.AF_UNSPEC // an address the kernel did not give reads as none
+	iov := &in.iovs[j]
+	iov.Base = &in.slots[j][0]
+	iov.SetLen(maxPacketLen)
+	m := &in.msgs[j]
+	*m = unix.Msghdr{Name: (*byte)(unsafe.Pointer(from)), Namelen: unix.SizeofSockaddrAny, Iov: iov}
+	m.SetIovlen(1)
+	return m
+}

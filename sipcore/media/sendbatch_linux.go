@@ -1,0 +1,213 @@
+package media
+
+import (
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sendBatchMax is how many packets one submission carries: enough that
+// entering the kernel is a small share of the batch, few enough that a
+// batch of music (about 19 KiB) stays in the CPU's cache.
+const sendBatchMax = 64
+
+// sendBatch gathers one goroutine's outgoing packets (music, relayed
+// audio) and sends them to the kernel together through a sendRing. Each
+// packet is written in one of the batch's slots (next) and stays there
+// until the batch is flushed. Without a ring (io_uring missing or
+// forbidden) add refuses every packet and each is sent at once, as before.
+// A nil batch is one without a ring.
+//
+// A packet waits in the batch for at most sendBatchMax-1 others. The
+// socket's descriptor and the stream's generation are read when the batch
+// is submitted, not when the packet was queued: a session closed in
+// between has given its descriptor up (-1), and one whose stream changed
+// feeder (a bridge, a close) no longer wants the packet, so neither is
+// sent, as a packet written after takeOwner never was.
+type sendBatch struct {
+	ring    *sendRing
+	log     *slog.Logger
+	n       int
+	slotLen int
+	slots   []byte // sendBatchMax slots of slotLen bytes
+
+	ents  [sendBatchMax]batchEntry
+	msgs  [sendBatchMax]unix.Msghdr
+	iovs  [sendBatchMax]unix.Iovec
+	addrs [sendBatchMax]unix.RawSockaddrInet6
+	res   [sendBatchMax]int32
+}
+
+type batchEntry struct {
+	s      *Session
+	gen    uint64
+	pkt    []byte         // in the slot it was written in
+	to     netip.AddrPort // valid: send by address (the socket is not connected)
+	queued bool           // handed to the ring in this submission
+}
+
+// noSendRing makes every new batch send without io_uring (tests of the
+// fallback, and comparing the two).
+var noSendRing atomic.Bool
+
+var ringUnusableOnce sync.Once
+
+// newSendBatch makes a batch for packets of up to slotLen bytes, with a
+// ring when the kernel allows one.
+func newSendBatch(log *slog.Logger, slotLen int) *sendBatch {
+	b := &sendBatch{log: log, slotLen: slotLen}
+	if noSendRing.Load() {
+		b.slots = make([]byte, slotLen)
+		return b
+	}
+	r, err := newSendRing(sendBatchMax)
+	if err != nil {
+		ringUnusableOnce.Do(func() {
+			log.Info("RTP goes out one system call per packet", "reason", err)
+		})
+		b.slots = make([]byte, slotLen)
+		return b
+	}
+	b.ring = r
+	b.slots = make([]byte, sendBatchMax*slotLen)
+	// A batch made for tick (tests, benchmarks) is never closed by a Run;
+	// close is idempotent, so the cleanup after an explicit close is a no-op.
+	runtime.AddCleanup(b, func(r *sendRing) { r.close() }, r)
+	return b
+}
+
+// close releases the ring; the batch then sends without it.
+func (b *sendBatch) close() {
+	if b.ring != nil {
+		b.ring.close()
+		b.ring = nil
+	}
+}
+
+// next is the slot the next packet is written in: a slot a packet was
+// written in but not added to the batch is handed out again.
+func (b *sendBatch) next() []byte {
+	if b.ring == nil {
+		return b.slots[:b.slotLen:b.slotLen]
+	}
+	off := b.n * b.slotLen
+	return b.slots[off : off+b.slotLen : off+b.slotLen]
+}
+
+func (b *sendBatch) full() bool { return b != nil && b.n == sendBatchMax }
+
+// add queues pkt, written in the slot next gave, for s's peer, and
+// reports whether it did; false means the caller sends it now. s.out.mu
+// held.
+func (b *sendBatch) add(s *Session, gen uint64, peer *peerState, pkt []byte) bool {
+	if b == nil || b.ring == nil || b.n == sendBatchMax {
+		return false
+	}
+	e := &b.ents[b.n]
+	e.s, e.gen, e.pkt, e.to = s, gen, pkt, netip.AddrPort{}
+	if !peer.connected {
+		if peer.target.Addr().Is4() != s.local.Addr().Is4() {
+			return false // writeTo reports the mismatch
+		}
+		e.to = peer.target
+	}
+	b.n++
+	return true
+}
+
+// flush sends what is queued and handles what failed.
+func (b *sendBatch) flush() {
+	if b == nil || b.n == 0 {
+		return
+	}
+	slots := 0
+	for i := range b.n {
+		e := &b.ents[i]
+		fd := e.s.sock.desc()
+		e.queued = fd >= 0 && e.s.out.gen.Load() == e.gen
+		if !e.queued {
+			continue
+		}
+		b.res[i] = 0
+		if !e.to.IsValid() {
+			b.ring.prepSend(slots, i, fd, e.pkt)
+		} else {
+			b.ring.prepSendmsg(slots, i, fd, b.message(i, e.pkt, e.to))
+		}
+		slots++
+	}
+	if slots == 1 {
+		b.sendOne() // a ring's entry costs more than one write
+	} else if err := b.ring.submit(slots, b.res[:b.n]); err != nil {
+		// The ring itself failed (not a send): what it took is unknown,
+		// so this batch's frame is lost and the next go one by one.
+		b.log.Warn("music on hold: io_uring failed; sending one system call per packet from now on", "err", err)
+		b.close()
+		for i := range b.n {
+			b.ents[i].queued = false
+		}
+	}
+	for i := range b.n {
+		e := &b.ents[i]
+		switch {
+		case !e.queued:
+			e.s.out.sent.Add(^uint64(0)) // counted when queued, never sent
+		case b.res[i] < 0:
+			e.s.sendFailed(e.gen, e.pkt, !e.to.IsValid(), errnoOf(b.res[i]))
+		}
+		*e = batchEntry{} // let the session go
+	}
+	b.n = 0
+}
+
+// sendOne sends the one queued packet of a submission with a plain
+// system call, storing its result as the ring would.
+func (b *sendBatch) sendOne() {
+	for i := range b.n {
+		e := &b.ents[i]
+		if !e.queued {
+			continue
+		}
+		var err error
+		if !e.to.IsValid() {
+			err = e.s.sock.write(e.pkt)
+		} else {
+			err = e.s.sock.writeTo(e.pkt, e.to)
+		}
+		b.res[i] = 0
+		if errno, ok := err.(unix.Errno); ok {
+			b.res[i] = -int32(errno)
+		} else if err != nil {
+			b.res[i] = -int32(unix.EIO)
+		}
+		return
+	}
+}
+
+// message describes pkt to `to` for sendmsg, in entry i's own storage.
+func (b *sendBatch) message(i int, pkt []byte, to netip.AddrPort) *unix.Msghdr {
+	sa := &b.addrs[i]
+	var saLen uint32
+	if to.Addr().Is4() {
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		*sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: to.Addr().As4()}
+		putPort(&sa4.Port, to.Port())
+		saLen = unix.SizeofSockaddrInet4
+	} else {
+		*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: to.Addr().As16()}
+		putPort(&sa.Port, to.Port())
+		saLen = unix.SizeofSockaddrInet6
+	}
+	iov := &b.iovs[i]
+	iov.Base = &pkt[0]
+	iov.SetLen(len(pkt))
+	m := &b.msgs[i]
+	*m = unix.Msghdr{Name: (*byte)(unsafe.Pointer(sa)), Namelen: saLen, Iov: iov}
+	m.SetIovlen(1)
+	return m
+}
