@@ -16,9 +16,9 @@
 #   D       window [15s; relay 10s]
 #   REPS    windows [4]
 #   A, B    MODE or MODE=BINARY: a -mode other than both (bench/moh:
-#           floor, parkd, gofloor, sendto-floor, epoll-floor; bench/relay:
-#           floor, parkd), and the binary of TOOL to run it with [floor
-#           and parkd, this tree's]
+#           floor, parkd, gofloor, sendto-floor, epoll-floor, uring-floor;
+#           bench/relay: floor, parkd), and the binary of TOOL to run it
+#           with [floor and parkd, this tree's]
 #   WORK    work directory, kept [mktemp]
 #   JSON_OUT  also write the figures to this file as one JSON object []
 #
@@ -33,7 +33,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 TOOL=${TOOL:-moh}
 case $TOOL in
-moh) N=${N:-2000} D=${D:-15s} modes='floor|parkd|gofloor|sendto-floor|epoll-floor' what=callers per=1 ;;
+moh) N=${N:-2000} D=${D:-15s} modes='floor|parkd|gofloor|sendto-floor|epoll-floor|uring-floor' what=callers per=1 ;;
 relay) N=${N:-300} D=${D:-10s} modes='floor|parkd' what=calls per=2 ;; # two relay sockets a call
 *) printf 'TOOL=%s: moh or relay\n' "$TOOL" >&2; exit 2 ;;
 esac

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/parkd/parkd/internal/uring"
 )
 
 // packetLen is a G.711 RTP packet of 20 ms: 12 bytes of header, 160 of audio.
@@ -24,9 +27,10 @@ const phases = 10
 // with sendto(2) instead: what parkd must do for a caller that has not
 // sent it RTP, since a connected socket would hear nobody else.
 type floor struct {
-	fds  []int
-	to   []unix.Sockaddr // nil when connected
-	epfd int             // watching fds for input, or -1
+	fds     []int
+	to      []unix.Sockaddr // nil when connected
+	epfd    int             // watching fds for input, or -1
+	batched bool            // each sender's writes go through io_uring, 64 a submission
 }
 
 // newFloor opens the floor's sockets. watched puts them in an epoll set
@@ -100,6 +104,10 @@ func (f *floor) run(ctx context.Context) {
 		if f.to != nil {
 			to = f.to[lo:hi]
 		}
+		if f.batched {
+			wg.Go(func() { sendBatched(ctx, f.fds[lo:hi]) })
+			continue
+		}
 		wg.Go(func() { send(ctx, f.fds[lo:hi], to) })
 	}
 	wg.Wait()
@@ -120,6 +128,42 @@ func send(ctx context.Context, fds []int, to []unix.Sockaddr) {
 				unix.Write(fds[i], pkt[:])
 			}
 		}
+		timer.Reset(time.Until(start.Add(time.Duration(n+1) * 20 * time.Millisecond / phases)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+// sendBatched is send on connected sockets through io_uring: each phase's
+// writes handed to the kernel 64 at a time, as parkd's music hands them
+// (internal/uring). The floor for a sender that batches.
+func sendBatched(ctx context.Context, fds []int) {
+	const batch = 64
+	ring, err := uring.New(batch)
+	if err != nil {
+		fatal(fmt.Errorf("uring-floor: %w", err))
+	}
+	defer ring.Close()
+	var pkt [packetLen]byte
+	pkt[0] = 0x80
+	res := make([]int32, batch)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	start := time.Now()
+	for n := 0; ; n++ {
+		phase := n % phases
+		queued := 0
+		for i := phase; i < len(fds); i += phases {
+			ring.PrepSend(queued, queued, fds[i], pkt[:])
+			if queued++; queued == batch {
+				_ = ring.Submit(queued, res)
+				queued = 0
+			}
+		}
+		_ = ring.Submit(queued, res)
 		timer.Reset(time.Until(start.Add(time.Duration(n+1) * 20 * time.Millisecond / phases)))
 		select {
 		case <-ctx.Done():

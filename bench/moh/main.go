@@ -55,7 +55,7 @@ func main() {
 	warm := flag.Duration("warm", 2*time.Second, "warm-up before each window")
 	sample := flag.Int("sample", 50, "callers that read with kernel timestamps")
 	reps := flag.Int("reps", 2, "floor/parkd pairs of windows, alternating")
-	mode := flag.String("mode", "both", "floor, parkd, both; or, alone, gofloor (the floor through Go's net package) sendto-floor (the floor sending by address on unconnected sockets) or epoll-floor (the floor with its sockets watched for input by epoll, as parkd's were before the quiet sweep)")
+	mode := flag.String("mode", "both", "floor, parkd, both; or, alone, gofloor (the floor through Go's net package) sendto-floor (the floor sending by address on unconnected sockets), epoll-floor (the floor with its sockets watched for input by epoll, as parkd's were before the quiet sweep) or uring-floor (the floor's writes handed to the kernel 64 at a time through io_uring, as parkd's are)")
 	ports := flag.String("rtp-ports", "20000-31999", "parkd's RTP port range: below Linux's ephemeral ports (32768-60999), where the receivers are bound")
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -102,8 +102,8 @@ func main() {
 				fatal(fmt.Errorf("%w: setting up the callers took longer", err))
 			}
 		}
-		for _, m := range []string{"floor", "parkd", "gofloor", "sendto-floor", "epoll-floor"} {
-			diagnostic := m == "gofloor" || m == "sendto-floor" || m == "epoll-floor"
+		for _, m := range []string{"floor", "parkd", "gofloor", "sendto-floor", "epoll-floor", "uring-floor"} {
+			diagnostic := m == "gofloor" || m == "sendto-floor" || m == "epoll-floor" || m == "uring-floor"
 			if *mode != m && (*mode != "both" || diagnostic) {
 				continue
 			}
@@ -152,11 +152,12 @@ func measureMode(mode string, targets []netip.AddrPort, probes []*rtpprobe.Probe
 		}
 		defer f.close()
 		go func() { f.run(ctx); close(done) }()
-	case "floor", "sendto-floor", "epoll-floor":
+	case "floor", "sendto-floor", "epoll-floor", "uring-floor":
 		f, err := newFloor(targets, mode != "sendto-floor", mode == "epoll-floor")
 		if err != nil {
 			fatal(fmt.Errorf("floor: %w (ulimit -n?)", err))
 		}
+		f.batched = mode == "uring-floor"
 		defer f.close()
 		go func() { f.run(ctx); close(done) }()
 	default:

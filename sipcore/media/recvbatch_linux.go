@@ -62,10 +62,10 @@ func (in *recvBatch) read(ready []pollEntry) {
 		}
 		in.socks[j] = u
 		in.res[j] = -int32(unix.EAGAIN)
-		in.out.ring.prepRecvmsg(n, j, fd, in.message(j))
+		in.out.ring.PrepRecvmsg(n, j, fd, in.message(j))
 		n++
 	}
-	err := in.out.ring.submit(n, in.res[:len(ready)])
+	err := in.out.ring.Submit(n, in.res[:len(ready)])
 	if err != nil {
 		in.log.Warn("RTP relay: io_uring failed; reading one system call per packet from now on", "err", err)
 		in.out.close()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/parkd/parkd/internal/uring"
 )
 
 // Many bridged calls whose phones all talk at once: the pollers find
@@ -60,8 +62,8 @@ func TestRelayManyCallsTalkingAtOnce(t *testing.T) {
 			t.Fatalf("call %d: more packets than were sent", i)
 		}
 	}
-	if r, err := newSendRing(sendBatchMax); err == nil {
-		r.close()
+	if r, err := uring.New(sendBatchMax); err == nil {
+		r.Close()
 		if recvBatchReads.Load() == batches {
 			t.Error("the pollers never read a batch: the test did not cover recvBatch")
 		}

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/parkd/parkd/internal/uring"
 )
 
 // sendBatchMax is how many packets one submission carries: enough that
@@ -30,7 +32,7 @@ const sendBatchMax = 64
 // feeder (a bridge, a close) no longer wants the packet, so neither is
 // sent, as a packet written after takeOwner never was.
 type sendBatch struct {
-	ring    *sendRing
+	ring    *uring.Ring
 	log     *slog.Logger
 	n       int
 	slotLen int
@@ -65,7 +67,7 @@ func newSendBatch(log *slog.Logger, slotLen int) *sendBatch {
 		b.slots = make([]byte, slotLen)
 		return b
 	}
-	r, err := newSendRing(sendBatchMax)
+	r, err := uring.New(sendBatchMax)
 	if err != nil {
 		ringUnusableOnce.Do(func() {
 			log.Info("RTP goes out one system call per packet", "reason", err)
@@ -77,14 +79,14 @@ func newSendBatch(log *slog.Logger, slotLen int) *sendBatch {
 	b.slots = make([]byte, sendBatchMax*slotLen)
 	// A batch made for tick (tests, benchmarks) is never closed by a Run;
 	// close is idempotent, so the cleanup after an explicit close is a no-op.
-	runtime.AddCleanup(b, func(r *sendRing) { r.close() }, r)
+	runtime.AddCleanup(b, func(r *uring.Ring) { r.Close() }, r)
 	return b
 }
 
 // close releases the ring; the batch then sends without it.
 func (b *sendBatch) close() {
 	if b.ring != nil {
-		b.ring.close()
+		b.ring.Close()
 		b.ring = nil
 	}
 }
@@ -135,18 +137,18 @@ func (b *sendBatch) flush() {
 		}
 		b.res[i] = 0
 		if !e.to.IsValid() {
-			b.ring.prepSend(slots, i, fd, e.pkt)
+			b.ring.PrepSend(slots, i, fd, e.pkt)
 		} else {
-			b.ring.prepSendmsg(slots, i, fd, b.message(i, e.pkt, e.to))
+			b.ring.PrepSendmsg(slots, i, fd, b.message(i, e.pkt, e.to))
 		}
 		slots++
 	}
 	if slots == 1 {
 		b.sendOne() // a ring's entry costs more than one write
-	} else if err := b.ring.submit(slots, b.res[:b.n]); err != nil {
+	} else if err := b.ring.Submit(slots, b.res[:b.n]); err != nil {
 		// The ring itself failed (not a send): what it took is unknown,
 		// so this batch's frame is lost and the next go one by one.
-		b.log.Warn("music on hold: io_uring failed; sending one system call per packet from now on", "err", err)
+		b.log.Warn("RTP: io_uring failed; sending one system call per packet from now on", "err", err)
 		b.close()
 		for i := range b.n {
 			b.ents[i].queued = false
@@ -158,7 +160,7 @@ func (b *sendBatch) flush() {
 		case !e.queued:
 			e.s.out.sent.Add(^uint64(0)) // counted when queued, never sent
 		case b.res[i] < 0:
-			e.s.sendFailed(e.gen, e.pkt, !e.to.IsValid(), errnoOf(b.res[i]))
+			e.s.sendFailed(e.gen, e.pkt, !e.to.IsValid(), uring.Err(b.res[i]))
 		}
 		*e = batchEntry{} // let the session go
 	}

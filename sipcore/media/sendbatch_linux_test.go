@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/parkd/parkd/internal/uring"
 )
 
 // withoutRing makes the batches the test creates send one system call per
@@ -21,14 +23,14 @@ func withoutRing(t *testing.T) {
 // package then runs the fallback everywhere.
 func requireRing(t *testing.T) {
 	t.Helper()
-	r, err := newSendRing(sendBatchMax)
+	r, err := uring.New(sendBatchMax)
 	if err != nil {
-		if errors.Is(err, errRingUnusable) {
+		if errors.Is(err, uring.ErrUnusable) {
 			t.Skipf("no io_uring here: %v", err)
 		}
 		t.Fatal(err)
 	}
-	r.close()
+	r.Close()
 }
 
 // Every listener gets its frame exactly once, in its codec, whichever way

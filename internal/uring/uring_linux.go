@@ -1,4 +1,4 @@
-package media
+package uring
 
 import (
 	"errors"
@@ -11,18 +11,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sendRing is an io_uring for datagrams: a batch of sends to (or reads
+// Ring is an io_uring for datagrams: a batch of sends to (or reads
 // from) many sockets goes to the kernel in one system call instead of one
-// each.
-// On this project's VM a sendto cost 4–5 µs of which most was entering and
+// each. On this project's VM a sendto cost 4–5 µs of which most was entering and
 // leaving the kernel; from a ring the same datagram cost under half of it
-// (docs/PERFORMANCE.md, seventeenth pass). Every send is MSG_DONTWAIT on a
-// non-blocking socket, so the kernel completes it while the batch is
-// submitted: a full send buffer drops the packet, as RTP should, and never
-// leaves a buffer in the kernel's hands after submit returns.
+// (docs/PERFORMANCE.md, seventeenth pass). Every operation is
+// MSG_DONTWAIT, so the kernel completes it while the batch is submitted:
+// a full send buffer drops the packet, as RTP should, and no buffer is
+// left in the kernel's hands after Submit returns.
 //
-// A ring is used by one goroutine at a time (its sendBatch's owner).
-type sendRing struct {
+// A ring is used by one goroutine at a time.
+type Ring struct {
 	fd      int
 	entries uint32
 
@@ -34,7 +33,7 @@ type sendRing struct {
 	cqMask         uint32
 	cqes           []ioCQE
 
-	rings, sqeMem []byte // the mappings, for close
+	rings, sqeMem []byte // the mappings, for Close
 	closeOnce     sync.Once
 }
 
@@ -110,13 +109,14 @@ var (
 	_ [unsafe.Sizeof(ioParams{}) - 120]struct{}
 )
 
-var errRingUnusable = errors.New("media: io_uring cannot send datagrams here")
+// ErrUnusable is what New returns where io_uring cannot serve: the
+// caller sends and reads one system call per datagram instead.
+var ErrUnusable = errors.New("io_uring cannot move datagrams here")
 
-// newSendRing makes a ring for batches of up to entries sends. It fails
-// where io_uring is missing, forbidden (a container's seccomp profile,
-// kernel.io_uring_disabled) or too old to send datagrams; the caller then
-// sends with one system call per packet.
-func newSendRing(entries uint32) (*sendRing, error) {
+// New makes a ring for batches of up to entries operations. It fails
+// with ErrUnusable where io_uring is missing, forbidden (a container's
+// seccomp profile, kernel.io_uring_disabled) or too old.
+func New(entries uint32) (*Ring, error) {
 	var p ioParams
 	fd := -1
 	for _, flags := range []uint32{ioringSubmitAll | ioringCoopTask, ioringSubmitAll} {
@@ -127,38 +127,38 @@ func newSendRing(entries uint32) (*sendRing, error) {
 			break
 		}
 		if errno != unix.EINVAL {
-			return nil, fmt.Errorf("%w: io_uring_setup: %w", errRingUnusable, errno)
+			return nil, fmt.Errorf("%w: io_uring_setup: %w", ErrUnusable, errno)
 		}
 	}
 	if fd < 0 {
-		return nil, fmt.Errorf("%w: io_uring_setup: the kernel is older than 5.18", errRingUnusable)
+		return nil, fmt.Errorf("%w: io_uring_setup: the kernel is older than 5.18", ErrUnusable)
 	}
 	unix.CloseOnExec(fd)
-	r := &sendRing{fd: fd, entries: p.sqEntries}
+	r := &Ring{fd: fd, entries: p.sqEntries}
 	if err := r.mapRings(&p); err != nil {
-		r.close()
+		r.Close()
 		return nil, err
 	}
 	if err := r.probe(); err != nil {
-		r.close()
+		r.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *sendRing) mapRings(p *ioParams) error {
+func (r *Ring) mapRings(p *ioParams) error {
 	if p.features&ioringFeatSingle == 0 {
-		return fmt.Errorf("%w: the kernel is older than 5.4", errRingUnusable)
+		return fmt.Errorf("%w: the kernel is older than 5.4", ErrUnusable)
 	}
 	size := max(uintptr(p.sq.array)+uintptr(p.sqEntries)*4, uintptr(p.cq.cqes)+uintptr(p.cqEntries)*unsafe.Sizeof(ioCQE{}))
 	rings, err := unix.Mmap(r.fd, ioringOffSQRing, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
-		return fmt.Errorf("%w: mapping the rings: %w", errRingUnusable, err)
+		return fmt.Errorf("%w: mapping the rings: %w", ErrUnusable, err)
 	}
 	r.rings = rings
 	sqes, err := unix.Mmap(r.fd, ioringOffSQEs, int(uintptr(p.sqEntries)*unsafe.Sizeof(ioSQE{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
-		return fmt.Errorf("%w: mapping the submission entries: %w", errRingUnusable, err)
+		return fmt.Errorf("%w: mapping the submission entries: %w", ErrUnusable, err)
 	}
 	r.sqeMem = sqes
 	base := unsafe.Pointer(&rings[0])
@@ -170,7 +170,7 @@ func (r *sendRing) mapRings(p *ioParams) error {
 	r.cqMask = *at(p.cq.ringMask)
 	r.cqes = unsafe.Slice((*ioCQE)(unsafe.Add(base, p.cq.cqes)), p.cqEntries)
 	// Entry i of the submission queue is always SQE i: batches are
-	// written from the start of the ring and wholly consumed by submit.
+	// written from the start of the ring and wholly consumed by Submit.
 	array := unsafe.Slice(at(p.sq.array), p.sqEntries)
 	for i := range array {
 		array[i] = uint32(i)
@@ -179,23 +179,23 @@ func (r *sendRing) mapRings(p *ioParams) error {
 }
 
 // probe checks that the kernel knows the operations used (5.6).
-func (r *sendRing) probe() error {
+func (r *Ring) probe() error {
 	var pr ioProbe
 	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), ioringProbe, uintptr(unsafe.Pointer(&pr)), uintptr(len(pr.ops)), 0, 0)
 	if errno != 0 {
-		return fmt.Errorf("%w: probing its operations: %w", errRingUnusable, errno)
+		return fmt.Errorf("%w: probing its operations: %w", ErrUnusable, errno)
 	}
 	for _, op := range []uint8{ioringOpSend, ioringOpSendmsg, ioringOpRecvmsg} {
 		if int(op) > int(pr.lastOp) || pr.ops[op].flags&ioringOpUsable == 0 {
-			return fmt.Errorf("%w: no operation %d", errRingUnusable, op)
+			return fmt.Errorf("%w: no operation %d", ErrUnusable, op)
 		}
 	}
 	return nil
 }
 
-// close releases the ring; later calls do nothing, so a cleanup may call
+// Close releases the ring; later calls do nothing, so a cleanup may call
 // it after its owner did.
-func (r *sendRing) close() {
+func (r *Ring) Close() {
 	r.closeOnce.Do(func() {
 		if r.sqeMem != nil {
 			unix.Munmap(r.sqeMem)
@@ -208,15 +208,15 @@ func (r *sendRing) close() {
 }
 
 // sqe is the i-th entry of the next submission, cleared.
-func (r *sendRing) sqe(i int) *ioSQE {
+func (r *Ring) sqe(i int) *ioSQE {
 	e := &r.sqes[(atomic.LoadUint32(r.sqTail)+uint32(i))&r.sqMask]
 	*e = ioSQE{}
 	return e
 }
 
-// prepSend fills the submission's entry slot: b to fd's connected peer,
+// PrepSend fills the submission's entry slot: b to fd's connected peer,
 // its completion tagged tag.
-func (r *sendRing) prepSend(slot, tag int, fd int, b []byte) {
+func (r *Ring) PrepSend(slot, tag int, fd int, b []byte) {
 	e := r.sqe(slot)
 	e.opcode = ioringOpSend
 	e.fd = int32(fd)
@@ -226,9 +226,9 @@ func (r *sendRing) prepSend(slot, tag int, fd int, b []byte) {
 	e.userData = uint64(tag)
 }
 
-// prepSendmsg fills the submission's entry slot: the message m describes
+// PrepSendmsg fills the submission's entry slot: the message m describes
 // (its address and one buffer), its completion tagged tag.
-func (r *sendRing) prepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
+func (r *Ring) PrepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
 	e := r.sqe(slot)
 	e.opcode = ioringOpSendmsg
 	e.fd = int32(fd)
@@ -238,10 +238,10 @@ func (r *sendRing) prepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
 	e.userData = uint64(tag)
 }
 
-// prepRecvmsg fills the submission's entry slot: one datagram from fd
+// PrepRecvmsg fills the submission's entry slot: one datagram from fd
 // into what m describes, its completion tagged tag. Like the sends it
 // does not wait: an empty socket completes with -EAGAIN.
-func (r *sendRing) prepRecvmsg(slot, tag int, fd int, m *unix.Msghdr) {
+func (r *Ring) PrepRecvmsg(slot, tag int, fd int, m *unix.Msghdr) {
 	e := r.sqe(slot)
 	e.opcode = ioringOpRecvmsg
 	e.fd = int32(fd)
@@ -251,24 +251,25 @@ func (r *sendRing) prepRecvmsg(slot, tag int, fd int, m *unix.Msghdr) {
 	e.userData = uint64(tag)
 }
 
-// submit hands slots 0..n-1 to the kernel and stores each one's result
+// Submit hands slots 0..n-1 to the kernel and stores each one's result
 // (bytes sent, or -errno) in res[tag]. It returns once all n are
 // complete, so the buffers are the caller's again.
-func (r *sendRing) submit(n int, res []int32) error {
+func (r *Ring) Submit(n int, res []int32) error {
 	if n == 0 {
 		return nil
 	}
 	tail := atomic.LoadUint32(r.sqTail)
 	atomic.StoreUint32(r.sqTail, tail+uint32(n)) // publishes the entries
 	for left := n; left > 0; {
-		// Cannot block: no waiting asked for, and every send is
-		// non-blocking (see udpSocket.write for why raw).
+		// Cannot block: no waiting asked for, and every operation is
+		// non-blocking. Raw, so the runtime need not hand the P to
+		// another thread for a few microseconds in the kernel.
 		got, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(left), 0, 0, 0, 0)
 		switch {
 		case errno == unix.EINTR || errno == unix.EAGAIN || errno == unix.EBUSY:
 			continue
 		case errno != 0:
-			return fmt.Errorf("media: io_uring_enter: %w", errno)
+			return fmt.Errorf("io_uring_enter: %w", errno)
 		}
 		left -= int(got)
 	}
@@ -287,15 +288,16 @@ func (r *sendRing) submit(n int, res []int32) error {
 			// wait for it, letting the runtime use the P meanwhile.
 			_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(n-done), ioringEnterWait, 0, 0)
 			if errno != 0 && errno != unix.EINTR {
-				return fmt.Errorf("media: io_uring_enter: %w", errno)
+				return fmt.Errorf("io_uring_enter: %w", errno)
 			}
 		}
 	}
 	return nil
 }
 
-// errnoOf turns a completion's negative result into its error.
-func errnoOf(res int32) error {
+// Err turns a completion's negative result into its error (nil for a
+// result of 0 or more).
+func Err(res int32) error {
 	if res >= 0 {
 		return nil
 	}
