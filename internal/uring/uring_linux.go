@@ -12,13 +12,13 @@ import (
 )
 
 // Ring is an io_uring for datagrams: a batch of sends to (or reads
-// from) many sockets goes to the kernel in one system call instead of one
-// each. On this project's VM a sendto cost 4–5 µs of which most was entering and
-// leaving the kernel; from a ring the same datagram cost under half of it
-// (docs/PERFORMANCE.md, seventeenth pass). Every operation is
-// MSG_DONTWAIT, so the kernel completes it while the batch is submitted:
-// a full send buffer drops the packet, as RTP should, and no buffer is
-// left in the kernel's hands after Submit returns.
+// from) many sockets goes to the kernel in one system call instead of
+// one each. On this project's VM a sendto cost 4–5 µs, most of it
+// entering and leaving the kernel; from a ring the same datagram cost
+// under half of that (docs/PERFORMANCE.md, seventeenth pass). Every
+// operation is MSG_DONTWAIT, so the kernel completes it while the batch
+// is submitted: a full send buffer drops the packet, as RTP should, and
+// no buffer is left in the kernel's hands after Submit returns.
 //
 // A ring is used by one goroutine at a time.
 type Ring struct {
@@ -35,6 +35,15 @@ type Ring struct {
 
 	rings, sqeMem []byte // the mappings, for Close
 	closeOnce     sync.Once
+
+	// What the prepared entries point to, held until Submit returns: it
+	// keeps the memory reachable, and being stored here makes the
+	// caller's buffers and messages escape to the heap, which the
+	// collector never moves (a stack may move while the kernel holds its
+	// address).
+	bufs   [][]byte
+	msgs   []*unix.Msghdr
+	broken error // set by a failed Submit: the ring is not used again
 }
 
 // The kernel's ABI (include/uapi/linux/io_uring.h).
@@ -134,7 +143,7 @@ func New(entries uint32) (*Ring, error) {
 		return nil, fmt.Errorf("%w: io_uring_setup: the kernel is older than 5.18", ErrUnusable)
 	}
 	unix.CloseOnExec(fd)
-	r := &Ring{fd: fd, entries: p.sqEntries}
+	r := &Ring{fd: fd, entries: p.sqEntries, bufs: make([][]byte, p.sqEntries), msgs: make([]*unix.Msghdr, p.sqEntries)}
 	if err := r.mapRings(&p); err != nil {
 		r.Close()
 		return nil, err
@@ -215,8 +224,9 @@ func (r *Ring) sqe(i int) *ioSQE {
 }
 
 // PrepSend fills the submission's entry slot: b to fd's connected peer,
-// its completion tagged tag.
+// its completion tagged tag. b must not change until Submit returns.
 func (r *Ring) PrepSend(slot, tag int, fd int, b []byte) {
+	r.bufs[slot] = b
 	e := r.sqe(slot)
 	e.opcode = ioringOpSend
 	e.fd = int32(fd)
@@ -227,8 +237,10 @@ func (r *Ring) PrepSend(slot, tag int, fd int, b []byte) {
 }
 
 // PrepSendmsg fills the submission's entry slot: the message m describes
-// (its address and one buffer), its completion tagged tag.
+// (its address and one buffer), its completion tagged tag. m and what it
+// points to must not change until Submit returns.
 func (r *Ring) PrepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
+	r.msgs[slot] = m
 	e := r.sqe(slot)
 	e.opcode = ioringOpSendmsg
 	e.fd = int32(fd)
@@ -240,8 +252,10 @@ func (r *Ring) PrepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
 
 // PrepRecvmsg fills the submission's entry slot: one datagram from fd
 // into what m describes, its completion tagged tag. Like the sends it
-// does not wait: an empty socket completes with -EAGAIN.
+// does not wait: an empty socket completes with -EAGAIN. The kernel
+// writes what m points to until Submit returns.
 func (r *Ring) PrepRecvmsg(slot, tag int, fd int, m *unix.Msghdr) {
+	r.msgs[slot] = m
 	e := r.sqe(slot)
 	e.opcode = ioringOpRecvmsg
 	e.fd = int32(fd)
@@ -253,23 +267,32 @@ func (r *Ring) PrepRecvmsg(slot, tag int, fd int, m *unix.Msghdr) {
 
 // Submit hands slots 0..n-1 to the kernel and stores each one's result
 // (bytes sent, or -errno) in res[tag]. It returns once all n are
-// complete, so the buffers are the caller's again.
+// complete, so the buffers are the caller's again. An error is the
+// ring's own (not one operation's): what it did of the batch is unknown,
+// and every later Submit fails too; close the ring and do without.
 func (r *Ring) Submit(n int, res []int32) error {
+	if r.broken != nil {
+		return r.broken
+	}
 	if n == 0 {
 		return nil
 	}
+	defer r.unpin(n)
 	tail := atomic.LoadUint32(r.sqTail)
 	atomic.StoreUint32(r.sqTail, tail+uint32(n)) // publishes the entries
-	for left := n; left > 0; {
+	for left, busy := n, 0; left > 0; {
 		// Cannot block: no waiting asked for, and every operation is
 		// non-blocking. Raw, so the runtime need not hand the P to
 		// another thread for a few microseconds in the kernel.
 		got, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(left), 0, 0, 0, 0)
 		switch {
-		case errno == unix.EINTR || errno == unix.EAGAIN || errno == unix.EBUSY:
+		case errno == unix.EINTR:
+			continue
+		case (errno == unix.EAGAIN || errno == unix.EBUSY) && busy < maxBusy:
+			busy++ // the kernel short of memory for a moment
 			continue
 		case errno != 0:
-			return fmt.Errorf("io_uring_enter: %w", errno)
+			return r.fail(fmt.Errorf("io_uring_enter: %w", errno))
 		}
 		left -= int(got)
 	}
@@ -284,15 +307,33 @@ func (r *Ring) Submit(n int, res []int32) error {
 		}
 		atomic.StoreUint32(r.cqHead, head)
 		if done < n {
-			// A send the kernel could not finish inline (none should):
-			// wait for it, letting the runtime use the P meanwhile.
+			// An operation the kernel could not finish inline (none
+			// should): wait for it, letting the runtime use the P
+			// meanwhile. Until it is done the kernel may still use the
+			// buffers, so only an error of the ring itself ends the wait.
 			_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(n-done), ioringEnterWait, 0, 0)
-			if errno != 0 && errno != unix.EINTR {
-				return fmt.Errorf("io_uring_enter: %w", errno)
+			if errno != 0 && errno != unix.EINTR && errno != unix.EAGAIN && errno != unix.EBUSY {
+				return r.fail(fmt.Errorf("io_uring_enter: %w", errno))
 			}
 		}
 	}
 	return nil
+}
+
+// maxBusy bounds the retries of a submission the kernel refuses for the
+// moment (EAGAIN, EBUSY), so a ring that keeps refusing fails instead of
+// spinning.
+const maxBusy = 16
+
+func (r *Ring) fail(err error) error {
+	r.broken = err
+	return err
+}
+
+// unpin lets go of what the submission's entries pointed to.
+func (r *Ring) unpin(n int) {
+	clear(r.bufs[:n])
+	clear(r.msgs[:n])
 }
 
 // Err turns a completion's negative result into its error (nil for a

@@ -170,9 +170,43 @@ func TestReadOfEmptySocketDoesNotWait(t *testing.T) {
 	}
 }
 
-// Close twice is harmless: a cleanup may close after the owner did.
-func TestCloseTwice(t *testing.T) {
+// Close twice closes once: the second call must not close a descriptor
+// that took the ring's number meanwhile (a cleanup may close after the
+// owner did).
+func TestCloseTwiceClosesOnce(t *testing.T) {
 	r := newRing(t)
+	fd := r.fd
 	r.Close()
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("the ring's descriptor is still open after Close: %v", err)
+	}
+	reused, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(reused)
 	r.Close()
+	if _, err := unix.FcntlInt(uintptr(reused), unix.F_GETFD, 0); err != nil {
+		t.Fatalf("the second Close closed descriptor %d (the ring's was %d): %v", reused, fd, err)
+	}
+}
+
+// A failed submission breaks the ring for good: the next one fails at
+// once instead of handing the kernel entries nobody prepared.
+func TestSubmitAfterFailureFails(t *testing.T) {
+	r := newRing(t)
+	_, fd := udpPair(t)
+	ringFD := r.fd
+	r.fd = -1 // as if the ring had gone: io_uring_enter fails with EBADF
+	defer func() { r.fd = ringFD }()
+	r.PrepSend(0, 0, fd, []byte("x"))
+	res := make([]int32, 1)
+	if err := r.Submit(1, res); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("Submit without its ring: %v, want EBADF", err)
+	}
+	r.fd = ringFD
+	r.PrepSend(0, 0, fd, []byte("x"))
+	if err := r.Submit(1, res); err == nil {
+		t.Fatal("a Submit after a failure succeeded")
+	}
 }

@@ -19,7 +19,7 @@ import (
 type outStream struct {
 	mu         sync.Mutex
 	gen        atomic.Uint64 // written under mu; a sendBatch reads it without
-	sending    bool
+	sending    atomic.Bool   // written under mu; a sendBatch reads it without
 	ssrc       uint32
 	seq        uint16 // last sequence number sent
 	ts         uint32 // highest timestamp sent
@@ -41,30 +41,38 @@ func (o *outStream) init() {
 	o.ssrc = randomUint32()
 	o.seq = uint16(randomUint32())
 	o.ts = randomUint32()
-	o.sending = true
+	o.sending.Store(true)
 	o.newSegment = true
 }
 
 // takeOwner makes the caller the stream's only feeder and returns the
-// generation to pass with each write. The next packet starts a new segment.
+// generation to pass with each write. The next packet starts a new
+// segment. Once it returns, no packet of the previous feeder goes out:
+// one written before is sent or dropped by then (waitForBatches).
 func (o *outStream) takeOwner() uint64 {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	gen := o.gen.Add(1)
 	o.newSegment = true
+	o.mu.Unlock()
+	waitForBatches()
 	return gen
 }
 
 // releaseOwner leaves the stream without a feeder.
 func (o *outStream) releaseOwner() { o.takeOwner() }
 
+// setSending starts or stops the stream (a hold); once it is stopped no
+// packet written before goes out, as with takeOwner.
 func (o *outStream) setSending(on bool) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if on && !o.sending {
+	if on && !o.sending.Load() {
 		o.newSegment = true
 	}
-	o.sending = on
+	o.sending.Store(on)
+	o.mu.Unlock()
+	if !on {
+		waitForBatches()
+	}
 }
 
 // segmentStartTS picks the timestamp of the first packet of a new segment:
@@ -92,7 +100,7 @@ func (s *Session) sendMOH(gen uint64, b *sendBatch, f frame) {
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if gen != o.gen.Load() || !o.sending {
+	if gen != o.gen.Load() || !o.sending.Load() {
 		return
 	}
 	now := f.at
@@ -118,8 +126,8 @@ func (s *Session) sendMOH(gen uint64, b *sendBatch, f frame) {
 
 // queueLocked hands a finished packet to out's batch instead of writing
 // it, and reports whether it did. A session whose last write failed
-// writes at once, where writeLocked notices its recovery. A queued
-// packet counts as sent; sendFailed uncounts it. o.mu held.
+// writes at once, where writeLocked notices its recovery. The packet is
+// counted when it is sent (sendBatch.flush, sendFailed). o.mu held.
 func (s *Session) queueLocked(out *sendBatch, gen uint64, pkt []byte, peer *peerState, now time.Time) bool {
 	o := &s.out
 	if o.failing || !out.add(s, gen, peer, pkt) {
@@ -127,14 +135,13 @@ func (s *Session) queueLocked(out *sendBatch, gen uint64, pkt []byte, peer *peer
 	}
 	o.sentAny = true
 	o.sentAt = now
-	o.sent.Add(1)
 	s.tuneConnection(peer, now)
 	return true
 }
 
 // sendFailed is a batched packet's failed send. One on the connected
-// socket is retried by address, as writeConn does; a packet that still
-// cannot go is uncounted and the failure logged once, as writeLocked
+// socket is retried by address, as writeConn does, and counted if that
+// works; a packet that still cannot go is logged once, as writeLocked
 // does. If the stream has changed feeder since, the packet is stale and
 // dropped without a word: the change itself (an unbridge disconnecting
 // the socket) is what made it fail.
@@ -142,8 +149,7 @@ func (s *Session) sendFailed(gen uint64, pkt []byte, connected bool, err error) 
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if gen != o.gen.Load() || !o.sending {
-		o.sent.Add(^uint64(0))
+	if gen != o.gen.Load() || !o.sending.Load() {
 		return
 	}
 	if connected {
@@ -152,9 +158,9 @@ func (s *Session) sendFailed(gen uint64, pkt []byte, connected bool, err error) 
 		}
 	}
 	if err == nil {
+		o.sent.Add(1)
 		return
 	}
-	o.sent.Add(^uint64(0))
 	if !o.failing {
 		o.failing = true
 		s.log.Warn("rtp send failing", "to", s.peer.Load().target, "err", err)
@@ -169,7 +175,7 @@ func (s *Session) sendRelayed(gen uint64, pkt []byte, in rtpPacket, pt uint8, pe
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if gen != o.gen.Load() || !o.sending {
+	if gen != o.gen.Load() || !o.sending.Load() {
 		return
 	}
 	now := time.Now()

@@ -36,13 +36,20 @@ func newRecvBatch(out *sendBatch, log *slog.Logger) *recvBatch {
 	return &recvBatch{out: out, log: log}
 }
 
-// usable says whether the ring still works (out drops a failed one).
-func (in *recvBatch) usable() bool { return in != nil && in.out.ring != nil }
+// usable says whether the ring still works (out drops a failed one), and
+// whether tests want the one-by-one path (noSendRing).
+func (in *recvBatch) usable() bool {
+	return in != nil && in.out.ring != nil && !noSendRing.Load()
+}
 
 // read reads and handles one datagram from each session of ready (at most
 // sendBatchMax), and sends what they relay. Each socket's readMu is held
 // from before its read until its packet is handled, as readOne holds it,
-// so a socket being closed is never read. If the ring fails, this
+// so a socket being closed is never read. It is only tried: a socket
+// whose lock is busy (being closed, or moved to another poller that
+// holds it, in the other order) is left for the next round, where, being
+// level-triggered, it is ready again; waiting for it while holding the
+// others could deadlock. If the ring fails, this
 // round's packets are lost (the sockets are ready again, for the next
 // round to read one by one).
 func (in *recvBatch) read(ready []pollEntry) {
@@ -54,7 +61,9 @@ func (in *recvBatch) read(ready []pollEntry) {
 			continue
 		}
 		u := e.s.sock
-		u.readMu.Lock()
+		if !u.readMu.TryLock() {
+			continue
+		}
 		fd := u.desc()
 		if !u.reading || fd < 0 {
 			u.readMu.Unlock()

@@ -26,11 +26,15 @@ const sendBatchMax = 64
 // A nil batch is one without a ring.
 //
 // A packet waits in the batch for at most sendBatchMax-1 others. The
-// socket's descriptor and the stream's generation are read when the batch
-// is submitted, not when the packet was queued: a session closed in
-// between has given its descriptor up (-1), and one whose stream changed
-// feeder (a bridge, a close) no longer wants the packet, so neither is
-// sent, as a packet written after takeOwner never was.
+// socket's descriptor and the stream's generation and sending state are
+// read when the batch is submitted, not when the packet was queued: a
+// session closed in between has given its descriptor up (-1), and one
+// whose stream changed feeder (a bridge, a close) or stopped (a hold) no
+// longer wants the packet, so neither is sent. Between that check and
+// the kernel's send, batchesInFlight is read-locked, and takeOwner and
+// setSending wait for it (waitForBatches): once they return, no packet
+// of the old state can go out, on the old peer or, after Close hands the
+// descriptor on, on another call's socket.
 type sendBatch struct {
 	ring    *uring.Ring
 	log     *slog.Logger
@@ -50,7 +54,18 @@ type batchEntry struct {
 	gen    uint64
 	pkt    []byte         // in the slot it was written in
 	to     netip.AddrPort // valid: send by address (the socket is not connected)
-	queued bool           // handed to the ring in this submission
+	fd     int            // read at flush
+	queued bool           // still wanted at flush, so sent
+}
+
+// batchesInFlight is read-locked by each flush from its checks until the
+// kernel has sent its packets (see sendBatch).
+var batchesInFlight sync.RWMutex
+
+// waitForBatches returns once every flush in progress is done.
+func waitForBatches() {
+	batchesInFlight.Lock()
+	batchesInFlight.Unlock() // empty: only the waiting matters
 }
 
 // noSendRing makes every new batch send without io_uring (tests of the
@@ -107,7 +122,7 @@ func (b *sendBatch) full() bool { return b != nil && b.n == sendBatchMax }
 // reports whether it did; false means the caller sends it now. s.out.mu
 // held.
 func (b *sendBatch) add(s *Session, gen uint64, peer *peerState, pkt []byte) bool {
-	if b == nil || b.ring == nil || b.n == sendBatchMax {
+	if b == nil || b.ring == nil || b.n == sendBatchMax || noSendRing.Load() {
 		return false
 	}
 	e := &b.ents[b.n]
@@ -127,39 +142,31 @@ func (b *sendBatch) flush() {
 	if b == nil || b.n == 0 {
 		return
 	}
-	slots := 0
+	batchesInFlight.RLock()
+	live, last := 0, 0
 	for i := range b.n {
 		e := &b.ents[i]
-		fd := e.s.sock.desc()
-		e.queued = fd >= 0 && e.s.out.gen.Load() == e.gen
-		if !e.queued {
-			continue
-		}
-		b.res[i] = 0
-		if !e.to.IsValid() {
-			b.ring.PrepSend(slots, i, fd, e.pkt)
-		} else {
-			b.ring.PrepSendmsg(slots, i, fd, b.message(i, e.pkt, e.to))
-		}
-		slots++
-	}
-	if slots == 1 {
-		b.sendOne() // a ring's entry costs more than one write
-	} else if err := b.ring.Submit(slots, b.res[:b.n]); err != nil {
-		// The ring itself failed (not a send): what it took is unknown,
-		// so this batch's frame is lost and the next go one by one.
-		b.log.Warn("RTP: io_uring failed; sending one system call per packet from now on", "err", err)
-		b.close()
-		for i := range b.n {
-			b.ents[i].queued = false
+		o := &e.s.out
+		e.fd = e.s.sock.desc()
+		e.queued = e.fd >= 0 && o.gen.Load() == e.gen && o.sending.Load()
+		if e.queued {
+			live, last = live+1, i
 		}
 	}
+	switch {
+	case live == 1:
+		b.sendOne(last) // a ring's entry costs more than one write
+	case live > 1:
+		b.submit()
+	}
+	batchesInFlight.RUnlock()
 	for i := range b.n {
 		e := &b.ents[i]
 		switch {
 		case !e.queued:
-			e.s.out.sent.Add(^uint64(0)) // counted when queued, never sent
-		case b.res[i] < 0:
+		case b.res[i] >= 0:
+			e.s.out.sent.Add(1)
+		default:
 			e.s.sendFailed(e.gen, e.pkt, !e.to.IsValid(), uring.Err(b.res[i]))
 		}
 		*e = batchEntry{} // let the session go
@@ -167,27 +174,48 @@ func (b *sendBatch) flush() {
 	b.n = 0
 }
 
-// sendOne sends the one queued packet of a submission with a plain
-// system call, storing its result as the ring would.
-func (b *sendBatch) sendOne() {
+// submit hands the queued packets to the ring.
+func (b *sendBatch) submit() {
+	slots := 0
 	for i := range b.n {
 		e := &b.ents[i]
 		if !e.queued {
 			continue
 		}
-		var err error
-		if !e.to.IsValid() {
-			err = e.s.sock.write(e.pkt)
-		} else {
-			err = e.s.sock.writeTo(e.pkt, e.to)
-		}
 		b.res[i] = 0
-		if errno, ok := err.(unix.Errno); ok {
-			b.res[i] = -int32(errno)
-		} else if err != nil {
-			b.res[i] = -int32(unix.EIO)
+		if !e.to.IsValid() {
+			b.ring.PrepSend(slots, i, e.fd, e.pkt)
+		} else {
+			b.ring.PrepSendmsg(slots, i, e.fd, b.message(i, e.pkt, e.to))
 		}
-		return
+		slots++
+	}
+	if err := b.ring.Submit(slots, b.res[:b.n]); err != nil {
+		// The ring itself failed (not a send): what it did is unknown, so
+		// this batch counts as lost and the next go one by one.
+		b.log.Warn("RTP: io_uring failed; sending one system call per packet from now on", "err", err)
+		b.close()
+		for i := range b.n {
+			b.ents[i].queued = false
+		}
+	}
+}
+
+// sendOne sends entry i with a plain system call, storing its result as
+// the ring would.
+func (b *sendBatch) sendOne(i int) {
+	e := &b.ents[i]
+	var err error
+	if !e.to.IsValid() {
+		err = e.s.sock.write(e.pkt)
+	} else {
+		err = e.s.sock.writeTo(e.pkt, e.to)
+	}
+	b.res[i] = 0
+	if errno, ok := err.(unix.Errno); ok {
+		b.res[i] = -int32(errno)
+	} else if err != nil {
+		b.res[i] = -int32(unix.EIO)
 	}
 }
 

@@ -244,3 +244,41 @@ func rtpPacketBytes(t *testing.T, seq uint16) []byte {
 	putRTPHeader(b, false, 0, seq, uint32(seq)*frameSamples, 0xfeed)
 	return b
 }
+
+// takeOwner, setSending(false) and so Close wait for a flush in progress:
+// a packet that passed the flush's checks goes out before they return,
+// never after, when the descriptor may be another call's.
+func TestOwnerChangeWaitsForFlushInProgress(t *testing.T) {
+	a := newTestAllocator(t)
+	for _, tc := range []struct {
+		name   string
+		change func(*Session)
+	}{
+		{"takeOwner", func(s *Session) { s.out.takeOwner() }},
+		{"setSending(false)", func(s *Session) { s.out.setSending(false) }},
+		{"Close", func(s *Session) { s.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openSession(t, a)
+			s.SetRemote(newPhone(t).addr(), Format{Codec: PCMU})
+			batchesInFlight.RLock() // a flush between its checks and its send
+			done := make(chan struct{})
+			go func() {
+				tc.change(s)
+				close(done)
+			}()
+			select {
+			case <-done:
+				batchesInFlight.RUnlock()
+				t.Fatal("returned while a flush was in progress")
+			case <-time.After(50 * time.Millisecond):
+			}
+			batchesInFlight.RUnlock()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("still waiting once the flush was done")
+			}
+		})
+	}
+}
