@@ -216,24 +216,25 @@ func (r *Ring) Close() {
 	})
 }
 
-// sqe is the i-th entry of the next submission, cleared.
-func (r *Ring) sqe(i int) *ioSQE {
-	e := &r.sqes[(atomic.LoadUint32(r.sqTail)+uint32(i))&r.sqMask]
-	*e = ioSQE{}
-	return e
+// prep fills the submission's entry slot with one operation on fd, its
+// completion tagged tag.
+func (r *Ring) prep(slot, tag int, op uint8, fd int, addr unsafe.Pointer, n uint32, flags uint32) {
+	e := &r.sqes[(atomic.LoadUint32(r.sqTail)+uint32(slot))&r.sqMask]
+	*e = ioSQE{
+		opcode:   op,
+		fd:       int32(fd),
+		addr:     uint64(uintptr(addr)),
+		len:      n,
+		opFlags:  flags,
+		userData: uint64(tag),
+	}
 }
 
 // PrepSend fills the submission's entry slot: b to fd's connected peer,
 // its completion tagged tag. b must not change until Submit returns.
 func (r *Ring) PrepSend(slot, tag int, fd int, b []byte) {
 	r.bufs[slot] = b
-	e := r.sqe(slot)
-	e.opcode = ioringOpSend
-	e.fd = int32(fd)
-	e.addr = uint64(uintptr(unsafe.Pointer(&b[0])))
-	e.len = uint32(len(b))
-	e.opFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
-	e.userData = uint64(tag)
+	r.prep(slot, tag, ioringOpSend, fd, unsafe.Pointer(&b[0]), uint32(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 }
 
 // PrepSendmsg fills the submission's entry slot: the message m describes
@@ -241,13 +242,7 @@ func (r *Ring) PrepSend(slot, tag int, fd int, b []byte) {
 // points to must not change until Submit returns.
 func (r *Ring) PrepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
 	r.msgs[slot] = m
-	e := r.sqe(slot)
-	e.opcode = ioringOpSendmsg
-	e.fd = int32(fd)
-	e.addr = uint64(uintptr(unsafe.Pointer(m)))
-	e.len = 1
-	e.opFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
-	e.userData = uint64(tag)
+	r.prep(slot, tag, ioringOpSendmsg, fd, unsafe.Pointer(m), 1, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 }
 
 // PrepRecvmsg fills the submission's entry slot: one datagram from fd
@@ -256,13 +251,7 @@ func (r *Ring) PrepSendmsg(slot, tag int, fd int, m *unix.Msghdr) {
 // writes what m points to until Submit returns.
 func (r *Ring) PrepRecvmsg(slot, tag int, fd int, m *unix.Msghdr) {
 	r.msgs[slot] = m
-	e := r.sqe(slot)
-	e.opcode = ioringOpRecvmsg
-	e.fd = int32(fd)
-	e.addr = uint64(uintptr(unsafe.Pointer(m)))
-	e.len = 1
-	e.opFlags = unix.MSG_DONTWAIT
-	e.userData = uint64(tag)
+	r.prep(slot, tag, ioringOpRecvmsg, fd, unsafe.Pointer(m), 1, unix.MSG_DONTWAIT)
 }
 
 // Submit hands slots 0..n-1 to the kernel and stores each one's result
