@@ -90,8 +90,9 @@ func (o *outStream) segmentStartTS(now time.Time) uint32 {
 	return o.ts + uint32(samples)
 }
 
-// sendMOH sends one 20 ms MOH frame to the session, in its codec, using
-// buf (the listener's own 172-byte packet buffer). Zero allocations.
+// sendMOH sends one 20 ms MOH frame to the session, in its codec,
+// written in b's next slot and queued there (or, without a ring, sent at
+// once). Zero allocations.
 func (s *Session) sendMOH(gen uint64, b *sendBatch, f frame) {
 	peer := s.peer.Load()
 	if !peer.target.IsValid() {

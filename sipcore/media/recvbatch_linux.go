@@ -45,13 +45,12 @@ func (in *recvBatch) usable() bool {
 // read reads and handles one datagram from each session of ready (at most
 // sendBatchMax), and sends what they relay. Each socket's readMu is held
 // from before its read until its packet is handled, as readOne holds it,
-// so a socket being closed is never read. It is only tried: a socket
-// whose lock is busy (being closed, or moved to another poller that
-// holds it, in the other order) is left for the next round, where, being
-// level-triggered, it is ready again; waiting for it while holding the
-// others could deadlock. If the ring fails, this
-// round's packets are lost (the sockets are ready again, for the next
-// round to read one by one).
+// so a socket being closed is never read. The lock is only tried: a
+// socket whose lock is busy (being closed, or moved to another poller
+// that holds it, in the other order) is left for the next round, where,
+// being level-triggered, it is ready again; waiting for it while holding
+// the others could deadlock. If the ring fails, what this round read is
+// lost, and the next rounds read one by one.
 func (in *recvBatch) read(ready []pollEntry) {
 	recvBatchReads.Add(1)
 	n := 0

@@ -19,7 +19,8 @@ import (
 const sendBatchMax = 64
 
 // sendBatch gathers one goroutine's outgoing packets (music, relayed
-// audio) and sends them to the kernel together through a sendRing. Each
+// audio) and sends them to the kernel together through an io_uring
+// (internal/uring). Each
 // packet is written in one of the batch's slots (next) and stays there
 // until the batch is flushed. Without a ring (io_uring missing or
 // forbidden) add refuses every packet and each is sent at once, as before.
