@@ -15,6 +15,8 @@
 #   RATE       pairs per second for each daemon [250]
 #   DURATION   how long pairs are started [15s]
 #   RTP        callers send RTP: true or false [false]
+#   HEAD       from a park to the retrieve that follows [200ms]: longer
+#              holds more calls parked at once (RATE × HEAD)
 #   MINIMAL_A, MINIMAL_B  set to 1 for a build older than the sip.trusted,
 #              sip.rate_limit and blf keys (e2ab7d1): its config leaves
 #              them out []
@@ -33,7 +35,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-RATE=${RATE:-250}
+RATE=${RATE:-250} HEAD=${HEAD:-200ms}
 DURATION=${DURATION:-15s}
 RTP=${RTP:-false}
 DAEMON_CPU=${DAEMON_CPU:-0}
@@ -113,7 +115,7 @@ for r in $(seq "$rounds"); do
 	GENS=()
 	for i in 0 1; do
 		taskset -c "$GEN_CPU" "$WORK/loadgen" -target "127.0.0.1:$((25060 + 1000 * i))" -rate "$RATE" -d "$DURATION" \
-			-rtp="$RTP" -pid "${PIDS[$i]}" >"$dir/loadgen-${names[$i]}.txt" 2>&1 &
+			-head "$HEAD" -rtp="$RTP" -pid "${PIDS[$i]}" >"$dir/loadgen-${names[$i]}.txt" 2>&1 &
 		GENS+=($!)
 	done
 	wait "${GENS[@]}"

@@ -212,9 +212,7 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, in *recvBat
 	}
 	p.mu.RUnlock()
 	if len(ready) > 1 && in.usable() {
-		for lo := 0; lo < len(ready); lo += sendBatchMax {
-			in.read(ready[lo:min(lo+sendBatchMax, len(ready))])
-		}
+		in.readAll(ready)
 		clear(ready)
 		return
 	}

@@ -50,8 +50,9 @@ func (in *recvBatch) usable() bool {
 // that holds it, in the other order) is left for the next round, where,
 // being level-triggered, it is ready again; waiting for it while holding
 // the others could deadlock. If the ring fails, what this round read is
-// lost, and the next rounds read one by one.
-func (in *recvBatch) read(ready []pollEntry) {
+// lost, and the next rounds read one by one. It returns the entries that
+// had a datagram, moved to the front of ready.
+func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 	recvBatchReads.Add(1)
 	n := 0
 	for j, e := range ready {
@@ -78,18 +79,35 @@ func (in *recvBatch) read(ready []pollEntry) {
 		in.log.Warn("RTP relay: io_uring failed; reading one system call per packet from now on", "err", err)
 		in.out.close()
 	}
+	got = ready[:0]
 	for j, e := range ready {
 		u := in.socks[j]
 		if u == nil {
 			continue
 		}
-		if err == nil && in.res[j] > 0 {
-			e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out)
+		if err == nil && in.res[j] >= 0 {
+			if in.res[j] > 0 {
+				e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out)
+			}
+			got = append(got, e) // j >= len(got): nothing unread is overwritten
 		}
 		u.readMu.Unlock()
 		in.socks[j] = nil
 	}
 	in.out.flush()
+	return got
+}
+
+// readAll is read over any number of entries, a submission per
+// sendBatchMax of them; it returns those that had a datagram, moved to
+// the front of es.
+func (in *recvBatch) readAll(es []pollEntry) []pollEntry {
+	kept := es[:0]
+	for lo := 0; lo < len(es); lo += sendBatchMax {
+		got := in.read(es[lo:min(lo+sendBatchMax, len(es))])
+		kept = append(kept, got...) // got starts at lo >= len(kept): a forward copy
+	}
+	return kept
 }
 
 // message describes slot j and its source address for recvmsg.

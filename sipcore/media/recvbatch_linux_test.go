@@ -85,3 +85,63 @@ func relayManyCalls(t *testing.T, ring bool) {
 		t.Error("the pollers read a batch with io_uring turned off")
 	}
 }
+
+// Calls that are not bridged (parked, hearing music) are read by the
+// quiet sweep, in batches where there is a ring: each session counts
+// exactly the packets its own phone sent, several per sweep (a different
+// number for each, so a packet handed to the wrong session, or a socket
+// left before it was empty, shows).
+func TestSweepReadsEveryQuietCall(t *testing.T) {
+	for _, ring := range []bool{true, false} {
+		name := map[bool]string{true: "batched", false: "one by one"}[ring]
+		t.Run(name, func(t *testing.T) {
+			if !ring {
+				withoutRing(t)
+			}
+			sweepManyCalls(t, ring)
+		})
+	}
+}
+
+func sweepManyCalls(t *testing.T, ring bool) {
+	const calls = 150
+	a := newTestAllocator(t)
+	sessions := make([]*Session, calls)
+	phones := make([]*phone, calls)
+	for i := range sessions {
+		sessions[i], phones[i] = openSession(t, a), newPhone(t)
+		sessions[i].SetRemote(phones[i].addr(), Format{Codec: PCMU})
+		sessions[i].Start(0, nil)
+	}
+	want := func(i int) uint64 { return uint64(i%7 + 1) }
+	batches := recvBatchReads.Load()
+	for seq := range 7 {
+		for i, s := range sessions {
+			if uint64(seq) < want(i) {
+				phones[i].send(s.LocalAddr(), rtp.Header{SequenceNumber: uint16(seq), Timestamp: uint32(seq) * frameSamples, SSRC: uint32(i + 1)}, make([]byte, frameSamples))
+			}
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for i, s := range sessions {
+		for s.PacketsReceived() < want(i) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	time.Sleep(2 * quietSweep) // nothing more arrives late
+	for i, s := range sessions {
+		if got, rejected := s.PacketsReceived(), s.PacketsRejected(); got != want(i) || rejected != 0 {
+			t.Errorf("session %d: %d packets taken in, %d rejected; want %d and 0", i, got, rejected, want(i))
+		}
+	}
+	read := recvBatchReads.Load() != batches
+	if r, err := uring.New(sendBatchMax); err == nil {
+		r.Close()
+		if ring && !read {
+			t.Error("the sweep never read a batch: the test did not cover sweepBatched")
+		}
+	}
+	if !ring && read {
+		t.Error("the sweep read a batch with io_uring turned off")
+	}
+}
