@@ -14,15 +14,36 @@ import (
 // many sockets ready together and read them in batches (recvBatch), and
 // every packet still reaches the other leg's phone, whole, in order, from
 // that leg's own address, and nobody else's.
-func TestRelayManyCallsTalkingAtOnce(t *testing.T) {
+func TestRelayManyCallsTalkingAtOnce(t *testing.T) { withAndWithoutRing(t, relayManyCalls) }
+
+// withAndWithoutRing runs f batched through io_uring (where the kernel
+// gives a ring) and one system call per packet.
+func withAndWithoutRing(t *testing.T, f func(t *testing.T, ring bool)) {
 	for _, ring := range []bool{true, false} {
 		name := map[bool]string{true: "batched", false: "one by one"}[ring]
 		t.Run(name, func(t *testing.T) {
 			if !ring {
 				withoutRing(t)
 			}
-			relayManyCalls(t, ring)
+			f(t, ring)
 		})
+	}
+}
+
+// checkReadPath fails the test if the batched reads were not used when
+// they should have been (a ring, and ring asked for), or were used when
+// turned off; batches is recvBatchReads before the traffic.
+func checkReadPath(t *testing.T, ring bool, batches uint64, who string) {
+	t.Helper()
+	read := recvBatchReads.Load() != batches
+	if r, err := uring.New(sendBatchMax); err == nil {
+		r.Close()
+		if ring && !read {
+			t.Errorf("%s never read a batch: the test did not cover recvBatch", who)
+		}
+	}
+	if !ring && read {
+		t.Errorf("%s read a batch with io_uring turned off", who)
 	}
 }
 
@@ -74,16 +95,7 @@ func relayManyCalls(t *testing.T, ring bool) {
 			t.Fatalf("call %d: more packets than were sent", i)
 		}
 	}
-	read := recvBatchReads.Load() != batches
-	if r, err := uring.New(sendBatchMax); err == nil {
-		r.Close()
-		if ring && !read {
-			t.Error("the pollers never read a batch: the test did not cover recvBatch")
-		}
-	}
-	if !ring && read {
-		t.Error("the pollers read a batch with io_uring turned off")
-	}
+	checkReadPath(t, ring, batches, "the pollers")
 }
 
 // Calls that are not bridged (parked, hearing music) are read by the
@@ -91,17 +103,7 @@ func relayManyCalls(t *testing.T, ring bool) {
 // exactly the packets its own phone sent, several per sweep (a different
 // number for each, so a packet handed to the wrong session, or a socket
 // left before it was empty, shows).
-func TestSweepReadsEveryQuietCall(t *testing.T) {
-	for _, ring := range []bool{true, false} {
-		name := map[bool]string{true: "batched", false: "one by one"}[ring]
-		t.Run(name, func(t *testing.T) {
-			if !ring {
-				withoutRing(t)
-			}
-			sweepManyCalls(t, ring)
-		})
-	}
-}
+func TestSweepReadsEveryQuietCall(t *testing.T) { withAndWithoutRing(t, sweepManyCalls) }
 
 func sweepManyCalls(t *testing.T, ring bool) {
 	const calls = 150
@@ -134,14 +136,5 @@ func sweepManyCalls(t *testing.T, ring bool) {
 			t.Errorf("session %d: %d packets taken in, %d rejected; want %d and 0", i, got, rejected, want(i))
 		}
 	}
-	read := recvBatchReads.Load() != batches
-	if r, err := uring.New(sendBatchMax); err == nil {
-		r.Close()
-		if ring && !read {
-			t.Error("the sweep never read a batch: the test did not cover sweepBatched")
-		}
-	}
-	if !ring && read {
-		t.Error("the sweep read a batch with io_uring turned off")
-	}
+	checkReadPath(t, ring, batches, "the sweep")
 }
