@@ -161,7 +161,7 @@ func (p *poller) run() {
 	events := make([]unix.EpollEvent, pollBatch)
 	ready := make([]pollEntry, pollBatch)
 	out := newSendBatch(slog.Default(), maxPacketLen)
-	in := newRecvBatch(out, slog.Default())
+	in := newRecvBatch(out)
 	drain := func(fd uintptr) bool {
 		for {
 			n, err := epollWaitNow(int(fd), events)

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"log/slog"
 	"sync/atomic"
 	"unsafe"
 
@@ -14,8 +13,7 @@ import (
 // a relayed packet is rewritten and from which out sends it: out is
 // flushed before the slots are read into again.
 type recvBatch struct {
-	out *sendBatch // whose ring it shares: one goroutine uses both
-	log *slog.Logger
+	out *sendBatch // whose ring (and logger) it shares: one goroutine uses both
 
 	slots [sendBatchMax][maxPacketLen]byte
 	msgs  [sendBatchMax]unix.Msghdr
@@ -29,11 +27,11 @@ type recvBatch struct {
 var recvBatchReads atomic.Uint64
 
 // newRecvBatch reads through out's ring; nil when out has none.
-func newRecvBatch(out *sendBatch, log *slog.Logger) *recvBatch {
+func newRecvBatch(out *sendBatch) *recvBatch {
 	if out.ring == nil {
 		return nil
 	}
-	return &recvBatch{out: out, log: log}
+	return &recvBatch{out: out}
 }
 
 // usable says whether the ring still works (out drops a failed one), and
@@ -76,7 +74,7 @@ func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 	}
 	err := in.out.ring.Submit(n, in.res[:len(ready)])
 	if err != nil {
-		in.log.Warn("RTP relay: io_uring failed; reading one system call per packet from now on", "err", err)
+		in.out.log.Warn("RTP relay: io_uring failed; reading and sending one system call per packet from now on", "err", err)
 		in.out.close()
 	}
 	got = ready[:0]
