@@ -22,7 +22,11 @@ func answeredRawCall(t *testing.T, h *doorHandler, addr string, phone *rawPeer, 
 	ok := phone.response(testCtx(t), 200, sip.INVITE)
 	phone.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", phone.via("ack-"+callID), from, "To: "+ok.To().Value(),
 		"Call-ID: "+callID, "CSeq: 1 ACK")
-	return receive(t, h.calls, "the answered call")
+	c := receive(t, h.calls, "the answered call")
+	// A hang-up that overtook the ACK would leave parkd resending its 200,
+	// which the tests below would take for a stray message.
+	receive(t, c.Confirmed(), "the ACK taken")
+	return c
 }
 
 // nextBye waits for the next BYE phone receives.
