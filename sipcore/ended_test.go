@@ -20,14 +20,14 @@ func TestEndedDialogsRememberForTheWindow(t *testing.T) {
 	}{
 		{"just ended", map[DialogID]time.Duration{a: 0}, a, time.Second, true},
 		{"another dialog", map[DialogID]time.Duration{a: 0}, b, time.Second, false},
-		{"at the window's end", map[DialogID]time.Duration{a: 0}, a, endedDialogWindow(), true},
-		{"past the window", map[DialogID]time.Duration{a: 0}, a, endedDialogWindow() + time.Millisecond, false},
-		{"the later of two", map[DialogID]time.Duration{a: 0, b: 20 * time.Second}, b, endedDialogWindow() + time.Second, true},
+		{"at the window's end", map[DialogID]time.Duration{a: 0}, a, rememberWindow(), true},
+		{"past the window", map[DialogID]time.Duration{a: 0}, a, rememberWindow() + time.Millisecond, false},
+		{"the later of two", map[DialogID]time.Duration{a: 0, b: 20 * time.Second}, b, rememberWindow() + time.Second, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var e endedDialogs
-			e.init()
+			e.init(maxRemembered)
 			for _, id := range []DialogID{a, b} { // in time order
 				if d, ok := tt.adds[id]; ok {
 					e.add(id, t0.Add(d))
@@ -40,19 +40,19 @@ func TestEndedDialogsRememberForTheWindow(t *testing.T) {
 	}
 }
 
-// Past maxEndedDialogs the oldest are forgotten: memory stays bounded
+// Past maxRemembered the oldest are forgotten: memory stays bounded
 // whatever the call rate.
 func TestEndedDialogsAreBounded(t *testing.T) {
 	var e endedDialogs
-	e.init()
+	e.init(maxRemembered)
 	now := time.Unix(1000, 0)
-	for i := range maxEndedDialogs + 10 {
+	for i := range maxRemembered + 10 {
 		e.add(DialogID{CallID: fmt.Sprint(i)}, now)
 	}
-	if n := e.len(); n != maxEndedDialogs {
-		t.Fatalf("%d remembered, want %d", n, maxEndedDialogs)
+	if n := e.len(); n != maxRemembered {
+		t.Fatalf("%d remembered, want %d", n, maxRemembered)
 	}
-	if e.has(DialogID{CallID: "0"}, now) || !e.has(DialogID{CallID: fmt.Sprint(maxEndedDialogs + 9)}, now) {
+	if e.has(DialogID{CallID: "0"}, now) || !e.has(DialogID{CallID: fmt.Sprint(maxRemembered + 9)}, now) {
 		t.Error("not the oldest forgotten")
 	}
 }

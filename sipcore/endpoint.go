@@ -130,7 +130,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.onTxEnd = ep.txEnded
 	ep.onCanceled = ep.stats.canceled
 	ep.dialogs.init()
-	ep.ended.init()
+	ep.ended.init(maxRemembered)
 	ep.subs.init()
 	ep.notifier.init(ep)
 	ep.inProgress.init()
