@@ -79,7 +79,8 @@ type Endpoint struct {
 	serving   sync.Once
 	tcpGate   *tcpGate // admits and times out SIP TCP connections (sip.tcp)
 	dialogs   dialogRegistry
-	ended     endedDialogs // dialogs a BYE over UDP ended, for its retransmissions (ended.go)
+	ended     endedDialogs    // dialogs a BYE over UDP ended, for its retransmissions (ended.go)
+	answered  answeredInvites // INVITEs answered 2xx, for their retransmissions (accepted.go)
 	subs      subscriptionRegistry
 	notifier  notifier // UDP NOTIFY transactions, their timers and pacing
 	draining  atomic.Bool
@@ -131,6 +132,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.onCanceled = ep.stats.canceled
 	ep.dialogs.init()
 	ep.ended.init(maxRemembered)
+	ep.answered.init(maxRemembered)
 	ep.subs.init()
 	ep.notifier.init(ep)
 	ep.inProgress.init()
@@ -162,6 +164,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	}
 	ep.handlers = newHandlerPool()
 	turnOffSipgoTrying()
+	turnOffSipgoAccepted()
 	ep.routes()
 	if err := ep.listen(); err != nil {
 		ep.closeListeners()

@@ -193,6 +193,11 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 	go func() {
 		select {
 		case <-tx.Done():
+			if inv.isFinished() {
+				// The transaction ends as its 2xx leaves (accepted.go):
+				// the handler, still at work on the call, goes on.
+				return
+			}
 			inv.cancel()
 		case <-inv.canceled:
 		case <-ctx.Done():
@@ -205,6 +210,13 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		log.Error("handler left an INVITE unanswered")
 		ep.respond(tx, req, 500, "Server Internal Error")
 	}
+}
+
+// isFinished reports whether the INVITE was answered, or is being.
+func (inv *Invite) isFinished() bool {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.finished
 }
 
 // finish marks the INVITE as answered; false when it already was.

@@ -117,6 +117,8 @@ type doorHandler struct {
 	ringing chan *Invite
 	release chan struct{}
 	calls   chan *Call
+	// afterAnswer, when set, runs in the handler once it has answered.
+	afterAnswer func(ctx context.Context)
 }
 
 func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
@@ -136,6 +138,9 @@ func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 	}
 	if c, err := inv.Answer(); err == nil {
 		h.calls <- c
+		if h.afterAnswer != nil {
+			h.afterAnswer(ctx)
+		}
 	}
 }
 

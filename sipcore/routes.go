@@ -52,6 +52,9 @@ func (ep *Endpoint) routes() {
 	on(sip.CANCEL, guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL that matched an INVITE transaction never reaches here
 		// (countRequest counts it through the INVITE's OnCancel).
+		if ep.cancelAnswered(req, tx) {
+			return
+		}
 		ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	}))
 	on(sip.OPTIONS, guard(ep.onOptions))
@@ -84,6 +87,9 @@ func (ep *Endpoint) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (ep *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if ep.absorbAnswered(req, tx) {
+		return
+	}
 	if hasToTag(req) {
 		t := ep.armTrying(req, tx, ep.tryingAfter()) // a re-INVITE (trying.go)
 		defer t.stop()

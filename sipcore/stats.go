@@ -233,7 +233,11 @@ func (ep *Endpoint) reply(tx sip.ServerTransaction, req *sip.Request, res *sip.R
 	// sipgo copies the request's version, which a hostile peer may have
 	// spelled "SIP'2.0" or with terminal escapes; parkd speaks SIP/2.0.
 	res.SipVersion = "SIP/2.0"
+	forget := ep.noteAnswering(req, res)
 	err := tx.Respond(res)
+	if err != nil && forget != nil {
+		forget()
+	}
 	if err == nil && (res.StatusCode >= 200 || res.StatusCode < minStatCode) {
 		ep.stats.response(req.Method, res.StatusCode)
 		noteResponse(tx, res)
