@@ -218,9 +218,12 @@ func TestTCPFromOutsideAllowIsIgnored(t *testing.T) {
 	}
 }
 
+const answeredInviteSeed = "INVITE sip:park@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKans\r\n" +
+	"From: <sip:a@b>;tag=1\r\nTo: <sip:park@127.0.0.1>\r\nCall-ID: ans\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+
 // FuzzReadFilter: whatever a datagram holds, the gate neither fails (sipgo
 // would stop reading the socket) nor panics, and passes data on unchanged
-// or not at all.
+// but for the version's spelling (sip20), or not at all.
 func FuzzReadFilter(f *testing.F) {
 	for _, seed := range []string{
 		"OPTIONS sip:parkd@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
@@ -228,8 +231,11 @@ func FuzzReadFilter(f *testing.F) {
 		"BYE sip:x SIP/2.0\r\nTo: <sip:a@b>;tag=2\r\n\r\n",
 		"SIP/2.0 200 OK\r\n\r\n",
 		"ACK sip:x SIP/2.0\r\n\r\n",
+		"INVITE sip:x sip/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9\r\n\r\n",
 		"\x00\x01garbage",
 		"",
+		answeredInviteSeed,
+		strings.Replace(strings.Replace(answeredInviteSeed, "INVITE sip", "CANCEL sip", 1), "1 INVITE", "1 CANCEL", 1),
 	} {
 		f.Add([]byte(seed), true)
 		f.Add([]byte(seed), false)
@@ -253,19 +259,28 @@ func FuzzReadFilter(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { ep.Shutdown(context.Background()) })
+	// An INVITE parkd answered 200, so that copies of it and CANCELs
+	// reach absorbCopy's parse.
+	msg, err := sip.ParseMessage([]byte(answeredInviteSeed))
+	if err != nil {
+		f.Fatal(err)
+	}
+	answered := msg.(*sip.Request)
+	ep.noteAnswering(answered, sip.NewResponseFromRequest(answered, 200, "OK", nil))
 	local := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(ep.Addrs()[0].Addr))
 	f.Fuzz(func(t *testing.T, data []byte, allowed bool) {
 		remote := &net.UDPAddr{IP: net.ParseIP("127.0.0.2"), Port: 9} // discard
 		if allowed {
 			remote.IP = net.ParseIP("127.0.0.1")
 		}
-		orig := append([]byte(nil), data...)
+		want := append([]byte(nil), data...)
+		sip20(want) // the one change allowed: the version spelled SIP/2.0
 		out, err := ep.readFilter(sip.TransportReadProps{Transport: "UDP", LocalAddr: local, RemoteAddr: remote}, data)
 		if err != nil {
 			t.Fatalf("read filter failed: %v", err)
 		}
-		if out != nil && !bytes.Equal(out, orig) {
-			t.Fatalf("read filter changed the data")
+		if out != nil && !bytes.Equal(out, want) {
+			t.Fatalf("read filter changed the data: %q, want %q", out, want)
 		}
 	})
 }
