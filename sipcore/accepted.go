@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,13 +21,26 @@ import (
 // hundreds of MB the collector marked, and 32 s of INVITEs counted
 // against sip.max_transactions (10,000 by default: about 300 INVITEs a
 // second filled it). parkd sets Timer L to zero, so the transaction ends
-// as its 2xx leaves, and remembers the INVITE by a key of a hundred bytes
-// instead (answeredInvites): a retransmission is absorbed, a CANCEL gets
-// 200 as the transaction would have given it (RFC 3261 §9.2).
+// as its 2xx leaves, and remembers the INVITE by two hashes instead
+// (answeredInvites): a copy is dropped, a CANCEL gets 200 as the
+// transaction would have given it (RFC 3261 §9.2).
 
-// answeredInvites are the INVITEs parkd answered 2xx in the last 64*T1,
-// by inviteTxKey.
-type answeredInvites = expiringSet[string]
+// answeredInvites are the INVITEs parkd answered 2xx in the last 64*T1:
+// the hash of the top Via branch to the hash of the whole transaction's
+// key (answeredKeys). Hashes keep an entry a few dozen bytes whatever the peer
+// put in its headers, and the branch alone can be found in a datagram
+// without parsing it, so the read filter drops copies before sipgo makes
+// them a transaction (absorbCopy).
+type answeredInvites = expiringSet[uint64, uint64]
+
+// maxAnsweredInvites bounds answeredInvites: 4,000 answers a second for
+// 64*T1, some 12 MB. Past it the oldest are forgotten early, and a copy
+// of one of them would be served as a new call.
+const maxAnsweredInvites = 1 << 17
+
+// answeredSeed keys the hashes; random per process, so a peer cannot
+// choose headers that collide with another call's.
+var answeredSeed = maphash.MakeSeed()
 
 // sipgoAcceptedOff sets sipgo's Timer L to zero, once: it is a package
 // variable of sipgo, read when an INVITE transaction sends its 2xx.
@@ -36,11 +50,12 @@ func turnOffSipgoAccepted() {
 	sipgoAcceptedOff.Do(func() { sip.Timer_L = 0 })
 }
 
-// inviteTxKey names the INVITE transaction req belongs to: an INVITE, its
-// retransmissions, and a CANCEL of it share Call-ID, From tag, CSeq number
-// and top Via (RFC 3261 §9.1, §17.2.3). One string, copied out of the
-// request so that it holds none of it.
-func inviteTxKey(req *sip.Request) string {
+// answeredKeys names the INVITE transaction req belongs to: an INVITE,
+// its retransmissions, and a CANCEL of it share Call-ID, From tag, CSeq
+// number and top Via (RFC 3261 §9.1, §17.2.3); full hashes them all. key
+// is the hash of the branch alone when it is an RFC 3261 one (unique to
+// the transaction), else full.
+func answeredKeys(req *sip.Request) (key, full uint64) {
 	var fromTag, branch, host string
 	var port int
 	if f := req.From(); f != nil {
@@ -54,21 +69,29 @@ func inviteTxKey(req *sip.Request) string {
 	if c := req.CSeq(); c != nil {
 		seq = c.SeqNo
 	}
-	cid := callID(req)
-	var b strings.Builder
-	b.Grow(len(cid) + len(fromTag) + len(branch) + len(host) + 24)
-	b.WriteString(cid)
-	b.WriteByte(0)
-	b.WriteString(fromTag)
-	b.WriteByte(0)
-	b.WriteString(strconv.FormatUint(uint64(seq), 10))
-	b.WriteByte(0)
-	b.WriteString(branch)
-	b.WriteByte(0)
-	b.WriteString(host)
-	b.WriteByte(':')
-	b.WriteString(strconv.Itoa(port))
-	return b.String()
+	var h maphash.Hash
+	h.SetSeed(answeredSeed)
+	h.WriteString(callID(req))
+	h.WriteByte(0)
+	h.WriteString(fromTag)
+	h.WriteByte(0)
+	h.WriteString(strconv.FormatUint(uint64(seq), 10))
+	h.WriteByte(0)
+	h.WriteString(branch)
+	h.WriteByte(0)
+	h.WriteString(host)
+	h.WriteByte(0)
+	h.WriteString(strconv.Itoa(port))
+	full = h.Sum64()
+	if !isRFC3261Branch(branch) {
+		return full, full
+	}
+	return maphash.String(answeredSeed, branch), full
+}
+
+func isRFC3261Branch[T string | []byte](branch T) bool {
+	const cookie = sip.RFC3261BranchMagicCookie
+	return len(branch) > len(cookie) && string(branch[:len(cookie)]) == cookie
 }
 
 // noteAnswering remembers an INVITE before its 2xx is sent: once sent,
@@ -79,16 +102,50 @@ func (ep *Endpoint) noteAnswering(req *sip.Request, res *sip.Response) (forget f
 	if req.Method != sip.INVITE || res.StatusCode < 200 || res.StatusCode >= 300 {
 		return nil
 	}
-	key := inviteTxKey(req)
-	ep.answered.add(key, time.Now())
+	key, full := answeredKeys(req)
+	ep.answered.add(key, full, time.Now())
 	return func() { ep.answered.remove(key) }
 }
 
-// absorbAnswered reports whether req retransmits an INVITE parkd already
-// answered 2xx, and if so ends its new transaction without a response:
-// the caller gets the 2xx parkd is resending anyway.
+// isAnswered reports whether req is a copy of an INVITE parkd answered
+// 2xx, or a CANCEL of one.
+func (ep *Endpoint) isAnswered(req *sip.Request) bool {
+	key, full := answeredKeys(req)
+	got, ok := ep.answered.get(key, time.Now())
+	return ok && got == full
+}
+
+// absorbCopy is the UDP read filter's part, for an INVITE or CANCEL
+// datagram: true when it copies or cancels an INVITE parkd answered 2xx.
+// A copy is dropped before sipgo makes it a transaction, since a CANCEL
+// would find that transaction still proceeding and be answered 487 with
+// a tag of sipgo's; the CANCEL gets 200 here, statelessly (RFC 3261 §9.2:
+// it changes nothing). Only a datagram whose branch was answered is
+// parsed.
+func (ep *Endpoint) absorbCopy(g *gated, method sip.RequestMethod) bool {
+	branch := topViaBranch(g.data)
+	if !isRFC3261Branch(branch) {
+		return false
+	}
+	if _, ok := ep.answered.get(maphash.Bytes(answeredSeed, branch), time.Now()); !ok {
+		return false
+	}
+	req := g.request()
+	if req == nil || req.Method != method || !ep.isAnswered(req) {
+		return false
+	}
+	if method == sip.CANCEL {
+		g.respond(req, 200, "OK")
+	}
+	return true
+}
+
+// absorbAnswered is the handler's part, for what the read filter did not
+// see (TCP) or could not match: a copy of an answered INVITE ends its new
+// transaction without a response, since the caller gets the 2xx parkd
+// resends anyway.
 func (ep *Endpoint) absorbAnswered(req *sip.Request, tx sip.ServerTransaction) bool {
-	if !ep.answered.has(inviteTxKey(req), time.Now()) {
+	if !ep.isAnswered(req) {
 		return false
 	}
 	tx.Terminate()
@@ -96,11 +153,16 @@ func (ep *Endpoint) absorbAnswered(req *sip.Request, tx sip.ServerTransaction) b
 }
 
 // cancelAnswered answers 200 to a CANCEL of an INVITE parkd already
-// answered 2xx; the CANCEL changes nothing (RFC 3261 §9.2).
+// answered 2xx; the CANCEL changes nothing (RFC 3261 §9.2). Over UDP its
+// transaction ends at once, as the read filter's answer keeps none: a
+// copy of the CANCEL is answered anew.
 func (ep *Endpoint) cancelAnswered(req *sip.Request, tx sip.ServerTransaction) bool {
-	if !ep.answered.has(inviteTxKey(req), time.Now()) {
+	if !ep.isAnswered(req) {
 		return false
 	}
 	ep.respond(tx, req, 200, "OK")
+	if strings.EqualFold(req.Transport(), "udp") {
+		tx.Terminate()
+	}
 	return true
 }

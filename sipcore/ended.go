@@ -15,7 +15,7 @@ import (
 // or more a call, where an entry here is a tenth of that. Past
 // maxRemembered the oldest are forgotten, and a late retransmission of
 // their BYE gets 481, which ends the caller's side all the same.
-type endedDialogs = expiringSet[DialogID]
+type endedDialogs = expiringSet[DialogID, struct{}]
 
 // byeAnswered follows the 200 to a BYE that ended dialog id: over UDP the
 // transaction ends at once and the dialog is remembered instead.
@@ -23,7 +23,7 @@ func (ep *Endpoint) byeAnswered(id DialogID, req *sip.Request, tx sip.ServerTran
 	if !strings.EqualFold(req.Transport(), "udp") {
 		return // reliable transports keep no transaction after the answer anyway
 	}
-	ep.ended.add(id, time.Now())
+	ep.ended.add(id, struct{}{}, time.Now())
 	tx.Terminate()
 }
 

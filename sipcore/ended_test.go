@@ -30,7 +30,7 @@ func TestEndedDialogsRememberForTheWindow(t *testing.T) {
 			e.init(maxRemembered)
 			for _, id := range []DialogID{a, b} { // in time order
 				if d, ok := tt.adds[id]; ok {
-					e.add(id, t0.Add(d))
+					e.add(id, struct{}{}, t0.Add(d))
 				}
 			}
 			if got := e.has(tt.ask, t0.Add(tt.at)); got != tt.known {
@@ -47,7 +47,7 @@ func TestEndedDialogsAreBounded(t *testing.T) {
 	e.init(maxRemembered)
 	now := time.Unix(1000, 0)
 	for i := range maxRemembered + 10 {
-		e.add(DialogID{CallID: fmt.Sprint(i)}, now)
+		e.add(DialogID{CallID: fmt.Sprint(i)}, struct{}{}, now)
 	}
 	if n := e.len(); n != maxRemembered {
 		t.Fatalf("%d remembered, want %d", n, maxRemembered)

@@ -132,7 +132,7 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.onCanceled = ep.stats.canceled
 	ep.dialogs.init()
 	ep.ended.init(maxRemembered)
-	ep.answered.init(maxRemembered)
+	ep.answered.init(maxAnsweredInvites)
 	ep.subs.init()
 	ep.notifier.init(ep)
 	ep.inProgress.init()

@@ -97,6 +97,9 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
+	if (method == sip.INVITE || method == sip.CANCEL) && ep.absorbCopy(&g, method) {
+		return nil, nil // parkd answered that INVITE 2xx (accepted.go)
+	}
 	if ep.overTxCap() && method != "" && !(method == sip.BYE && g.inDialog()) {
 		ep.stats.txCapRefused.Add(1)
 		if req := g.request(); req != nil {

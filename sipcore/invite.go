@@ -60,6 +60,9 @@ type Invite struct {
 	finished bool
 	canceled chan struct{}
 	once     sync.Once
+	// sending2xx is set as the 200 is handed to the transaction, which
+	// may end at once (accepted.go): that end cancels nothing.
+	sending2xx atomic.Bool
 }
 
 // Header returns the first value of a request header, or "".
@@ -193,7 +196,7 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 	go func() {
 		select {
 		case <-tx.Done():
-			if inv.isFinished() {
+			if inv.sending2xx.Load() {
 				// The transaction ends as its 2xx leaves (accepted.go):
 				// the handler, still at work on the call, goes on.
 				return
@@ -210,13 +213,6 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		log.Error("handler left an INVITE unanswered")
 		ep.respond(tx, req, 500, "Server Internal Error")
 	}
-}
-
-// isFinished reports whether the INVITE was answered, or is being.
-func (inv *Invite) isFinished() bool {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	return inv.finished
 }
 
 // finish marks the INVITE as answered; false when it already was.
@@ -337,6 +333,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	err = errCanceledBeforeAnswer
 	if !inv.isCanceled() { // again: a CANCEL may have come while the answer was built
 		beforeAnswerSent(inv)
+		inv.sending2xx.Store(true)
 		err = ep.reply(inv.tx, inv.req, res)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,7 +119,7 @@ type doorHandler struct {
 	release chan struct{}
 	calls   chan *Call
 	// afterAnswer, when set, runs in the handler once it has answered.
-	afterAnswer func(ctx context.Context)
+	afterAnswer atomic.Pointer[func(ctx context.Context)]
 }
 
 func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
@@ -138,8 +139,8 @@ func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 	}
 	if c, err := inv.Answer(); err == nil {
 		h.calls <- c
-		if h.afterAnswer != nil {
-			h.afterAnswer(ctx)
+		if f := h.afterAnswer.Load(); f != nil {
+			(*f)(ctx)
 		}
 	}
 }
