@@ -204,7 +204,10 @@ func (in *Incoming) Answer(ctx context.Context) (*Call, error) {
 		return nil, fmt.Errorf("siptest: 200 to INVITE: %w", err)
 	}
 	in.finish()
-	return c, c.awaitAck(ctx, func() { in.tx.Respond(res) })
+	// The 200 is resent through the transport, as RFC 6026 has the TU do:
+	// the transaction may be gone already (parkd sets sipgo's Timer L to
+	// zero, and a test runs parkd and its phones in one process).
+	return c, c.awaitAck(ctx, func() { in.p.server.WriteResponse(res) })
 }
 
 // Call is the answered call (by Answer or a late 200), or nil.
