@@ -27,10 +27,10 @@ import (
 
 // answeredInvites are the INVITEs parkd answered 2xx in the last 64*T1:
 // the hash of the top Via branch to the hash of the whole transaction's
-// key (answeredKeys). Hashes keep an entry a few dozen bytes whatever the peer
-// put in its headers, and the branch alone can be found in a datagram
-// without parsing it, so the read filter drops copies before sipgo makes
-// them a transaction (absorbCopy).
+// key (answeredKeys). Hashes keep an entry a few dozen bytes whatever
+// the peer put in its headers, and the branch alone can be found in a
+// datagram without parsing it, so the read filter drops copies before
+// sipgo makes them a transaction (absorbCopy).
 type answeredInvites = expiringSet[uint64, uint64]
 
 // maxAnsweredInvites bounds answeredInvites: 4,000 answers a second for
