@@ -38,10 +38,6 @@ type answeredInvites = expiringSet[uint64, uint64]
 // of one of them would be served as a new call.
 const maxAnsweredInvites = 1 << 17
 
-// answeredSeed keys the hashes; random per process, so a peer cannot
-// choose headers that collide with another call's.
-var answeredSeed = maphash.MakeSeed()
-
 // sipgoAcceptedOff sets sipgo's Timer L to zero, once: it is a package
 // variable of sipgo, read when an INVITE transaction sends its 2xx.
 var sipgoAcceptedOff sync.Once
@@ -70,7 +66,7 @@ func answeredKeys(req *sip.Request) (key, full uint64) {
 		seq = c.SeqNo
 	}
 	var h maphash.Hash
-	h.SetSeed(answeredSeed)
+	h.SetSeed(rememberSeed)
 	h.WriteString(callID(req))
 	h.WriteByte(0)
 	h.WriteString(fromTag)
@@ -86,7 +82,7 @@ func answeredKeys(req *sip.Request) (key, full uint64) {
 	if !isRFC3261Branch(branch) {
 		return full, full
 	}
-	return maphash.String(answeredSeed, branch), full
+	return maphash.String(rememberSeed, branch), full
 }
 
 func isRFC3261Branch[T string | []byte](branch T) bool {
@@ -127,7 +123,7 @@ func (ep *Endpoint) absorbCopy(g *gated, method sip.RequestMethod) bool {
 	if !isRFC3261Branch(branch) {
 		return false
 	}
-	if _, ok := ep.answered.get(maphash.Bytes(answeredSeed, branch), time.Now()); !ok {
+	if _, ok := ep.answered.get(maphash.Bytes(rememberSeed, branch), time.Now()); !ok {
 		return false
 	}
 	req := g.request()

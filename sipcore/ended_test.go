@@ -30,10 +30,10 @@ func TestEndedDialogsRememberForTheWindow(t *testing.T) {
 			e.init(maxRemembered)
 			for _, id := range []DialogID{a, b} { // in time order
 				if d, ok := tt.adds[id]; ok {
-					e.add(id, struct{}{}, t0.Add(d))
+					e.add(dialogHash(id), struct{}{}, t0.Add(d))
 				}
 			}
-			if got := e.has(tt.ask, t0.Add(tt.at)); got != tt.known {
+			if got := e.has(dialogHash(tt.ask), t0.Add(tt.at)); got != tt.known {
 				t.Errorf("has = %v, want %v", got, tt.known)
 			}
 		})
@@ -47,12 +47,12 @@ func TestEndedDialogsAreBounded(t *testing.T) {
 	e.init(maxRemembered)
 	now := time.Unix(1000, 0)
 	for i := range maxRemembered + 10 {
-		e.add(DialogID{CallID: fmt.Sprint(i)}, struct{}{}, now)
+		e.add(dialogHash(DialogID{CallID: fmt.Sprint(i)}), struct{}{}, now)
 	}
 	if n := e.len(); n != maxRemembered {
 		t.Fatalf("%d remembered, want %d", n, maxRemembered)
 	}
-	if e.has(DialogID{CallID: "0"}, now) || !e.has(DialogID{CallID: fmt.Sprint(maxRemembered + 9)}, now) {
+	if e.has(dialogHash(DialogID{CallID: "0"}), now) || !e.has(dialogHash(DialogID{CallID: fmt.Sprint(maxRemembered + 9)}), now) {
 		t.Error("not the oldest forgotten")
 	}
 }

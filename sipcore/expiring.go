@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -11,6 +12,11 @@ import (
 // a second, 64*T1 of them is 32,000. Past it the oldest are forgotten
 // early, so a flood costs a fixed amount of memory.
 const maxRemembered = 65536
+
+// rememberSeed keys the hashes the sets keep instead of what a peer sent;
+// random per process, so a peer cannot choose headers that collide with
+// another call's.
+var rememberSeed = maphash.MakeSeed()
 
 // rememberWindow is how long a transaction parkd has let go of stays
 // remembered: 64*T1, as long as sipgo would have kept it (Timer J for a
