@@ -230,7 +230,7 @@ func (c *Call) handleAck(req *sip.Request) {
 		close(c.confirmed)
 		c.releaseUnconfirmed()
 	}
-	if c.lateOffer && len(req.Body()) > 0 && !c.ended {
+	if c.lateOffer && len(req.Body()) > 0 {
 		answer, err := ParseOffer(req.Body())
 		if err != nil {
 			c.Logger().Warn("ACK carried an unusable SDP answer", "error", err)
@@ -356,13 +356,8 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 	bye := c.byeRequest(cause, why)
 	dest, udp := c.dialogPeer.udpDestination()
 	udp = udp && c.transport == "udp"
-	_, unacked := c.pendingAck[c.inviteCSeq]
-	unacked = unacked && !c.outbound && reason != EndNoAck
 	c.mu.Unlock()
 	c.media.Close()
-	if unacked {
-		c.awaitAckBeforeBye(ctx)
-	}
 	c.ep.dialogs.remove(c)
 	var status int
 	var err error
@@ -383,36 +378,6 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 	}
 	c.Logger().Info("call hung up by parkd", "why", why)
 	c.finish(reason)
-}
-
-// ByeAckGrace is how long a hang-up of a call whose 200 is not yet ACKed
-// waits for the ACK before sending its BYE: four times T1, past the 200's
-// first two resends.
-const ByeAckGrace = 2 * time.Second
-
-func (ep *Endpoint) byeAckGrace() time.Duration {
-	if d := ep.ackGrace.Load(); d > 0 {
-		return time.Duration(d)
-	}
-	return ByeAckGrace
-}
-
-// awaitAckBeforeBye holds a hang-up back until the ACK of parkd's 200
-// has come: RFC 3261 §15 forbids the BYE before it, since a caller whose
-// 200 was lost would take the BYE for an unknown dialog and then the
-// resent 200 for a call that is up. The dialog stays registered, so the
-// ACK still finds the call, and the 200 is still resent meanwhile. The
-// wait is bounded by ByeAckGrace, not by the 64*T1 the RFC allows, so
-// that hanging up a caller who never ACKs does not block for 32 s.
-func (c *Call) awaitAckBeforeBye(ctx context.Context) {
-	grace := time.NewTimer(c.ep.byeAckGrace())
-	defer grace.Stop()
-	select {
-	case <-c.confirmed:
-	case <-grace.C:
-		c.Logger().Info("hanging up before the ACK of our 200 came", "waited", c.ep.byeAckGrace())
-	case <-ctx.Done():
-	}
 }
 
 // request sends req through a sipgo client transaction and returns its

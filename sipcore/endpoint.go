@@ -107,7 +107,6 @@ type Endpoint struct {
 	arrivals       inviteArrivals // when each INVITE was read (invite_arrivals.go)
 	handlers       handlerPool    // goroutines request handlers reuse (handler_pool.go)
 	tryingDelay    atomic.Int64   // a test's DefaultTryingAfter (trying.go)
-	ackGrace       atomic.Int64   // a test's ByeAckGrace (call.go)
 	stamped        []*stampedConn // the UDP listeners as sipgo reads them (udp_stamp.go)
 }
 
