@@ -66,18 +66,19 @@ func answeredKeys(req *sip.Request) (key, full uint64) {
 		seq = c.SeqNo
 	}
 	var h maphash.Hash
+	var num [20]byte // the numbers written without a string each
 	h.SetSeed(rememberSeed)
 	h.WriteString(callID(req))
 	h.WriteByte(0)
 	h.WriteString(fromTag)
 	h.WriteByte(0)
-	h.WriteString(strconv.FormatUint(uint64(seq), 10))
+	h.Write(strconv.AppendUint(num[:0], uint64(seq), 10))
 	h.WriteByte(0)
 	h.WriteString(branch)
 	h.WriteByte(0)
 	h.WriteString(host)
 	h.WriteByte(0)
-	h.WriteString(strconv.Itoa(port))
+	h.Write(strconv.AppendInt(num[:0], int64(port), 10))
 	full = h.Sum64()
 	if !isRFC3261Branch(branch) {
 		return full, full
