@@ -19,6 +19,7 @@
 #              quarter of a 20,000-descriptor limit that parkd keeps
 #              sockets for between calls
 #   JSON_OUT   also write the generator's report here []
+#   SAMPLES_OUT  also write every INVITE→200 latency, with when it was sent []
 #   PARKD_BIN  run this parkd binary instead of building one (to compare
 #              builds of other commits in one sitting) []
 #   WORK       work directory [mktemp]
@@ -80,7 +81,7 @@ fi
 
 say "loadgen: $RATE pairs/s for $DURATION (parkd on CPU $DAEMON_CPU, generator on CPU $GEN_CPU)"
 taskset -c "$GEN_CPU" "$WORK/loadgen" -target "127.0.0.1:$SIP_PORT" -rate "$RATE" -d "$DURATION" \
-	-hold "$HOLD" -head "$HEAD" -rtp="$RTP" -pid $PID ${JSON_OUT:+-json "$JSON_OUT"}
+	-hold "$HOLD" -head "$HEAD" -rtp="$RTP" -pid $PID ${JSON_OUT:+-json "$JSON_OUT"} ${SAMPLES_OUT:+-samples "$SAMPLES_OUT"}
 rc=$?
 kill -TERM $PID
 wait $PID

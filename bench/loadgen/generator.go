@@ -135,6 +135,7 @@ func randomToken() string {
 type stats struct {
 	mu              sync.Mutex
 	park, retrieve  []time.Duration
+	samples         []sample // every answer, for -samples
 	failures        map[string]int
 	ok, failed      int
 	retransmissions atomic.Uint64
@@ -142,8 +143,17 @@ type stats struct {
 	unparsed        atomic.Uint64
 }
 
-func (s *stats) latency(role string, d time.Duration) {
+// sample is one INVITE's answer: when it was sent and how long the 200
+// took, so that slow answers can be placed in time (do they cluster?).
+type sample struct {
+	sent    time.Time
+	role    string
+	latency time.Duration
+}
+
+func (s *stats) latency(role string, sent time.Time, d time.Duration) {
 	s.mu.Lock()
+	s.samples = append(s.samples, sample{sent, role, d})
 	if role == "park" {
 		s.park = append(s.park, d)
 	} else {

@@ -133,7 +133,7 @@ func (l *leg) onResponse(m message, raw []byte) {
 		l.answered = true
 		l.stopRetransLocked()
 		l.giveUp.Stop()
-		l.g.stats.latency(l.role, time.Since(l.sentAt))
+		l.g.stats.latency(l.role, l.sentAt, time.Since(l.sentAt))
 		ip, port, ok := sdpAudio(body(raw))
 		if !ok {
 			l.mu.Unlock()

@@ -61,6 +61,7 @@ func main() {
 	pid := flag.Int("pid", 0, "the daemon's pid, to report its CPU")
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write the generator's CPU profile here")
+	samplesOut := flag.String("samples", "", "write every answer here: ms since the start it was sent at, role, INVITE→200 ms")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -115,7 +116,13 @@ func main() {
 		Unavailable: g.stats.unavailable.Load(), Retransmissions: g.stats.retransmissions.Load(),
 		Park: summarize(g.stats.park), Retrieve: summarize(g.stats.retrieve),
 	}
+	samples := g.stats.samples
 	g.stats.mu.Unlock()
+	if *samplesOut != "" {
+		if err := writeSamples(*samplesOut, start, samples); err != nil {
+			fail(err)
+		}
+	}
 	rep.AchievedPerSec = float64(rep.Pairs) / sending.Seconds()
 	if cpuOK {
 		rep.DaemonCPUPct = 100 * (cpu1 - cpu0).Seconds() / sending.Seconds()
@@ -160,4 +167,12 @@ func print(r report) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench/loadgen:", err)
 	os.Exit(2)
+}
+
+func writeSamples(path string, start time.Time, samples []sample) error {
+	var b strings.Builder
+	for _, s := range samples {
+		fmt.Fprintf(&b, "%.3f %s %.3f\n", float64(s.sent.Sub(start).Microseconds())/1000, s.role, float64(s.latency.Microseconds())/1000)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
