@@ -220,8 +220,8 @@ func (src *Source) Run(ctx context.Context) {
 	defer pool.close()
 	defer src.closeBatch()
 
-	timer := time.NewTimer(phaseStep)
-	defer timer.Stop()
+	timer := newTickTimer(phaseStep)
+	defer timer.stop()
 	var lastResyncLog time.Time
 	start := time.Now()
 	for k := 0; ; k++ {
@@ -249,11 +249,12 @@ func (src *Source) Run(ctx context.Context) {
 			start, wait = time.Now().Add(phaseStep-next), phaseStep
 		}
 		if wait > 0 {
-			timer.Reset(wait)
+			timer.reset(wait)
 			select {
 			case <-ctx.Done():
 				return
 			case <-timer.C:
+				timer.fired()
 			}
 		}
 	}

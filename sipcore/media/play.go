@@ -117,8 +117,8 @@ func (t *playTicker) add(p *player) {
 // schedule (falling more than maxTickLag behind restarts it), and exits
 // when nobody plays.
 func (t *playTicker) run() {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	timer := newTickTimer(time.Hour)
+	defer timer.stop()
 	start := time.Now()
 	var batch, ended []*player
 	t.mu.Lock()
@@ -163,8 +163,9 @@ func (t *playTicker) run() {
 			start = start.Add(-wait)
 			wait = 0
 		}
-		timer.Reset(wait)
+		timer.reset(wait)
 		<-timer.C
+		timer.fired()
 	}
 }
 
