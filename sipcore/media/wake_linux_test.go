@@ -11,12 +11,36 @@ import (
 // readable reports whether w's timerfd has expired, waiting up to wait.
 func readable(t *testing.T, w wakeFD, wait time.Duration) bool {
 	t.Helper()
-	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, int(wait.Milliseconds()))
-	if err != nil && err != unix.EINTR {
+	deadline := time.Now().Add(wait)
+	for {
+		fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0).Milliseconds()))
+		if err == unix.EINTR { // poll is never restarted after a signal
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1 && fds[0].Revents&unix.POLLIN != 0
+	}
+}
+
+// pending is how long until w's timerfd expires; 0 when it is disarmed.
+func pending(t *testing.T, w wakeFD) time.Duration {
+	t.Helper()
+	var spec unix.ItimerSpec
+	if err := unix.TimerfdGettime(w.fd, &spec); err != nil {
 		t.Fatal(err)
 	}
-	return n == 1 && fds[0].Revents&unix.POLLIN != 0
+	return time.Duration(spec.Value.Nano())
+}
+
+func newWakeFDOrSkip(tb testing.TB) wakeFD {
+	w := newWakeFD()
+	if w.file == nil {
+		tb.Skip("no timerfd here")
+	}
+	return w
 }
 
 // The tick relies on three things of the kernel timer: it expires when
@@ -24,41 +48,61 @@ func readable(t *testing.T, w wakeFD, wait time.Duration) bool {
 // edge for the runtime's edge-triggered poller, though nobody reads it),
 // and disarming it stops a pending expiry.
 func TestWakeFDExpiresRearmsAndDisarms(t *testing.T) {
-	w := newWakeFD()
-	if w.file == nil {
-		t.Skip("no timerfd here")
-	}
+	w := newWakeFDOrSkip(t)
 	defer w.close()
 
 	w.arm(5 * time.Millisecond)
-	if !readable(t, w, 2*time.Second) {
-		t.Fatal("armed for 5 ms: not expired after 2 s")
+	if !readable(t, w, 5*time.Second) {
+		t.Fatal("armed for 5 ms: not expired after 5 s")
 	}
 	w.arm(time.Hour)
 	if readable(t, w, 0) {
 		t.Fatal("armed again: still shows the last expiry, so the next one would be no new edge")
 	}
-	w.arm(20 * time.Millisecond)
+	if p := pending(t, w); p <= 59*time.Minute {
+		t.Fatalf("armed for an hour: expires in %v", p)
+	}
 	w.disarm()
-	if readable(t, w, 200*time.Millisecond) {
-		t.Fatal("disarmed: expired anyway")
+	if p := pending(t, w); p != 0 {
+		t.Fatalf("disarmed: still expires in %v", p)
 	}
 }
 
-// Without a kernel timer (no timerfd, or not Linux) the tick still runs
-// on Go's timer.
-func TestTickTimerWithoutKernelTimer(t *testing.T) {
-	tt := &tickTimer{Timer: time.NewTimer(time.Hour), wake: wakeFD{fd: -1}}
-	defer tt.stop()
-	for range 3 {
-		tt.reset(time.Millisecond)
-		select {
-		case <-tt.C:
-			tt.fired()
-		case <-time.After(5 * time.Second):
-			t.Fatal("the tick never fired")
-		}
+// A tick arms the kernel timer wakeMargin after Go's, disarms it once
+// Go's has fired, and stop lets go of it.
+func TestTickTimerArmsTheKernelTimerAfterGos(t *testing.T) {
+	tt := newTickTimer(time.Hour)
+	if tt.wake.file == nil {
+		tt.stop()
+		t.Skip("no timerfd here")
 	}
+	const d = 50 * time.Millisecond
+	before := time.Now()
+	tt.reset(d)
+	p := pending(t, tt.wake)
+	took := time.Since(before)
+	// It was armed no sooner than before, for d+wakeMargin, and read no
+	// later than before+took: so much must be left, whatever the load.
+	if p < d+wakeMargin-took || p > d+wakeMargin {
+		t.Fatalf("reset(%v): the kernel timer expires in %v (%v after the reset began), want %v after Go's", d, p, took, wakeMargin)
+	}
+	select {
+	case <-tt.C:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tick never fired")
+	}
+	tt.fired()
+	// Disarmed, whether or not it had expired meanwhile: neither pending
+	// nor showing an expiry that would wake the runtime's poller.
+	if p := pending(t, tt.wake); p != 0 || readable(t, tt.wake, 0) {
+		t.Fatalf("fired: the kernel timer still expires in %v, or has expired unseen", p)
+	}
+	tt.stop()
+	if tt.wake.file != nil {
+		t.Fatal("stopped: still holds the kernel timer")
+	}
+	tt.reset(time.Millisecond) // must not touch the closed descriptor's number
+	tt.timer.Stop()
 }
 
 // BenchmarkTickLateness measures how late a 2 ms phase tick fires on an
@@ -77,9 +121,12 @@ func BenchmarkTickLateness(b *testing.B) {
 			name = "with-kernel-timer"
 		}
 		b.Run(name, func(b *testing.B) {
-			tt := &tickTimer{Timer: time.NewTimer(time.Hour), wake: wakeFD{fd: -1}}
-			if kernel {
-				tt.wake = newWakeFD()
+			tt := newTickTimer(time.Hour)
+			if !kernel {
+				tt.wake.close()
+				tt.wake = wakeFD{}
+			} else if tt.wake.file == nil {
+				b.Skip("no timerfd here")
 			}
 			defer tt.stop()
 			late := make([]time.Duration, 0, b.N)
