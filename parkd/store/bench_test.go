@@ -41,26 +41,40 @@ func BenchmarkHistoryWriter(b *testing.B) {
 }
 
 // BenchmarkAppendHistory is the direct path, for comparison: one
-// transaction of batch rows per call.
+// transaction of batch rows per call. "cancellable" gives it a context
+// that can end, as the HistoryWriter does.
 func BenchmarkAppendHistory(b *testing.B) {
-	for _, batch := range []int{1, 100} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			ctx := context.Background()
-			s := openTest(b)
-			rows := make([]HistoryRow, batch)
-			n := 0
-			for b.Loop() {
-				for i := range rows {
-					rows[i] = benchRow(n)
-					n++
-				}
-				if err := s.AppendHistory(ctx, rows...); err != nil {
-					b.Fatal(err)
-				}
+	for _, batch := range []int{1, 100, 400} {
+		for _, cancellable := range []bool{false, true} {
+			name := fmt.Sprintf("batch=%d", batch)
+			if cancellable {
+				name += "/cancellable"
 			}
-			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
-		})
+			b.Run(name, func(b *testing.B) { benchAppendHistory(b, batch, cancellable) })
+		}
 	}
+}
+
+func benchAppendHistory(b *testing.B, batch int, cancellable bool) {
+	ctx := context.Background()
+	if cancellable {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+	}
+	s := openTest(b)
+	rows := make([]HistoryRow, batch)
+	n := 0
+	for b.Loop() {
+		for i := range rows {
+			rows[i] = benchRow(n)
+			n++
+		}
+		if err := s.AppendHistory(ctx, rows...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // benchRow is the i-th row a busy daemon would write: each call has its
