@@ -216,3 +216,33 @@ func TestHandlerContextOutlivesTheAnsweredTransaction(t *testing.T) {
 		t.Errorf("the handler's context ended after the answer: %v", err)
 	}
 }
+
+// A transaction that ends before parkd answered, with no CANCEL (sipgo
+// ends it on a transport error, or on its own timers), cancels the
+// INVITE: Canceled closes and the handler's context ends.
+func TestTransactionEndedUnansweredCancelsTheInvite(t *testing.T) {
+	_, h, addr := newDoorEndpoint(t, nil)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.send(addr, testSDP, "INVITE sip:hold@"+addr+" SIP/2.0", p.via("inv-ended"), "From: <sip:caller@"+p.addr.String()+">;tag=fend",
+		"To: <sip:hold@"+addr+">", "Call-ID: tx-ended-unanswered", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">",
+		"Content-Type: application/sdp")
+	p.response(ctx, 180, sip.INVITE)
+	handlerCtx := receive(t, h.holdCtx, "the handler's context")
+	inv := receive(t, h.ringing, "the ringing INVITE")
+	select {
+	case <-inv.Canceled():
+		t.Fatal("canceled before its transaction ended")
+	case <-handlerCtx.Done():
+		t.Fatal("the handler's context ended before its transaction did")
+	default:
+	}
+	inv.tx.Terminate()
+	for what, done := range map[string]<-chan struct{}{"Canceled": inv.Canceled(), "the handler's context": handlerCtx.Done()} {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s still open 5 s after the transaction ended", what)
+		}
+	}
+}

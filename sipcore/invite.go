@@ -63,6 +63,9 @@ type Invite struct {
 	// sending2xx is set as the 200 is handed to the transaction, which
 	// may end at once (accepted.go): that end cancels nothing.
 	sending2xx atomic.Bool
+	// endHandler ends the handler's context: set before the transaction's
+	// callbacks can fire, and called by cancel.
+	endHandler atomic.Pointer[context.CancelFunc]
 }
 
 // Header returns the first value of a request header, or "".
@@ -116,7 +119,15 @@ func ParseNameAddr(value string) (Party, bool) { return parseNameAddr(value) }
 // answered 487) or the INVITE transaction ends before parkd answered.
 func (inv *Invite) Canceled() <-chan struct{} { return inv.canceled }
 
-func (inv *Invite) cancel() { inv.once.Do(func() { close(inv.canceled) }) }
+// cancel closes Canceled and ends the handler's context. It may run on
+// sipgo's goroutines, from the transaction's callbacks: it only closes
+// channels.
+func (inv *Invite) cancel() {
+	inv.once.Do(func() { close(inv.canceled) })
+	if end := inv.endHandler.Load(); end != nil {
+		(*end)()
+	}
+}
 
 // cancelHook is the INVITE transaction's CANCEL callback. sipgo keeps the
 // transaction, and so the callback, for 64*T1 after the answer (RFC 6026's
@@ -128,6 +139,20 @@ type cancelHook struct{ inv atomic.Pointer[Invite] }
 
 func (h *cancelHook) fire(*sip.Request) {
 	if inv := h.inv.Load(); inv != nil {
+		inv.cancel()
+	}
+}
+
+// ended is the transaction's termination callback. A transaction that
+// ends before parkd answered (a transport error, sipgo's own timers)
+// cancels the INVITE as a CANCEL would; one that ends as its 2xx leaves
+// (accepted.go) cancels nothing, and the handler goes on with the call.
+// A callback, not a goroutine per INVITE waiting on the transaction's
+// Done: at 1,000 calls a second those were 2,000 goroutines a second in
+// the run queue an INVITE waits in (docs/PERFORMANCE.md, nineteenth
+// pass).
+func (h *cancelHook) ended(string, error) {
+	if inv := h.inv.Load(); inv != nil && !inv.sending2xx.Load() {
 		inv.cancel()
 	}
 }
@@ -185,29 +210,15 @@ func (ep *Endpoint) newInvite(req *sip.Request, tx sip.ServerTransaction) {
 		inv.offer = offer
 	}
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inv.endHandler.Store(&cancel) // before either callback can fire
 	hook := &cancelHook{}
 	hook.inv.Store(inv)
 	defer hook.inv.Store(nil)
-	if !tx.OnCancel(hook.fire) {
-		inv.cancel()
+	if !tx.OnCancel(hook.fire) || !tx.OnTerminate(hook.ended) {
+		inv.cancel() // the transaction has already ended
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-tx.Done():
-			if inv.sending2xx.Load() {
-				// The transaction ends as its 2xx leaves (accepted.go):
-				// the handler, still at work on the call, goes on.
-				return
-			}
-			inv.cancel()
-		case <-inv.canceled:
-		case <-ctx.Done():
-			return
-		}
-		cancel()
-	}()
 	ep.handler.HandleInvite(ctx, inv)
 	if inv.finish() {
 		log.Error("handler left an INVITE unanswered")

@@ -120,11 +120,18 @@ type doorHandler struct {
 	calls   chan *Call
 	// afterAnswer, when set, runs in the handler once it has answered.
 	afterAnswer atomic.Pointer[func(ctx context.Context)]
+	// holdCtx gets the handler's context of each "hold" call, when there
+	// is room.
+	holdCtx chan context.Context
 }
 
 func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 	if inv.Target == "hold" {
 		inv.Ring()
+		select {
+		case h.holdCtx <- ctx:
+		default:
+		}
 		h.ringing <- inv
 		select {
 		case <-h.release:
@@ -158,7 +165,8 @@ func newDoorEndpoint(t testing.TB, edit func(*Config)) (*Endpoint, *doorHandler,
 		t.Fatal(err)
 	}
 	t.Cleanup(rtp.Close) // its kept sockets hold ports other tests use
-	h := &doorHandler{ringing: make(chan *Invite, 8), release: make(chan struct{}), calls: make(chan *Call, 8)}
+	h := &doorHandler{ringing: make(chan *Invite, 8), release: make(chan struct{}), calls: make(chan *Call, 8),
+		holdCtx: make(chan context.Context, 1)}
 	cfg := Config{
 		Listen: []ListenAddr{{"udp", "127.0.0.1:0"}},
 		RTP:    rtp,
