@@ -129,12 +129,13 @@ func (inv *Invite) cancel() {
 	}
 }
 
-// cancelHook is the INVITE transaction's CANCEL callback. sipgo keeps the
-// transaction, and so the callback, for 64*T1 after the answer (RFC 6026's
-// Accepted state, to absorb retransmitted INVITEs); the hook lets go of
-// the Invite, with its offer and logger, once the handler has answered,
-// when a CANCEL can change nothing. At a few hundred calls a second those
-// 32 s of Invites were a tenth of the live heap the GC marks.
+// cancelHook holds the INVITE transaction's CANCEL and termination
+// callbacks. sipgo keeps the transaction, and so the callbacks, for up
+// to 64*T1 after a final answer other than 2xx (Timers H and I; a 2xx
+// ends it at once, accepted.go); the hook lets go of the Invite, with
+// its offer and logger, once the handler has answered, when neither can
+// change anything. At a few hundred calls a second, 32 s of Invites
+// kept this way were a tenth of the live heap the GC marks.
 type cancelHook struct{ inv atomic.Pointer[Invite] }
 
 func (h *cancelHook) fire(*sip.Request) {
