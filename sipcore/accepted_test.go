@@ -217,15 +217,17 @@ func TestHandlerContextOutlivesTheAnsweredTransaction(t *testing.T) {
 	}
 }
 
-// A transaction that ends before parkd answered, with no CANCEL (sipgo
-// ends it on a transport error, or on its own timers), cancels the
-// INVITE: Canceled closes and the handler's context ends.
+// A transaction that ends before parkd answered, with no CANCEL (a
+// failed send of its provisional answer, or an explicit Terminate),
+// cancels the INVITE: Canceled closes and the handler's context ends,
+// while the handler is still at work ("linger" leaves only when its
+// context ends).
 func TestTransactionEndedUnansweredCancelsTheInvite(t *testing.T) {
 	_, h, addr := newDoorEndpoint(t, nil)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	p.send(addr, testSDP, "INVITE sip:hold@"+addr+" SIP/2.0", p.via("inv-ended"), "From: <sip:caller@"+p.addr.String()+">;tag=fend",
-		"To: <sip:hold@"+addr+">", "Call-ID: tx-ended-unanswered", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">",
+	p.send(addr, testSDP, "INVITE sip:linger@"+addr+" SIP/2.0", p.via("inv-ended"), "From: <sip:caller@"+p.addr.String()+">;tag=fend",
+		"To: <sip:linger@"+addr+">", "Call-ID: tx-ended-unanswered", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">",
 		"Content-Type: application/sdp")
 	p.response(ctx, 180, sip.INVITE)
 	handlerCtx := receive(t, h.holdCtx, "the handler's context")

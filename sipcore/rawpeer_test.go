@@ -120,12 +120,27 @@ type doorHandler struct {
 	calls   chan *Call
 	// afterAnswer, when set, runs in the handler once it has answered.
 	afterAnswer atomic.Pointer[func(ctx context.Context)]
-	// holdCtx gets the handler's context of each "hold" call, when there
-	// is room.
+	// holdCtx gets the handler's context of each "hold" and "linger"
+	// call, when there is room.
 	holdCtx chan context.Context
 }
 
 func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
+	if inv.Target == "linger" {
+		// Rings, then stays until its context ends (or 10 s): whatever
+		// ends that context has to do so while the handler still runs.
+		inv.Ring()
+		select {
+		case h.holdCtx <- ctx:
+		default:
+		}
+		h.ringing <- inv
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+		return
+	}
 	if inv.Target == "hold" {
 		inv.Ring()
 		select {
