@@ -125,16 +125,22 @@ type doorHandler struct {
 	holdCtx chan context.Context
 }
 
+// ring sends 180 and hands the INVITE, and its handler's context, to
+// the test.
+func (h *doorHandler) ring(ctx context.Context, inv *Invite) {
+	inv.Ring()
+	select {
+	case h.holdCtx <- ctx:
+	default:
+	}
+	h.ringing <- inv
+}
+
 func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 	if inv.Target == "linger" {
 		// Rings, then stays until its context ends (or 10 s): whatever
 		// ends that context has to do so while the handler still runs.
-		inv.Ring()
-		select {
-		case h.holdCtx <- ctx:
-		default:
-		}
-		h.ringing <- inv
+		h.ring(ctx, inv)
 		select {
 		case <-ctx.Done():
 		case <-time.After(10 * time.Second):
@@ -142,12 +148,7 @@ func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 		return
 	}
 	if inv.Target == "hold" {
-		inv.Ring()
-		select {
-		case h.holdCtx <- ctx:
-		default:
-		}
-		h.ringing <- inv
+		h.ring(ctx, inv)
 		select {
 		case <-h.release:
 		case <-inv.Canceled():
