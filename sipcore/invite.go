@@ -146,8 +146,9 @@ func (h *cancelHook) fire(*sip.Request) {
 
 // ended is the transaction's termination callback. A transaction that
 // ends before parkd answered (a failed send of its provisional answer,
-// or an explicit Terminate) cancels the INVITE as a CANCEL would; one that ends as its 2xx leaves
-// (accepted.go) cancels nothing, and the handler goes on with the call.
+// or an explicit Terminate) cancels the INVITE as a CANCEL would; one
+// that ends as its 2xx leaves (accepted.go) cancels nothing, and the
+// handler goes on with the call.
 // A callback, not a goroutine per INVITE waiting on the transaction's
 // Done: at 1,000 calls a second those were 2,000 goroutines a second in
 // the run queue an INVITE waits in (docs/PERFORMANCE.md, nineteenth
