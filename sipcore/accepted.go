@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -37,14 +36,6 @@ type answeredInvites = expiringSet[uint64, uint64]
 // 64*T1, some 12 MB. Past it the oldest are forgotten early, and a copy
 // of one of them would be served as a new call.
 const maxAnsweredInvites = 1 << 17
-
-// sipgoAcceptedOff sets sipgo's Timer L to zero, once: it is a package
-// variable of sipgo, read when an INVITE transaction sends its 2xx.
-var sipgoAcceptedOff sync.Once
-
-func turnOffSipgoAccepted() {
-	sipgoAcceptedOff.Do(func() { sip.Timer_L = 0 })
-}
 
 // answeredKeys names the INVITE transaction req belongs to: an INVITE,
 // its retransmissions, and a CANCEL of it share Call-ID, From tag, CSeq

@@ -163,8 +163,6 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 		return nil, fmt.Errorf("sipcore: %w", err)
 	}
 	ep.handlers = newHandlerPool()
-	turnOffSipgoTrying()
-	turnOffSipgoAccepted()
 	ep.routes()
 	if err := ep.listen(); err != nil {
 		ep.closeListeners()

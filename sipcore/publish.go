@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/parkd/parkd/sipcore/presence"
 )
 
@@ -330,8 +329,3 @@ func hostOf(addr string) string {
 // nothing else; like Asterisk and Kamailio, parkd sends it anyway and lets
 // IP fragment it.
 const maxUDPMessage = 65000
-
-func init() {
-	// sipgo refuses UDP writes within 200 bytes of this "MTU".
-	sip.UDPMTUSize = maxUDPMessage + 200
-}

@@ -15,19 +15,11 @@ import (
 // (a 486 resent as 100, a 200's Accepted state left early), and a
 // retransmitted INVITE stops it for good, so a slow answer's caller never
 // gets a 100 and cannot CANCEL (§9.1). parkd turns sipgo's timer off
-// (NewEndpoint) and sends the 100 under a lock every response takes.
+// (sipgo_globals.go) and sends the 100 under a lock every response takes.
 
 // DefaultTryingAfter is how long after its arrival an INVITE on time may
 // go unanswered before parkd sends 100 Trying.
 const DefaultTryingAfter = 200 * time.Millisecond
-
-// sipgoTryingOff sets sipgo's own 100 Trying timer out of reach, once: it
-// is a package variable of sipgo, read by every INVITE transaction.
-var sipgoTryingOff sync.Once
-
-func turnOffSipgoTrying() {
-	sipgoTryingOff.Do(func() { sip.Timer_1xx = 24 * time.Hour })
-}
 
 // tryingAfter is DefaultTryingAfter, or a test's shorter delay.
 func (ep *Endpoint) tryingAfter() time.Duration {

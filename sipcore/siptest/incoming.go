@@ -12,7 +12,8 @@ import (
 // Incoming is a call ringing at the phone: a new INVITE (one without a To
 // tag) that the test answers, rejects or lets the caller cancel. Until it
 // is answered or rejected, sipgo's server transaction stays open: it sends
-// 100 Trying by itself after 200 ms, and 487 when a CANCEL arrives.
+// 487 when a CANCEL arrives, and 100 Trying by itself after 200 ms unless
+// the process imports sipcore, which turns that sipgo timer off.
 type Incoming struct {
 	p        *Phone
 	req      *sip.Request
@@ -205,8 +206,8 @@ func (in *Incoming) Answer(ctx context.Context) (*Call, error) {
 	}
 	in.finish()
 	// The 200 is resent through the transport, as RFC 6026 has the TU do:
-	// the transaction may be gone already (parkd sets sipgo's Timer L to
-	// zero, and a test runs parkd and its phones in one process).
+	// the transaction may be gone already (sipcore sets sipgo's Timer L
+	// to zero, and a test runs parkd and its phones in one process).
 	return c, c.awaitAck(ctx, func() { in.p.server.WriteResponse(res) })
 }
 
