@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -246,4 +248,44 @@ func idsOf(rows []HistoryRow) []int64 {
 		ids = append(ids, r.ID)
 	}
 	return ids
+}
+
+// On a one-core parkd a batch of history rows is milliseconds of CPU, and
+// every INVITE that arrives meanwhile waits for the P: the batch lets
+// other goroutines run as it goes. With one P, a goroutine that yields in
+// a loop gets a turn only when the batch yields (or blocks).
+func TestAppendHistoryLetsOtherGoroutinesRun(t *testing.T) {
+	s := openTest(t)
+	rows := make([]HistoryRow, 20*yieldEvery)
+	for i := range rows {
+		rows[i] = HistoryRow{Lot: "main", Slot: fmt.Sprint(701 + i%3), CallID: fmt.Sprintf("call-%d@pbx", i), Outcome: "parked"}
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var turns atomic.Int64
+	stop := make(chan struct{})
+	spun := make(chan struct{})
+	go func() {
+		defer close(spun)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				turns.Add(1)
+				runtime.Gosched()
+			}
+		}
+	}()
+	runtime.Gosched() // the spinner is running
+	before := turns.Load()
+	err := s.AppendHistory(context.Background(), rows...)
+	during := turns.Load() - before
+	close(stop)
+	<-spun
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(rows) / yieldEvery / 2); during < want {
+		t.Errorf("another goroutine ran %d times during a batch of %d rows, want at least %d (a yield every %d rows)", during, len(rows), want, yieldEvery)
+	}
 }
