@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parkd/parkd/internal/kstamp"
 )
 
 // generator places park-then-retrieve pairs and answers parkd's requests.
@@ -44,6 +46,12 @@ func (g *generator) listen(n int) error {
 		}
 		conn.SetReadBuffer(8 << 20)
 		conn.SetWriteBuffer(8 << 20)
+		// An answer's latency ends when the kernel queued it for this
+		// socket, not when this process, busy with RTP on its one core,
+		// got round to reading it.
+		if err := kstamp.Enable(conn); err != nil {
+			return err
+		}
 		s := &sipSocket{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(), to: g.target}
 		g.sockets = append(g.sockets, s)
 		go g.read(s)
@@ -53,8 +61,9 @@ func (g *generator) listen(n int) error {
 
 func (g *generator) read(s *sipSocket) {
 	buf := make([]byte, 65536)
+	oob := make([]byte, kstamp.OOBSize)
 	for {
-		n, _, err := s.conn.ReadFromUDPAddrPort(buf)
+		n, _, arrived, err := kstamp.Read(s.conn, buf, oob)
 		if err != nil {
 			return
 		}
@@ -72,7 +81,7 @@ func (g *generator) read(s *sipSocket) {
 		case m.request:
 			s.send(okResponse(m)) // a late BYE, OPTIONS, NOTIFY: answered, nothing else
 		case known:
-			v.(*leg).onResponse(m, raw)
+			v.(*leg).onResponse(m, raw, arrived)
 		}
 	}
 }
@@ -133,31 +142,37 @@ func randomToken() string {
 
 // stats are the run's counters and latency samples.
 type stats struct {
-	mu              sync.Mutex
-	park, retrieve  []time.Duration
-	samples         []sample // every answer, for -samples
-	failures        map[string]int
-	ok, failed      int
-	retransmissions atomic.Uint64
-	unavailable     atomic.Uint64 // 503s
-	unparsed        atomic.Uint64
+	mu             sync.Mutex
+	park, retrieve []time.Duration // INVITE sent to the 200's arrival
+	// parkRead, retrieveRead: INVITE sent to the 200 read and parsed, which
+	// adds this process's own delays.
+	parkRead, retrieveRead []time.Duration
+	samples                []sample // every answer, for -samples
+	failures               map[string]int
+	ok, failed             int
+	retransmissions        atomic.Uint64
+	unavailable            atomic.Uint64 // 503s
+	unparsed               atomic.Uint64
 }
 
 // sample is one INVITE's answer: when it was sent and how long the 200
 // took, so that slow answers can be placed in time (do they cluster?).
 type sample struct {
-	sent    time.Time
-	role    string
-	latency time.Duration
+	sent          time.Time
+	role          string
+	latency, read time.Duration
 }
 
-func (s *stats) latency(role string, sent time.Time, d time.Duration) {
+// latency records an answer: sent to arrived is the daemon's latency (the
+// kernel stamps the arrival), sent to read is the generator's view.
+func (s *stats) latency(role string, sent, arrived, read time.Time) {
+	d, r := arrived.Sub(sent), read.Sub(sent)
 	s.mu.Lock()
-	s.samples = append(s.samples, sample{sent, role, d})
+	s.samples = append(s.samples, sample{sent, role, d, r})
 	if role == "park" {
-		s.park = append(s.park, d)
+		s.park, s.parkRead = append(s.park, d), append(s.parkRead, r)
 	} else {
-		s.retrieve = append(s.retrieve, d)
+		s.retrieve, s.retrieveRead = append(s.retrieve, d), append(s.retrieveRead, r)
 	}
 	s.mu.Unlock()
 }

@@ -116,8 +116,9 @@ func (l *leg) stopRetransLocked() {
 	}
 }
 
-// onResponse handles a response to the leg's INVITE or BYE.
-func (l *leg) onResponse(m message, raw []byte) {
+// onResponse handles a response to the leg's INVITE or BYE, which arrived
+// at the socket at arrived.
+func (l *leg) onResponse(m message, raw []byte, arrived time.Time) {
 	l.mu.Lock()
 	switch {
 	case m.method == "INVITE" && m.status < 200:
@@ -133,7 +134,7 @@ func (l *leg) onResponse(m message, raw []byte) {
 		l.answered = true
 		l.stopRetransLocked()
 		l.giveUp.Stop()
-		l.g.stats.latency(l.role, l.sentAt, time.Since(l.sentAt))
+		l.g.stats.latency(l.role, l.sentAt, arrived, time.Now())
 		ip, port, ok := sdpAudio(body(raw))
 		if !ok {
 			l.mu.Unlock()

@@ -40,10 +40,16 @@ type report struct {
 	Failures        map[string]int `json:"failures,omitempty"`
 	Unavailable     uint64         `json:"responses_503"`
 	Retransmissions uint64         `json:"retransmissions"`
-	Park            percentiles    `json:"park_invite_200"`
-	Retrieve        percentiles    `json:"retrieve_invite_200"`
-	DaemonCPUPct    float64        `json:"daemon_cpu_pct,omitempty"`
-	DaemonCPUPerMs  float64        `json:"daemon_cpu_ms_per_pair,omitempty"`
+	// INVITE sent to the 200's arrival at the socket (a kernel stamp):
+	// the daemon's latency.
+	Park     percentiles `json:"park_invite_200"`
+	Retrieve percentiles `json:"retrieve_invite_200"`
+	// INVITE sent to the 200 read: the above plus the generator's own
+	// delays, when its core is busy sending RTP.
+	ParkRead       percentiles `json:"park_invite_200_as_read"`
+	RetrieveRead   percentiles `json:"retrieve_invite_200_as_read"`
+	DaemonCPUPct   float64     `json:"daemon_cpu_pct,omitempty"`
+	DaemonCPUPerMs float64     `json:"daemon_cpu_ms_per_pair,omitempty"`
 }
 
 func main() {
@@ -61,7 +67,7 @@ func main() {
 	pid := flag.Int("pid", 0, "the daemon's pid, to report its CPU")
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write the generator's CPU profile here")
-	samplesOut := flag.String("samples", "", "write every answer here: ms since the start it was sent at, role, INVITE→200 ms")
+	samplesOut := flag.String("samples", "", "write every answer here: ms since the start it was sent at, role, INVITE→200 ms (arrival), and as read")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -115,6 +121,7 @@ func main() {
 		Pairs: int(g.started.Load()), Completed: g.stats.ok, Failed: g.stats.failed, Failures: g.stats.failures,
 		Unavailable: g.stats.unavailable.Load(), Retransmissions: g.stats.retransmissions.Load(),
 		Park: summarize(g.stats.park), Retrieve: summarize(g.stats.retrieve),
+		ParkRead: summarize(g.stats.parkRead), RetrieveRead: summarize(g.stats.retrieveRead),
 	}
 	samples := g.stats.samples
 	g.stats.mu.Unlock()
@@ -151,6 +158,8 @@ func print(r report) {
 		fmt.Printf("%s INVITE→200: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%d answered)\n",
 			p.name, p.p.P50, p.p.P90, p.p.P99, p.p.Max, p.p.Count)
 	}
+	fmt.Printf("  as the generator read them: park p99 %.2f ms, max %.2f ms; retrieve p99 %.2f ms, max %.2f ms\n",
+		r.ParkRead.P99, r.ParkRead.Max, r.RetrieveRead.P99, r.RetrieveRead.Max)
 	if r.DaemonCPUPct > 0 {
 		fmt.Printf("daemon CPU: %.1f %% of a core while starting pairs, %.3f ms per pair\n", r.DaemonCPUPct, r.DaemonCPUPerMs)
 	}
@@ -172,7 +181,8 @@ func fail(err error) {
 func writeSamples(path string, start time.Time, samples []sample) error {
 	var b strings.Builder
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%.3f %s %.3f\n", float64(s.sent.Sub(start).Microseconds())/1000, s.role, float64(s.latency.Microseconds())/1000)
+		fmt.Fprintf(&b, "%.3f %s %.3f %.3f\n", float64(s.sent.Sub(start).Microseconds())/1000, s.role,
+			float64(s.latency.Microseconds())/1000, float64(s.read.Microseconds())/1000)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
