@@ -23,7 +23,20 @@ func newWakeFD() wakeFD {
 	if err != nil {
 		return wakeFD{fd: -1}
 	}
-	return wakeFD{fd: fd, file: os.NewFile(uintptr(fd), "tick-wake")}
+	return wakeFDOf(fd)
+}
+
+// wakeFDOf registers the timerfd fd with the runtime's poller, or closes
+// it and returns the zero wakeFD when that failed: os.NewFile says
+// nothing then, and every tick would arm and disarm a timer that wakes
+// nobody. Only a registered file takes a deadline.
+func wakeFDOf(fd int) wakeFD {
+	f := os.NewFile(uintptr(fd), "tick-wake")
+	if f.SetDeadline(time.Time{}) != nil {
+		f.Close()
+		return wakeFD{fd: -1}
+	}
+	return wakeFD{fd: fd, file: f}
 }
 
 // arm sets it to expire once, d from now (d > 0).

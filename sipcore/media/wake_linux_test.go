@@ -43,6 +43,27 @@ func newWakeFDOrSkip(tb testing.TB) wakeFD {
 	return w
 }
 
+// A timerfd the runtime's poller could not take (here: a blocking one,
+// which os.NewFile leaves out of the poller without a word) would wake
+// nobody: the tick gets no kernel timer rather than one it pays for on
+// every tick.
+func TestWakeFDOutsideThePollerIsNotUsed(t *testing.T) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC)
+	if err != nil {
+		t.Skip("no timerfd here")
+	}
+	w := wakeFDOf(fd)
+	if w.file != nil {
+		w.close()
+		t.Fatal("a blocking timerfd, outside the runtime's poller, was kept as the tick's wake-up")
+	}
+	if ok := newWakeFDOrSkip(t); ok.file == nil {
+		t.Fatal("a non-blocking timerfd was refused")
+	} else {
+		ok.close()
+	}
+}
+
 // The tick relies on three things of the kernel timer: it expires when
 // armed, arming it again makes it unexpired (so each expiry is a new
 // edge for the runtime's edge-triggered poller, though nobody reads it),
