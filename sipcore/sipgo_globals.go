@@ -18,7 +18,8 @@ func init() {
 	// out of reach.
 	sip.Timer_1xx = 24 * time.Hour
 	// parkd keeps the Accepted state itself (accepted.go): a 2xx ends
-	// sipgo's transaction as it leaves.
+	// sipgo's transaction as it leaves. (sip.SetTimers would set it
+	// back to 64*T1: nothing in parkd calls it.)
 	sip.Timer_L = 0
 	// sipgo refuses UDP writes within 200 bytes of this "MTU"; parkd
 	// sends NOTIFYs up to maxUDPMessage over UDP (publish.go).

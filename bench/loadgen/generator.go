@@ -166,7 +166,11 @@ type sample struct {
 // latency records an answer: sent to arrived is the daemon's latency (the
 // kernel stamps the arrival), sent to read is the generator's view.
 func (s *stats) latency(role string, sent, arrived, read time.Time) {
-	d, r := arrived.Sub(sent), read.Sub(sent)
+	// sent and read carry the monotonic clock; a kernel stamp is wall
+	// time only, so it enters as the short gap before the read, where a
+	// clock step can do the least harm.
+	r := read.Sub(sent)
+	d := min(max(r-read.Sub(arrived), 0), r)
 	s.mu.Lock()
 	s.samples = append(s.samples, sample{sent, role, d, r})
 	if role == "park" {

@@ -27,7 +27,7 @@ func newWakeFD() wakeFD {
 }
 
 // wakeFDOf registers the timerfd fd with the runtime's poller, or closes
-// it and returns the zero wakeFD when that failed: os.NewFile says
+// it and returns a wakeFD that does nothing when that failed: os.NewFile says
 // nothing then, and every tick would arm and disarm a timer that wakes
 // nobody. Only a registered file takes a deadline.
 func wakeFDOf(fd int) wakeFD {

@@ -57,7 +57,8 @@ func TestWakeFDOutsideThePollerIsNotUsed(t *testing.T) {
 		w.close()
 		t.Fatal("a blocking timerfd, outside the runtime's poller, was kept as the tick's wake-up")
 	}
-	if ok := newWakeFDOrSkip(t); ok.file == nil {
+	// This kernel has timerfds: the tick's own must be taken.
+	if ok := newWakeFD(); ok.file == nil {
 		t.Fatal("a non-blocking timerfd was refused")
 	} else {
 		ok.close()
