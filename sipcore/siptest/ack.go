@@ -1,8 +1,10 @@
 package siptest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -46,6 +48,19 @@ func (c *Call) ackedLocked() chan struct{} {
 
 func (c *Call) ackReceived(req *sip.Request) {
 	c.mu.Lock()
+	if c.p.Transport != "udp" {
+		// sniffAcks and sipgo may both hand over an ACK; a reliable
+		// transport carries no copies of it.
+		key := ackKey(req)
+		if c.ackKeys[key] {
+			c.mu.Unlock()
+			return
+		}
+		if c.ackKeys == nil {
+			c.ackKeys = map[string]bool{}
+		}
+		c.ackKeys[key] = true
+	}
 	c.acks = append(c.acks, req)
 	first := len(c.acks) == 1
 	acked := c.ackedLocked()
@@ -114,4 +129,69 @@ func (c *Call) Acks() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.acks)
+}
+
+// ackKey names an ACK: its top Via branch and CSeq number.
+func ackKey(req *sip.Request) string {
+	key := ""
+	if via := req.Via(); via != nil {
+		key, _ = via.Params.Get("branch")
+	}
+	if cseq := req.CSeq(); cseq != nil {
+		key += " " + strconv.FormatUint(uint64(cseq.SeqNo), 10)
+	}
+	return key
+}
+
+// sniffAcks hands the phone's calls the ACKs in a read from a TCP
+// connection, before sipgo parses it. sipgo gives an ACK to a 2xx (which
+// matches no transaction) a server transaction of its own, and looks up
+// the connection it came on for that: when the far end has closed it
+// meanwhile (parkd at shutdown, right after its ACK and BYE), sipgo dials
+// back, is refused, and drops the ACK, which a phone would have read.
+// The read is taken apart by Content-Length from its start (one that
+// starts inside a body is left to sipgo alone); an ACK found whole is
+// handed over, and sipgo's copy of it, if any, is then ignored.
+func (p *Phone) sniffAcks(data []byte) {
+	for rest := data; len(rest) > 0; {
+		n := messageLength(rest)
+		if n == 0 {
+			return // not all here: sipgo reads the rest
+		}
+		if bytes.HasPrefix(rest, []byte("ACK ")) {
+			if msg, err := sip.ParseMessage(append([]byte(nil), rest[:n]...)); err == nil {
+				if req, ok := msg.(*sip.Request); ok && req.IsAck() {
+					p.onAck(req, nil)
+				}
+			}
+		}
+		rest = rest[n:]
+	}
+}
+
+// messageLength is the length of the SIP message data starts with, by its
+// Content-Length (0 when absent), or 0 when data does not hold all of it.
+func messageLength(data []byte) int {
+	end := bytes.Index(data, []byte("\r\n\r\n"))
+	if end < 0 {
+		return 0
+	}
+	body := 0
+	for _, line := range bytes.Split(data[:end], []byte("\r\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		if name = bytes.TrimSpace(name); bytes.EqualFold(name, []byte("Content-Length")) || bytes.EqualFold(name, []byte("l")) {
+			n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
+			if err != nil || n < 0 {
+				return 0
+			}
+			body = n
+		}
+	}
+	if end+4+body > len(data) {
+		return 0
+	}
+	return end + 4 + body
 }

@@ -44,9 +44,10 @@ type Call struct {
 	bye         chan *sip.Request
 	byeOnce     sync.Once
 	destination string
-	uas         *uasDialog     // set when the phone answered the call
-	acks        []*sip.Request // ACKs the phone received in the dialog
-	acked       chan struct{}  // closed by the first of them
+	uas         *uasDialog      // set when the phone answered the call
+	acks        []*sip.Request  // ACKs the phone received in the dialog
+	ackKeys     map[string]bool // their Via branches and CSeqs, over TCP
+	acked       chan struct{}   // closed by the first of them
 
 	referNotifies referNotifies // NOTIFYs of the REFERs the phone sent, see refer.go
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -54,7 +55,10 @@ func (in *Incoming) claim(req *sip.Request) *lateAnswer {
 // answer that INVITE through its transaction, so sipgo then finds it
 // answered: the CANCEL gets 200 and no 487 follows. Over TCP a read may
 // hold part of a message only; onCancel catches what this misses.
-func (p *Phone) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+func (p *Phone) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+	if !strings.EqualFold(info.Transport, "udp") {
+		p.sniffAcks(data)
+	}
 	if in := p.inbox.armedFor(data); in != nil {
 		var req *sip.Request
 		if msg, err := sip.ParseMessage(append([]byte(nil), data...)); err == nil {
