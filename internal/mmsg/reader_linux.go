@@ -22,6 +22,7 @@ import (
 // Like the batch writer it keeps the P: the socket is non-blocking, and
 // an empty queue waits in Go's poller. Not safe for concurrent use.
 type Reader struct {
+	conn  *net.UDPConn
 	rc    syscall.RawConn
 	hdrs  []mmsghdr
 	iovs  []unix.Iovec
@@ -35,6 +36,7 @@ type Reader struct {
 	// allocated per call.
 	recv  func(fd uintptr) bool
 	errno syscall.Errno
+	late  lateWake
 }
 
 // NewReader reads conn batch datagrams at a time, each of at most size
@@ -46,6 +48,7 @@ func NewReader(conn *net.UDPConn, batch, size int) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{
+		conn:  conn,
 		rc:    rc,
 		hdrs:  make([]mmsghdr, batch),
 		iovs:  make([]unix.Iovec, batch),
@@ -96,14 +99,38 @@ func (r *Reader) fill() error {
 		h.hdr.SetControllen(kstamp.OOBSize)
 	}
 	r.got, r.next, r.errno = 0, 0, 0
-	err := r.rc.Read(r.recv)
-	switch {
-	case err != nil:
-		return err
-	case r.errno != 0:
-		return os.NewSyscallError("recvmmsg", r.errno)
+	for {
+		r.late.beforeWait(r.conn)
+		err := r.rc.Read(r.recv)
+		if r.late.woke(err) {
+			continue
+		}
+		switch {
+		case err != nil:
+			return err
+		case r.errno != 0:
+			return os.NewSyscallError("recvmmsg", r.errno)
+		}
+		r.noteRead()
+		return nil
 	}
-	return nil
+}
+
+// SetLateWake makes a reader that has read late wait with a deadline of
+// every (late_wake.go); 0, the default, waits on Go's poller alone.
+func (r *Reader) SetLateWake(every time.Duration) { r.late.every = every }
+
+// noteRead tells the late wake when the batch just read began to arrive.
+func (r *Reader) noteRead() {
+	if r.late.every == 0 || r.got == 0 {
+		return
+	}
+	now := time.Now()
+	oldest := now
+	if at, ok := kstamp.FromControl(r.oob[:r.hdrs[0].hdr.Controllen]); ok {
+		oldest = at
+	}
+	r.late.noteRead(oldest, now)
 }
 
 // recvmmsg is the system call, for the socket's RawConn.Read.

@@ -15,6 +15,7 @@ import (
 type Reader struct {
 	conn *net.UDPConn
 	oob  []byte
+	late lateWake
 }
 
 // NewReader reads conn; batch and size are for Linux's recvmmsg.
@@ -24,5 +25,19 @@ func NewReader(conn *net.UDPConn, batch, size int) (*Reader, error) {
 
 // Read reads the next datagram into b.
 func (r *Reader) Read(b []byte) (n int, from netip.AddrPort, at time.Time, err error) {
-	return kstamp.Read(r.conn, b, r.oob)
+	for {
+		r.late.beforeWait(r.conn)
+		n, from, at, err = kstamp.Read(r.conn, b, r.oob)
+		if r.late.woke(err) {
+			continue
+		}
+		if err == nil {
+			r.late.noteRead(at, time.Now())
+		}
+		return n, from, at, err
+	}
 }
+
+// SetLateWake makes a reader that has read late wait with a deadline of
+// every (late_wake.go); 0, the default, waits on Go's poller alone.
+func (r *Reader) SetLateWake(every time.Duration) { r.late.every = every }
