@@ -180,3 +180,25 @@ func TestUnconnectedMusicIsSentWithDontFragment(t *testing.T) {
 	}
 	t.Fatal("no music datagram seen on the wire")
 }
+
+// Moving a socket to a poller when its call is bridged, and back to the
+// quiet sweep, allocates nothing once the sets have grown: it happens
+// twice for every retrieved call.
+func TestBridgingASocketAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates, and sync.Pool drops what it is given")
+	}
+	s := openSession(t, newTestAllocator(t))
+	s.Start(0, nil) // read by the quiet sweep
+	toggle := func() {
+		for _, on := range []bool{true, false} {
+			if err := s.sock.setRelaying(on); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	toggle() // the sets grow once
+	if n := testing.AllocsPerRun(100, toggle); n != 0 {
+		t.Errorf("%v allocations to move a socket to a poller and back", n)
+	}
+}
