@@ -1,13 +1,11 @@
 package mmsg
 
 import (
-	"errors"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
-
-	"github.com/parkd/parkd/internal/kstamp"
 )
 
 // deadlines records what lateWake sets on the socket.
@@ -18,42 +16,51 @@ func (d *deadlines) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// The deadline is set only after a late read and only while the hold
-// lasts; it is cleared once, when the hold ends; and only its own
-// deadline is taken as a wake.
+// A late read keeps the deadline for lateHold when the deadline's wakes
+// have mostly found input, for a trial when they have not shown either
+// way, and not at all when they have mostly found nothing; a prompt read
+// never sets it. It is cleared once, when the hold ends.
 func TestLateWakeArmsOnlyAfterALateRead(t *testing.T) {
 	const every = time.Millisecond
-	now := time.Now()
+	const trial = trialWakes * every
 	tests := []struct {
-		name        string
-		every       time.Duration
-		age         time.Duration // of the oldest datagram read, when read
-		past        bool          // the hold has ended since
-		wasArmed    bool
-		wantSet     int  // deadlines set before the next wait
-		wantCleared bool // the one set is the zero time
+		name             string
+		every            time.Duration
+		age              time.Duration // of the oldest datagram read, when read
+		needed, needless uint32        // deadline wakes counted before the read
+		holdEnded        bool          // the hold has ended since the read
+		wasArmed         bool
+		wantHold         time.Duration // how long the read keeps the deadline
+		wantCleared      bool          // the deadline is cleared before the next wait
 	}{
 		{name: "off", every: 0, age: time.Second},
 		{name: "prompt read", every: every, age: every/2 - time.Microsecond},
-		{name: "late read", every: every, age: every / 2, wantSet: 1},
-		{name: "very late read", every: every, age: 20 * time.Millisecond, wantSet: 1},
-		{name: "hold ended", every: every, age: every, past: true, wasArmed: true, wantSet: 1, wantCleared: true},
-		{name: "hold ended, already cleared", every: every, age: every, past: true},
+		{name: "late read, nothing known: a trial", every: every, age: every / 2, wantHold: trial},
+		{name: "very late read, a tie: a trial", every: every, age: 20 * time.Millisecond, needed: 3, needless: 3, wantHold: trial},
+		{name: "late, wakes mostly needed", every: every, age: every, needed: 3, needless: 2, wantHold: lateHold},
+		{name: "late, wakes mostly needless", every: every, age: every, needed: 2, needless: 3},
+		{name: "hold ended", every: every, age: every, needed: 1, holdEnded: true, wasArmed: true, wantCleared: true},
+		{name: "hold ended, already cleared", every: every, age: every, needed: 1, holdEnded: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := lateWake{every: tc.every, armed: tc.wasArmed}
+			now := time.Now()
+			w := lateWake{every: tc.every, armed: tc.wasArmed, needed: tc.needed, needless: tc.needless, halveAt: now.Add(time.Hour)}
 			w.noteRead(now.Add(-tc.age), now)
-			if tc.past {
+			if got := w.until.Sub(now); !tc.holdEnded && (tc.wantHold == 0 && !w.until.IsZero() || tc.wantHold != 0 && got != tc.wantHold) {
+				t.Fatalf("the read keeps the deadline for %v, want %v", got, tc.wantHold)
+			}
+			if tc.holdEnded {
 				w.until = time.Now().Add(-time.Nanosecond)
 			}
 			var d deadlines
 			before := time.Now()
 			w.beforeWait(&d)
-			if len(d.set) != tc.wantSet {
-				t.Fatalf("deadlines set: %v, want %d", d.set, tc.wantSet)
+			wantSet := tc.wantHold != 0 || tc.wantCleared
+			if len(d.set) != map[bool]int{true: 1}[wantSet] {
+				t.Fatalf("deadlines set: %v, want one: %v", d.set, wantSet)
 			}
-			if tc.wantSet == 0 {
+			if !wantSet {
 				return
 			}
 			switch got := d.set[0]; {
@@ -66,6 +73,66 @@ func TestLateWakeArmsOnlyAfterALateRead(t *testing.T) {
 				t.Errorf("armed %v after setting %v", w.armed, d.set[0])
 			}
 		})
+	}
+}
+
+// A deadline wake counts as needed when the look after it finds input, and
+// as needless when it finds none and nothing else is runnable; other
+// looks count nothing; the counts halve once per lateHold, so an old
+// verdict fades.
+func TestLateWakeCountsWhatEachWakeFound(t *testing.T) {
+	now := time.Now()
+	w := lateWake{every: time.Millisecond, armed: true, halveAt: now.Add(lateHold)}
+	wake := func() {
+		if !w.woke(os.ErrDeadlineExceeded) {
+			t.Fatal("the deadline was not taken as a wake")
+		}
+	}
+	w.noteEmpty() // a look not after a wake
+	w.noteRead(now, now)
+	if w.needed != 0 || w.needless != 0 {
+		t.Fatalf("needed %d, needless %d after looks that no wake preceded", w.needed, w.needless)
+	}
+	for range 3 {
+		wake()
+		w.noteEmpty()
+	}
+	wake()
+	w.noteRead(now, now)
+	if w.needed != 1 || w.needless != 3 {
+		t.Fatalf("needed %d, needless %d, want 1 and 3", w.needed, w.needless)
+	}
+	w.noteRead(now.Add(-time.Second), now) // late, but the wakes were mostly needless
+	if now.Before(w.until) {
+		t.Fatal("a late read set the deadline although most wakes found nothing")
+	}
+	w.needed = 4
+	w.noteRead(now.Add(-time.Second), now) // late, and the wakes were mostly needed
+	if !now.Before(w.until) {
+		t.Fatal("a late read did not set the deadline although most wakes found input")
+	}
+	for range 2 {
+		wake()
+		w.noteEmpty()
+	}
+	if !w.until.IsZero() {
+		t.Fatal("the hold went on after the needless wakes came to outnumber the needed")
+	}
+	w.needed, w.needless = 1, 3
+	w.othersRunnable = func() bool { return true }
+	wake()
+	w.noteEmpty() // found nothing, but the P was busy: the wake cost little
+	if w.needless != 3 {
+		t.Fatalf("needless %d after an empty wake on a busy P, want it still 3", w.needless)
+	}
+	w.othersRunnable = func() bool { return false }
+	later := now.Add(lateHold)
+	w.noteRead(later, later)
+	if w.needed != 0 || w.needless != 1 {
+		t.Fatalf("after a hold: needed %d, needless %d, want 0 and 1", w.needed, w.needless)
+	}
+	if w.wakes != 7 {
+		t.Errorf("wakes %d, want 7", w.wakes)
 	}
 }
 
@@ -95,80 +162,15 @@ func TestLateWakeTakesOnlyItsOwnDeadline(t *testing.T) {
 	}
 }
 
-// On a real socket: a reader that has read a datagram late wakes on its
-// deadline while it waits, and returns the next datagram all the same;
-// once the hold has ended it waits on Go's poller alone; and it still
-// ends with net.ErrClosed when the socket closes. (Whether a read is late
-// is TestLateWakeArmsOnlyAfterALateRead's: on a shared machine even a
-// read at rest can be.)
-func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
-	conn := listenLoopback(t, "udp4", "127.0.0.1")
-	kstamp.Enable(conn)
-	r, err := NewReader(conn, 4, 64)
-	if err != nil {
-		t.Fatal(err)
+// The runtime reports a goroutine waiting for the P: here one just
+// started, which waits until the test goroutine blocks.
+func TestSchedRunnableSeesAWaitingGoroutine(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	othersRunnable := schedRunnable()
+	ran := make(chan struct{})
+	go close(ran)
+	if !othersRunnable() {
+		t.Error("a started goroutine that has not run yet is not reported runnable")
 	}
-	r.SetLateWake(time.Millisecond)
-	send := func(m string, after time.Duration) {
-		time.AfterFunc(after, func() { conn.WriteTo([]byte(m), conn.LocalAddr()) })
-	}
-	read := func(want string) {
-		t.Helper()
-		b := make([]byte, 64)
-		n, _, _, err := r.Read(b)
-		if err != nil || string(b[:n]) != want {
-			t.Fatalf("read %q, %v; want %q", b[:n], err, want)
-		}
-	}
-
-	// The kernel turns arrival stamps on a moment after the first socket
-	// asks (a deferred static key); until then a datagram is stamped
-	// when it is read, and no read looks late.
-	for try := 0; ; try++ {
-		if try == 100 {
-			t.Skip("the kernel does not stamp datagrams on arrival")
-		}
-		if _, err := conn.WriteTo([]byte("late"), conn.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(5 * time.Millisecond)
-		b := make([]byte, 64)
-		n, _, at, err := r.Read(b)
-		if err != nil || string(b[:n]) != "late" {
-			t.Fatalf("read %q, %v; want %q", b[:n], err, "late")
-		}
-		if time.Since(at) >= 5*time.Millisecond {
-			break
-		}
-	}
-	send("after a wait once late", 50*time.Millisecond)
-	read("after a wait once late")
-	if r.late.wakes < 2 {
-		t.Fatalf("%d deadline wakes in a 50 ms wait after a late read, want several", r.late.wakes)
-	}
-
-	r.late.until = time.Now().Add(-time.Nanosecond) // the hold has ended
-	woken := r.late.wakes
-	send("after a wait once the hold ended", 50*time.Millisecond)
-	read("after a wait once the hold ended")
-	if r.late.wakes != woken {
-		t.Fatalf("%d deadline wakes in a wait after the hold ended, want none", r.late.wakes-woken)
-	}
-
-	r.late.until = time.Now().Add(time.Hour)
-	done := make(chan error, 1)
-	go func() {
-		_, _, _, err := r.Read(make([]byte, 64))
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	conn.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Errorf("read ended with %v, want net.ErrClosed", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("the read did not end when the socket closed")
-	}
+	<-ran
 }

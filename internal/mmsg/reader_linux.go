@@ -118,7 +118,9 @@ func (r *Reader) fill() error {
 
 // SetLateWake makes a reader that has read late wait with a deadline of
 // every (late_wake.go); 0, the default, waits on Go's poller alone.
-func (r *Reader) SetLateWake(every time.Duration) { r.late.every = every }
+func (r *Reader) SetLateWake(every time.Duration) {
+	r.late.every, r.late.othersRunnable = every, schedRunnable()
+}
 
 // noteRead tells the late wake when the batch just read began to arrive.
 func (r *Reader) noteRead() {
@@ -137,6 +139,9 @@ func (r *Reader) noteRead() {
 func (r *Reader) recvmmsg(fd uintptr) bool {
 	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN || e == unix.EINTR {
+		if e == unix.EAGAIN {
+			r.late.noteEmpty()
+		}
 		return false // wait in Go's poller for input
 	}
 	if e != 0 {

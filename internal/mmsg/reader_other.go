@@ -15,7 +15,6 @@ import (
 type Reader struct {
 	conn *net.UDPConn
 	oob  []byte
-	late lateWake
 }
 
 // NewReader reads conn; batch and size are for Linux's recvmmsg.
@@ -25,19 +24,11 @@ func NewReader(conn *net.UDPConn, batch, size int) (*Reader, error) {
 
 // Read reads the next datagram into b.
 func (r *Reader) Read(b []byte) (n int, from netip.AddrPort, at time.Time, err error) {
-	for {
-		r.late.beforeWait(r.conn)
-		n, from, at, err = kstamp.Read(r.conn, b, r.oob)
-		if r.late.woke(err) {
-			continue
-		}
-		if err == nil {
-			r.late.noteRead(at, time.Now())
-		}
-		return n, from, at, err
-	}
+	return kstamp.Read(r.conn, b, r.oob)
 }
 
-// SetLateWake makes a reader that has read late wait with a deadline of
-// every (late_wake.go); 0, the default, waits on Go's poller alone.
-func (r *Reader) SetLateWake(every time.Duration) { r.late.every = every }
+// SetLateWake does nothing here: telling a deadline wake that found input
+// from one that found none (late_wake.go) needs the non-blocking read
+// that Linux's recvmmsg makes, and parkd is measured and run under load
+// on Linux.
+func (r *Reader) SetLateWake(time.Duration) {}
