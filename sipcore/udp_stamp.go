@@ -53,8 +53,9 @@ const readBatch = 16
 // while parkd's core is busy (mmsg's late_wake.go): without it, at 1,000
 // pairs a second, an INVITE's p99 from arrival to being read was
 // 14–18 ms. A millisecond is a tenth of the p99 parkd aims at from
-// INVITE to 200, and a thousand timer wakes a second when nothing
-// arrives cost about what a few dozen requests do.
+// INVITE to 200. The socket's read deadline is the reader's: nothing else
+// may set it (stampedConn embeds the *net.UDPConn, and with it
+// SetReadDeadline; neither parkd nor sipgo's UDP transport calls it).
 const readLateWake = time.Millisecond
 
 // newStampedConn asks the kernel to stamp c's datagrams; where it cannot,

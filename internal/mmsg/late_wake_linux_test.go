@@ -3,18 +3,20 @@ package mmsg
 import (
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parkd/parkd/internal/kstamp"
 )
 
-// On a real socket: a reader that has read a datagram late wakes on its
-// deadline while it waits, stops, and returns
-// the next datagram all the same; once the hold has ended it waits on
-// Go's poller alone; and it still ends with net.ErrClosed when the socket
-// closes. (Whether a read is late is TestLateWakeArmsOnlyAfterALateRead's:
-// on a shared machine even a read at rest can be.)
+// On a real socket, after a late read: a wait ends on the deadline and
+// the look after it finds the datagram (a needed wake); once the hold has
+// ended the reader waits on Go's poller alone; a wake that finds nothing
+// with nothing else to run ends the hold; and a read waiting with the
+// deadline set still ends with net.ErrClosed when the socket closes.
+// Each datagram is sent from the wake itself or after the hold is gone,
+// so no step depends on which of two timers fires first.
 func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
 	conn := listenLoopback(t, "udp4", "127.0.0.1")
 	kstamp.Enable(conn)
@@ -23,8 +25,10 @@ func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.SetLateWake(time.Millisecond)
-	send := func(m string, after time.Duration) {
-		time.AfterFunc(after, func() { conn.WriteTo([]byte(m), conn.LocalAddr()) })
+	send := func(m string) {
+		if _, err := conn.WriteTo([]byte(m), conn.LocalAddr()); err != nil {
+			t.Error(err)
+		}
 	}
 	read := func(want string) {
 		t.Helper()
@@ -34,6 +38,8 @@ func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
 			t.Fatalf("read %q, %v; want %q", b[:n], err, want)
 		}
 	}
+	busy := func() bool { return true }
+	idle := func() bool { return false }
 
 	// The kernel turns arrival stamps on a moment after the first socket
 	// asks (a deferred static key); until then a datagram is stamped
@@ -42,9 +48,7 @@ func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
 		if try == 100 {
 			t.Skip("the kernel does not stamp datagrams on arrival")
 		}
-		if _, err := conn.WriteTo([]byte("late"), conn.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
+		send("late")
 		time.Sleep(5 * time.Millisecond)
 		b := make([]byte, 64)
 		n, _, at, err := r.Read(b)
@@ -55,24 +59,43 @@ func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
 			break
 		}
 	}
-	send("after a wait once late", 50*time.Millisecond)
-	read("after a wait once late")
-	// The trial's first wake finds nothing with nothing else to run, which
-	// ends it (the deadline already set may fire once more); were the P
-	// busy at each wake, the trial would run its course.
-	if r.late.wakes < 1 || r.late.wakes > trialWakes+1 {
-		t.Fatalf("%d deadline wakes in a 50 ms wait after a late read, want 1 to %d", r.late.wakes, trialWakes+1)
+	if !time.Now().Before(r.late.until) {
+		t.Fatal("a late read did not set the deadline")
+	}
+
+	r.late.until = time.Now().Add(time.Hour) // no trial's end in this step
+	r.late.othersRunnable = busy
+	var once sync.Once
+	r.late.onWake = func() { once.Do(func() { send("sent at the first wake") }) }
+	read("sent at the first wake")
+	if r.late.wakes == 0 || r.late.needed == 0 {
+		t.Fatalf("%d wakes, %d needed: the wait did not end on the deadline", r.late.wakes, r.late.needed)
 	}
 
 	r.late.until = time.Now().Add(-time.Nanosecond) // the hold has ended
 	woken := r.late.wakes
-	send("after a wait once the hold ended", 50*time.Millisecond)
-	read("after a wait once the hold ended")
+	time.AfterFunc(50*time.Millisecond, func() { send("after the hold ended") })
+	read("after the hold ended")
 	if r.late.wakes != woken {
 		t.Fatalf("%d deadline wakes in a wait after the hold ended, want none", r.late.wakes-woken)
 	}
 
+	r.late.until, r.late.needed, r.late.needless = time.Now().Add(time.Hour), 0, 0
+	r.late.othersRunnable = idle
+	woken = r.late.wakes
+	once = sync.Once{}
+	r.late.onWake = func() {
+		once.Do(func() { time.AfterFunc(50*time.Millisecond, func() { send("after a needless wake") }) })
+	}
+	read("after a needless wake")
+	// The needless wake ended the hold; the deadline set before it may
+	// still fire once. Kept, the hold would have woken some 50 times.
+	if !r.late.until.IsZero() || r.late.wakes-woken > 2 {
+		t.Fatalf("hold until %v after %d wakes that found nothing on an idle P, want it ended after the first", r.late.until, r.late.wakes-woken)
+	}
+
 	r.late.until = time.Now().Add(time.Hour)
+	r.late.othersRunnable, r.late.onWake = busy, nil
 	done := make(chan error, 1)
 	go func() {
 		_, _, _, err := r.Read(make([]byte, 64))

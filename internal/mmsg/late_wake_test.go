@@ -83,56 +83,63 @@ func TestLateWakeArmsOnlyAfterALateRead(t *testing.T) {
 func TestLateWakeCountsWhatEachWakeFound(t *testing.T) {
 	now := time.Now()
 	w := lateWake{every: time.Millisecond, armed: true, halveAt: now.Add(lateHold)}
+	hold := func() { w.until = time.Now().Add(time.Hour) }
 	wake := func() {
+		t.Helper()
 		if !w.woke(os.ErrDeadlineExceeded) {
 			t.Fatal("the deadline was not taken as a wake")
 		}
 	}
-	w.noteEmpty() // a look not after a wake
+	counts := func(needed, needless uint32) {
+		t.Helper()
+		if w.needed != needed || w.needless != needless {
+			t.Fatalf("needed %d, needless %d; want %d and %d", w.needed, w.needless, needed, needless)
+		}
+	}
+	hold()
+	w.noteEmpty() // looks that no wake preceded
 	w.noteRead(now, now)
-	if w.needed != 0 || w.needless != 0 {
-		t.Fatalf("needed %d, needless %d after looks that no wake preceded", w.needed, w.needless)
-	}
-	for range 3 {
-		wake()
-		w.noteEmpty()
-	}
+	counts(0, 0)
+
 	wake()
 	w.noteRead(now, now)
-	if w.needed != 1 || w.needless != 3 {
-		t.Fatalf("needed %d, needless %d, want 1 and 3", w.needed, w.needless)
+	counts(1, 0)
+	wake()
+	w.noteEmpty() // the hold holds: 1 needed against 1 needless
+	counts(1, 1)
+	if w.until.IsZero() {
+		t.Fatal("the hold ended on a tie")
 	}
+	wake()
+	w.noteEmpty()
+	counts(1, 2)
+	if !w.until.IsZero() {
+		t.Fatal("the hold went on after the needless wakes came to outnumber the needed")
+	}
+	wake() // the deadline set before the hold ended
+	w.noteEmpty()
+	counts(1, 2)
+
 	w.noteRead(now.Add(-time.Second), now) // late, but the wakes were mostly needless
 	if now.Before(w.until) {
 		t.Fatal("a late read set the deadline although most wakes found nothing")
 	}
-	w.needed = 4
-	w.noteRead(now.Add(-time.Second), now) // late, and the wakes were mostly needed
-	if !now.Before(w.until) {
-		t.Fatal("a late read did not set the deadline although most wakes found input")
-	}
-	for range 2 {
-		wake()
-		w.noteEmpty()
-	}
-	if !w.until.IsZero() {
-		t.Fatal("the hold went on after the needless wakes came to outnumber the needed")
-	}
-	w.needed, w.needless = 1, 3
+	hold()
 	w.othersRunnable = func() bool { return true }
 	wake()
 	w.noteEmpty() // found nothing, but the P was busy: the wake cost little
-	if w.needless != 3 {
-		t.Fatalf("needless %d after an empty wake on a busy P, want it still 3", w.needless)
-	}
+	counts(1, 2)
 	w.othersRunnable = func() bool { return false }
+
 	later := now.Add(lateHold)
 	w.noteRead(later, later)
-	if w.needed != 0 || w.needless != 1 {
-		t.Fatalf("after a hold: needed %d, needless %d, want 0 and 1", w.needed, w.needless)
-	}
-	if w.wakes != 7 {
-		t.Errorf("wakes %d, want 7", w.wakes)
+	counts(0, 1)
+	w.needed, w.needless = 1000, 1000
+	hours := later.Add(3 * time.Hour)
+	w.noteRead(hours, hours)
+	counts(0, 0)
+	if w.wakes != 5 {
+		t.Errorf("wakes %d, want 5", w.wakes)
 	}
 }
 
@@ -167,6 +174,7 @@ func TestLateWakeTakesOnlyItsOwnDeadline(t *testing.T) {
 func TestSchedRunnableSeesAWaitingGoroutine(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	othersRunnable := schedRunnable()
+	othersRunnable() // the first read sets runtime/metrics up, and allocates
 	ran := make(chan struct{})
 	go close(ran)
 	if !othersRunnable() {

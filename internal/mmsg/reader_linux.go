@@ -117,7 +117,9 @@ func (r *Reader) fill() error {
 }
 
 // SetLateWake makes a reader that has read late wait with a deadline of
-// every (late_wake.go); 0, the default, waits on Go's poller alone.
+// every (late_wake.go); 0, the default, waits on Go's poller alone. Call
+// it before the first Read; the socket's read deadline is the reader's
+// from then on.
 func (r *Reader) SetLateWake(every time.Duration) {
 	r.late.every, r.late.othersRunnable = every, schedRunnable()
 }
