@@ -29,15 +29,16 @@ import (
 // the input over the moment the thread runs again, and a deadline only
 // wakes the thread from its sleep when nothing came (two daemons sharing
 // a core at 250 pairs a second each paid 11 % more CPU per pair for it).
-// So the deadline's wakes are counted: one that finds input was needed;
-// one that finds none while nothing else is runnable was needless, as it
-// woke an idle thread; one that finds none on a busy P cost a goroutine
-// switch and says nothing (input comes in bursts, and the deadline is
-// for the next one). A late read keeps the deadline for lateHold while
-// the needed wakes outnumber the needless over the last few seconds; for
-// a trial of trialWakes wakes, which the counts learn from, when neither
-// does; and not at all while the needless outnumber the needed, which
-// also ends a hold at once.
+// So the deadline's wakes are counted: one that finds input was needed,
+// as is a late read while other goroutines wait for the P (the poller was
+// not asked); one that finds none while nothing else is runnable was
+// needless, as it woke an idle thread; one that finds none on a busy P
+// cost a goroutine switch and says nothing (input comes in bursts, and
+// the deadline is for the next one). A late read keeps the deadline for
+// lateHold while the needed wakes outnumber the needless over the last
+// few seconds; for a trial of trialWakes wakes, which the counts learn
+// from, when neither does; and not at all while the needless outnumber
+// the needed, which also ends a hold at once.
 
 // lateHold is how long after the last late read the reader keeps its
 // deadline, and how often the wake counts are halved. Reads the deadline
@@ -45,6 +46,10 @@ import (
 // as soon as it had been cured; a second is far longer than a lull in a
 // busy minute and far shorter than one in a quiet hour.
 const lateHold = time.Second
+
+// maxWakeCount caps both counts, so that a busy hour's verdict gives way
+// to a few dozen needless wakes rather than to thousands.
+const maxWakeCount = 64
 
 // trialWakes is how many deadlines a trial lasts: enough for a busy
 // reader's wakes to show that they find input, few enough that an idle
@@ -80,16 +85,21 @@ func (w *lateWake) noteRead(oldest, now time.Time) {
 	if w.every == 0 {
 		return
 	}
-	if w.woken {
-		w.woken = false
-		w.needed++
-	}
 	if !now.Before(w.halveAt) {
 		// Once per lateHold gone by, also when no read came for hours.
 		halvings := min(32, 1+now.Sub(w.halveAt)/lateHold)
 		w.needed, w.needless, w.halveAt = w.needed>>halvings, w.needless>>halvings, now.Add(lateHold)
 	}
-	if now.Sub(oldest) < w.every/2 {
+	late := now.Sub(oldest) >= w.every/2
+	// A wake that found input was needed; so was one that did not come,
+	// if the read is late while others wait for the P: Go's poller was not
+	// asked.
+	needed := w.woken || late && w.othersRunnable != nil && w.othersRunnable()
+	w.woken = false
+	if needed {
+		w.needed = min(w.needed+1, maxWakeCount)
+	}
+	if !late {
 		return
 	}
 	switch trial := now.Add(trialWakes * w.every); {
@@ -111,7 +121,7 @@ func (w *lateWake) noteEmpty() {
 	if w.othersRunnable != nil && w.othersRunnable() {
 		return
 	}
-	if w.needless++; w.needless > w.needed {
+	if w.needless = min(w.needless+1, maxWakeCount); w.needless > w.needed {
 		w.until = time.Time{}
 	}
 }

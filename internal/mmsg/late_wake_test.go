@@ -30,6 +30,7 @@ func TestLateWakeArmsOnlyAfterALateRead(t *testing.T) {
 		needed, needless uint32        // deadline wakes counted before the read
 		holdEnded        bool          // the hold has ended since the read
 		wasArmed         bool
+		busy             bool          // other goroutines wait for the P at the read
 		wantHold         time.Duration // how long the read keeps the deadline
 		wantCleared      bool          // the deadline is cleared before the next wait
 	}{
@@ -39,6 +40,9 @@ func TestLateWakeArmsOnlyAfterALateRead(t *testing.T) {
 		{name: "very late read, a tie: a trial", every: every, age: 20 * time.Millisecond, needed: 3, needless: 3, wantHold: trial},
 		{name: "late, wakes mostly needed", every: every, age: every, needed: 3, needless: 2, wantHold: lateHold},
 		{name: "late, wakes mostly needless", every: every, age: every, needed: 2, needless: 3},
+		{name: "late on a busy P: needed, a hold", every: every, age: every, busy: true, wantHold: lateHold},
+		{name: "late on a busy P after a needless majority", every: every, age: every, needed: 1, needless: 3, busy: true},
+		{name: "prompt on a busy P", every: every, age: every/2 - time.Microsecond, busy: true},
 		{name: "hold ended", every: every, age: every, needed: 1, holdEnded: true, wasArmed: true, wantCleared: true},
 		{name: "hold ended, already cleared", every: every, age: every, needed: 1, holdEnded: true},
 	}
@@ -46,6 +50,7 @@ func TestLateWakeArmsOnlyAfterALateRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Now()
 			w := lateWake{every: tc.every, armed: tc.wasArmed, needed: tc.needed, needless: tc.needless, halveAt: now.Add(time.Hour)}
+			w.othersRunnable = func() bool { return tc.busy }
 			w.noteRead(now.Add(-tc.age), now)
 			if got := w.until.Sub(now); !tc.holdEnded && (tc.wantHold == 0 && !w.until.IsZero() || tc.wantHold != 0 && got != tc.wantHold) {
 				t.Fatalf("the read keeps the deadline for %v, want %v", got, tc.wantHold)
@@ -131,6 +136,13 @@ func TestLateWakeCountsWhatEachWakeFound(t *testing.T) {
 	counts(1, 2)
 	w.othersRunnable = func() bool { return false }
 
+	for range 2 * maxWakeCount {
+		wake()
+		w.noteRead(now, now)
+	}
+	counts(maxWakeCount, 2)
+	w.needed, w.needless = 1, 2
+
 	later := now.Add(lateHold)
 	w.noteRead(later, later)
 	counts(0, 1)
@@ -138,8 +150,8 @@ func TestLateWakeCountsWhatEachWakeFound(t *testing.T) {
 	hours := later.Add(3 * time.Hour)
 	w.noteRead(hours, hours)
 	counts(0, 0)
-	if w.wakes != 5 {
-		t.Errorf("wakes %d, want 5", w.wakes)
+	if want := uint64(5 + 2*maxWakeCount); w.wakes != want {
+		t.Errorf("wakes %d, want %d", w.wakes, want)
 	}
 }
 
