@@ -1,8 +1,10 @@
 package mmsg
 
 import (
+	"errors"
 	"net"
 	"testing"
+	"time"
 )
 
 // loopbacks are the two families the writer and reader serve.
@@ -18,4 +20,26 @@ func listenLoopback(t *testing.T, network, host string) *net.UDPConn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// closingEndsRead closes conn while r waits in a Read, and wants that
+// Read to end with net.ErrClosed, which sipgo's read loop takes as the
+// end.
+func closingEndsRead(t *testing.T, conn *net.UDPConn, r *Reader) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := r.Read(make([]byte, 64))
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	conn.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("read ended with %v, want net.ErrClosed", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the read did not end when the socket closed")
+	}
 }

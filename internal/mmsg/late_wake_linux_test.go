@@ -1,8 +1,6 @@
 package mmsg
 
 import (
-	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -96,19 +94,5 @@ func TestReaderWakesOnItsDeadlineAfterReadingLate(t *testing.T) {
 
 	r.late.until = time.Now().Add(time.Hour)
 	r.late.othersRunnable, r.late.onWake = busy, nil
-	done := make(chan error, 1)
-	go func() {
-		_, _, _, err := r.Read(make([]byte, 64))
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	conn.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Errorf("read ended with %v, want net.ErrClosed", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("the read did not end when the socket closed")
-	}
+	closingEndsRead(t, conn, r)
 }

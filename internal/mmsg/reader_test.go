@@ -1,7 +1,6 @@
 package mmsg
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -85,19 +84,5 @@ func TestReaderEndsWhenTheSocketCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, _, _, err := r.Read(make([]byte, 64))
-		done <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
-	conn.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Errorf("read ended with %v, want net.ErrClosed", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("the read did not end when the socket closed")
-	}
+	closingEndsRead(t, conn, r)
 }
