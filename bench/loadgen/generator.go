@@ -21,13 +21,16 @@ type generator struct {
 	head     time.Duration
 	hold     time.Duration
 	timeout  time.Duration
-	sockets  []*sipSocket
-	calls    sync.Map // Call-ID → *leg
-	rtp      rtpPool
-	stats    stats
-	pending  sync.WaitGroup
-	started  atomic.Int64
-	sequence atomic.Uint64
+	// timeEvery: both calls of every timeEvery'th pair time the audio
+	// relayed to them (0: none).
+	timeEvery uint64
+	sockets   []*sipSocket
+	calls     sync.Map // Call-ID → *leg
+	rtp       rtpPool
+	stats     stats
+	pending   sync.WaitGroup
+	started   atomic.Int64
+	sequence  atomic.Uint64
 }
 
 // pair is one parked call and one retrieve.
@@ -92,9 +95,10 @@ func (g *generator) startPair() {
 	p := &pair{g: g, left: 2}
 	g.pending.Add(1)
 	g.started.Add(1)
+	timed := g.timeEvery > 0 && i%g.timeEvery == 0
 	mk := func(role, target string) *leg {
 		l := &leg{g: g, pair: p, role: role, target: target, sock: g.sockets[int(i)%len(g.sockets)],
-			callID: randomToken() + "@loadgen", tag: randomToken()}
+			callID: randomToken() + "@loadgen", tag: randomToken(), timed: timed}
 		g.calls.Store(l.callID, l)
 		return l
 	}
@@ -147,7 +151,8 @@ type stats struct {
 	// parkRead, retrieveRead: INVITE sent to the 200 read and parsed, which
 	// adds this process's own delays.
 	parkRead, retrieveRead []time.Duration
-	samples                []sample // every answer, for -samples
+	relayed                []time.Duration // a stamped packet's send to its arrival at the peer, through parkd
+	samples                []sample        // every answer, for -samples
 	failures               map[string]int
 	ok, failed             int
 	retransmissions        atomic.Uint64
@@ -181,6 +186,12 @@ func (s *stats) latency(role string, sent, arrived, read time.Time) {
 	s.mu.Unlock()
 }
 
+func (s *stats) relay(d time.Duration) {
+	s.mu.Lock()
+	s.relayed = append(s.relayed, d)
+	s.mu.Unlock()
+}
+
 func (s *stats) pairDone(failure string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,7 +206,7 @@ func (s *stats) pairDone(failure string) {
 	s.failures[failure]++
 }
 
-// percentiles are INVITE→200 latencies in milliseconds.
+// percentiles are latencies in milliseconds.
 type percentiles struct {
 	Count int     `json:"count"`
 	P50   float64 `json:"p50_ms"`

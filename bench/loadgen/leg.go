@@ -28,6 +28,7 @@ type leg struct {
 	sock   *sipSocket
 	callID string
 	tag    string
+	timed  bool // its relayed audio is timed (openSampled)
 
 	mu        sync.Mutex
 	state     legState
@@ -68,7 +69,11 @@ func (l *leg) toHeader() string {
 
 // start sends the INVITE with an SDP offer for the leg's RTP socket.
 func (l *leg) start() {
-	rtp, err := l.g.rtp.open()
+	open := l.g.rtp.open
+	if l.timed {
+		open = l.g.rtp.openSampled
+	}
+	rtp, err := open()
 	if err != nil {
 		l.finish("no RTP socket: " + err.Error())
 		return

@@ -1,9 +1,11 @@
 // Command loadgen is a lean SIP load generator for parkd: park-then-
 // retrieve pairs over UDP at a set rate, every call sending RTP at 50
-// packets/s as phones do, with INVITE→200 latency percentiles and, given
-// the daemon's pid, the daemon's CPU per call. sipp cannot offer 1,000
-// pairs/s with media beside the daemon on two cores; this can, pinned to
-// its own core (bench/loadgen.sh does the pinning):
+// packets/s as phones do, with INVITE→200 latency percentiles, the delay
+// of the audio parkd relays between the two calls of every tenth pair
+// (each packet carries its send time), and, given the daemon's pid, the
+// daemon's CPU per call. sipp cannot offer 1,000 pairs/s with media
+// beside the daemon on two cores; this can, pinned to its own core
+// (bench/loadgen.sh does the pinning):
 //
 //	go run ./bench/loadgen -target 127.0.0.1:5060 -rate 1000 -d 20s -pid $(pidof parkd)
 //
@@ -46,8 +48,12 @@ type report struct {
 	Retrieve percentiles `json:"retrieve_invite_200"`
 	// INVITE sent to the 200 read: the above plus the generator's own
 	// delays, when its core is busy sending RTP.
-	ParkRead       percentiles `json:"park_invite_200_as_read"`
-	RetrieveRead   percentiles `json:"retrieve_invite_200_as_read"`
+	ParkRead     percentiles `json:"park_invite_200_as_read"`
+	RetrieveRead percentiles `json:"retrieve_invite_200_as_read"`
+	// A sampled call's packet, sent to its arrival at the other call
+	// through parkd's relay (a kernel stamp): what the talkers hear as
+	// delay.
+	RelayDelay     percentiles `json:"relay_delay"`
 	DaemonCPUPct   float64     `json:"daemon_cpu_pct,omitempty"`
 	DaemonCPUPerMs float64     `json:"daemon_cpu_ms_per_pair,omitempty"`
 }
@@ -68,6 +74,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the report to this file")
 	profile := flag.String("cpuprofile", "", "write the generator's CPU profile here")
 	samplesOut := flag.String("samples", "", "write every answer here: ms since the start it was sent at, role, INVITE→200 ms (arrival), and as read")
+	timeEvery := flag.Uint64("time-relay-every", 10, "time the audio relayed to both calls of every Nth pair (0: none)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -82,7 +89,8 @@ func main() {
 	if err != nil {
 		fail(fmt.Errorf("-target: %w", err))
 	}
-	g := &generator{target: to, park: *park, retrieve: *retrieve, head: *head, hold: *hold, timeout: *timeout}
+	g := &generator{target: to, park: *park, retrieve: *retrieve, head: *head, hold: *hold, timeout: *timeout, timeEvery: *timeEvery}
+	g.rtp.relayed = g.stats.relay
 	if err := g.listen(*sockets); err != nil {
 		fail(err)
 	}
@@ -122,6 +130,7 @@ func main() {
 		Unavailable: g.stats.unavailable.Load(), Retransmissions: g.stats.retransmissions.Load(),
 		Park: summarize(g.stats.park), Retrieve: summarize(g.stats.retrieve),
 		ParkRead: summarize(g.stats.parkRead), RetrieveRead: summarize(g.stats.retrieveRead),
+		RelayDelay: summarize(g.stats.relayed),
 	}
 	samples := g.stats.samples
 	g.stats.mu.Unlock()
@@ -160,6 +169,10 @@ func print(r report) {
 	}
 	fmt.Printf("  as the generator read them: park p99 %.2f ms, max %.2f ms; retrieve p99 %.2f ms, max %.2f ms\n",
 		r.ParkRead.P99, r.ParkRead.Max, r.RetrieveRead.P99, r.RetrieveRead.Max)
+	if d := r.RelayDelay; d.Count > 0 {
+		fmt.Printf("relayed RTP, sent to heard: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%d packets)\n",
+			d.P50, d.P90, d.P99, d.Max, d.Count)
+	}
 	if r.DaemonCPUPct > 0 {
 		fmt.Printf("daemon CPU: %.1f %% of a core while starting pairs, %.3f ms per pair\n", r.DaemonCPUPct, r.DaemonCPUPerMs)
 	}

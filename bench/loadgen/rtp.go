@@ -1,35 +1,97 @@
 package main
 
 import (
+	"encoding/binary"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/parkd/parkd/internal/kstamp"
 )
 
 // rtpPool sends every answered call's audio as a phone does: 50 packets/s
 // of 160-byte PCMU from the call's own socket, to where the SDP answer
 // said. One goroutine writes them all, connected sockets and write(2), so
-// the generator's cost per packet is near the kernel's. Nothing is read:
-// what parkd sends back is dropped by the kernel once a socket's buffer
-// fills, as it costs a phone nothing either.
+// the generator's cost per packet is near the kernel's. What parkd sends
+// back is read only on sampled calls (openSampled), to time the relay;
+// elsewhere the kernel drops it once a socket's buffer fills, as it costs
+// a phone nothing either.
 type rtpPool struct {
 	mu       sync.Mutex
 	active   []*rtpStream
-	toClose  []int // closed by run between ticks, so a send never hits a reused fd
+	toClose  []*rtpStream // closed by run between ticks, so a send never hits a reused fd
 	snapshot []*rtpStream
+	// relayed records the delay of each stamped packet a sampled call
+	// heard from its peer through parkd.
+	relayed func(time.Duration)
 }
 
 type rtpStream struct {
 	pool    *rtpPool
 	fd      int
+	conn    *net.UDPConn // a sampled stream's socket, read for relayed packets; nil otherwise
 	port    int
 	idx     int // in pool.active, -1 when not sending
 	seq     uint16
 	ts      uint32
 	stopped atomic.Bool
+}
+
+// stampMagic opens the payload of every packet the generator sends,
+// followed by the wall-clock time it was sent (Unix nanoseconds, 8
+// bytes): a sampled call that hears it has its relay delay.
+var stampMagic = [4]byte{'L', 'G', 't', 's'}
+
+const stampAt = 12 // the payload, after the 12-byte RTP header
+
+// openSampled is open for a call whose relayed audio is timed: its socket
+// stamps each arrival in the kernel, and a goroutine reads it until close.
+func (p *rtpPool) openSampled() (*rtpStream, error) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	if err := kstamp.Enable(conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s := &rtpStream{pool: p, conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port, idx: -1}
+	raw.Control(func(fd uintptr) { s.fd = int(fd) })
+	go s.readRelayed()
+	return s, nil
+}
+
+// readRelayed times each stamped packet from the peer, by the kernel's
+// arrival stamp, so this process's own delays do not count.
+func (s *rtpStream) readRelayed() {
+	buf := make([]byte, 2048)
+	oob := make([]byte, kstamp.OOBSize)
+	for {
+		n, _, arrived, err := kstamp.Read(s.conn, buf, oob)
+		if err != nil {
+			return
+		}
+		if sent, ok := stampOf(buf[:n]); ok && !arrived.IsZero() && s.pool.relayed != nil {
+			s.pool.relayed(arrived.Sub(sent))
+		}
+	}
+}
+
+// stampOf is the send time a generator's packet carries.
+func stampOf(pkt []byte) (time.Time, bool) {
+	if len(pkt) < stampAt+12 || [4]byte(pkt[stampAt:stampAt+4]) != stampMagic {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(pkt[stampAt+4:]))), true
 }
 
 func (p *rtpPool) open() (*rtpStream, error) {
@@ -80,7 +142,7 @@ func (s *rtpStream) stopSending() {
 func (s *rtpStream) close() {
 	s.stopSending()
 	s.pool.mu.Lock()
-	s.pool.toClose = append(s.pool.toClose, s.fd)
+	s.pool.toClose = append(s.pool.toClose, s)
 	s.pool.mu.Unlock()
 }
 
@@ -95,6 +157,7 @@ func (p *rtpPool) run(stop <-chan struct{}, send bool) {
 	for i := 12; i < len(pkt); i++ {
 		pkt[i] = 0xff // µ-law silence
 	}
+	copy(pkt[stampAt:], stampMagic[:])
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -118,6 +181,7 @@ func (p *rtpPool) run(stop <-chan struct{}, send bool) {
 			pkt[2], pkt[3] = byte(s.seq>>8), byte(s.seq)
 			pkt[4], pkt[5], pkt[6], pkt[7] = byte(s.ts>>24), byte(s.ts>>16), byte(s.ts>>8), byte(s.ts)
 			pkt[8], pkt[9], pkt[10], pkt[11] = byte(s.fd>>24), byte(s.fd>>16), byte(s.fd>>8), byte(s.fd) // SSRC
+			binary.BigEndian.PutUint64(pkt[stampAt+4:], uint64(time.Now().UnixNano()))
 			unix.Write(s.fd, pkt[:])
 		}
 		clear(p.snapshot)
@@ -125,8 +189,12 @@ func (p *rtpPool) run(stop <-chan struct{}, send bool) {
 		closing := p.toClose
 		p.toClose = nil
 		p.mu.Unlock()
-		for _, fd := range closing {
-			unix.Close(fd)
+		for _, s := range closing {
+			if s.conn != nil {
+				s.conn.Close() // and its reader returns
+			} else {
+				unix.Close(s.fd)
+			}
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/binary"
+	"net"
 	"testing"
 	"time"
 
@@ -36,5 +38,70 @@ func TestClosedStreamsLetTheirSocketsGo(t *testing.T) {
 			}
 		}
 		close(stop)
+	}
+}
+
+func stamped(sent time.Time) []byte {
+	pkt := make([]byte, 172)
+	pkt[0] = 0x80
+	copy(pkt[stampAt:], stampMagic[:])
+	binary.BigEndian.PutUint64(pkt[stampAt+4:], uint64(sent.UnixNano()))
+	return pkt
+}
+
+func TestStampOf(t *testing.T) {
+	sent := time.Unix(1765000000, 123456789)
+	moh := make([]byte, 172) // parkd's music: no stamp
+	moh[0] = 0x80
+	for _, tc := range []struct {
+		name string
+		pkt  []byte
+		ok   bool
+	}{
+		{"the generator's packet", stamped(sent), true},
+		{"music on hold", moh, false},
+		{"too short for a stamp", stamped(sent)[:stampAt+8], false},
+		{"empty", nil, false},
+	} {
+		got, ok := stampOf(tc.pkt)
+		if ok != tc.ok || ok && !got.Equal(sent) {
+			t.Errorf("%s: stampOf = %v, %v; want %v, %v", tc.name, got, ok, sent, tc.ok)
+		}
+	}
+}
+
+// A sampled call's socket times what reaches it by the stamp inside:
+// the delay it records is the packet's age when the kernel queued it.
+func TestSampledStreamTimesWhatItHears(t *testing.T) {
+	delays := make(chan time.Duration, 4)
+	p := rtpPool{relayed: func(d time.Duration) { delays <- d }}
+	stop := make(chan struct{})
+	defer close(stop)
+	go p.run(stop, false)
+	s, err := p.openSampled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.port}
+	peer.WriteToUDP(make([]byte, 172), to) // unstamped (music): not timed
+	peer.WriteToUDP(stamped(time.Now().Add(-40*time.Millisecond)), to)
+	select {
+	case d := <-delays:
+		if d < 40*time.Millisecond || d > 2*time.Second {
+			t.Fatalf("recorded %v for a packet sent 40 ms before it arrived", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("nothing recorded for a stamped packet")
+	}
+	select {
+	case d := <-delays:
+		t.Fatalf("a second delay (%v) recorded: the unstamped packet was timed", d)
+	case <-time.After(50 * time.Millisecond):
 	}
 }
