@@ -88,7 +88,7 @@ func scenarios() []scenario {
 		},
 		{
 			name:   "setup-loadgen",
-			target: "1,000 park-then-retrieve pairs/s with RTP from every call, no failed call, INVITE→200 p99 < 10 ms; parkd and the generator each pinned to a core",
+			target: "1,000 park-then-retrieve pairs/s with RTP from every call, no failed call, INVITE→200 p99 < 10 ms; parkd and the generator each pinned to a core; relay_delay is the audio relayed between the calls of every tenth pair, sent to heard",
 			command: func(scale string) ([]string, []string) {
 				return []string{"RATE=" + pick(scale, "200", "1000"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
 					[]string{"bench/loadgen.sh"}
