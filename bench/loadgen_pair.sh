@@ -124,6 +124,8 @@ for r in $(seq "$rounds"); do
 	per() { sed -n 's/.* \([0-9.]*\) ms per pair.*/\1/p' "$dir/loadgen-$1.txt"; }
 	failed() { sed -n 's/.* \([0-9]*\) failed.*/\1/p' "$dir/loadgen-$1.txt"; }
 	p99() { sed -n 's/^park INVITE→200:.*p99 \([0-9.]* ms\).*/\1/p' "$dir/loadgen-$1.txt"; }
+	# the relayed audio's p99, when callers send RTP
+	audio() { sed -n 's/^relayed RTP.*p99 \([0-9.]* ms\).*/, audio p99 \1/p' "$dir/loadgen-$1.txt"; }
 	a=$(per A) b=$(per B)
 	if [[ -z $a || -z $b || $(failed A) != 0 || $(failed B) != 0 ]]; then
 		say "round $r: not counted (A: ${a:-?} ms, $(failed A) failed; B: ${b:-?} ms, $(failed B) failed; $dir)"
@@ -132,8 +134,8 @@ for r in $(seq "$rounds"); do
 	ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
 	ratios+=("$ratio")
 	rows+=("{\"round\": $r, \"a_ms_per_pair\": $a, \"b_ms_per_pair\": $b, \"ratio\": $ratio}")
-	printf '%s  round %d: A %s ms per pair (park p99 %s), B %s ms (p99 %s): B/A %s\n' \
-		"$(date +%H:%M:%S)" "$r" "$a" "$(p99 A)" "$b" "$(p99 B)" "$ratio"
+	printf '%s  round %d: A %s ms per pair (park p99 %s%s), B %s ms (p99 %s%s): B/A %s\n' \
+		"$(date +%H:%M:%S)" "$r" "$a" "$(p99 A)" "$(audio A)" "$b" "$(p99 B)" "$(audio B)" "$ratio"
 done
 trap - EXIT
 ((${#ratios[@]} > 0)) || die "no round counted"
