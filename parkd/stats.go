@@ -1,6 +1,8 @@
 package parkd
 
 import (
+	"time"
+
 	"github.com/parkd/parkd/sipcore"
 	"github.com/parkd/parkd/sipcore/media"
 )
@@ -15,6 +17,10 @@ type Stats struct {
 	// RTPRejected counts datagrams dropped because their source may not
 	// send to the call (rtp.latch): someone aiming RTP at parkd's ports.
 	RTPRejected uint64
+	// RTPRelayLag is how late the relay read a bridged call's packet, the
+	// worst of those sampled over about the last second (media.RelayLag):
+	// the delay parkd adds to what the callers hear.
+	RTPRelayLag time.Duration
 	// MOHListeners is the number of calls hearing music on hold now.
 	MOHListeners int
 	// SlotsInUse is, by lot name, how many slots hold a parked call; every
@@ -34,6 +40,7 @@ func (s *Server) Stats() Stats {
 	}
 	rtp := media.Totals()
 	st.RTPReceived, st.RTPSent, st.RTPRejected = rtp.Received, rtp.Sent, rtp.Rejected
+	st.RTPRelayLag = media.RelayLag()
 	if s.music.src.Load() != nil {
 		st.MOHListeners = s.music.source().Listeners()
 	}

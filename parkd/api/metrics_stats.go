@@ -18,6 +18,7 @@ type statsCollector struct {
 	sipShed, sipTransactions, sipPendingInvites          *prometheus.Desc
 	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
 	rtpReceived, rtpSent, rtpRejected, mohListeners      *prometheus.Desc
+	rtpRelayLag                                          *prometheus.Desc
 	slotsOccupied, queueCalls                            *prometheus.Desc
 	tcpOpen, tcpAcceptErrors, tcpRefused, tcpClosed      *prometheus.Desc
 }
@@ -59,6 +60,8 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 			"RTP packets sent over all calls (music on hold and relayed audio).", nil, nil),
 		rtpRejected: prometheus.NewDesc("parkd_rtp_rejected_packets_total",
 			"Packets dropped because their source may not send RTP to the call (rtp.latch); not counted as received.", nil, nil),
+		rtpRelayLag: prometheus.NewDesc("parkd_rtp_relay_lag_seconds",
+			"How long bridged calls' RTP waited in parkd's sockets before the relay read it: the worst of the packets sampled (ten a second per relay poller) over about the last second. It is the delay parkd adds to what the callers hear; above a few tens of milliseconds parkd is falling behind.", nil, nil),
 		mohListeners: prometheus.NewDesc("parkd_moh_listeners",
 			"Calls currently hearing music on hold.", nil, nil),
 		slotsOccupied: prometheus.NewDesc("parkd_slots_occupied",
@@ -82,7 +85,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.sipRequests, c.sipResponses, c.sipCalls, c.sipShed, c.sipTransactions, c.sipPendingInvites,
 		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
-		c.rtpReceived, c.rtpSent, c.rtpRejected, c.mohListeners,
+		c.rtpReceived, c.rtpSent, c.rtpRejected, c.rtpRelayLag, c.mohListeners,
 		c.slotsOccupied, c.queueCalls,
 		c.tcpOpen, c.tcpAcceptErrors, c.tcpRefused, c.tcpClosed,
 	} {
@@ -119,6 +122,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.rtpReceived, st.RTPReceived)
 	counter(c.rtpSent, st.RTPSent)
 	counter(c.rtpRejected, st.RTPRejected)
+	ch <- prometheus.MustNewConstMetric(c.rtpRelayLag, prometheus.GaugeValue, st.RTPRelayLag.Seconds())
 	gauge(c.mohListeners, st.MOHListeners)
 	for lot, n := range st.SlotsInUse {
 		gauge(c.slotsOccupied, n, lot)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
@@ -38,6 +39,7 @@ func fakeStats() parkd.Stats {
 		RTPReceived:  1000,
 		RTPSent:      2500,
 		RTPRejected:  3,
+		RTPRelayLag:  35 * time.Millisecond,
 		MOHListeners: 2,
 		SlotsInUse:   map[string]int{"main": 2, "sales": 0},
 		Queued:       map[string]int{"main": 1, "sales": 0},
@@ -70,6 +72,9 @@ parkd_rtp_packets_sent_total 2500
 # HELP parkd_rtp_rejected_packets_total Packets dropped because their source may not send RTP to the call (rtp.latch); not counted as received.
 # TYPE parkd_rtp_rejected_packets_total counter
 parkd_rtp_rejected_packets_total 3
+# HELP parkd_rtp_relay_lag_seconds How long bridged calls' RTP waited in parkd's sockets before the relay read it: the worst of the packets sampled (ten a second per relay poller) over about the last second. It is the delay parkd adds to what the callers hear; above a few tens of milliseconds parkd is falling behind.
+# TYPE parkd_rtp_relay_lag_seconds gauge
+parkd_rtp_relay_lag_seconds 0.035
 # HELP parkd_sip_calls Answered SIP call legs currently up.
 # TYPE parkd_sip_calls gauge
 parkd_sip_calls 4

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -52,6 +53,8 @@ type poller struct {
 	mu      sync.RWMutex
 	entries []pollEntry
 	free    []int32
+
+	lag lagProbe // run's goroutine only
 }
 
 // pollEntry is a watched session (its socket is s.sock).
@@ -211,8 +214,15 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, in *recvBat
 		}
 	}
 	p.mu.RUnlock()
+	now := time.Now()
+	sample := p.lag.due(now)
 	if len(ready) > 1 && in.usable() {
+		in.sampleNext = sample
 		in.readAll(ready)
+		if sample && !in.sampleNext {
+			p.lag.taken(now)
+		}
+		in.sampleNext = false
 		clear(ready)
 		return
 	}
@@ -222,7 +232,10 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, in *recvBat
 			if out.full() {
 				out.flush() // with no session's lock held: see sendFailed
 			}
-			s.sock.readOne(s, out.next(), out)
+			if s.sock.readOne(s, out.next(), out, sample) && sample {
+				p.lag.taken(now)
+				sample = false
+			}
 		}
 		ready[i] = pollEntry{}
 	}
@@ -266,11 +279,18 @@ func prefetchRelay(ready []pollEntry, i int) {
 // false when there was none. Errors are those a datagram socket reports
 // once (a peer's ICMP error on a connected socket) or a spurious wake-up
 // (EAGAIN): the next round reads on.
-// A packet relayed goes out with out's batch (nil: at once).
-func (u *udpSocket) readOne(s *Session, buf []byte, out *sendBatch) bool {
+// A packet relayed goes out with out's batch (nil: at once). With sample,
+// the datagram read is a sample of the relay's lag (relay_lag.go).
+func (u *udpSocket) readOne(s *Session, buf []byte, out *sendBatch, sample bool) bool {
 	u.readMu.Lock()
 	defer u.readMu.Unlock()
-	return u.readOneLocked(s, buf, out)
+	if !u.readOneLocked(s, buf, out) {
+		return false
+	}
+	if sample {
+		sampleLag(u.desc())
+	}
+	return true
 }
 
 // readOneLocked is readOne with readMu held.

@@ -167,7 +167,7 @@ func sweep(ready []quietMember, buf []byte) {
 	for range quietRounds {
 		kept := ready[:0]
 		for _, m := range ready {
-			if m.u.readOne(m.s, buf, nil) {
+			if m.u.readOne(m.s, buf, nil, false) {
 				kept = append(kept, m)
 			}
 		}

@@ -21,6 +21,10 @@ type recvBatch struct {
 	from  [sendBatchMax]unix.RawSockaddrAny
 	res   [sendBatchMax]int32
 	socks [sendBatchMax]*udpSocket // read this round, readMu held; nil: not read
+	// sampleNext: the next datagram read is a sample of the relay's lag
+	// (relay_lag.go); set by a poller, never by the quiet sweep, whose
+	// sockets wait by design.
+	sampleNext bool
 }
 
 // recvBatchReads counts the batches read, for tests to see the path taken.
@@ -86,6 +90,10 @@ func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 		if err == nil && in.res[j] >= 0 {
 			if in.res[j] > 0 {
 				e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out)
+				if in.sampleNext {
+					sampleLag(u.desc())
+					in.sampleNext = false
+				}
 			}
 			got = append(got, e) // j >= len(got): nothing unread is overwritten
 		}

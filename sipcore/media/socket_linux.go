@@ -75,6 +75,7 @@ func listenUDP(network string, laddr netip.AddrPort) (*udpSocket, error) {
 		unix.Close(fd)
 		return nil, &netError{op: "bind", addr: laddr, err: err}
 	}
+	stampReads(fd)
 	local := laddr
 	if laddr.Port() == 0 {
 		if got, err := unix.Getsockname(fd); err == nil {
