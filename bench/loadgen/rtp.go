@@ -80,7 +80,9 @@ func (s *rtpStream) readRelayed() {
 		if err != nil {
 			return
 		}
-		if sent, ok := stampOf(buf[:n]); ok && !arrived.IsZero() && s.pool.relayed != nil {
+		// Without a kernel stamp (not on Linux) arrived is the read's
+		// time, which adds this process's own delay.
+		if sent, ok := stampOf(buf[:n]); ok && s.pool.relayed != nil {
 			s.pool.relayed(arrived.Sub(sent))
 		}
 	}
@@ -111,17 +113,24 @@ func (p *rtpPool) open() (*rtpStream, error) {
 	return &rtpStream{pool: p, fd: fd, port: sa.(*unix.SockaddrInet4).Port, idx: -1}, nil
 }
 
+// startSending connects the stream to to and adds it to those sent to,
+// unless it was stopped meanwhile (its leg gave up as the answer came):
+// its descriptor may then be closed already, and its number another
+// socket's. Under p.mu, so close, which stops it first, cannot pass.
 func (s *rtpStream) startSending(to netip.AddrPort) {
+	p := s.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.stopped.Load() {
+		return
+	}
 	if err := unix.Connect(s.fd, &unix.SockaddrInet4{Addr: to.Addr().As4(), Port: int(to.Port())}); err != nil {
 		return
 	}
-	p := s.pool
-	p.mu.Lock()
 	if s.idx < 0 {
 		s.idx = len(p.active)
 		p.active = append(p.active, s)
 	}
-	p.mu.Unlock()
 }
 
 func (s *rtpStream) stopSending() {
@@ -163,6 +172,7 @@ func (p *rtpPool) run(stop <-chan struct{}, send bool) {
 	for {
 		select {
 		case <-stop:
+			p.closeQueued()
 			return
 		case <-tick.C:
 		}
@@ -185,16 +195,23 @@ func (p *rtpPool) run(stop <-chan struct{}, send bool) {
 			unix.Write(s.fd, pkt[:])
 		}
 		clear(p.snapshot)
-		p.mu.Lock()
-		closing := p.toClose
-		p.toClose = nil
-		p.mu.Unlock()
-		for _, s := range closing {
-			if s.conn != nil {
-				s.conn.Close() // and its reader returns
-			} else {
-				unix.Close(s.fd)
-			}
+		p.closeQueued()
+	}
+}
+
+// closeQueued closes the streams closed since the last tick.
+func (p *rtpPool) closeQueued() {
+	p.mu.Lock()
+	closing := p.toClose
+	p.toClose = nil
+	p.mu.Unlock()
+	for _, s := range closing {
+		if s.conn != nil {
+			// Close waits for the reader to return: not on the sender's
+			// goroutine, which would park behind the run queue.
+			go s.conn.Close()
+		} else {
+			unix.Close(s.fd)
 		}
 	}
 }

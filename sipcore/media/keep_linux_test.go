@@ -292,7 +292,8 @@ func TestDrainEmptiesTheSocket(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			time.Sleep(10 * time.Millisecond) // for a delivery the kernel deferred
+			// (Not from conn: a send would take its pending error.)
+			delivered(t, func(to netip.AddrPort) { sender.sendRaw(to, []byte{0}) })
 			var ok bool
 			raw.Control(func(fd uintptr) { ok = drain(int(fd)) })
 			if !ok {
@@ -305,6 +306,22 @@ func TestDrainEmptiesTheSocket(t *testing.T) {
 				t.Fatalf("a read after drain got %v, want EAGAIN (nothing left)", err)
 			}
 		})
+	}
+}
+
+// delivered waits until what a sender sent so far has been delivered,
+// an ICMP error it drew included: loopback delivers a CPU's datagrams in
+// order, so one sent after them, to a socket of the test's own, arrives
+// after they did. Better than a sleep on a loaded machine, where the
+// kernel may defer delivery to ksoftirqd.
+func delivered(t *testing.T, send func(to netip.AddrPort)) {
+	t.Helper()
+	sentinel, _ := rawLoopbackSocket(t)
+	send(sentinel.LocalAddr().(*net.UDPAddr).AddrPort())
+	sentinel.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b [8]byte
+	if _, _, err := sentinel.ReadFromUDPAddrPort(b[:]); err != nil {
+		t.Fatalf("a datagram sent on loopback did not arrive: %v", err)
 	}
 }
 

@@ -27,8 +27,9 @@ type recvBatch struct {
 	sampleNext bool
 }
 
-// recvBatchReads counts the batches read, for tests to see the path taken.
-var recvBatchReads atomic.Uint64
+// recvBatchReads counts the batches read, and batchLagSamples the relay's
+// lag samples taken in one, for tests to see the path taken.
+var recvBatchReads, batchLagSamples atomic.Uint64
 
 // newRecvBatch reads through out's ring; nil when out has none.
 func newRecvBatch(out *sendBatch) *recvBatch {
@@ -93,6 +94,7 @@ func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 				if in.sampleNext {
 					sampleLag(u.desc())
 					in.sampleNext = false
+					batchLagSamples.Add(1)
 				}
 			}
 			got = append(got, e) // j >= len(got): nothing unread is overwritten

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/parkd/parkd/internal/uring"
 )
 
 // The relay samples its lag from the kernel's arrival stamp of what it
@@ -35,19 +37,20 @@ func TestRelaySamplesItsLag(t *testing.T) {
 			t.Fatalf("a parked call's packets gave a relay lag of %v", got)
 		}
 
-		// Several bridged calls, so that each poller finds more than one
-		// socket ready at once: a batch, where there is a ring.
+		// A bridged call more than there are pollers, so that each poller
+		// finds more than one socket ready at once: a batch, where there
+		// is a ring (the sockets are dealt to the pollers in turn).
 		type leg struct {
 			s *Session
 			p *phone
 		}
 		var legs []leg
-		for range 4 {
+		for range len(pollers.list) + 1 {
 			sa, sb, pa, pb := bridged(t, Format{Codec: PCMU}, Format{Codec: PCMU})
 			legs = append(legs, leg{sa, pa}, leg{sb, pb})
 		}
 		time.Sleep(2 * lagProbeEvery) // every poller's sample is due
-		batches := recvBatchReads.Load()
+		batches, batchSamples := recvBatchReads.Load(), batchLagSamples.Load()
 		for _, l := range legs {
 			l.s.sock.readMu.Lock()
 		}
@@ -63,5 +66,13 @@ func TestRelaySamplesItsLag(t *testing.T) {
 			t.Fatalf("relay lag %v for packets held unread %v", got, held)
 		}
 		checkReadPath(t, ring, batches, "the relay")
+		// The first datagram each poller reads is in a batch, where there
+		// is a ring: that read must be the one sampled.
+		if r, err := uring.New(sendBatchMax); err == nil {
+			r.Close()
+			if sampled := batchLagSamples.Load() != batchSamples; ring != sampled {
+				t.Errorf("a lag sample taken in a batch: %v, want %v", sampled, ring)
+			}
+		}
 	})
 }
