@@ -51,12 +51,8 @@ const stampAt = 12 // the payload, after the 12-byte RTP header
 // openSampled is open for a call whose relayed audio is timed: its socket
 // stamps each arrival in the kernel, and a goroutine reads it until close.
 func (p *rtpPool) openSampled() (*rtpStream, error) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, err := kstamp.ListenLoopback()
 	if err != nil {
-		return nil, err
-	}
-	if err := kstamp.Enable(conn); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	raw, err := conn.SyscallConn()

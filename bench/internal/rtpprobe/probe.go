@@ -23,12 +23,8 @@ type Probe struct {
 
 // New opens a probe on 127.0.0.1 at a port the kernel picks.
 func New() (*Probe, error) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, err := kstamp.ListenLoopback()
 	if err != nil {
-		return nil, err
-	}
-	if err := kstamp.Enable(conn); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	return &Probe{Conn: conn}, nil
