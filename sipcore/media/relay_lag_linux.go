@@ -9,8 +9,9 @@ import (
 
 // stampReads makes the kernel keep, for fd, the arrival stamp of the
 // datagram last read (SOCK_TIMESTAMP), which sampleLag asks for: the
-// first SIOCGSTAMPNS sets it (and finds no stamp yet). Without it a
-// sample finds ENOENT, and is skipped.
+// first SIOCGSTAMPNS sets it (and finds no stamp yet). Without it the
+// kernel answers a sample with the time of the asking, and every lag
+// would read as 0 (TestRelaySamplesItsLag).
 func stampReads(fd int) {
 	var ts unix.Timespec
 	unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCGSTAMPNS, uintptr(unsafe.Pointer(&ts)))
