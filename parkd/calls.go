@@ -112,7 +112,10 @@ func (s *Server) placeHearingLocked(sl *slot, rec *callRecord, detail string, cl
 		rec.parkedAt = s.clock.Now()
 	}
 	rec.homeLot = sl.lot
-	sl.lot.lastUsed = sl.lot.indexOf(sl)
+	sl.lot.lastUsed = sl.index
+	if !sl.retired {
+		sl.lot.waiting.add(sl)
+	}
 	s.inSlot[rec.call] = sl
 	if clip != nil {
 		s.announceLocked(rec, clip)
@@ -160,6 +163,7 @@ func (s *Server) retrieve(inv *sipcore.Invite, d decision, l *lot) {
 // takeOutLocked frees the slot of its call, which leaves it (bridged,
 // moved, hung up). Callers hold s.mu.
 func (s *Server) takeOutLocked(sl *slot, rec *callRecord) {
+	sl.lot.waiting.remove(sl)
 	sl.parked = nil
 	sl.retrieving = false // an empty slot is being picked up by nobody
 	delete(s.inSlot, rec.call)

@@ -22,6 +22,7 @@ type lot struct {
 	kazoo      KazooPark // its kazoo: object, mapped once
 	slots      []*slot   // in number order
 	lastUsed   int       // index of the slot parked into last, for find_slot: next
+	waiting    waitList  // its occupied slots, longest waiting first
 	queue      []*callRecord
 	answering  int          // attendant calls being answered, counted against queue_max
 	prompts    *prompts.Set // the built-in prompts with the lot's own WAVs in their place
@@ -32,11 +33,13 @@ type lot struct {
 type slot struct {
 	lot        *lot
 	name       string
+	index      int // in lot.slots
 	version    uint64
 	reserved   bool // a park into it is being answered
 	retrieving bool // its parked call is being answered to a retriever
 	parked     *callRecord
-	watchers   int // BLF subscriptions its changes reach
+	watchers   int      // BLF subscriptions its changes reach
+	wait       waitLink // its place in lot.waiting while it holds a call
 	// retired: a reload removed it from the configuration while it held a
 	// call; it keeps the call (retrievable, recalled as before) and goes
 	// when the call leaves (reload.go).
@@ -120,7 +123,7 @@ func newLot(conf *Config, index int) *lot {
 	action, fixed, names := cfg.ParkSettings(l.kazoo)
 	l.slotAction = action
 	for _, name := range names {
-		sl := &slot{lot: l, name: name}
+		sl := &slot{lot: l, name: name, index: len(l.slots)}
 		l.slots = append(l.slots, sl)
 		if name == fixed {
 			l.fixedSlot = sl
@@ -150,26 +153,4 @@ func (l *lot) findFree() *slot {
 		}
 	}
 	return nil
-}
-
-// longestWaiting is the parked call that has waited longest, for the lot's
-// retrieve extension; calls already being picked up are skipped, so
-// retrievers dialling at once each get a different call.
-func (l *lot) longestWaiting() *slot {
-	var oldest *slot
-	for _, s := range l.slots {
-		if s.parked != nil && !s.retrieving && (oldest == nil || s.parked.parkedAt.Before(oldest.parked.parkedAt)) {
-			oldest = s
-		}
-	}
-	return oldest
-}
-
-func (l *lot) indexOf(s *slot) int {
-	for i, x := range l.slots {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }

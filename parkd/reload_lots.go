@@ -98,7 +98,7 @@ func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string)
 				added = append(added, fresh.name)
 				continue
 			}
-			sl.lot, sl.retired = l, false
+			sl.lot, sl.retired, sl.index = l, false, i
 			l.slots[i] = sl
 			if l.fixedSlot == fresh {
 				l.fixedSlot = sl
@@ -111,6 +111,12 @@ func (s *Server) adoptLotsLocked(lots []*lot) (added, removed, retired []string)
 				l.lastUsed = slices.Index(l.slots, old.slots[old.lastUsed])
 			}
 		}
+	}
+	for _, sl := range oldSlots {
+		sl.wait = waitLink{} // the lists they were in are the old lots'
+	}
+	for _, l := range lots {
+		l.waiting.rebuild(l.slots)
 	}
 	s.retired = s.retired[:0]
 	for name, sl := range oldSlots {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -404,4 +405,33 @@ func TestReloadParksTheQueueOfARemovedLotIntoTheFirstLot(t *testing.T) {
 	if err != nil || v.Slot != "801" || v.Lot != "sales" {
 		t.Fatalf("parking the queued call of the removed lot: %+v %v, want 801 in sales", v, err)
 	}
+}
+
+// Slots a reload moves into another lot are that lot's to retrieve, the
+// longest waiting first, and only that lot's; a retired slot is neither.
+func TestReloadMovedSlotsAreRetrievedFromTheirNewLot(t *testing.T) {
+	d := startDaemon(t, func(c *parkd.Config) {
+		reloadLot(c)
+		c.Lots[0].Slots = "701-704"
+	})
+	for i, name := range []string{"alice", "bob", "carol", "dave"} {
+		d.dial(siptest.NewPhone(t, name), "700", 200, siptest.CallOptions{})
+		d.waitEvent(parkd.EventParked, strconv.Itoa(701+i))
+	}
+	d.reload(func(c *parkd.Config) {
+		c.Lots[0].Slots = "701-701"
+		sales := salesLot("703-704")
+		sales.RetrieveExtension = "*800"
+		c.Lots = append(c.Lots, sales)
+	})
+	d.dial(siptest.NewPhone(t, "erin"), "702", 200, siptest.CallOptions{}) // retired
+	d.waitEvent(parkd.EventRetrieved, "702")
+	for _, want := range []string{"703", "704"} {
+		d.dial(siptest.NewPhone(t, "erin"), "*800", 200, siptest.CallOptions{})
+		d.waitEvent(parkd.EventRetrieved, want)
+	}
+	d.dial(siptest.NewPhone(t, "erin"), "*800", 404, siptest.CallOptions{})
+	d.dial(siptest.NewPhone(t, "frank"), "*700", 200, siptest.CallOptions{})
+	d.waitEvent(parkd.EventRetrieved, "701")
+	d.dial(siptest.NewPhone(t, "frank"), "*700", 404, siptest.CallOptions{})
 }
