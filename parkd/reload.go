@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/parkd/parkd/sipcore/media"
 )
 
 // ReloadResult says what a reload changed.
@@ -105,6 +107,7 @@ func (s *Server) Apply(ctx context.Context, cfg Config) (ReloadResult, error) {
 	before := s.slotPoliciesLocked()
 	s.conf.Store(&next)
 	s.endpoint.Reconfigure(settings)
+	media.SetMaxRelayDelay(next.RTP.MaxRelayDelay.D())
 	if newMusic != nil {
 		moved := s.music.swap(newMusic)
 		s.log.Info("music on hold changed", "moh", newMusic.Name(), "listeners_moved", moved)
@@ -210,6 +213,7 @@ func changedKeys(old, next *Config) []string {
 	}
 	diff("rtp.timeout", old.RTP.Timeout, next.RTP.Timeout)
 	diff("rtp.latch", old.RTP.Latch, next.RTP.Latch)
+	diff("rtp.max_relay_delay", old.RTP.MaxRelayDelay, next.RTP.MaxRelayDelay)
 	diff("blf", old.BLF, next.BLF)
 	diff("moh", old.MOH, next.MOH)
 	diff("defaults", old.Defaults, next.Defaults)

@@ -435,3 +435,24 @@ func TestReloadMovedSlotsAreRetrievedFromTheirNewLot(t *testing.T) {
 	d.waitEvent(parkd.EventRetrieved, "701")
 	d.dial(siptest.NewPhone(t, "frank"), "*700", 404, siptest.CallOptions{})
 }
+
+// rtp.max_relay_delay is in force from the start and changes with a
+// reload. The values are ones no test's audio comes near, as the setting
+// is the process's and other tests relay meanwhile.
+func TestMaxRelayDelayAppliedAtStartAndReload(t *testing.T) {
+	t.Cleanup(func() { media.SetMaxRelayDelay(media.DefaultMaxRelayDelay) })
+	d := startDaemon(t, func(c *parkd.Config) { c.RTP.MaxRelayDelay = parkd.Duration(10 * time.Second) })
+	if got := media.MaxRelayDelay(); got != 10*time.Second {
+		t.Fatalf("max relay delay %v after start, want 10s", got)
+	}
+	res := d.reload(func(c *parkd.Config) { c.RTP.MaxRelayDelay = 0 })
+	if got := media.MaxRelayDelay(); got != 0 {
+		t.Errorf("max relay delay %v after a reload to 0, want 0", got)
+	}
+	if !slices.Contains(res.Changed, "rtp.max_relay_delay") {
+		t.Errorf("changed %v does not name rtp.max_relay_delay", res.Changed)
+	}
+	if parkd.DefaultConfig().RTP.MaxRelayDelay.D() != media.DefaultMaxRelayDelay {
+		t.Errorf("the config's default %v is not media's %v", parkd.DefaultConfig().RTP.MaxRelayDelay, media.DefaultMaxRelayDelay)
+	}
+}

@@ -173,6 +173,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	warnExposure(log, cfg, s.endpoint.Addrs(), settings.Auth.Enabled())
+	media.SetMaxRelayDelay(cfg.RTP.MaxRelayDelay.D()) // process-wide, as parkd runs one server
 	s.mu.Lock()
 	s.blf.withdraw = func(resource string) { s.endpoint.Withdraw(resource, sipcore.ReasonNoResource, true) }
 	s.blf.subscribers, s.blf.now = s.endpoint.Subscribers, s.clock.Now

@@ -17,6 +17,9 @@ type Stats struct {
 	// RTPRejected counts datagrams dropped because their source may not
 	// send to the call (rtp.latch): someone aiming RTP at parkd's ports.
 	RTPRejected uint64
+	// RTPLate counts bridged calls' packets not relayed because they
+	// waited in parkd longer than rtp.max_relay_delay: parkd was behind.
+	RTPLate uint64
 	// RTPRelayLag is how late the relay read a bridged call's packet, the
 	// worst of those sampled over about the last second (media.RelayLag):
 	// the delay parkd adds to what the callers hear.
@@ -39,7 +42,7 @@ func (s *Server) Stats() Stats {
 		st.SIP = s.endpoint.Stats()
 	}
 	rtp := media.Totals()
-	st.RTPReceived, st.RTPSent, st.RTPRejected = rtp.Received, rtp.Sent, rtp.Rejected
+	st.RTPReceived, st.RTPSent, st.RTPRejected, st.RTPLate = rtp.Received, rtp.Sent, rtp.Rejected, rtp.Late
 	st.RTPRelayLag = media.RelayLag()
 	if s.music.src.Load() != nil {
 		st.MOHListeners = s.music.source().Listeners()

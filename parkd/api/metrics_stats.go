@@ -14,13 +14,13 @@ import (
 type statsCollector struct {
 	stats func() parkd.Stats
 
-	sipRequests, sipResponses, sipCalls                  *prometheus.Desc
-	sipShed, sipTransactions, sipPendingInvites          *prometheus.Desc
-	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed *prometheus.Desc
-	rtpReceived, rtpSent, rtpRejected, mohListeners      *prometheus.Desc
-	rtpRelayLag                                          *prometheus.Desc
-	slotsOccupied, queueCalls                            *prometheus.Desc
-	tcpOpen, tcpAcceptErrors, tcpRefused, tcpClosed      *prometheus.Desc
+	sipRequests, sipResponses, sipCalls                      *prometheus.Desc
+	sipShed, sipTransactions, sipPendingInvites              *prometheus.Desc
+	blfSubscriptions, blfNotifiesSent, blfNotifiesFailed     *prometheus.Desc
+	rtpReceived, rtpSent, rtpRejected, rtpLate, mohListeners *prometheus.Desc
+	rtpRelayLag                                              *prometheus.Desc
+	slotsOccupied, queueCalls                                *prometheus.Desc
+	tcpOpen, tcpAcceptErrors, tcpRefused, tcpClosed          *prometheus.Desc
 }
 
 // NewStatsCollector exposes what stats returns (usually Server.Stats) on
@@ -60,6 +60,8 @@ func NewStatsCollector(stats func() parkd.Stats) prometheus.Collector {
 			"RTP packets sent over all calls (music on hold and relayed audio).", nil, nil),
 		rtpRejected: prometheus.NewDesc("parkd_rtp_rejected_packets_total",
 			"Packets dropped because their source may not send RTP to the call (rtp.latch); not counted as received.", nil, nil),
+		rtpLate: prometheus.NewDesc("parkd_rtp_late_packets_total",
+			"Bridged calls' RTP packets not relayed because they waited in parkd longer than rtp.max_relay_delay: parkd was behind, and relaying them would have kept what the callers hear late.", nil, nil),
 		rtpRelayLag: prometheus.NewDesc("parkd_rtp_relay_lag_seconds",
 			"How long bridged calls' RTP waited in parkd's sockets before the relay read it: the worst of the packets sampled (ten a second per relay poller) over about the last second. It is the delay parkd adds to what the callers hear; above a few tens of milliseconds parkd is falling behind.", nil, nil),
 		mohListeners: prometheus.NewDesc("parkd_moh_listeners",
@@ -85,7 +87,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.sipRequests, c.sipResponses, c.sipCalls, c.sipShed, c.sipTransactions, c.sipPendingInvites,
 		c.blfSubscriptions, c.blfNotifiesSent, c.blfNotifiesFailed,
-		c.rtpReceived, c.rtpSent, c.rtpRejected, c.rtpRelayLag, c.mohListeners,
+		c.rtpReceived, c.rtpSent, c.rtpRejected, c.rtpLate, c.rtpRelayLag, c.mohListeners,
 		c.slotsOccupied, c.queueCalls,
 		c.tcpOpen, c.tcpAcceptErrors, c.tcpRefused, c.tcpClosed,
 	} {
@@ -122,6 +124,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.rtpReceived, st.RTPReceived)
 	counter(c.rtpSent, st.RTPSent)
 	counter(c.rtpRejected, st.RTPRejected)
+	counter(c.rtpLate, st.RTPLate)
 	ch <- prometheus.MustNewConstMetric(c.rtpRelayLag, prometheus.GaugeValue, st.RTPRelayLag.Seconds())
 	gauge(c.mohListeners, st.MOHListeners)
 	for lot, n := range st.SlotsInUse {

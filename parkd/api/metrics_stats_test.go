@@ -39,6 +39,7 @@ func fakeStats() parkd.Stats {
 		RTPReceived:  1000,
 		RTPSent:      2500,
 		RTPRejected:  3,
+		RTPLate:      7,
 		RTPRelayLag:  35 * time.Millisecond,
 		MOHListeners: 2,
 		SlotsInUse:   map[string]int{"main": 2, "sales": 0},
@@ -63,6 +64,9 @@ parkd_moh_listeners 2
 # TYPE parkd_queue_calls gauge
 parkd_queue_calls{lot="main"} 1
 parkd_queue_calls{lot="sales"} 0
+# HELP parkd_rtp_late_packets_total Bridged calls' RTP packets not relayed because they waited in parkd longer than rtp.max_relay_delay: parkd was behind, and relaying them would have kept what the callers hear late.
+# TYPE parkd_rtp_late_packets_total counter
+parkd_rtp_late_packets_total 7
 # HELP parkd_rtp_packets_received_total Valid RTP packets received over all calls.
 # TYPE parkd_rtp_packets_received_total counter
 parkd_rtp_packets_received_total 1000

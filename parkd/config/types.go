@@ -57,6 +57,9 @@ type RTPConfig struct {
 	Address string   `yaml:"address" json:"address"`
 	Ports   string   `yaml:"ports" json:"ports"`     // "LOW-HIGH"
 	Timeout Duration `yaml:"timeout" json:"timeout"` // no RTP for this long ends a call; 0 disables
+	// MaxRelayDelay: a bridged call's packet that waited in parkd longer
+	// than this is not relayed (parkd is behind); 0 relays every packet.
+	MaxRelayDelay Duration `yaml:"max_relay_delay" json:"max_relay_delay"`
 	// Latch says whose RTP a session accepts: sdp (only the SDP address),
 	// signalling (any port on the IP the call's SIP came from, or the SDP
 	// address) or any (the old latch-on-first-packet; never for untrusted
@@ -105,6 +108,10 @@ const (
 	DefaultQueueMax      = 20
 	DefaultQueueTimeout  = 10 * time.Minute
 
+	// DefaultMaxRelayDelay is rtp.max_relay_delay's default, the same as
+	// media.DefaultMaxRelayDelay, where the reasons are.
+	DefaultMaxRelayDelay = 100 * time.Millisecond
+
 	TransferReject   = "reject"
 	TransferNextFree = "next_free"
 
@@ -137,6 +144,8 @@ const (
 	maxQueue        = 1000
 	maxQueueTimeout = 24 * time.Hour
 	minRTPTimeout   = 5 * time.Second
+	minRelayDelay   = 20 * time.Millisecond // one packet's time
+	maxRelayDelay   = 10 * time.Second
 	maxDialString   = 64
 	maxDecodeBudget = 1 << 20 // YAML nodes visited, aliases expanded
 )

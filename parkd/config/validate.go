@@ -131,6 +131,10 @@ func (c Config) checkRTP(ck *checker) {
 	case t > 0 && t < minRTPTimeout:
 		ck.add("rtp.timeout", "must be 0 (off) or at least %s (got %s)", Duration(minRTPTimeout), c.RTP.Timeout)
 	}
+	if d := c.RTP.MaxRelayDelay.D(); d != 0 && (d < minRelayDelay || d > maxRelayDelay) {
+		ck.add("rtp.max_relay_delay", "must be 0 (relay every packet) or between %s and %s (got %s)",
+			Duration(minRelayDelay), Duration(maxRelayDelay), c.RTP.MaxRelayDelay)
+	}
 }
 
 func (c Config) checkAPI(ck *checker) {

@@ -98,7 +98,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	batched := func() {
 		for range 2 {
 			buf := out.next()
-			rig.a.receive(buf, rig.next(buf), rig.from, out)
+			rig.a.receive(buf, rig.next(buf), rig.from, out, false)
 		}
 		out.flush()
 	}

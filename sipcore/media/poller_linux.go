@@ -232,7 +232,7 @@ func (p *poller) handle(events []unix.EpollEvent, ready []pollEntry, in *recvBat
 			if out.full() {
 				out.flush() // with no session's lock held: see sendFailed
 			}
-			if s.sock.readOne(s, out.next(), out, sample) && sample {
+			if s.sock.readRelayed(s, out.next(), out, sample) && sample {
 				p.lag.taken(now)
 				sample = false
 			}
@@ -278,17 +278,34 @@ func prefetchRelay(ready []pollEntry, i int) {
 // readOne reads a datagram and handles it, unless the socket is closing;
 // false when there was none. Errors are those a datagram socket reports
 // once (a peer's ICMP error on a connected socket) or a spurious wake-up
-// (EAGAIN): the next round reads on.
-// A packet relayed goes out with out's batch (nil: at once). With sample,
-// the datagram read is a sample of the relay's lag (relay_lag.go).
-func (u *udpSocket) readOne(s *Session, buf []byte, out *sendBatch, sample bool) bool {
+// (EAGAIN): the next round reads on. Nothing it reads is relayed: the
+// quiet sweep reads sockets that are not bridged.
+func (u *udpSocket) readOne(s *Session, buf []byte) bool {
 	u.readMu.Lock()
 	defer u.readMu.Unlock()
-	if !u.readOneLocked(s, buf, out) {
+	return u.readOneLocked(s, buf, nil)
+}
+
+// readRelayed is readOne for a poller: it reads the datagram with its
+// arrival stamp, and relays it in out's batch (nil: at once) unless it
+// came too late (relay_late.go). With sample, the datagram read is a
+// sample of the relay's lag (relay_lag.go).
+func (u *udpSocket) readRelayed(s *Session, buf []byte, out *sendBatch, sample bool) bool {
+	u.readMu.Lock()
+	defer u.readMu.Unlock()
+	if !u.reading {
 		return false
 	}
+	var stamp arrivalStamp
+	n, src, err := u.readStamped(buf, &stamp)
+	if err != nil {
+		return false
+	}
+	now := time.Now().UnixNano()
+	arrival := stamp.unixNano()
+	s.receive(buf, n, src, out, tooLate(arrival, now))
 	if sample {
-		sampleLag(u.desc())
+		sampleLag(arrival, now)
 	}
 	return true
 }
@@ -302,6 +319,6 @@ func (u *udpSocket) readOneLocked(s *Session, buf []byte, out *sendBatch) bool {
 	if err != nil {
 		return false
 	}
-	s.receive(buf, n, src, out)
+	s.receive(buf, n, src, out, false)
 	return true
 }

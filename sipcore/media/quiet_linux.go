@@ -167,7 +167,7 @@ func sweep(ready []quietMember, buf []byte) {
 	for range quietRounds {
 		kept := ready[:0]
 		for _, m := range ready {
-			if m.u.readOne(m.s, buf, nil, false) {
+			if m.u.readOne(m.s, buf) {
 				kept = append(kept, m)
 			}
 		}

@@ -2,6 +2,7 @@ package media
 
 import (
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -20,7 +21,9 @@ type recvBatch struct {
 	iovs  [sendBatchMax]unix.Iovec
 	from  [sendBatchMax]unix.RawSockaddrAny
 	res   [sendBatchMax]int32
-	socks [sendBatchMax]*udpSocket // read this round, readMu held; nil: not read
+	// stamps are the datagrams' arrival times (relay_lag_linux.go).
+	stamps [sendBatchMax]arrivalStamp
+	socks  [sendBatchMax]*udpSocket // read this round, readMu held; nil: not read
 	// sampleNext: the next datagram read is a sample of the relay's lag
 	// (relay_lag.go); set by a poller, never by the quiet sweep, whose
 	// sockets wait by design.
@@ -82,6 +85,7 @@ func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 		in.out.log.Warn("RTP relay: io_uring failed; reading and sending one system call per packet from now on", "err", err)
 		in.out.close()
 	}
+	now := time.Now().UnixNano()
 	got = ready[:0]
 	for j, e := range ready {
 		u := in.socks[j]
@@ -90,9 +94,9 @@ func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 		}
 		if err == nil && in.res[j] >= 0 {
 			if in.res[j] > 0 {
-				e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out)
-				if in.sampleNext {
-					sampleLag(u.desc())
+				arrival := in.stamps[j].unixNano()
+				e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out, tooLate(arrival, now))
+				if in.sampleNext && sampleLag(arrival, now) {
 					in.sampleNext = false
 					batchLagSamples.Add(1)
 				}
@@ -118,15 +122,20 @@ func (in *recvBatch) readAll(es []pollEntry) []pollEntry {
 	return kept
 }
 
-// message describes slot j and its source address for recvmsg.
+// message describes slot j, its source address and its arrival stamp
+// for recvmsg.
 func (in *recvBatch) message(j int) *unix.Msghdr {
 	from := &in.from[j]
 	from.Addr.Family = unix.AF_UNSPEC // an address the kernel did not give reads as none
 	iov := &in.iovs[j]
 	iov.Base = &in.slots[j][0]
 	iov.SetLen(maxPacketLen)
+	stamp := &in.stamps[j]
+	stamp.reset()
 	m := &in.msgs[j]
-	*m = unix.Msghdr{Name: (*byte)(unsafe.Pointer(from)), Namelen: unix.SizeofSockaddrAny, Iov: iov}
+	*m = unix.Msghdr{Name: (*byte)(unsafe.Pointer(from)), Namelen: unix.SizeofSockaddrAny, Iov: iov,
+		Control: (*byte)(unsafe.Pointer(stamp))}
 	m.SetIovlen(1)
+	m.SetControllen(int(unsafe.Sizeof(*stamp)))
 	return m
 }

@@ -67,6 +67,7 @@ type Session struct {
 
 	received      atomic.Uint64
 	rejected      atomic.Uint64 // datagrams from sources that may not send here
+	late          atomic.Uint64 // packets not relayed: they waited too long (relay_late.go)
 	connectFailed atomic.Bool   // connect(2) failed once: stay unconnected
 
 	onDTMF atomic.Pointer[func(digit rune)] // see OnDTMF
@@ -281,12 +282,13 @@ func (s *Session) detachLocked() {
 // reports whether the packet counted as the peer's activity. Zero
 // allocations unless the latch moves or a first rejection is logged.
 func (s *Session) handlePacket(buf []byte, n int, src netip.AddrPort) bool {
-	return s.receive(buf, n, src, nil)
+	return s.receive(buf, n, src, nil, false)
 }
 
 // receive is handlePacket with the relayed packet queued in out, whose
-// slot buf is (see sendBatch); nil sends it at once.
-func (s *Session) receive(buf []byte, n int, src netip.AddrPort, out *sendBatch) bool {
+// slot buf is (see sendBatch); nil sends it at once. A late packet (see
+// tooLate) is taken in but not relayed.
+func (s *Session) receive(buf []byte, n int, src netip.AddrPort, out *sendBatch, late bool) bool {
 	src = unmapAddrPort(src)
 	st := s.peer.Load()
 	if !st.allowed.allows(src.Addr()) {
@@ -308,7 +310,11 @@ func (s *Session) receive(buf []byte, n int, src netip.AddrPort, out *sendBatch)
 		s.noteEvent(buf, p)
 	}
 	if link := s.link.Load(); link != nil {
-		s.forward(buf[:n], p, link, out)
+		if late {
+			s.late.Add(1)
+		} else {
+			s.forward(buf[:n], p, link, out)
+		}
 	}
 	return true
 }

@@ -167,6 +167,24 @@ func (u *udpSocket) readFrom(b []byte) (int, netip.AddrPort, error) {
 	return int(n), rawToAddrPort(&rsa), nil
 }
 
+// readStamped is readFrom with the datagram's arrival stamp in stamp
+// (see stampReads).
+func (u *udpSocket) readStamped(b []byte, stamp *arrivalStamp) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	iov := unix.Iovec{Base: unsafe.SliceData(b)}
+	iov.SetLen(len(b))
+	stamp.reset()
+	msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&rsa)), Namelen: unix.SizeofSockaddrAny, Iov: &iov,
+		Control: (*byte)(unsafe.Pointer(stamp))}
+	msg.SetIovlen(1)
+	msg.SetControllen(int(unsafe.Sizeof(*stamp)))
+	n, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(u.desc()), uintptr(unsafe.Pointer(&msg)), 0)
+	if errno != 0 {
+		return 0, netip.AddrPort{}, errno
+	}
+	return int(n), rawToAddrPort(&rsa), nil
+}
+
 // queued reports whether a datagram waits to be read (SIOCINQ).
 func (u *udpSocket) queued() bool {
 	n, err := unix.IoctlGetInt(u.desc(), unix.SIOCINQ)

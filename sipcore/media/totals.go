@@ -40,12 +40,16 @@ type PacketTotals struct {
 	Received uint64 // valid RTP packets taken in from allowed sources
 	Sent     uint64 // RTP packets written to the socket
 	Rejected uint64 // datagrams dropped because their source may not send (rtp.latch)
+	// Late counts bridged calls' packets not relayed because they waited
+	// in parkd's socket longer than the max relay delay (relay_late.go).
+	Late uint64
 }
 
 func (t *PacketTotals) add(s *Session) {
 	t.Received += s.received.Load()
 	t.Sent += s.out.sent.Load()
 	t.Rejected += s.rejected.Load()
+	t.Late += s.late.Load()
 }
 
 // Totals adds up the packets of every session of the process, open or
