@@ -45,7 +45,7 @@ rtp:                             # the audio of parked calls, music on hold and 
   ports: "20000-20999"           # LOW-HIGH: the UDP ports for RTP
   timeout: 60s                   # 0 (off) or at least 5s: no RTP for this long ends a call
   latch: signalling              # whose RTP a call accepts: sdp | signalling | any (never any on untrusted networks)
-  max_relay_delay: 100ms         # 0 or 20ms-10s: a bridged call's packet that waited in parkd longer is not relayed; 0 relays all
+  max_relay_delay: 100ms         # 0 or 20ms-10s: bridged audio that waited in parkd longer is not relayed (key presses are); 0 relays all
 api:                             # the HTTP API of the console, parkd ctl and scripts
   listen: "127.0.0.1:7080"       # HOST:PORT of the HTTP API; "" turns it off
   tls:                           # serve HTTPS, for a console on another machine: both files or neither

@@ -164,7 +164,7 @@ func (p *poller) run() {
 	events := make([]unix.EpollEvent, pollBatch)
 	ready := make([]pollEntry, pollBatch)
 	out := newSendBatch(slog.Default(), maxPacketLen)
-	in := newRecvBatch(out)
+	in := newRecvBatch(out, true)
 	drain := func(fd uintptr) bool {
 		for {
 			n, err := epollWaitNow(int(fd), events)
@@ -278,8 +278,8 @@ func prefetchRelay(ready []pollEntry, i int) {
 // readOne reads a datagram and handles it, unless the socket is closing;
 // false when there was none. Errors are those a datagram socket reports
 // once (a peer's ICMP error on a connected socket) or a spurious wake-up
-// (EAGAIN): the next round reads on. Nothing it reads is relayed: the
-// quiet sweep reads sockets that are not bridged.
+// (EAGAIN): the next round reads on. For the quiet sweep: what it reads
+// is relayed however late, as a socket it reads waits for it by design.
 func (u *udpSocket) readOne(s *Session, buf []byte) bool {
 	u.readMu.Lock()
 	defer u.readMu.Unlock()

@@ -109,7 +109,7 @@ func (q *quietSet) run() {
 		buf     = make([]byte, maxPacketLen)
 	)
 	if q.in == nil {
-		q.in = newRecvBatch(newSendBatch(slog.Default(), 0))
+		q.in = newRecvBatch(newSendBatch(slog.Default(), 0), false)
 	}
 	for slice := 0; ; slice = (slice + 1) % quietSlices {
 		<-tick.C

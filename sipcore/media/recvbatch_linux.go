@@ -24,6 +24,10 @@ type recvBatch struct {
 	// stamps are the datagrams' arrival times (relay_lag_linux.go).
 	stamps [sendBatchMax]arrivalStamp
 	socks  [sendBatchMax]*udpSocket // read this round, readMu held; nil: not read
+	// dropLate: a packet that came too late is not relayed (relay_late.go).
+	// Only the pollers drop: a socket the quiet sweep reads waits for it
+	// by design, even bridged (when epoll would not take it).
+	dropLate bool
 	// sampleNext: the next datagram read is a sample of the relay's lag
 	// (relay_lag.go); set by a poller, never by the quiet sweep, whose
 	// sockets wait by design.
@@ -34,12 +38,13 @@ type recvBatch struct {
 // lag samples taken in one, for tests to see the path taken.
 var recvBatchReads, batchLagSamples atomic.Uint64
 
-// newRecvBatch reads through out's ring; nil when out has none.
-func newRecvBatch(out *sendBatch) *recvBatch {
+// newRecvBatch reads through out's ring; nil when out has none. A
+// poller's batch drops late packets (dropLate); the quiet sweep's does not.
+func newRecvBatch(out *sendBatch, dropLate bool) *recvBatch {
 	if out.ring == nil {
 		return nil
 	}
-	return &recvBatch{out: out}
+	return &recvBatch{out: out, dropLate: dropLate}
 }
 
 // usable says whether the ring still works (out drops a failed one), and
@@ -95,7 +100,7 @@ func (in *recvBatch) read(ready []pollEntry) (got []pollEntry) {
 		if err == nil && in.res[j] >= 0 {
 			if in.res[j] > 0 {
 				arrival := in.stamps[j].unixNano()
-				e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out, tooLate(arrival, now))
+				e.s.receive(in.slots[j][:], int(in.res[j]), rawToAddrPort(&in.from[j]), in.out, in.dropLate && tooLate(arrival, now))
 				if in.sampleNext && sampleLag(arrival, now) {
 					in.sampleNext = false
 					batchLagSamples.Add(1)

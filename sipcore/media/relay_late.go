@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// A bridged call's packet that waited in parkd's socket longer than the
-// max relay delay is taken in (its source, its DTMF) but not relayed.
+// A bridged call's audio that waited in parkd's socket longer than the
+// max relay delay is taken in (its source, its DTMF) but not relayed; a
+// key press (RFC 4733) is relayed however late. Only the pollers drop:
+// the quiet sweep reads its sockets late by design.
 // parkd falls that far behind only when its core is short (the host busy,
 // more calls than it carries); then every packet relayed late was queued
 // behind older ones, so the backlog kept what the callers heard hundreds
@@ -34,8 +36,12 @@ func MaxRelayDelay() time.Duration { return time.Duration(maxRelayDelay.Load()) 
 
 // tooLate reports whether a packet the kernel stamped at arrival (Unix
 // nanoseconds; 0 when the socket gave no stamp) is too late to relay at
-// now.
+// now. A wait beyond maxLag is not believed: a step of the wall clock,
+// or a stamp on another clock (some kernels before 5.18 pass a sender's
+// monotonic delivery time through veth), would otherwise silence every
+// call.
 func tooLate(arrival, now int64) bool {
 	limit := maxRelayDelay.Load()
-	return limit > 0 && arrival > 0 && now-arrival > limit
+	waited := now - arrival
+	return limit > 0 && arrival > 0 && waited > limit && waited <= int64(maxLag)
 }

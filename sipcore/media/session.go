@@ -310,7 +310,8 @@ func (s *Session) receive(buf []byte, n int, src netip.AddrPort, out *sendBatch,
 		s.noteEvent(buf, p)
 	}
 	if link := s.link.Load(); link != nil {
-		if late {
+		// A late key press is still a key press: only audio is dropped.
+		if late && !(st.format.EventPT != 0 && p.pt == st.format.EventPT) {
 			s.late.Add(1)
 		} else {
 			s.forward(buf[:n], p, link, out)
