@@ -135,6 +135,18 @@ func TestSlotActionsAndSelection(t *testing.T) {
 		d.waitEvent(parkd.EventParked, "701")
 		d.dial(siptest.NewPhone(t, "carol"), "*700", 200, siptest.CallOptions{})
 		d.waitEvent(parkd.EventRetrieved, "710")
+		// A freed slot parks the newest call: lowest is not longest waiting.
+		d.dial(siptest.NewPhone(t, "dave"), "700", 200, siptest.CallOptions{})
+		d.waitEvent(parkd.EventParked, "702")
+		d.dial(siptest.NewPhone(t, "carol"), "*700", 200, siptest.CallOptions{})
+		d.waitEvent(parkd.EventRetrieved, "701")
+		d.dial(siptest.NewPhone(t, "erin"), "700", 200, siptest.CallOptions{})
+		d.waitEvent(parkd.EventParked, "701")
+		for _, want := range []string{"702", "701"} {
+			d.dial(siptest.NewPhone(t, "frank"), "*700", 200, siptest.CallOptions{})
+			d.waitEvent(parkd.EventRetrieved, want)
+		}
+		d.dial(siptest.NewPhone(t, "frank"), "*700", 404, siptest.CallOptions{})
 	})
 	t.Run("park alias", func(t *testing.T) {
 		d := startDaemon(t, nil)
