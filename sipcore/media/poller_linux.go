@@ -71,6 +71,9 @@ func startReaders() error {
 
 // addLocked watches u for input; u.readMu held, u not closed.
 func (ps *pollerSet) addLocked(u *udpSocket, s *Session) error {
+	if refuseEpollAdd.Load() {
+		return fmt.Errorf("media: cannot watch the RTP socket: %w", unix.ENOSPC)
+	}
 	p := ps.list[int(ps.next.Add(1))%len(ps.list)]
 	slot := p.insert(s)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: slot.index, Pad: slot.gen}
@@ -81,6 +84,11 @@ func (ps *pollerSet) addLocked(u *udpSocket, s *Session) error {
 	u.poller, u.slot = p, slot
 	return nil
 }
+
+// refuseEpollAdd makes every socket's move to a poller fail, as when
+// fs.epoll.max_user_watches is reached, for tests of the sweep that
+// reads such a socket instead.
+var refuseEpollAdd atomic.Bool
 
 func (ps *pollerSet) start() {
 	for range max(1, runtime.GOMAXPROCS(0)) {

@@ -110,3 +110,49 @@ func TestRelayDropsWhatCameTooLate(t *testing.T) {
 		}
 	})
 }
+
+// A bridge whose sockets epoll would not take is read by the quiet sweep,
+// whose reads wait for it by design: nothing it relays is dropped as
+// late, however far past the max it waited.
+func TestSweptBridgeRelaysWhatWaited(t *testing.T) {
+	withAndWithoutRing(t, func(t *testing.T, ring bool) {
+		withMaxRelayDelay(t, 20*time.Millisecond) // less than the sweep's wait
+		refuseEpollAdd.Store(true)
+		t.Cleanup(func() { refuseEpollAdd.Store(false) })
+		// Twelve sockets over the sweep's five slices: some slice finds
+		// several ready at once, which it reads in a batch where there is
+		// a ring.
+		type leg struct {
+			s *Session
+			p *phone
+		}
+		var legs []leg
+		for range 6 {
+			sa, sb, pa, pb := bridged(t, Format{Codec: PCMU}, Format{Codec: PCMU})
+			if sa.sock.poller != nil || sb.sock.poller != nil {
+				t.Fatal("a bridged socket reached a poller with epoll refused")
+			}
+			legs = append(legs, leg{sa, pb}, leg{sb, pa}) // a session, and the phone that hears it
+		}
+		late, batches := Totals().Late, recvBatchReads.Load()
+		const packets = 5
+		for seq := range uint16(packets) {
+			for i, l := range legs {
+				speaker := legs[i^1].p // the phone whose session is l.s
+				speaker.send(l.s.LocalAddr(), rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 7}, audioPayload(int(seq), PCMU))
+			}
+			time.Sleep(frameDuration)
+		}
+		for i, l := range legs {
+			for seq := range packets {
+				if r := l.p.mustRecv(2 * time.Second); !bytes.Equal(r.pkt.Payload, audioPayload(seq, PCMU)) {
+					t.Fatalf("leg %d, packet %d: the far phone got something else", i, seq)
+				}
+			}
+		}
+		if got := Totals().Late - late; got != 0 {
+			t.Errorf("%d packets counted late on a swept bridge", got)
+		}
+		checkReadPath(t, ring, batches, "the sweep")
+	})
+}
