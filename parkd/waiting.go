@@ -1,6 +1,9 @@
 package parkd
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // waitList is a lot's occupied slots, the call that has waited longest
 // first, so the lot's retrieve extension finds it without walking every
@@ -15,14 +18,11 @@ type waitLink struct {
 	linked     bool
 }
 
-// waitsBefore orders two occupied slots: the call parked earlier first,
-// and at the same instant the lower slot, as a walk in slot order finds it.
-func waitsBefore(a, b *slot) bool {
-	ta, tb := a.parked.parkedAt, b.parked.parkedAt
-	if !ta.Equal(tb) {
-		return ta.Before(tb)
-	}
-	return a.index < b.index
+// compareWaiting orders two occupied slots: the call parked earlier
+// first, and at the same instant the lower slot, as a walk in slot order
+// finds it.
+func compareWaiting(a, b *slot) int {
+	return cmp.Or(a.parked.parkedAt.Compare(b.parked.parkedAt), cmp.Compare(a.index, b.index))
 }
 
 // add links sl, which has just been given its call. Calls are nearly
@@ -33,7 +33,7 @@ func (w *waitList) add(sl *slot) {
 		w.remove(sl)
 	}
 	after := w.newest
-	for after != nil && waitsBefore(sl, after) {
+	for after != nil && compareWaiting(sl, after) < 0 {
 		after = after.wait.prev
 	}
 	sl.wait = waitLink{prev: after, linked: true}
@@ -78,15 +78,7 @@ func (w *waitList) rebuild(slots []*slot) {
 			occupied = append(occupied, sl)
 		}
 	}
-	slices.SortFunc(occupied, func(a, b *slot) int {
-		switch {
-		case waitsBefore(a, b):
-			return -1
-		case waitsBefore(b, a):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(occupied, compareWaiting)
 	for _, sl := range occupied {
 		sl.wait = waitLink{prev: w.newest, linked: true}
 		if w.newest == nil {

@@ -45,7 +45,7 @@ func checkWaitList(t *testing.T, l *lot, step int) {
 		if sl.parked == nil {
 			t.Fatalf("step %d: empty slot %s is in the list", step, sl.name)
 		}
-		if n := len(forward); n > 0 && waitsBefore(sl, forward[n-1]) {
+		if n := len(forward); n > 0 && compareWaiting(sl, forward[n-1]) < 0 {
 			t.Fatalf("step %d: %s is after %s but waited longer", step, sl.name, forward[n-1].name)
 		}
 		forward = append(forward, sl)
