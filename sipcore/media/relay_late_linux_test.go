@@ -156,3 +156,35 @@ func TestSweptBridgeRelaysWhatWaited(t *testing.T) {
 		checkReadPath(t, ring, batches, "the sweep")
 	})
 }
+
+// A poller's one-by-one read (recvmsg with the arrival stamp, the late
+// check, a lag sample) allocates nothing; the batched read is covered by
+// TestRelayManyCallsTalkingAtOnce's path and BenchmarkRelay.
+func TestReadRelayedAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	a := newTestAllocator(t)
+	s, p := openSession(t, a), newPhone(t)
+	s.SetRemote(p.addr(), Format{Codec: PCMU})
+	s.Start(0, nil)
+	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: audioPayload(1, PCMU)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, maxPacketLen)
+	got := 0
+	read := func() {
+		p.sendRaw(s.LocalAddr(), pkt)
+		if s.sock.readRelayed(s, buf, nil, true) {
+			got++
+		}
+	}
+	read() // the latch: its one allocation, outside the measurement
+	if n := testing.AllocsPerRun(200, read); n != 0 {
+		t.Errorf("readRelayed: %v allocs per packet", n)
+	}
+	if got < 100 { // the quiet sweep may read one now and then
+		t.Fatalf("readRelayed read %d of 201 packets", got)
+	}
+}
