@@ -188,3 +188,45 @@ func TestReadRelayedAllocatesNothing(t *testing.T) {
 		t.Fatalf("readRelayed read %d of 201 packets", got)
 	}
 }
+
+// A batched read through io_uring (recvmsg with the arrival stamps, the
+// late check, a lag sample) allocates nothing either. Relaying what it
+// read through a send batch is TestHotPathsDoNotAllocate's.
+func TestBatchedReadAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	requireRing(t)
+	a := newTestAllocator(t)
+	in := newRecvBatch(newSendBatch(testLogger(), maxPacketLen), true)
+	t.Cleanup(in.out.close)
+	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: audioPayload(1, PCMU)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []pollEntry
+	var phones []*phone
+	for range 4 {
+		s, p := openSession(t, a), newPhone(t)
+		s.SetRemote(p.addr(), Format{Codec: PCMU})
+		s.Start(0, nil)
+		entries, phones = append(entries, pollEntry{s: s}), append(phones, p)
+	}
+	ready := make([]pollEntry, len(entries))
+	got := 0
+	read := func() {
+		for i, p := range phones {
+			p.sendRaw(entries[i].s.LocalAddr(), pkt)
+		}
+		copy(ready, entries)
+		in.sampleNext = true
+		got += len(in.read(ready))
+	}
+	read() // the latches: their allocations, outside the measurement
+	if n := testing.AllocsPerRun(100, read); n != 0 {
+		t.Errorf("a batched read of %d sockets: %v allocs", len(entries), n)
+	}
+	if got < 200 { // the quiet sweep may read one now and then
+		t.Fatalf("the batch read %d of %d packets", got, 101*len(entries))
+	}
+}
