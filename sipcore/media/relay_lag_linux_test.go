@@ -21,10 +21,6 @@ func TestRelaySamplesItsLag(t *testing.T) {
 	withAndWithoutRing(t, func(t *testing.T, ring bool) {
 		relayLag.reset()
 		t.Cleanup(relayLag.reset)
-		talk := func(s *Session, p *phone, seq uint16) {
-			p.send(s.LocalAddr(), rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 7}, audioPayload(int(seq), PCMU))
-		}
-
 		a := newTestAllocator(t)
 		parked, caller := openSession(t, a), newPhone(t)
 		parked.SetRemote(caller.addr(), Format{Codec: PCMU})
@@ -37,17 +33,9 @@ func TestRelaySamplesItsLag(t *testing.T) {
 			t.Fatalf("a parked call's packets gave a relay lag of %v", got)
 		}
 
-		// A bridged call more than there are pollers, so that each poller
-		// finds more than one socket ready at once: a batch, where there
-		// is a ring (the sockets are dealt to the pollers in turn).
-		type leg struct {
-			s *Session
-			p *phone
-		}
 		var legs []leg
-		for range len(pollers.list) + 1 {
-			sa, sb, pa, pb := bridged(t, Format{Codec: PCMU}, Format{Codec: PCMU})
-			legs = append(legs, leg{sa, pa}, leg{sb, pb})
+		for _, c := range bridgedOnEveryPoller(t, Format{Codec: PCMU}) {
+			legs = append(legs, leg{c.sa, c.pa}, leg{c.sb, c.pb})
 		}
 		time.Sleep(2 * lagProbeEvery) // every poller's sample is due
 		batches, batchSamples := recvBatchReads.Load(), batchLagSamples.Load()
@@ -75,4 +63,34 @@ func TestRelaySamplesItsLag(t *testing.T) {
 			}
 		}
 	})
+}
+
+// talk sends audio packet seq from p to s.
+func talk(s *Session, p *phone, seq uint16) {
+	p.send(s.LocalAddr(), rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 7}, audioPayload(int(seq), PCMU))
+}
+
+// leg is a session and the phone that talks to it.
+type leg struct {
+	s *Session
+	p *phone
+}
+
+// bridgedCall is phone A <-> session A <=bridge=> session B <-> phone B.
+type bridgedCall struct {
+	sa, sb *Session
+	pa, pb *phone
+}
+
+// bridgedOnEveryPoller bridges one call more than there are pollers, so
+// that some poller finds more than one socket ready at once: a batch,
+// where there is a ring (the sockets are dealt to the pollers in turn).
+func bridgedOnEveryPoller(t *testing.T, f Format) []bridgedCall {
+	t.Helper()
+	var calls []bridgedCall
+	for len(calls) <= len(pollers.list) { // started by the first call's allocator
+		sa, sb, pa, pb := bridged(t, f, f)
+		calls = append(calls, bridgedCall{sa, sb, pa, pb})
+	}
+	return calls
 }

@@ -28,21 +28,7 @@ func TestRelayDropsWhatCameTooLate(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				withMaxRelayDelay(t, tc.max)
-				// A call more than there are pollers, so that a poller
-				// finds several sockets ready at once: a batch, where
-				// there is a ring.
-				type call struct {
-					sa, sb *Session
-					pa, pb *phone
-				}
-				var calls []call
-				for len(calls) <= len(pollers.list) { // started by the first call's allocator
-					sa, sb, pa, pb := bridged(t, Format{PCMU, 0, 101}, Format{PCMU, 0, 101})
-					calls = append(calls, call{sa, sb, pa, pb})
-				}
-				talk := func(s *Session, p *phone, seq uint16) {
-					p.send(s.LocalAddr(), rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 7}, audioPayload(int(seq), PCMU))
-				}
+				calls := bridgedOnEveryPoller(t, Format{PCMU, 0, 101})
 				press := func(s *Session, p *phone, seq uint16) { // digit 5, end, 800 samples
 					p.send(s.LocalAddr(), rtp.Header{PayloadType: 101, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 7}, []byte{5, 0x80, 0x03, 0x20})
 				}
@@ -122,30 +108,26 @@ func TestSweptBridgeRelaysWhatWaited(t *testing.T) {
 		// Twelve sockets over the sweep's five slices: some slice finds
 		// several ready at once, which it reads in a batch where there is
 		// a ring.
-		type leg struct {
-			s *Session
-			p *phone
-		}
 		var legs []leg
 		for range 6 {
 			sa, sb, pa, pb := bridged(t, Format{Codec: PCMU}, Format{Codec: PCMU})
 			if sa.sock.poller != nil || sb.sock.poller != nil {
 				t.Fatal("a bridged socket reached a poller with epoll refused")
 			}
-			legs = append(legs, leg{sa, pb}, leg{sb, pa}) // a session, and the phone that hears it
+			legs = append(legs, leg{sa, pa}, leg{sb, pb})
 		}
 		late, batches := Totals().Late, recvBatchReads.Load()
 		const packets = 5
 		for seq := range uint16(packets) {
-			for i, l := range legs {
-				speaker := legs[i^1].p // the phone whose session is l.s
-				speaker.send(l.s.LocalAddr(), rtp.Header{PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: 7}, audioPayload(int(seq), PCMU))
+			for _, l := range legs {
+				talk(l.s, l.p, seq)
 			}
 			time.Sleep(frameDuration)
 		}
-		for i, l := range legs {
+		for i := range legs {
+			far := legs[i^1].p // hears what legs[i].p says, across the bridge
 			for seq := range packets {
-				if r := l.p.mustRecv(2 * time.Second); !bytes.Equal(r.pkt.Payload, audioPayload(seq, PCMU)) {
+				if r := far.mustRecv(2 * time.Second); !bytes.Equal(r.pkt.Payload, audioPayload(seq, PCMU)) {
 					t.Fatalf("leg %d, packet %d: the far phone got something else", i, seq)
 				}
 			}
@@ -168,10 +150,7 @@ func TestReadRelayedAllocatesNothing(t *testing.T) {
 	s, p := openSession(t, a), newPhone(t)
 	s.SetRemote(p.addr(), Format{Codec: PCMU})
 	s.Start(0, nil)
-	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: audioPayload(1, PCMU)}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkt := audioPacket(t)
 	buf := make([]byte, maxPacketLen)
 	got := 0
 	read := func() {
@@ -200,10 +179,7 @@ func TestBatchedReadAllocatesNothing(t *testing.T) {
 	a := newTestAllocator(t)
 	in := newRecvBatch(newSendBatch(testLogger(), maxPacketLen), true)
 	t.Cleanup(in.out.close)
-	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: audioPayload(1, PCMU)}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkt := audioPacket(t)
 	var entries []pollEntry
 	var phones []*phone
 	for range 4 {
@@ -229,4 +205,14 @@ func TestBatchedReadAllocatesNothing(t *testing.T) {
 	if got < 200 { // the quiet sweep may read one now and then
 		t.Fatalf("the batch read %d of %d packets", got, 101*len(entries))
 	}
+}
+
+// audioPacket is one PCMU frame, marshalled.
+func audioPacket(t *testing.T) []byte {
+	t.Helper()
+	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: audioPayload(1, PCMU)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkt
 }
