@@ -22,6 +22,8 @@
 #   SAMPLES_OUT  also write every INVITE→200 latency, with when it was sent []
 #   PARKD_BIN  run this parkd binary instead of building one (to compare
 #              builds of other commits in one sitting) []
+#   FLOOR      1: run bench/setupfloor, the least a server does for these
+#              pairs in one thread, in parkd's place (its floor) []
 #   WORK       work directory [mktemp]
 #
 # Example: RATE=500 DURATION=10s bench/loadgen.sh
@@ -49,7 +51,9 @@ command -v taskset >/dev/null || die "taskset not found (util-linux)"
 ((SUBS == 0)) || command -v sipp >/dev/null || die "SUBS needs sipp: apt-get install sip-tester"
 
 say "building parkd and the load generator in $WORK"
-if [[ -n ${PARKD_BIN:-} ]]; then
+if [[ ${FLOOR:-} == 1 ]]; then
+	(cd "$ROOT" && go build -o "$WORK/parkd" ./bench/setupfloor) || die "go build failed"
+elif [[ -n ${PARKD_BIN:-} ]]; then
 	cp "$PARKD_BIN" "$WORK/parkd" || die "cannot copy PARKD_BIN $PARKD_BIN"
 else
 	(cd "$ROOT" && go build -o "$WORK/parkd" ./cmd/parkd) || die "go build failed"

@@ -8,9 +8,10 @@
 # differ by up to 30 % (docs/PERFORMANCE.md, thirteenth pass).
 #
 # Usage: bench/loadgen_pair.sh ROUNDS A=BUILD B=BUILD
-# where a BUILD is a parkd binary, `tree` (this checkout, built now) or
+# where a BUILD is a parkd binary, `tree` (this checkout, built now),
 # `git:REV` (that revision of this repository, built now in a scratch
-# worktree).
+# worktree) or `floor` (bench/setupfloor of this checkout: the least a
+# server does for these pairs, in parkd's place).
 # Environment (defaults in brackets):
 #   RATE       pairs per second for each daemon [250]
 #   DURATION   how long pairs are started [15s]
@@ -45,7 +46,7 @@ mkdir -p "$WORK"
 
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 2; }
-[[ $# -eq 3 && $1 =~ ^[0-9]+$ && $2 == A=* && $3 == B=* ]] || { sed -n '2,26p' "$0" >&2; exit 2; }
+[[ $# -eq 3 && $1 =~ ^[0-9]+$ && $2 == A=* && $3 == B=* ]] || { sed -n '2,27p' "$0" >&2; exit 2; }
 rounds=$1 specA=${2#A=} specB=${3#B=}
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
 (cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/loadgen) || die "go build failed"
@@ -56,6 +57,9 @@ build() {
 	case $2 in
 	tree)
 		(cd "$ROOT" && go build -o "$out" ./cmd/parkd) >&2 || die "go build of this tree failed"
+		;;
+	floor)
+		(cd "$ROOT" && go build -o "$out" ./bench/setupfloor) >&2 || die "go build of bench/setupfloor failed"
 		;;
 	git:*)
 		local rev=${2#git:} wt=$WORK/src-$1

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parkd/parkd/bench/internal/sipmsg"
 	"github.com/parkd/parkd/internal/kstamp"
 )
 
@@ -71,18 +72,18 @@ func (g *generator) read(s *sipSocket) {
 			return
 		}
 		raw := buf[:n]
-		m, err := parseMessage(raw)
+		m, err := sipmsg.Parse(raw)
 		if err != nil {
 			g.stats.unparsed.Add(1)
 			continue
 		}
-		v, known := g.calls.Load(m.callID)
+		v, known := g.calls.Load(m.CallID)
 		switch {
-		case m.request && m.method == "BYE" && known:
+		case m.Request && m.Method == "BYE" && known:
 			v.(*leg).onBye(m)
-		case m.request && m.method == "ACK":
-		case m.request:
-			s.send(okResponse(m)) // a late BYE, OPTIONS, NOTIFY: answered, nothing else
+		case m.Request && m.Method == "ACK":
+		case m.Request:
+			s.send(sipmsg.OK(m)) // a late BYE, OPTIONS, NOTIFY: answered, nothing else
 		case known:
 			v.(*leg).onResponse(m, raw, arrived)
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/parkd/parkd/bench/internal/sipmsg"
 )
 
 // legState is where one call of a pair is.
@@ -123,14 +125,14 @@ func (l *leg) stopRetransLocked() {
 
 // onResponse handles a response to the leg's INVITE or BYE, which arrived
 // at the socket at arrived.
-func (l *leg) onResponse(m message, raw []byte, arrived time.Time) {
+func (l *leg) onResponse(m sipmsg.Message, raw []byte, arrived time.Time) {
 	l.mu.Lock()
 	switch {
-	case m.method == "INVITE" && m.status < 200:
+	case m.Method == "INVITE" && m.Status < 200:
 		l.stopRetransLocked() // a provisional stops INVITE retransmission (Timer A)
 		l.mu.Unlock()
-	case m.method == "INVITE" && m.status < 300:
-		l.toTag = m.toTag
+	case m.Method == "INVITE" && m.Status < 300:
+		l.toTag = m.ToTag
 		l.sock.send(l.ack(newBranch()))
 		if l.answered {
 			l.mu.Unlock() // a retransmitted 200: ACKed again
@@ -140,7 +142,7 @@ func (l *leg) onResponse(m message, raw []byte, arrived time.Time) {
 		l.stopRetransLocked()
 		l.giveUp.Stop()
 		l.g.stats.latency(l.role, l.sentAt, arrived, time.Now())
-		ip, port, ok := sdpAudio(body(raw))
+		ip, port, ok := sipmsg.SDPAudio(sipmsg.Body(raw))
 		if !ok {
 			l.mu.Unlock()
 			l.finish("200 without an SDP answer")
@@ -152,27 +154,27 @@ func (l *leg) onResponse(m message, raw []byte, arrived time.Time) {
 		}
 		l.mu.Unlock()
 		l.pair.answered(l)
-	case m.method == "INVITE":
+	case m.Method == "INVITE":
 		if !l.answered { // a final failure; ACK it (same branch) and count it
 			l.stopRetransLocked()
 			l.sock.send(l.ack(l.branch))
 			l.answered = true
-			if m.status == 503 {
+			if m.Status == 503 {
 				l.g.stats.unavailable.Add(1)
 			}
 			l.mu.Unlock()
-			l.finish(fmt.Sprintf("INVITE answered %d", m.status))
+			l.finish(fmt.Sprintf("INVITE answered %d", m.Status))
 			return
 		}
 		l.sock.send(l.ack(l.branch))
 		l.mu.Unlock()
-	case m.method == "BYE" && m.status >= 200:
+	case m.Method == "BYE" && m.Status >= 200:
 		l.stopRetransLocked()
 		l.mu.Unlock()
-		if m.status < 300 {
+		if m.Status < 300 {
 			l.finish("")
 		} else {
-			l.finish(fmt.Sprintf("BYE answered %d", m.status))
+			l.finish(fmt.Sprintf("BYE answered %d", m.Status))
 		}
 	default:
 		l.mu.Unlock()
@@ -205,8 +207,8 @@ func (l *leg) hangUp() {
 
 // onBye is parkd hanging the leg up: what the parked caller waits for once
 // retrieved and bridged, and a failure for a retriever.
-func (l *leg) onBye(m message) {
-	l.sock.send(okResponse(m))
+func (l *leg) onBye(m sipmsg.Message) {
+	l.sock.send(sipmsg.OK(m))
 	l.mu.Lock()
 	was := l.state
 	l.mu.Unlock()

@@ -1,0 +1,151 @@
+// Package sipmsg reads and writes the few SIP messages the load tools
+// exchange with parkd (bench/loadgen) or stand in for it
+// (bench/setupfloor): enough to match a message to its call and answer
+// it, and no more. It is not a SIP parser for anything else.
+package sipmsg
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
+
+// Message is what a load tool reads of a SIP message. Values point into
+// the datagram's buffer.
+type Message struct {
+	Request bool
+	Method  string // of a request, or from CSeq for a response
+	URI     string // a request's Request-URI
+	Status  int
+	CallID  string
+	CSeq    int
+	ToTag   string
+	// Raw header lines a response to a request copies (RFC 3261 §8.2.6.2).
+	Via, From, To, CSeqLine [][]byte
+}
+
+// Parse reads the start line and the headers the tools use; anything else
+// is skipped. It returns an error for what is not SIP.
+func Parse(b []byte) (Message, error) {
+	var m Message
+	head, _, _ := bytes.Cut(b, []byte("\r\n\r\n"))
+	lines := bytes.Split(head, []byte("\r\n"))
+	if len(lines) == 0 {
+		return m, fmt.Errorf("empty message")
+	}
+	start := lines[0]
+	if bytes.HasPrefix(start, []byte("SIP/2.0 ")) {
+		if len(start) < 11 {
+			return m, fmt.Errorf("short status line %q", start)
+		}
+		code, err := strconv.Atoi(string(start[8:11]))
+		if err != nil {
+			return m, fmt.Errorf("status line %q: %w", start, err)
+		}
+		m.Status = code
+	} else {
+		method, rest, ok := bytes.Cut(start, []byte(" "))
+		uri, version, ok2 := bytes.Cut(rest, []byte(" "))
+		if !ok || !ok2 || string(version) != "SIP/2.0" {
+			return m, fmt.Errorf("not a SIP start line: %q", start)
+		}
+		m.Request, m.Method, m.URI = true, string(method), string(uri)
+	}
+	for _, line := range lines[1:] {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		value = bytes.TrimSpace(value)
+		switch string(bytes.ToLower(bytes.TrimSpace(name))) {
+		case "call-id", "i":
+			m.CallID = string(value)
+		case "cseq":
+			m.CSeqLine = append(m.CSeqLine, line)
+			num, method, _ := bytes.Cut(value, []byte(" "))
+			m.CSeq, _ = strconv.Atoi(string(num))
+			if !m.Request {
+				m.Method = string(bytes.TrimSpace(method))
+			}
+		case "via", "v":
+			m.Via = append(m.Via, line)
+		case "from", "f":
+			m.From = append(m.From, line)
+		case "to", "t":
+			m.To = append(m.To, line)
+			if _, tag, ok := bytes.Cut(value, []byte(";tag=")); ok {
+				if i := bytes.IndexAny(tag, ";> "); i >= 0 {
+					tag = tag[:i]
+				}
+				m.ToTag = string(tag)
+			}
+		}
+	}
+	if m.CallID == "" || m.CSeq == 0 {
+		return m, fmt.Errorf("no Call-ID or CSeq")
+	}
+	return m, nil
+}
+
+// OK is a 200 to a request, from its own headers.
+func OK(m Message) []byte { return Response(m, 200, "OK", "", "", nil) }
+
+// Response answers the request m with status and reason, copying its Via,
+// From, To, Call-ID and CSeq. toTag, if set and the To has none, is added
+// to the To; extra is more header lines, each ending in CRLF; body goes
+// after them with its Content-Length (its Content-Type is the caller's,
+// in extra).
+func Response(m Message, status int, reason, toTag, extra string, body []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("SIP/2.0 " + strconv.Itoa(status) + " " + reason + "\r\n")
+	for _, group := range [][][]byte{m.Via, m.From} {
+		for _, l := range group {
+			b.Write(l)
+			b.WriteString("\r\n")
+		}
+	}
+	for _, l := range m.To {
+		b.Write(l)
+		if toTag != "" && m.ToTag == "" {
+			b.WriteString(";tag=" + toTag)
+		}
+		b.WriteString("\r\n")
+	}
+	b.WriteString("Call-ID: " + m.CallID + "\r\n")
+	for _, l := range m.CSeqLine {
+		b.Write(l)
+		b.WriteString("\r\n")
+	}
+	b.WriteString(extra)
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	b.Write(body)
+	return b.Bytes()
+}
+
+// HeaderValue is what follows the colon of a raw header line, trimmed.
+func HeaderValue(line []byte) string {
+	_, v, _ := bytes.Cut(line, []byte(":"))
+	return string(bytes.TrimSpace(v))
+}
+
+// SDPAudio finds the audio destination in an SDP body: the c= address and
+// the m=audio port. ok is false when either is missing.
+func SDPAudio(body []byte) (ip string, port int, ok bool) {
+	for _, line := range bytes.Split(body, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		if v, found := bytes.CutPrefix(line, []byte("c=IN IP4 ")); found {
+			ip = string(bytes.TrimSpace(v))
+		}
+		if v, found := bytes.CutPrefix(line, []byte("m=audio ")); found {
+			p, _, _ := bytes.Cut(v, []byte(" "))
+			port, _ = strconv.Atoi(string(p))
+		}
+	}
+	return ip, port, ip != "" && port > 0
+}
+
+// Body is what follows the blank line.
+func Body(b []byte) []byte {
+	_, rest, _ := bytes.Cut(b, []byte("\r\n\r\n"))
+	return rest
+}
