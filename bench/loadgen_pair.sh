@@ -137,7 +137,8 @@ for r in $(seq "$rounds"); do
 	fi
 	ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
 	ratios+=("$ratio")
-	rows+=("{\"round\": $r, \"a_ms_per_pair\": $a, \"b_ms_per_pair\": $b, \"ratio\": $ratio}")
+	pa=$(p99 A) pb=$(p99 B)
+	rows+=("{\"round\": $r, \"a_ms_per_pair\": $a, \"b_ms_per_pair\": $b, \"ratio\": $ratio, \"a_park_p99_ms\": ${pa% ms}, \"b_park_p99_ms\": ${pb% ms}}")
 	printf '%s  round %d: A %s ms per pair (park p99 %s%s), B %s ms (p99 %s%s): B/A %s\n' \
 		"$(date +%H:%M:%S)" "$r" "$a" "$(p99 A)" "$(audio A)" "$b" "$(p99 B)" "$(audio B)" "$ratio"
 done

@@ -96,6 +96,24 @@ func scenarios() []scenario {
 			output: jsonFile,
 		},
 		{
+			name:   "setup-floor",
+			target: "the floor for the 1,000 pairs/s target: bench/setupfloor, the least a server does for the same pairs in one thread, in parkd's place under the same generator (FLOOR=1 bench/loadgen.sh); what this machine gives any server, beside setup-loadgen",
+			command: func(scale string) ([]string, []string) {
+				return []string{"FLOOR=1", "RATE=" + pick(scale, "200", "1000"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
+					[]string{"bench/loadgen.sh"}
+			},
+			output: jsonFile,
+		},
+		{
+			name:   "setup-floor-paired",
+			target: "parkd and its call-setup floor under the generator at the same moments, both on one core, with RTP (bench/loadgen_pair.sh A=tree B=floor): the floor's CPU per pair over parkd's, and each one's INVITE→200 p99 per round",
+			command: func(scale string) ([]string, []string) {
+				return []string{"RTP=true", "RATE=" + pick(scale, "100", "500"), "DURATION=" + pick(scale, "5s", "15s"), "JSON_OUT={json}"},
+					[]string{"bench/loadgen_pair.sh", pick(scale, "2", "4"), "A=tree", "B=floor"}
+			},
+			output: jsonFile,
+		},
+		{
 			name:   "setup-paired-pre-blf",
 			target: "call setup back to the pre-BLF cost, measured paired: this tree and e2ab7d1 (the commit before BLF) under the Go load generator at the same time, both daemons on one core (bench/loadgen_pair.sh); CPU per park-then-retrieve pair, this tree's over e2ab7d1's, median of the rounds",
 			command: func(scale string) ([]string, []string) {
