@@ -226,6 +226,7 @@ func (s *Server) CallEnded(call *sipcore.Call, reason sipcore.EndReason) {
 	s.mu.Unlock()
 	if wasBridged {
 		go func() {
+			sipcore.YieldToNewCalls() // the BYE can wait while INVITEs are answered
 			ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
 			defer cancel()
 			peer.Hangup(ctx, peerWhy)

@@ -48,9 +48,17 @@ var handlerJobs = sync.Pool{New: func() any {
 
 func newHandlerPool() handlerPool { return handlerPool{gopool.New(maxIdleHandlers, handlerIdle)} }
 
-// wrap returns h run on the pool, for sipgo's OnRequest.
-func (p handlerPool) wrap(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
-	return func(req *sip.Request, tx sip.ServerTransaction) { p.run(h, req, tx) }
+// wrap returns h run on the pool, for sipgo's OnRequest of method m. A
+// request that does not set up a call lets new calls go first
+// (new_calls_first.go).
+func (p handlerPool) wrap(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
+	if setsUpCalls(m) {
+		return func(req *sip.Request, tx sip.ServerTransaction) { p.run(h, req, tx) }
+	}
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		YieldToNewCalls()
+		p.run(h, req, tx)
+	}
 }
 
 // run calls h on a pooled goroutine and returns once h has.

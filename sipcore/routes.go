@@ -37,7 +37,7 @@ func (ep *Endpoint) routes() {
 	// counts each request as it reaches parkd; the methods parkd serves
 	// run on the handler pool (handler_pool.go).
 	on := func(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) {
-		ep.server.OnRequest(m, ep.handlers.wrap(ep.countRequest(ep.gatedHandler(h))))
+		ep.server.OnRequest(m, ep.handlers.wrap(m, ep.countRequest(ep.gatedHandler(h))))
 	}
 	on(sip.INVITE, guard(ep.onInvite))
 	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {
