@@ -23,7 +23,8 @@
 #   PARKD_BIN  run this parkd binary instead of building one (to compare
 #              builds of other commits in one sitting) []
 #   FLOOR      1: run bench/setupfloor, the least a server does for these
-#              pairs in one thread, in parkd's place (its floor) []
+#              pairs in one thread, in parkd's place (its floor; PARKD_BIN
+#              is then ignored) []
 #   WORK       work directory [mktemp]
 #
 # Example: RATE=500 DURATION=10s bench/loadgen.sh

@@ -70,7 +70,7 @@ build() {
 		((built == 0)) || die "go build of $rev failed"
 		;;
 	*)
-		[[ -x $2 ]] || die "$2 is not an executable, tree, or git:REV"
+		[[ -x $2 ]] || die "$2 is not an executable, tree, git:REV or floor"
 		out=$(realpath -- "$2") # a name without a slash would be looked up in PATH
 		;;
 	esac
@@ -138,9 +138,10 @@ for r in $(seq "$rounds"); do
 	ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
 	ratios+=("$ratio")
 	pa=$(p99 A) pb=$(p99 B)
-	rows+=("{\"round\": $r, \"a_ms_per_pair\": $a, \"b_ms_per_pair\": $b, \"ratio\": $ratio, \"a_park_p99_ms\": ${pa% ms}, \"b_park_p99_ms\": ${pb% ms}}")
-	printf '%s  round %d: A %s ms per pair (park p99 %s%s), B %s ms (p99 %s%s): B/A %s\n' \
-		"$(date +%H:%M:%S)" "$r" "$a" "$(p99 A)" "$(audio A)" "$b" "$(p99 B)" "$(audio B)" "$ratio"
+	pa=${pa% ms} pb=${pb% ms}
+	rows+=("{\"round\": $r, \"a_ms_per_pair\": $a, \"b_ms_per_pair\": $b, \"ratio\": $ratio, \"a_park_p99_ms\": ${pa:-null}, \"b_park_p99_ms\": ${pb:-null}}")
+	printf '%s  round %d: A %s ms per pair (park p99 %s ms%s), B %s ms (p99 %s ms%s): B/A %s\n' \
+		"$(date +%H:%M:%S)" "$r" "$a" "${pa:-?}" "$(audio A)" "$b" "${pb:-?}" "$(audio B)" "$ratio"
 done
 trap - EXIT
 ((${#ratios[@]} > 0)) || die "no round counted"

@@ -49,10 +49,9 @@ var handlerJobs = sync.Pool{New: func() any {
 func newHandlerPool() handlerPool { return handlerPool{gopool.New(maxIdleHandlers, handlerIdle)} }
 
 // wrap returns h run on the pool, for sipgo's OnRequest of method m. A
-// request that does not set up a call lets new calls go first
-// (new_calls_first.go).
+// request that can wait lets new calls go first (new_calls_first.go).
 func (p handlerPool) wrap(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
-	if setsUpCalls(m) {
+	if goesFirst(m) {
 		return func(req *sip.Request, tx sip.ServerTransaction) { p.run(h, req, tx) }
 	}
 	return func(req *sip.Request, tx sip.ServerTransaction) {

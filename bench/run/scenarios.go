@@ -97,7 +97,7 @@ func scenarios() []scenario {
 		},
 		{
 			name:   "setup-floor",
-			target: "the floor for the 1,000 pairs/s target: bench/setupfloor, the least a server does for the same pairs in one thread, in parkd's place under the same generator (FLOOR=1 bench/loadgen.sh); what this machine gives any server, beside setup-loadgen",
+			target: "the floor for the 1,000 pairs/s target: bench/setupfloor, the least a server does for the same pairs in one thread, in parkd's place under the same generator (FLOOR=1 bench/loadgen.sh); what this machine gives any server, beside setup-loadgen. It bridges at the 200 rather than the ACK and retransmits nothing, so its INVITE→200 and CPU per pair compare with parkd's, its relay_delay less so",
 			command: func(scale string) ([]string, []string) {
 				return []string{"FLOOR=1", "RATE=" + pick(scale, "200", "1000"), "DURATION=" + pick(scale, "5s", "20s"), "JSON_OUT={json}"},
 					[]string{"bench/loadgen.sh"}

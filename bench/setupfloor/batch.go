@@ -21,6 +21,9 @@ type batchIO struct {
 	iovs []unix.Iovec
 	out  int // sends prepared and not yet submitted
 	res  []int32
+	// err is the ring's failure: what it did of the batch is unknown,
+	// and its buffers may still be the kernel's, so the loop stops.
+	err error
 }
 
 func newBatchIO(useRing bool) *batchIO {
@@ -50,11 +53,11 @@ func (b *batchIO) readAll(fds []int) []int32 {
 			b.msgs[i].Name, b.msgs[i].Namelen, b.msgs[i].Flags = nil, 0, 0
 			b.ring.PrepRecvmsg(i, i, fd, &b.msgs[i])
 		}
-		if b.ring.Submit(len(fds), got) == nil {
-			return got
+		if err := b.ring.Submit(len(fds), got); err != nil {
+			b.err = err
+			clear(got) // nothing read
 		}
-		b.ring.Close()
-		b.ring = nil // broken: do without from now on
+		return got
 	}
 	for i, fd := range fds {
 		n, err := unix.Read(fd, b.in[i])
@@ -88,8 +91,7 @@ func (b *batchIO) flush() {
 		return
 	}
 	if err := b.ring.Submit(b.out, b.res); err != nil {
-		b.ring.Close()
-		b.ring = nil
+		b.err = err
 	}
 	b.out = 0
 }

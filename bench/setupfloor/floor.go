@@ -26,6 +26,7 @@ type floor struct {
 	retrieve string
 
 	calls   map[string]*call // by Call-ID
+	ended   recentlyEnded    // so a retransmitted BYE gets its 200 again
 	byFD    []*call
 	waiting []*call // parked, oldest first from head; ended calls are skipped
 	head    int
@@ -145,14 +146,18 @@ func (f *floor) run(stop *atomic.Bool) error {
 			}
 		}
 		// SIP before audio, so that an INVITE waits for no relaying.
-		// Calls it ends close their sockets before the audio's turn;
-		// relay skips what is no longer a call's.
+		// Calls it ends close their sockets before the audio's turn; a
+		// number closed may be a new call's socket by then, whose
+		// datagram is then read as that call's, which it is.
 		if sipReady {
 			f.readSIP()
 		}
 		f.relayReady()
 		if tick {
 			f.playMusic()
+		}
+		if f.io.err != nil {
+			return fmt.Errorf("io_uring: %w (-uring=false does without)", f.io.err)
 		}
 	}
 	return nil
@@ -231,7 +236,7 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 		return
 	}
 	if len(m.From) == 0 || len(m.To) == 0 || len(m.Via) == 0 {
-		f.reply(from, sipmsg.Response(m, 400, "Bad Request", "", "", nil))
+		f.refuse(from, m, 400, "Bad Request")
 		return
 	}
 	// Only a loopback address is sent to: the floor takes no
@@ -239,7 +244,7 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	ip, port, ok := sipmsg.SDPAudio(sipmsg.Body(raw))
 	media, err := netip.ParseAddr(ip)
 	if !ok || err != nil || !media.Is4() || !media.IsLoopback() || port > 65535 {
-		f.reply(from, sipmsg.Response(m, 488, "Not Acceptable Here", "", "", nil))
+		f.refuse(from, m, 488, "Not Acceptable Here")
 		return
 	}
 	var parked *call
@@ -247,11 +252,11 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	case f.park:
 	case f.retrieve:
 		if parked = f.longestWaiting(); parked == nil {
-			f.reply(from, sipmsg.Response(m, 480, "Temporarily Unavailable", "", "", nil))
+			f.refuse(from, m, 480, "Temporarily Unavailable")
 			return
 		}
 	default:
-		f.reply(from, sipmsg.Response(m, 404, "Not Found", "", "", nil))
+		f.refuse(from, m, 404, "Not Found")
 		return
 	}
 	c, err := f.open(netip.AddrPortFrom(media, uint16(port)))
@@ -260,12 +265,15 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 			f.end(parked) // its retriever cannot be answered; hang it up rather than lose its place silently
 			f.bye(parked)
 		}
-		f.reply(from, sipmsg.Response(m, 503, "Service Unavailable", "", "", nil))
+		f.refuse(from, m, 503, "Service Unavailable")
 		return
 	}
 	tag := f.token()
 	c.id, c.source = m.CallID, from
-	c.from, c.to = sipmsg.HeaderValue(m.From[0]), sipmsg.HeaderValue(m.To[0])+";tag="+tag
+	c.from, c.to = sipmsg.HeaderValue(m.From[0]), sipmsg.HeaderValue(m.To[0])
+	if m.ToTag == "" {
+		c.to += ";tag=" + tag
+	}
 	sdp := "v=0\r\no=setupfloor 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
 		"m=audio " + strconv.Itoa(c.port) + " RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n" +
 		"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
@@ -287,7 +295,11 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 func (f *floor) onBye(m sipmsg.Message, from unix.Sockaddr) {
 	c := f.calls[m.CallID]
 	if c == nil {
-		f.reply(from, sipmsg.Response(m, 481, "Call/Transaction Does Not Exist", "", "", nil))
+		if f.ended.has(m.CallID) {
+			f.reply(from, sipmsg.OK(m)) // our 200 was lost: the caller sent its BYE again
+			return
+		}
+		f.refuse(from, m, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	f.reply(from, sipmsg.OK(m))
@@ -380,9 +392,16 @@ func (f *floor) end(c *call) {
 		return
 	}
 	delete(f.calls, c.id)
+	f.ended.add(c.id)
 	f.unpark(c)
 	f.byFD[c.fd] = nil
 	unix.Close(c.fd)
+}
+
+// refuse answers m with a final failure, its To tagged as RFC 3261
+// §8.2.6.2 asks.
+func (f *floor) refuse(to unix.Sockaddr, m sipmsg.Message, status int, reason string) {
+	f.reply(to, sipmsg.Response(m, status, reason, f.token(), "", nil))
 }
 
 func (f *floor) reply(to unix.Sockaddr, b []byte) {
@@ -392,6 +411,37 @@ func (f *floor) reply(to unix.Sockaddr, b []byte) {
 func (f *floor) token() string {
 	f.next++
 	return "f" + strconv.FormatUint(f.next, 36)
+}
+
+// recentlyEnded remembers the Call-IDs of the last endedKept calls that
+// ended, and no more.
+type recentlyEnded struct {
+	ids   map[string]struct{}
+	order []string // a ring: the oldest at next once full
+	next  int
+}
+
+// endedKept covers every call ended in the 32 s (64×T1) a BYE is
+// retransmitted, at 1,000 pairs/s.
+const endedKept = 1 << 16
+
+func (r *recentlyEnded) has(id string) bool {
+	_, ok := r.ids[id]
+	return ok
+}
+
+func (r *recentlyEnded) add(id string) {
+	if r.ids == nil {
+		r.ids = make(map[string]struct{}, endedKept)
+	}
+	if len(r.order) < endedKept {
+		r.order = append(r.order, id)
+	} else {
+		delete(r.ids, r.order[r.next])
+		r.order[r.next] = id
+		r.next = (r.next + 1) % endedKept
+	}
+	r.ids[id] = struct{}{}
 }
 
 // uriUser is the user part of a SIP URI: "*700" of "sip:*700@host".

@@ -219,8 +219,8 @@ func TestRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ph.invite(tc.name, tc.target, tc.media)
-			if m, raw := ph.next(); m.Status != tc.want || m.CallID != tc.name {
-				t.Fatalf("want %d, got:\n%s", tc.want, raw)
+			if m, raw := ph.next(); m.Status != tc.want || m.CallID != tc.name || m.ToTag == "" {
+				t.Fatalf("want %d with a To tag, got:\n%s", tc.want, raw)
 			}
 		})
 	}
@@ -245,5 +245,35 @@ func TestRetransmittedInviteGetsTheSameAnswer(t *testing.T) {
 	stop()
 	if len(f.music) != 1 {
 		t.Errorf("%d calls hear music after one INVITE sent twice", len(f.music))
+	}
+}
+
+// The floor forgets a call at its BYE; a BYE sent again because the 200
+// was lost must still get a 200, or the generator fails the pair.
+func TestRetransmittedByeGetsItsOKAgain(t *testing.T) {
+	f, _ := startFloor(t, false)
+	ph := newPhone(t, f)
+	ph.invite("leaving", "700", listen(t).LocalAddr().String())
+	_, tag := ph.answered("leaving")
+	for i := range 2 {
+		ph.bye("leaving", tag)
+		if m, raw := ph.next(); m.Status != 200 || m.Method != "BYE" {
+			t.Fatalf("BYE %d: want 200, got:\n%s", i+1, raw)
+		}
+	}
+}
+
+func TestRecentlyEndedForgetsTheOldest(t *testing.T) {
+	var r recentlyEnded
+	for i := range endedKept + 2 {
+		r.add(strconv.Itoa(i))
+	}
+	for id, want := range map[string]bool{"0": false, "1": false, "2": true, strconv.Itoa(endedKept + 1): true, "x": false} {
+		if got := r.has(id); got != want {
+			t.Errorf("has(%s) = %v, want %v", id, got, want)
+		}
+	}
+	if len(r.ids) != endedKept {
+		t.Errorf("%d ids kept, want %d", len(r.ids), endedKept)
 	}
 }
