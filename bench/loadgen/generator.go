@@ -12,6 +12,7 @@ import (
 
 	"github.com/parkd/parkd/bench/internal/sipmsg"
 	"github.com/parkd/parkd/internal/kstamp"
+	"github.com/parkd/parkd/internal/rawsip"
 )
 
 // generator places park-then-retrieve pairs and answers parkd's requests.
@@ -80,10 +81,10 @@ func (g *generator) read(s *sipSocket) {
 		v, known := g.calls.Load(m.CallID)
 		switch {
 		case m.Request && m.Method == "BYE" && known:
-			v.(*leg).onBye(m)
+			v.(*leg).onBye(raw)
 		case m.Request && m.Method == "ACK":
 		case m.Request:
-			s.send(sipmsg.OK(m)) // a late BYE, OPTIONS, NOTIFY: answered, nothing else
+			s.send(rawsip.AppendOK(nil, raw)) // a late BYE, OPTIONS, NOTIFY: answered, nothing else
 		case known:
 			v.(*leg).onResponse(m, raw, arrived)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parkd/parkd/bench/internal/sipmsg"
+	"github.com/parkd/parkd/internal/rawsip"
 )
 
 // legState is where one call of a pair is.
@@ -207,8 +208,8 @@ func (l *leg) hangUp() {
 
 // onBye is parkd hanging the leg up: what the parked caller waits for once
 // retrieved and bridged, and a failure for a retriever.
-func (l *leg) onBye(m sipmsg.Message) {
-	l.sock.send(sipmsg.OK(m))
+func (l *leg) onBye(req []byte) {
+	l.sock.send(rawsip.AppendOK(nil, req))
 	l.mu.Lock()
 	was := l.state
 	l.mu.Unlock()

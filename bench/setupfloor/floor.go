@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/parkd/parkd/bench/internal/sipmsg"
+	"github.com/parkd/parkd/internal/rawsip"
 )
 
 // floor is the whole server: one SIP socket, one RTP socket per call, a
@@ -224,9 +225,9 @@ func (f *floor) onSIP(b []byte, from unix.Sockaddr) {
 	case "INVITE":
 		f.onInvite(m, b, from)
 	case "BYE":
-		f.onBye(m, from)
+		f.onBye(m, b, from)
 	default:
-		f.reply(from, sipmsg.OK(m))
+		f.reply(from, rawsip.AppendOK(nil, b))
 	}
 }
 
@@ -236,7 +237,7 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 		return
 	}
 	if len(m.From) == 0 || len(m.To) == 0 || len(m.Via) == 0 {
-		f.refuse(from, m, 400, "Bad Request")
+		f.refuse(from, raw, 400, "Bad Request")
 		return
 	}
 	// Only a loopback address is sent to: the floor takes no
@@ -244,7 +245,7 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	ip, port, ok := sipmsg.SDPAudio(sipmsg.Body(raw))
 	media, err := netip.ParseAddr(ip)
 	if !ok || err != nil || !media.Is4() || !media.IsLoopback() || port > 65535 {
-		f.refuse(from, m, 488, "Not Acceptable Here")
+		f.refuse(from, raw, 488, "Not Acceptable Here")
 		return
 	}
 	var parked *call
@@ -252,11 +253,11 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	case f.park:
 	case f.retrieve:
 		if parked = f.longestWaiting(); parked == nil {
-			f.refuse(from, m, 480, "Temporarily Unavailable")
+			f.refuse(from, raw, 480, "Temporarily Unavailable")
 			return
 		}
 	default:
-		f.refuse(from, m, 404, "Not Found")
+		f.refuse(from, raw, 404, "Not Found")
 		return
 	}
 	c, err := f.open(netip.AddrPortFrom(media, uint16(port)))
@@ -265,7 +266,7 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 			f.end(parked) // its retriever cannot be answered; hang it up rather than lose its place silently
 			f.bye(parked)
 		}
-		f.refuse(from, m, 503, "Service Unavailable")
+		f.refuse(from, raw, 503, "Service Unavailable")
 		return
 	}
 	tag := f.token()
@@ -277,8 +278,8 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	sdp := "v=0\r\no=setupfloor 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
 		"m=audio " + strconv.Itoa(c.port) + " RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n" +
 		"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
-	c.answer = sipmsg.Response(m, 200, "OK", tag,
-		"Contact: <sip:floor@"+f.addr.String()+">\r\nContent-Type: application/sdp\r\n", []byte(sdp))
+	c.answer = rawsip.AppendAnswer(nil, raw, tag,
+		"Contact: <sip:floor@"+f.addr.String()+">\r\nContent-Type: application/sdp\r\n", sdp)
 	f.calls[c.id] = c
 	if parked == nil {
 		c.parked, c.musicAt = true, len(f.music)
@@ -292,17 +293,17 @@ func (f *floor) onInvite(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	f.reply(from, c.answer)
 }
 
-func (f *floor) onBye(m sipmsg.Message, from unix.Sockaddr) {
+func (f *floor) onBye(m sipmsg.Message, raw []byte, from unix.Sockaddr) {
 	c := f.calls[m.CallID]
 	if c == nil {
 		if f.ended.has(m.CallID) {
-			f.reply(from, sipmsg.OK(m)) // our 200 was lost: the caller sent its BYE again
+			f.reply(from, rawsip.AppendOK(nil, raw)) // our 200 was lost: the caller sent its BYE again
 			return
 		}
-		f.refuse(from, m, 481, "Call/Transaction Does Not Exist")
+		f.refuse(from, raw, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	f.reply(from, sipmsg.OK(m))
+	f.reply(from, rawsip.AppendOK(nil, raw))
 	f.end(c)
 	if p := c.peer; p != nil {
 		f.end(p)
@@ -398,10 +399,10 @@ func (f *floor) end(c *call) {
 	unix.Close(c.fd)
 }
 
-// refuse answers m with a final failure, its To tagged as RFC 3261
+// refuse answers req with a final failure, its To tagged as RFC 3261
 // §8.2.6.2 asks.
-func (f *floor) refuse(to unix.Sockaddr, m sipmsg.Message, status int, reason string) {
-	f.reply(to, sipmsg.Response(m, status, reason, f.token(), "", nil))
+func (f *floor) refuse(to unix.Sockaddr, req []byte, status int, reason string) {
+	f.reply(to, rawsip.AppendResponse(nil, req, status, reason, f.token(), "", ""))
 }
 
 func (f *floor) reply(to unix.Sockaddr, b []byte) {

@@ -47,16 +47,26 @@ func HeaderName(line []byte) string {
 // CSeq lines (RFC 3261 §8.2.6.2).
 func AppendOK(dst, req []byte) []byte { return AppendAnswer(dst, req, "", "", "") }
 
-// AppendAnswer is AppendOK with a tag added to the To line (none when
-// toTag is ""), then headers (whole lines, CRLF-ended) and body.
+// AppendAnswer is AppendOK with toTag added to a To line that has no tag
+// (a request in a dialog keeps its own), then headers (whole lines,
+// CRLF-ended) and body.
 func AppendAnswer(dst, req []byte, toTag, headers, body string) []byte {
-	dst = append(dst, "SIP/2.0 200 OK\r\n"...)
+	return AppendResponse(dst, req, 200, "OK", toTag, headers, body)
+}
+
+// AppendResponse is AppendAnswer with any status and reason phrase.
+func AppendResponse(dst, req []byte, status int, reason, toTag, headers, body string) []byte {
+	dst = append(dst, "SIP/2.0 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, reason...)
+	dst = append(dst, "\r\n"...)
 	for line := range HeaderLines(req) {
 		name := HeaderName(line)
 		switch name {
 		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
 			dst = append(dst, line...)
-			if toTag != "" && (name == "to" || name == "t") {
+			if toTag != "" && (name == "to" || name == "t") && !bytes.Contains(line, []byte(";tag=")) {
 				dst = append(dst, ";tag="+toTag...)
 			}
 			dst = append(dst, "\r\n"...)

@@ -28,6 +28,38 @@ func TestAppendOKCopiesTheHeadersAnAnswerNeeds(t *testing.T) {
 	}
 }
 
+func TestAppendResponseStatusTagAndBody(t *testing.T) {
+	cases := []struct {
+		name, req                    string
+		status                       int
+		reason, toTag, headers, body string
+		want                         []string
+	}{
+		{"a new request's To is tagged", strings.Replace(notify, ";tag=b", "", 1), 486, "Busy Here", "x2", "", "",
+			[]string{"SIP/2.0 486 Busy Here\r\n", "To: <sip:bench@127.0.0.1>;tag=x2\r\n"}},
+		{"a refusal in a dialog keeps its To tag", notify, 480, "Temporarily Unavailable", "x1", "", "",
+			[]string{"SIP/2.0 480 Temporarily Unavailable\r\n", "To: <sip:bench@127.0.0.1>;tag=b\r\n", "Content-Length: 0\r\n\r\n"}},
+		{"an answer with a body", notify, 200, "OK", "", "Content-Type: application/sdp\r\n", "v=0\r\n",
+			[]string{"SIP/2.0 200 OK\r\n", "To: <sip:bench@127.0.0.1>;tag=b\r\n", "Content-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := string(AppendResponse(nil, []byte(tc.req), tc.status, tc.reason, tc.toTag, tc.headers, tc.body))
+			for _, want := range tc.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("response lacks %q:\n%s", want, got)
+				}
+			}
+			if strings.Count(got, ";tag=x1") != 0 {
+				t.Errorf("a second To tag:\n%s", got)
+			}
+			if !strings.HasSuffix(got, "\r\n\r\n"+tc.body) {
+				t.Errorf("response does not end with its body:\n%q", got)
+			}
+		})
+	}
+}
+
 func TestTransactionTellsRetransmissionsFromNewRequests(t *testing.T) {
 	seed := maphash.MakeSeed()
 	tests := []struct {

@@ -1,7 +1,7 @@
-// Package sipmsg reads and writes the few SIP messages the load tools
-// exchange with parkd (bench/loadgen) or stand in for it
-// (bench/setupfloor): enough to match a message to its call and answer
-// it, and no more. It is not a SIP parser for anything else.
+// Package sipmsg reads the few SIP messages the load tools exchange with
+// parkd (bench/loadgen) or stand in for it (bench/setupfloor): enough to
+// match a message to its call and route it, and no more. It is not a SIP
+// parser for anything else. Their answers are internal/rawsip's.
 package sipmsg
 
 import (
@@ -20,8 +20,8 @@ type Message struct {
 	CallID  string
 	CSeq    int
 	ToTag   string
-	// Raw header lines a response to a request copies (RFC 3261 §8.2.6.2).
-	Via, From, To, CSeqLine [][]byte
+	// Raw header lines, for a dialog's From and To and a request's Via.
+	Via, From, To [][]byte
 }
 
 // Parse reads the start line and the headers the tools use; anything else
@@ -61,7 +61,6 @@ func Parse(b []byte) (Message, error) {
 		case "call-id", "i":
 			m.CallID = string(value)
 		case "cseq":
-			m.CSeqLine = append(m.CSeqLine, line)
 			num, method, _ := bytes.Cut(value, []byte(" "))
 			m.CSeq, _ = strconv.Atoi(string(num))
 			if !m.Request {
@@ -85,41 +84,6 @@ func Parse(b []byte) (Message, error) {
 		return m, fmt.Errorf("no Call-ID or CSeq")
 	}
 	return m, nil
-}
-
-// OK is a 200 to a request, from its own headers.
-func OK(m Message) []byte { return Response(m, 200, "OK", "", "", nil) }
-
-// Response answers the request m with status and reason, copying its Via,
-// From, To, Call-ID and CSeq. toTag, if set and the To has none, is added
-// to the To; extra is more header lines, each ending in CRLF; body goes
-// after them with its Content-Length (its Content-Type is the caller's,
-// in extra).
-func Response(m Message, status int, reason, toTag, extra string, body []byte) []byte {
-	var b bytes.Buffer
-	b.WriteString("SIP/2.0 " + strconv.Itoa(status) + " " + reason + "\r\n")
-	for _, group := range [][][]byte{m.Via, m.From} {
-		for _, l := range group {
-			b.Write(l)
-			b.WriteString("\r\n")
-		}
-	}
-	for _, l := range m.To {
-		b.Write(l)
-		if toTag != "" && m.ToTag == "" {
-			b.WriteString(";tag=" + toTag)
-		}
-		b.WriteString("\r\n")
-	}
-	b.WriteString("Call-ID: " + m.CallID + "\r\n")
-	for _, l := range m.CSeqLine {
-		b.Write(l)
-		b.WriteString("\r\n")
-	}
-	b.WriteString(extra)
-	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
-	b.Write(body)
-	return b.Bytes()
 }
 
 // HeaderValue is what follows the colon of a raw header line, trimmed.
