@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+
+	"github.com/parkd/parkd/internal/rawsip"
 )
 
 // Message is what a load tool reads of a SIP message. Values point into
@@ -24,16 +26,12 @@ type Message struct {
 	Via, From, To [][]byte
 }
 
-// Parse reads the start line and the headers the tools use; anything else
-// is skipped. It returns an error for what is not SIP.
+// Parse reads the start line and the headers the tools use (those
+// rawsip.HeaderName knows); anything else is skipped. It returns an
+// error for what is not SIP.
 func Parse(b []byte) (Message, error) {
 	var m Message
-	head, _, _ := bytes.Cut(b, []byte("\r\n\r\n"))
-	lines := bytes.Split(head, []byte("\r\n"))
-	if len(lines) == 0 {
-		return m, fmt.Errorf("empty message")
-	}
-	start := lines[0]
+	start, _, _ := bytes.Cut(b, []byte("\r\n"))
 	if bytes.HasPrefix(start, []byte("SIP/2.0 ")) {
 		if len(start) < 11 {
 			return m, fmt.Errorf("short status line %q", start)
@@ -51,13 +49,14 @@ func Parse(b []byte) (Message, error) {
 		}
 		m.Request, m.Method, m.URI = true, string(method), string(uri)
 	}
-	for _, line := range lines[1:] {
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+	for line := range rawsip.HeaderLines(b) {
+		name := rawsip.HeaderName(line)
+		if name == "" {
 			continue
 		}
+		_, value, _ := bytes.Cut(line, []byte(":"))
 		value = bytes.TrimSpace(value)
-		switch string(bytes.ToLower(bytes.TrimSpace(name))) {
+		switch name {
 		case "call-id", "i":
 			m.CallID = string(value)
 		case "cseq":
