@@ -83,3 +83,26 @@ func TestSDPAudio(t *testing.T) {
 		})
 	}
 }
+
+// The floor reads whatever reaches its SIP socket: Parse must refuse what
+// it cannot read, never panic, and give a message it accepts the fields
+// routing needs.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("INVITE sip:700@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:700@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\nv=0\r\n"))
+	f.Add([]byte("SIP/2.0 200 OK\r\nt: <sip:a@x>;tag=abc\r\ni: c\r\nCSeq: 2 BYE\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 2"))
+	f.Add([]byte("\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if m.CallID == "" || m.CSeq == 0 || (m.Request && m.Method == "") {
+			t.Errorf("accepted without what routing needs: %+v", m)
+		}
+		SDPAudio(Body(b))
+		for _, l := range m.From {
+			HeaderValue(l)
+		}
+	})
+}
