@@ -20,7 +20,9 @@
 //	setupfloor serve --sip udp://127.0.0.1:25060 [--config F --data D ...]
 //
 // Only --sip is read; the rest of parkd's flags are accepted and ignored.
-// It is Linux only (epoll, timerfd), like the load scripts.
+// It is Linux only (epoll, timerfd), like the load scripts, and a
+// benchmark for loopback, not a server: it bounds nothing (calls,
+// sockets) and must not face a network.
 package main
 
 import (
