@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,4 +34,55 @@ func TestTheAnswerIsResentUntilItsAck(t *testing.T) {
 		"Call-ID: resend", "CSeq: 1 ACK")
 	receive(t, c.Confirmed(), "the ACK taken")
 	p.silent(2*sip.T1 + 300*time.Millisecond) // the next copy was due 2·T1 after the last
+}
+
+// Without an ACK the 200 is resent, T1 doubling to T2, until 64·T1; then
+// parkd ends the call with a BYE (RFC 3261 §13.3.1.4), and says why.
+func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	t1 := 20 * time.Millisecond // 64·T1 = 1.28 s
+	ep.answerT1.Store(int64(t1))
+	ep.answerT2.Store(int64(4 * t1))
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	from := "From: <sip:caller@" + p.addr.String() + ">;tag=noack"
+	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-noack"), from, "To: <sip:park@"+addr+">",
+		"Call-ID: noack", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	first := p.response(ctx, 200, sip.INVITE)
+	start := time.Now()
+	c := receive(t, h.calls, "the answered call")
+
+	copies := 0
+	var bye *sip.Request
+	for bye == nil {
+		switch m := p.next(ctx).(type) {
+		case *sip.Response:
+			if m.StatusCode != 200 || m.String() != first.String() {
+				t.Fatalf("while waiting for the BYE, got:\n%s", m)
+			}
+			copies++
+		case *sip.Request:
+			if m.Method != sip.BYE {
+				t.Fatalf("while waiting for the BYE, got:\n%s", m)
+			}
+			bye = m
+		}
+	}
+	p.answer(addr, bye, 200)
+	receive(t, c.Done(), "the call to end")
+	if waited, timerH := time.Since(start), 64*t1; waited < timerH {
+		t.Errorf("the call ended %v after the 200, before 64·T1 (%v)", waited, timerH)
+	}
+	// Every T1 doubling to T2 within 64·T1 (20, 40, 80, 80 ms ...): some
+	// seventeen copies; far fewer would mean no retransmission, far more
+	// no doubling.
+	if copies < 8 || copies > 20 {
+		t.Errorf("%d copies of the 200 before the BYE, want about 17", copies)
+	}
+	if got := c.Ended(); got != EndNoAck {
+		t.Errorf("the call ended for %q, want %q", got, EndNoAck)
+	}
+	if r := bye.GetHeader("Reason"); r == nil || !strings.Contains(r.Value(), "cause=102") {
+		t.Errorf("the BYE's Reason is %v, want Q.850 cause 102 (recovery on timer expiry)", r)
+	}
 }

@@ -183,9 +183,10 @@ func (c *Call) expectAck(cseq uint32) chan *sip.Request {
 // retransmitUntilAck resends a 2xx over UDP until its ACK comes (RFC 3261
 // §13.3.1.4); without one after 64*T1 the dialog is ended with BYE.
 func (c *Call) retransmitUntilAck(res *sip.Response, cseq uint32, ack chan *sip.Request) {
+	t1, t2 := time.Duration(c.ep.answerT1.Load()), time.Duration(c.ep.answerT2.Load())
 	go func() {
-		interval := sip.T1
-		deadline := time.NewTimer(64 * sip.T1)
+		interval := t1
+		deadline := time.NewTimer(64 * t1)
 		defer deadline.Stop()
 		retransmit := time.NewTimer(interval)
 		defer retransmit.Stop()
@@ -202,7 +203,7 @@ func (c *Call) retransmitUntilAck(res *sip.Response, cseq uint32, ack chan *sip.
 				if err := c.ep.ua.TransportLayer().WriteMsg(res); err != nil {
 					c.Logger().Debug("retransmitting 200 failed", "error", err)
 				}
-				interval = min(2*interval, sip.T2)
+				interval = min(2*interval, t2)
 				retransmit.Reset(interval)
 			case <-deadline.C:
 				c.Logger().Warn("no ACK for our 200: ending the call", "cseq", cseq)

@@ -86,6 +86,11 @@ type Endpoint struct {
 	draining  atomic.Bool
 	wg        sync.WaitGroup
 
+	// answerT1 and answerT2 pace the 200 resent until its ACK (RFC 3261
+	// §13.3.1.4): sipgo's T1 and T2, in nanoseconds, unless a test
+	// shortens them while the endpoint runs (so atomics).
+	answerT1, answerT2 atomic.Int64
+
 	stats      sipStats
 	onCanceled sip.FnTxCancel // ep.stats.canceled, bound once: no allocation per INVITE
 
@@ -135,6 +140,8 @@ func NewEndpoint(cfg Config, handler Handler) (*Endpoint, error) {
 	ep.answered.init(maxAnsweredInvites)
 	ep.subs.init()
 	ep.notifier.init(ep)
+	ep.answerT1.Store(int64(sip.T1))
+	ep.answerT2.Store(int64(sip.T2))
 	ep.inProgress.init()
 	ep.quiet = newLogLimiter(logEvery, logMaxSources)
 	ep.cfg.Subscriptions.setDefaults()
