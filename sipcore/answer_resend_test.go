@@ -86,3 +86,35 @@ func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 		t.Errorf("the BYE's Reason is %v, want Q.850 cause 102 (recovery on timer expiry)", r)
 	}
 }
+
+// A call that ends before its ACK, by the caller's BYE, stops resending
+// its 200 at once.
+func TestAnAnswerIsNotResentOnceTheCallEnds(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	t1 := 20 * time.Millisecond
+	ep.answerT1.Store(int64(t1))
+	ep.answerT2.Store(int64(4 * t1))
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	from := "From: <sip:caller@" + p.addr.String() + ">;tag=byefirst"
+	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-byefirst"), from, "To: <sip:park@"+addr+">",
+		"Call-ID: byefirst", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	first := p.response(ctx, 200, sip.INVITE)
+	c := receive(t, h.calls, "the answered call")
+	p.send(addr, "", "BYE sip:park@"+addr+" SIP/2.0", p.via("bye-byefirst"), from, "To: "+first.To().Value(),
+		"Call-ID: byefirst", "CSeq: 2 BYE")
+	for { // copies of the 200 sent before the BYE was read may still come
+		res, ok := p.next(ctx).(*sip.Response)
+		if ok && res.StatusCode == 200 && res.CSeq().MethodName == sip.BYE {
+			break
+		}
+		if !ok || res.CSeq().MethodName != sip.INVITE {
+			t.Fatalf("while waiting for the 200 to the BYE, got something else")
+		}
+	}
+	receive(t, c.Done(), "the call to end")
+	p.silent(70 * t1) // past 64·T1: no copy of the 200, and no BYE for want of an ACK
+	if got := c.Ended(); got != EndRemoteBye {
+		t.Errorf("the call ended for %q, want %q", got, EndRemoteBye)
+	}
+}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/parkd/parkd/sipcore/media"
@@ -45,10 +43,10 @@ type Call struct {
 	direction  Direction
 	sdp        LocalDescription
 	lastAnswer []byte
-	pendingAck map[uint32]chan *sip.Request // INVITE CSeq -> its ACK
-	lateOffer  bool                         // our last 200 carried the offer: the ACK has the answer
-	outbound   bool                         // parkd placed the call
-	ack        *sip.Request                 // outbound: the ACK of the 200, resent if the 200 is
+	pendingAck map[uint32]*ackWait // INVITE CSeq -> the 200 waiting for its ACK
+	lateOffer  bool                // our last 200 carried the offer: the ACK has the answer
+	outbound   bool                // parkd placed the call
+	ack        *sip.Request        // outbound: the ACK of the 200, resent if the 200 is
 
 	// confirmed is closed by the ACK of the 200 that answered the call:
 	// only then does parkd know the caller has the dialog (RFC 3261 §13.3.1.4).
@@ -96,7 +94,7 @@ func newCall(ep *Endpoint, inv *Invite, sess *media.Session) *Call {
 		released:   make(chan struct{}),
 		remoteCSeq: req.CSeq().SeqNo,
 		direction:  SendRecv,
-		pendingAck: map[uint32]chan *sip.Request{},
+		pendingAck: map[uint32]*ackWait{},
 		sdp: LocalDescription{
 			SessionID: randomSessionID(),
 			Version:   randomSessionID() & 0xffff,
@@ -171,62 +169,16 @@ func (c *Call) onRTPTimeout() {
 	c.hangup(context.Background(), EndRTPTimeout, CauseTimerExpiry, "RTP timeout")
 }
 
-// expectAck registers the INVITE CSeq whose ACK we wait for; it must run
-// before the 200 is sent, since the ACK can overtake our bookkeeping.
-// Callers hold c.mu.
-func (c *Call) expectAck(cseq uint32) chan *sip.Request {
-	ack := make(chan *sip.Request, 1)
-	c.pendingAck[cseq] = ack
-	return ack
-}
-
-// retransmitUntilAck resends a 2xx over UDP until its ACK comes (RFC 3261
-// §13.3.1.4); without one after 64*T1 the dialog is ended with BYE.
-func (c *Call) retransmitUntilAck(res *sip.Response, cseq uint32, ack chan *sip.Request) {
-	t1, t2 := time.Duration(c.ep.answerT1.Load()), time.Duration(c.ep.answerT2.Load())
-	go func() {
-		interval := t1
-		deadline := time.NewTimer(64 * t1)
-		defer deadline.Stop()
-		retransmit := time.NewTimer(interval)
-		defer retransmit.Stop()
-		for {
-			select {
-			case <-ack:
-				return
-			case <-c.done:
-				return
-			case <-retransmit.C:
-				if !strings.EqualFold(c.transport, "udp") {
-					continue
-				}
-				if err := c.ep.ua.TransportLayer().WriteMsg(res); err != nil {
-					c.Logger().Debug("retransmitting 200 failed", "error", err)
-				}
-				interval = min(2*interval, t2)
-				retransmit.Reset(interval)
-			case <-deadline.C:
-				c.Logger().Warn("no ACK for our 200: ending the call", "cseq", cseq)
-				c.mu.Lock()
-				delete(c.pendingAck, cseq)
-				c.mu.Unlock()
-				c.hangup(context.Background(), EndNoAck, CauseTimerExpiry, "no ACK")
-				return
-			}
-		}
-	}()
-}
-
 func (c *Call) handleAck(req *sip.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cseq := req.CSeq().SeqNo
-	ack, ok := c.pendingAck[cseq]
+	w, ok := c.pendingAck[cseq]
 	if !ok {
 		return // a retransmitted or reordered ACK
 	}
 	delete(c.pendingAck, cseq)
-	ack <- req
+	w.end()
 	if cseq == c.inviteCSeq && !c.outbound {
 		close(c.confirmed)
 		c.releaseUnconfirmed()
@@ -317,7 +269,7 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	res.AppendHeader(c.ep.contact(c.transport))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	var ack chan *sip.Request
+	var ack *ackWait
 	cseq := req.CSeq().SeqNo
 	if req.Method == sip.INVITE {
 		ack = c.expectAck(cseq)
@@ -330,7 +282,7 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	c.Logger().Info("media renegotiated", "method", req.Method, "direction", c.direction,
 		"codec", c.media.Format().Codec, "remote", c.media.Remote())
 	if ack != nil {
-		c.retransmitUntilAck(res, cseq, ack)
+		c.retransmitUntilAck(res, ack)
 	}
 }
 
@@ -407,6 +359,7 @@ func (c *Call) end(reason EndReason) {
 }
 
 func (c *Call) finish(reason EndReason) {
+	c.endAckWaits()
 	c.releaseUnconfirmed()
 	c.endReason = reason
 	close(c.done)

@@ -361,7 +361,7 @@ func (inv *Invite) Answer() (*Call, error) {
 		}
 		return nil, fmt.Errorf("sipcore: sending 200: %w", err)
 	}
-	c.retransmitUntilAck(res, cseq, ack)
+	c.retransmitUntilAck(res, ack)
 	inv.Log.Info("call answered", "from", inv.From.URI, "to", inv.Target,
 		"codec", c.media.Format().Codec, "rtp_local", sess.LocalAddr(), "transport", inv.Transport)
 	return c, nil

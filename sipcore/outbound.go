@@ -96,7 +96,7 @@ func newOutboundCall(ep *Endpoint, invite *sip.Request, res *sip.Response, sess 
 		dialogPeer: peer,
 		done:       make(chan struct{}),
 		direction:  SendRecv,
-		pendingAck: map[uint32]chan *sip.Request{},
+		pendingAck: map[uint32]*ackWait{},
 		sdp:        desc,
 		outbound:   true,
 	}

@@ -1,0 +1,115 @@
+package sipcore
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// ackWait is a 2xx waiting for its ACK: resent over UDP at T1, doubling
+// to T2, until the ACK comes (RFC 3261 §13.3.1.4); without one after
+// 64·T1 the dialog is ended with a BYE. It runs on two timers rather than
+// a goroutine of its own: nearly every ACK comes within milliseconds,
+// and a goroutine per answered call cost a busy one-core parkd two turns
+// on the run queue (its start and its wake-up by the ACK) for nothing.
+type ackWait struct {
+	c    *Call
+	cseq uint32
+
+	mu       sync.Mutex
+	over     bool // acknowledged, given up, or its call ended
+	res      *sip.Response
+	interval time.Duration
+	t2       time.Duration
+	resend   *time.Timer // nil over TCP, which delivers the 2xx itself
+	deadline *time.Timer
+}
+
+// expectAck registers the INVITE CSeq whose ACK we wait for; it must run
+// before the 200 is sent, since the ACK can overtake our bookkeeping.
+// Callers hold c.mu.
+func (c *Call) expectAck(cseq uint32) *ackWait {
+	w := &ackWait{c: c, cseq: cseq}
+	c.pendingAck[cseq] = w
+	return w
+}
+
+// retransmitUntilAck starts resending res, the 200 sent for w's INVITE,
+// unless its ACK came already.
+func (c *Call) retransmitUntilAck(res *sip.Response, w *ackWait) {
+	t1 := time.Duration(c.ep.answerT1.Load())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.over {
+		return
+	}
+	w.res, w.interval, w.t2 = res, t1, time.Duration(c.ep.answerT2.Load())
+	if strings.EqualFold(c.transport, "udp") {
+		w.resend = time.AfterFunc(t1, w.again)
+	}
+	w.deadline = time.AfterFunc(64*t1, w.giveUp)
+}
+
+// again resends the 200 and waits twice as long, up to T2, for the next.
+func (w *ackWait) again() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.over {
+		return
+	}
+	if err := w.c.ep.ua.TransportLayer().WriteMsg(w.res); err != nil {
+		w.c.Logger().Debug("retransmitting 200 failed", "error", err)
+	}
+	w.interval = min(2*w.interval, w.t2)
+	w.resend.Reset(w.interval)
+}
+
+// giveUp ends the call whose ACK never came.
+func (w *ackWait) giveUp() {
+	if !w.end() {
+		return
+	}
+	c := w.c
+	c.mu.Lock()
+	if c.pendingAck[w.cseq] == w {
+		delete(c.pendingAck, w.cseq)
+	}
+	c.mu.Unlock()
+	c.Logger().Warn("no ACK for our 200: ending the call", "cseq", w.cseq)
+	c.hangup(context.Background(), EndNoAck, CauseTimerExpiry, "no ACK")
+}
+
+// end stops the resending and the deadline; it reports whether w was
+// still waiting.
+func (w *ackWait) end() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.over {
+		return false
+	}
+	w.over = true
+	if w.resend != nil {
+		w.resend.Stop()
+	}
+	if w.deadline != nil {
+		w.deadline.Stop()
+	}
+	return true
+}
+
+// endAckWaits stops what still waits for an ACK when the call ends.
+func (c *Call) endAckWaits() {
+	c.mu.Lock()
+	waits := make([]*ackWait, 0, len(c.pendingAck))
+	for cseq, w := range c.pendingAck {
+		waits = append(waits, w)
+		delete(c.pendingAck, cseq)
+	}
+	c.mu.Unlock()
+	for _, w := range waits {
+		w.end()
+	}
+}
