@@ -12,7 +12,7 @@ import (
 // RFC 6026's Accepted state, kept by parkd instead of sipgo. After a 2xx
 // to an INVITE, the server transaction only has to absorb retransmissions
 // of that INVITE for 64*T1 (Timer L): parkd itself resends the 2xx until
-// the ACK (Call.retransmitUntilAck), and the ACK to a 2xx never matches
+// the ACK (Call.retransmitUntilAck, ack_wait.go), and the ACK to a 2xx never matches
 // the transaction. sipgo keeps the whole transaction for it, with the
 // INVITE and the 2xx parsed, both SDP bodies, its timers and channels,
 // and cannot let go sooner: Terminate leaves Timer L's closure holding

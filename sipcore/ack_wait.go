@@ -100,16 +100,11 @@ func (w *ackWait) end() bool {
 	return true
 }
 
-// endAckWaits stops what still waits for an ACK when the call ends.
-func (c *Call) endAckWaits() {
-	c.mu.Lock()
-	waits := make([]*ackWait, 0, len(c.pendingAck))
+// endAckWaitsLocked stops what still waits for an ACK: the call is
+// ending. c.mu held (w.mu is taken inside, in that order everywhere).
+func (c *Call) endAckWaitsLocked() {
 	for cseq, w := range c.pendingAck {
-		waits = append(waits, w)
 		delete(c.pendingAck, cseq)
-	}
-	c.mu.Unlock()
-	for _, w := range waits {
 		w.end()
 	}
 }

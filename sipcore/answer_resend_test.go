@@ -46,10 +46,10 @@ func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	from := "From: <sip:caller@" + p.addr.String() + ">;tag=noack"
+	start := time.Now() // before the 200's deadline can be armed
 	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-noack"), from, "To: <sip:park@"+addr+">",
 		"Call-ID: noack", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
 	first := p.response(ctx, 200, sip.INVITE)
-	start := time.Now()
 	c := receive(t, h.calls, "the answered call")
 
 	copies := 0
@@ -71,7 +71,7 @@ func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 	p.answer(addr, bye, 200)
 	receive(t, c.Done(), "the call to end")
 	if waited, timerH := time.Since(start), 64*t1; waited < timerH {
-		t.Errorf("the call ended %v after the 200, before 64·T1 (%v)", waited, timerH)
+		t.Errorf("the call ended %v after the INVITE, before 64·T1 (%v)", waited, timerH)
 	}
 	// Every T1 doubling to T2 within 64·T1 (20, 40, 80, 80 ms ...): some
 	// seventeen copies; far fewer would mean no retransmission, far more

@@ -211,6 +211,7 @@ func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
 	c.remoteCSeq = cseq
 	switch req.Method {
 	case sip.BYE:
+		c.endAckWaitsLocked() // no copy of our 200 after the 200 to the BYE
 		c.mu.Unlock()
 		c.ep.respond(tx, req, 200, "OK")
 		c.ep.byeAnswered(c.ID, req, tx)
@@ -306,6 +307,7 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 	}
 	c.ended = true
 	c.ep.ending.Add(1)
+	c.endAckWaitsLocked() // the call is over: its 200 is not resent beside the BYE
 	bye := c.byeRequest(cause, why)
 	dest, udp := c.dialogPeer.udpDestination()
 	udp = udp && c.transport == "udp"
@@ -352,6 +354,7 @@ func (c *Call) end(reason EndReason) {
 	}
 	c.ended = true
 	c.ep.ending.Add(1)
+	c.endAckWaitsLocked()
 	c.mu.Unlock()
 	c.media.Close()
 	c.ep.dialogs.remove(c)
@@ -359,7 +362,6 @@ func (c *Call) end(reason EndReason) {
 }
 
 func (c *Call) finish(reason EndReason) {
-	c.endAckWaits()
 	c.releaseUnconfirmed()
 	c.endReason = reason
 	close(c.done)

@@ -66,7 +66,7 @@ func AppendResponse(dst, req []byte, status int, reason, toTag, headers, body st
 		switch name {
 		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
 			dst = append(dst, line...)
-			if toTag != "" && (name == "to" || name == "t") && !bytes.Contains(line, []byte(";tag=")) {
+			if toTag != "" && (name == "to" || name == "t") && !hasTag(line) {
 				dst = append(dst, ";tag="+toTag...)
 			}
 			dst = append(dst, "\r\n"...)
@@ -76,6 +76,28 @@ func AppendResponse(dst, req []byte, status int, reason, toTag, headers, body st
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, "\r\n\r\n"...)
 	return append(dst, body...)
+}
+
+// hasTag reports whether a To or From line has a tag parameter: after
+// the URI's closing '>' when it has one (a ;tag= inside <...> is the
+// URI's), in any case of the name. It allocates nothing.
+func hasTag(line []byte) bool {
+	_, v, _ := bytes.Cut(line, []byte(":"))
+	if i := bytes.LastIndexByte(v, '>'); i >= 0 {
+		v = v[i+1:]
+	}
+	for {
+		i := bytes.IndexByte(v, ';')
+		if i < 0 {
+			return false
+		}
+		v = bytes.TrimLeft(v[i+1:], " \t")
+		if len(v) >= 3 && strings.EqualFold(string(v[:3]), "tag") {
+			if rest := bytes.TrimLeft(v[3:], " \t"); len(rest) > 0 && rest[0] == '=' {
+				return true
+			}
+		}
+	}
 }
 
 // Transaction names a request by a hash of its Call-ID and CSeq lines: the

@@ -60,6 +60,22 @@ func TestAppendResponseStatusTagAndBody(t *testing.T) {
 	}
 }
 
+func TestHasTag(t *testing.T) {
+	for line, want := range map[string]bool{
+		"To: <sip:bench@127.0.0.1>;tag=b":       true,
+		"t: <sip:bench@127.0.0.1> ; TAG = b":    true,
+		"To: <sip:bench@127.0.0.1>":             false,
+		"To: <sip:bench@127.0.0.1;tag=inuri>":   false,
+		"To: <sip:b@h>;tagged=1":                false,
+		"To: sip:bench@127.0.0.1;tag=addr-spec": true,
+		"To: \"a;tag=x\" <sip:bench@127.0.0.1>": false,
+	} {
+		if got := hasTag([]byte(line)); got != want {
+			t.Errorf("hasTag(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
 func TestTransactionTellsRetransmissionsFromNewRequests(t *testing.T) {
 	seed := maphash.MakeSeed()
 	tests := []struct {
