@@ -8,6 +8,15 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// sendInvite sends parkd an INVITE for callID from p, its From tagged
+// callID, and returns its From line for the requests that follow.
+func sendInvite(p *rawPeer, addr, callID string) string {
+	from := "From: <sip:caller@" + p.addr.String() + ">;tag=" + callID
+	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-"+callID), from, "To: <sip:park@"+addr+">",
+		"Call-ID: "+callID, "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	return from
+}
+
 // A 200 to an INVITE is resent over UDP until its ACK comes (RFC 3261
 // §13.3.1.4): a phone whose ACK was lost, or whose 200 was, hears the
 // same 200 again after T1, and once its ACK arrives, never again.
@@ -15,9 +24,7 @@ func TestTheAnswerIsResentUntilItsAck(t *testing.T) {
 	_, h, addr := newDoorEndpoint(t, nil)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	from := "From: <sip:caller@" + p.addr.String() + ">;tag=resend"
-	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-resend"), from, "To: <sip:park@"+addr+">",
-		"Call-ID: resend", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	from := sendInvite(p, addr, "resend")
 	first := p.response(ctx, 200, sip.INVITE)
 	sentAt := time.Now()
 	c := receive(t, h.calls, "the answered call")
@@ -45,10 +52,8 @@ func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 	ep.answerT2.Store(int64(4 * t1))
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	from := "From: <sip:caller@" + p.addr.String() + ">;tag=noack"
 	start := time.Now() // before the 200's deadline can be armed
-	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-noack"), from, "To: <sip:park@"+addr+">",
-		"Call-ID: noack", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	sendInvite(p, addr, "noack")
 	first := p.response(ctx, 200, sip.INVITE)
 	c := receive(t, h.calls, "the answered call")
 
@@ -96,9 +101,7 @@ func TestAnAnswerIsNotResentOnceTheCallEnds(t *testing.T) {
 	ep.answerT2.Store(int64(4 * t1))
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	from := "From: <sip:caller@" + p.addr.String() + ">;tag=byefirst"
-	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv-byefirst"), from, "To: <sip:park@"+addr+">",
-		"Call-ID: byefirst", "CSeq: 1 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	from := sendInvite(p, addr, "byefirst")
 	first := p.response(ctx, 200, sip.INVITE)
 	c := receive(t, h.calls, "the answered call")
 	p.send(addr, "", "BYE sip:park@"+addr+" SIP/2.0", p.via("bye-byefirst"), from, "To: "+first.To().Value(),
