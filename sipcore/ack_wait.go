@@ -108,3 +108,21 @@ func (c *Call) endAckWaitsLocked() {
 		w.end()
 	}
 }
+
+// ackArrivedLocked takes the ACK of the 2xx to INVITE cseq: it stops that
+// 2xx's resending and, for the INVITE that answered the call, confirms
+// it. false when no 2xx waits for it (a copy, a reordered ACK, or the ACK
+// of an error response). Callers hold c.mu.
+func (c *Call) ackArrivedLocked(cseq uint32) bool {
+	w, ok := c.pendingAck[cseq]
+	if !ok {
+		return false
+	}
+	delete(c.pendingAck, cseq)
+	w.end()
+	if cseq == c.inviteCSeq && !c.outbound {
+		close(c.confirmed)
+		c.releaseUnconfirmed()
+	}
+	return true
+}

@@ -172,16 +172,8 @@ func (c *Call) onRTPTimeout() {
 func (c *Call) handleAck(req *sip.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cseq := req.CSeq().SeqNo
-	w, ok := c.pendingAck[cseq]
-	if !ok {
+	if !c.ackArrivedLocked(req.CSeq().SeqNo) {
 		return // a retransmitted or reordered ACK
-	}
-	delete(c.pendingAck, cseq)
-	w.end()
-	if cseq == c.inviteCSeq && !c.outbound {
-		close(c.confirmed)
-		c.releaseUnconfirmed()
 	}
 	if c.lateOffer && len(req.Body()) > 0 {
 		answer, err := ParseOffer(req.Body())

@@ -51,8 +51,8 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 	allowed := ep.allowedIP(src)
 	if method == sip.ACK {
 		// ACKs belong to transactions and calls; they are never limited.
-		if !allowed {
-			return nil, nil
+		if !allowed || ep.takeAck(data) {
+			return nil, nil // refused, or it acknowledged a 2xx (ack_raw.go)
 		}
 		return data, nil
 	}

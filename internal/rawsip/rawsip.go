@@ -28,10 +28,10 @@ func HeaderLines(msg []byte) iter.Seq[[]byte] {
 }
 
 // knownNames are the header names (and compact forms) HeaderName tells.
-var knownNames = []string{"call-id", "i", "cseq", "via", "v", "from", "f", "to", "t"}
+var knownNames = []string{"call-id", "i", "cseq", "via", "v", "from", "f", "to", "t", "content-length", "l"}
 
 // HeaderName is a header line's name, lower-cased, for the few names an
-// answer needs; any other name comes back as "".
+// answer or a read of the dialog needs; any other name comes back as "".
 func HeaderName(line []byte) string {
 	name, _, _ := bytes.Cut(line, []byte(":"))
 	name = bytes.TrimSpace(name)
