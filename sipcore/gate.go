@@ -109,6 +109,9 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
+	if method == sip.BYE && ep.takeBye(&g) {
+		return nil, nil // it ended one of parkd's calls (bye_raw.go)
+	}
 	if method == sip.OPTIONS {
 		// Only a well-formed ping is answered here; anything admit would
 		// refuse (505, 400) goes on to it.
@@ -245,12 +248,18 @@ func (g *gated) respond(req *sip.Request, code int, reason string, headers ...si
 // source port when the request asked for rport (RFC 3581). Never the Via
 // host: that would be an address the packet chose.
 func (g *gated) reply(req *sip.Request, res *sip.Response) {
-	res.SipVersion = "SIP/2.0" // sipgo copies the request's, which may be "sip/2.0"
 	if to := res.To(); to != nil {
 		// Stateless, the tag must be the same for a retransmission.
 		to.Params.Remove("tag")
 		to.Params.Add("tag", statelessTag(req))
 	}
+	g.send(req, res)
+}
+
+// send is reply for a response whose To tag is already right: the
+// dialog's, in a request that names it.
+func (g *gated) send(req *sip.Request, res *sip.Response) {
+	res.SipVersion = "SIP/2.0" // sipgo copies the request's, which may be "sip/2.0"
 	conn := g.ep.udpConn(g.info.LocalAddr)
 	srcPort := int(addrPort(g.info.RemoteAddr).Port())
 	if conn == nil || !g.src.IsValid() {

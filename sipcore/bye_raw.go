@@ -1,0 +1,65 @@
+package sipcore
+
+import (
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// A BYE over UDP that ends one of parkd's calls is answered on the read
+// loop. Every call ends with one, and through sipgo each cost a goroutine,
+// a server transaction (with a context, a timer and a state machine, kept
+// only to be ended as its 200 left: ended.go), a turn on a handler
+// goroutine after yielding to new calls, and sipgo's goroutine woken
+// again, for a 200 that needs none of them. Here the BYE is parsed once
+// (the gate's parse), the call is marked ended and its 200 sent at once,
+// and the rest of the call's end (its media closed, the handler's
+// CallEnded) runs on the handler pool after the new calls waiting, as
+// before. A copy of the BYE finds the dialog among those BYEs ended and
+// gets the 200 again (answerEndedBye).
+//
+// Anything else goes on to sipgo's path as before, which answers it as
+// it did: a BYE for no call of parkd's (481, or 200 for one a BYE
+// ended), one of a call already ending (481), one out of CSeq order
+// (500), and one that does not conform (505, 400).
+
+// takeBye is the read filter's part for a BYE datagram over UDP, once it
+// is admitted: true when it ended one of parkd's calls and was answered.
+func (ep *Endpoint) takeBye(g *gated) bool {
+	req := g.request()
+	if req == nil || !conforms(req) {
+		return false
+	}
+	id, ok := requestDialogID(req)
+	if !ok {
+		return false
+	}
+	c := ep.dialogs.get(id)
+	if c == nil {
+		return false
+	}
+	cseq := req.CSeq().SeqNo
+	c.mu.Lock()
+	if c.ended || cseq <= c.remoteCSeq {
+		c.mu.Unlock()
+		return false
+	}
+	c.remoteCSeq = cseq
+	c.ended = true
+	ep.ending.Add(1)
+	c.endAckWaitsLocked() // no copy of our 200 after the 200 to the BYE
+	c.mu.Unlock()
+	ep.dialogs.remove(c)
+	// Before the 200: a copy of the BYE that crosses it gets it again.
+	ep.ended.add(dialogHash(id), struct{}{}, time.Now())
+	g.send(req, sip.NewResponseFromRequest(req, 200, "OK", nil))
+	ep.handlers.Go(func() {
+		YieldToNewCalls()
+		// Which party that is (caller, retriever…) only the handler
+		// knows: it says so in CallEnded.
+		c.Logger().Debug("BYE received: the remote party hung up")
+		c.media.Close()
+		c.finish(EndRemoteBye)
+	})
+	return true
+}

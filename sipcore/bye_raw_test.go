@@ -1,0 +1,62 @@
+package sipcore
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// A BYE that ends one of parkd's calls is answered on the read loop: the
+// 200 carries the dialog's tag, the call ends as the remote party's
+// hang-up, and sipgo never sees the datagram. A copy of it, a BYE out of
+// CSeq order and a BYE for no call go on to sipgo's path, which answers
+// them as before.
+func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	from := sendInvite(p, addr, "byeloop")
+	ok := p.response(ctx, 200, sip.INVITE)
+	c := receive(t, h.calls, "the answered call")
+	p.send(addr, "", "ACK sip:park@"+addr+" SIP/2.0", p.via("ack-byeloop"), from, "To: "+ok.To().Value(),
+		"Call-ID: byeloop", "CSeq: 1 ACK")
+	receive(t, c.Confirmed(), "the call confirmed by the ACK")
+
+	props := sip.TransportReadProps{Transport: "UDP", LocalAddr: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)),
+		RemoteAddr: net.UDPAddrFromAddrPort(p.addr)}
+	bye := func(callID, cseq string) []byte {
+		return ackBytes("BYE sip:park@"+addr+" SIP/2.0", p.via("bye-"+callID+cseq), from, "To: "+ok.To().Value(),
+			"Call-ID: "+callID, "CSeq: "+cseq+" BYE", "Content-Length: 0")
+	}
+
+	if out, _ := ep.readFilter(props, bye("byeloop", "1")); out == nil {
+		t.Fatal("a BYE out of CSeq order was taken; sipgo's path answers it 500")
+	}
+	if c.Ended() != "" {
+		t.Fatalf("a BYE out of CSeq order ended the call: %s", c.Ended())
+	}
+	before := ep.stats.responses[methodIndex(sip.BYE)][codeIndex(200)].Load()
+	if out, _ := ep.readFilter(props, bye("byeloop", "2")); out != nil {
+		t.Fatal("the BYE of a call went on to sipgo")
+	}
+	res := p.response(ctx, 200, sip.BYE)
+	wantTag, _ := ok.To().Params.Get("tag")
+	if tag, _ := res.To().Params.Get("tag"); tag != wantTag || res.CSeq().SeqNo != 2 {
+		t.Errorf("200 to the BYE: To tag %q, CSeq %d; want the dialog's %q and 2", tag, res.CSeq().SeqNo, wantTag)
+	}
+	if got := ep.stats.responses[methodIndex(sip.BYE)][codeIndex(200)].Load() - before; got != 1 {
+		t.Errorf("200s to BYE counted: %d, want 1", got)
+	}
+	receive(t, c.Done(), "the call's end")
+	if c.Ended() != EndRemoteBye {
+		t.Errorf("the call ended: %s, want %s", c.Ended(), EndRemoteBye)
+	}
+	if out, _ := ep.readFilter(props, bye("byeloop", "2")); out == nil {
+		t.Error("a copy of the BYE was taken; sipgo's path answers it from the ended dialogs")
+	}
+	if out, _ := ep.readFilter(props, bye("never-was", "2")); out == nil {
+		t.Error("a BYE for no call was taken; sipgo's path answers it 481")
+	}
+}
