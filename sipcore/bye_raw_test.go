@@ -11,8 +11,8 @@ import (
 // A BYE that ends one of parkd's calls is answered on the read loop: the
 // 200 carries the dialog's tag, the call ends as the remote party's
 // hang-up, and sipgo never sees the datagram. A copy of it, a BYE out of
-// CSeq order and a BYE for no call go on to sipgo's path, which answers
-// them as before.
+// CSeq order and a BYE for no call go on to sipgo's path; the copy gets
+// the 200 again there.
 func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, nil)
 	ctx := testCtx(t)
@@ -53,8 +53,14 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 	if c.Ended() != EndRemoteBye {
 		t.Errorf("the call ended: %s, want %s", c.Ended(), EndRemoteBye)
 	}
+	waitFor(t, "the call's end reported", func() bool { return ep.ending.Load() == 0 })
 	if out, _ := ep.readFilter(props, bye("byeloop", "2")); out == nil {
 		t.Error("a copy of the BYE was taken; sipgo's path answers it from the ended dialogs")
+	}
+	p.send(addr, "", "BYE sip:park@"+addr+" SIP/2.0", p.via("bye-byeloop2"), from, "To: "+ok.To().Value(),
+		"Call-ID: byeloop", "CSeq: 2 BYE") // the copy, sent: our 200 was lost
+	if res := p.response(ctx, 200, sip.BYE); res.CSeq().SeqNo != 2 {
+		t.Errorf("the copy answered for CSeq %d", res.CSeq().SeqNo)
 	}
 	if out, _ := ep.readFilter(props, bye("never-was", "2")); out == nil {
 		t.Error("a BYE for no call was taken; sipgo's path answers it 481")

@@ -260,6 +260,7 @@ func (g *gated) reply(req *sip.Request, res *sip.Response) {
 // dialog's, in a request that names it.
 func (g *gated) send(req *sip.Request, res *sip.Response) {
 	res.SipVersion = "SIP/2.0" // sipgo copies the request's, which may be "sip/2.0"
+	g.ep.stats.request(req.Method)
 	conn := g.ep.udpConn(g.info.LocalAddr)
 	srcPort := int(addrPort(g.info.RemoteAddr).Port())
 	if conn == nil || !g.src.IsValid() {
@@ -278,7 +279,6 @@ func (g *gated) send(req *sip.Request, res *sip.Response) {
 	if _, err := conn.WriteTo([]byte(res.String()), dst); err != nil {
 		return
 	}
-	g.ep.stats.request(req.Method)
 	g.ep.stats.response(req.Method, res.StatusCode)
 }
 
