@@ -15,11 +15,8 @@ import (
 // waits for, goes on to sipgo as before.
 func TestAnAckIsTakenOnTheReadLoop(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, nil)
-	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	sendInvite(p, addr, "readloop")
-	ok := p.response(ctx, 200, sip.INVITE)
-	c := receive(t, h.calls, "the answered call")
+	_, ok, c := answeredCall(t, p, h, addr, "readloop")
 
 	props := sip.TransportReadProps{Transport: "UDP", LocalAddr: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)),
 		RemoteAddr: net.UDPAddrFromAddrPort(p.addr)}

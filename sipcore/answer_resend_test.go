@@ -17,6 +17,22 @@ func sendInvite(p *rawPeer, addr, callID string) string {
 	return from
 }
 
+// answeredCall sends parkd an INVITE for callID from p and waits for its
+// 200 and the call it answered, not yet ACKed: it returns the INVITE's
+// From line, the 200 and the call.
+func answeredCall(t *testing.T, p *rawPeer, h *doorHandler, addr, callID string) (string, *sip.Response, *Call) {
+	t.Helper()
+	from := sendInvite(p, addr, callID)
+	ok := p.response(testCtx(t), 200, sip.INVITE)
+	return from, ok, receive(t, h.calls, "the answered call")
+}
+
+// sendAck acknowledges ok, the 200 to the INVITE of callID from p.
+func sendAck(p *rawPeer, addr, from string, ok *sip.Response, callID string) {
+	p.send(addr, "", "ACK sip:park@"+addr+" SIP/2.0", p.via("ack-"+callID), from, "To: "+ok.To().Value(),
+		"Call-ID: "+callID, "CSeq: 1 ACK")
+}
+
 // A 200 to an INVITE is resent over UDP until its ACK comes (RFC 3261
 // §13.3.1.4): a phone whose ACK was lost, or whose 200 was, hears the
 // same 200 again after T1, and once its ACK arrives, never again.
@@ -37,8 +53,7 @@ func TestTheAnswerIsResentUntilItsAck(t *testing.T) {
 		t.Fatalf("the resent 200 differs:\n%s\nfirst:\n%s", again, first)
 	}
 
-	p.send(addr, "", "ACK sip:park@"+addr+" SIP/2.0", p.via("ack-resend"), from, "To: "+first.To().Value(),
-		"Call-ID: resend", "CSeq: 1 ACK")
+	sendAck(p, addr, from, first, "resend")
 	receive(t, c.Confirmed(), "the ACK taken")
 	p.silent(2*sip.T1 + 300*time.Millisecond) // the next copy was due 2·T1 after the last
 }
@@ -53,9 +68,7 @@ func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	start := time.Now() // before the 200's deadline can be armed
-	sendInvite(p, addr, "noack")
-	first := p.response(ctx, 200, sip.INVITE)
-	c := receive(t, h.calls, "the answered call")
+	_, first, c := answeredCall(t, p, h, addr, "noack")
 
 	copies := 0
 	var bye *sip.Request
@@ -101,9 +114,7 @@ func TestAnAnswerIsNotResentOnceTheCallEnds(t *testing.T) {
 	ep.answerT2.Store(int64(4 * t1))
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	from := sendInvite(p, addr, "byefirst")
-	first := p.response(ctx, 200, sip.INVITE)
-	c := receive(t, h.calls, "the answered call")
+	from, first, c := answeredCall(t, p, h, addr, "byefirst")
 	p.send(addr, "", "BYE sip:park@"+addr+" SIP/2.0", p.via("bye-byefirst"), from, "To: "+first.To().Value(),
 		"Call-ID: byefirst", "CSeq: 2 BYE")
 	for { // copies of the 200 sent before the BYE was read may still come

@@ -17,11 +17,8 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, nil)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	from := sendInvite(p, addr, "byeloop")
-	ok := p.response(ctx, 200, sip.INVITE)
-	c := receive(t, h.calls, "the answered call")
-	p.send(addr, "", "ACK sip:park@"+addr+" SIP/2.0", p.via("ack-byeloop"), from, "To: "+ok.To().Value(),
-		"Call-ID: byeloop", "CSeq: 1 ACK")
+	from, ok, c := answeredCall(t, p, h, addr, "byeloop")
+	sendAck(p, addr, from, ok, "byeloop")
 	receive(t, c.Confirmed(), "the call confirmed by the ACK")
 
 	props := sip.TransportReadProps{Transport: "UDP", LocalAddr: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)),
