@@ -361,6 +361,10 @@ func (inv *Invite) Answer() (*Call, error) {
 		}
 		return nil, fmt.Errorf("sipcore: sending 200: %w", err)
 	}
+	// The 2xx ends sipgo's transaction (accepted.go), here rather than on
+	// the goroutine its Timer L of zero starts, where sipgo's two debug
+	// lines grew a fresh stack: 1-2 % of a park+retrieve pair's CPU.
+	inv.tx.Terminate()
 	c.retransmitUntilAck(res, ack)
 	inv.Log.Info("call answered", "from", inv.From.URI, "to", inv.Target,
 		"codec", c.media.Format().Codec, "rtp_local", sess.LocalAddr(), "transport", inv.Transport)
