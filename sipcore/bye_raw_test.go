@@ -1,8 +1,10 @@
 package sipcore
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -62,4 +64,28 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 	if out, _ := ep.readFilter(props, bye("never-was", "2")); out == nil {
 		t.Error("a BYE for no call was taken; sipgo's path answers it 481")
 	}
+}
+
+// A panic in the handler's CallEnded after a BYE taken on the read loop
+// is logged, as one in a request's handler is, and parkd goes on
+// answering calls.
+func TestAPanicEndingACallAfterItsByeIsSurvived(t *testing.T) {
+	logs := &logBuffer{}
+	_, h, addr := newDoorEndpoint(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	panicky := func(*Call, EndReason) { panic("handler bug") }
+	h.ended.Store(&panicky)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	from, ok, c := answeredCall(t, p, h, addr, "panicky")
+	sendAck(p, addr, from, ok, "panicky")
+	receive(t, c.Confirmed(), "the call confirmed by the ACK")
+	p.send(addr, "", "BYE sip:park@"+addr+" SIP/2.0", p.via("bye-panicky"), from, "To: "+ok.To().Value(),
+		"Call-ID: panicky", "CSeq: 2 BYE")
+	p.response(ctx, 200, sip.BYE)
+	waitFor(t, "the panic logged", func() bool { return strings.Contains(logs.String(), "panic while ending a call") })
+
+	h.ended.Store(nil)
+	answeredCall(t, p, h, addr, "after") // still answering
 }

@@ -123,6 +123,8 @@ type doorHandler struct {
 	// holdCtx gets the handler's context of each "hold" and "linger"
 	// call, when there is room.
 	holdCtx chan context.Context
+	// ended, when set, runs as each call's end is reported.
+	ended atomic.Pointer[func(*Call, EndReason)]
 }
 
 // ring sends 180 and hands the INVITE, and its handler's context, to
@@ -168,7 +170,11 @@ func (h *doorHandler) HandleInvite(ctx context.Context, inv *Invite) {
 	}
 }
 
-func (h *doorHandler) CallEnded(*Call, EndReason)                           {}
+func (h *doorHandler) CallEnded(c *Call, why EndReason) {
+	if f := h.ended.Load(); f != nil {
+		(*f)(c, why)
+	}
+}
 func (h *doorHandler) ResolveSubscription(*SubscribeRequest) (string, bool) { return "", false }
 func (h *doorHandler) SubscriptionsChanged(string)                          {}
 
