@@ -37,6 +37,10 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 		t.Fatalf("a BYE out of CSeq order ended the call: %s", c.Ended())
 	}
 	before := ep.stats.responses[methodIndex(sip.BYE)][codeIndex(200)].Load()
+	// Whoever took the ACK closed Confirmed holding the call's lock, and
+	// the read loop only tries it: wait for it to be let go.
+	c.mu.Lock()
+	c.mu.Unlock()
 	if out, _ := ep.readFilter(props, bye("byeloop", "2")); out != nil {
 		t.Fatal("the BYE of a call went on to sipgo")
 	}
@@ -81,6 +85,8 @@ func TestAPanicEndingACallAfterItsByeIsSurvived(t *testing.T) {
 	from, ok, c := answeredCall(t, p, h, addr, "panicky")
 	sendAck(p, addr, from, ok, "panicky")
 	receive(t, c.Confirmed(), "the call confirmed by the ACK")
+	c.mu.Lock() // let go by whoever took the ACK, so that the BYE is the read loop's
+	c.mu.Unlock()
 	p.send(addr, "", "BYE sip:park@"+addr+" SIP/2.0", p.via("bye-panicky"), from, "To: "+ok.To().Value(),
 		"Call-ID: panicky", "CSeq: 2 BYE")
 	p.response(ctx, 200, sip.BYE)
