@@ -51,14 +51,15 @@ func (ep *Endpoint) takeBye(g *gated) bool {
 		c.mu.Unlock()
 		return false
 	}
+	// Remembered before the call shows ended: a copy of the BYE, on
+	// sipgo's path or the read loop's, that finds it ended gets the 200.
+	ep.ended.add(dialogHash(raw.dialog), struct{}{}, time.Now())
 	c.remoteCSeq = raw.cseq
 	c.ended = true
 	ep.ending.Add(1)
 	c.endAckWaitsLocked() // no copy of our 200 after the 200 to the BYE
 	c.mu.Unlock()
 	ep.dialogs.remove(c)
-	// Before the 200: a copy of the BYE that crosses it gets it again.
-	ep.ended.add(dialogHash(raw.dialog), struct{}{}, time.Now())
 	g.send(req, sip.NewResponseFromRequest(req, 200, "OK", nil))
 	ep.handlers.Go(func() {
 		defer ep.surviveEnding(c)

@@ -30,6 +30,10 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 			"Call-ID: "+callID, "CSeq: "+cseq+" BYE", "Content-Length: 0")
 	}
 
+	// Whoever took the ACK closed Confirmed holding the call's lock, and
+	// the read loop only tries it: wait for it to be let go.
+	c.mu.Lock()
+	c.mu.Unlock()
 	if out, _ := ep.readFilter(props, bye("byeloop", "1")); out == nil {
 		t.Fatal("a BYE out of CSeq order was taken; sipgo's path answers it 500")
 	}
@@ -37,10 +41,6 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 		t.Fatalf("a BYE out of CSeq order ended the call: %s", c.Ended())
 	}
 	before := ep.stats.responses[methodIndex(sip.BYE)][codeIndex(200)].Load()
-	// Whoever took the ACK closed Confirmed holding the call's lock, and
-	// the read loop only tries it: wait for it to be let go.
-	c.mu.Lock()
-	c.mu.Unlock()
 	if out, _ := ep.readFilter(props, bye("byeloop", "2")); out != nil {
 		t.Fatal("the BYE of a call went on to sipgo")
 	}
@@ -75,7 +75,7 @@ func TestAByeIsAnsweredOnTheReadLoop(t *testing.T) {
 // answering calls.
 func TestAPanicEndingACallAfterItsByeIsSurvived(t *testing.T) {
 	logs := &logBuffer{}
-	_, h, addr := newDoorEndpoint(t, func(c *Config) {
+	ep, h, addr := newDoorEndpoint(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	panicky := func(*Call, EndReason) { panic("handler bug") }
@@ -91,6 +91,7 @@ func TestAPanicEndingACallAfterItsByeIsSurvived(t *testing.T) {
 		"Call-ID: panicky", "CSeq: 2 BYE")
 	p.response(ctx, 200, sip.BYE)
 	waitFor(t, "the panic logged", func() bool { return strings.Contains(logs.String(), "panic while ending a call") })
+	waitFor(t, "the call's end counted as reported, for shutdown", func() bool { return ep.ending.Load() == 0 })
 
 	h.ended.Store(nil)
 	answeredCall(t, p, h, addr, "after") // still answering

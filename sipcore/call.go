@@ -191,6 +191,12 @@ func (c *Call) handleRequest(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
+		// A copy of the BYE the read loop took (bye_raw.go), read by
+		// sipgo while the read loop's BYE was ending the call, gets that
+		// BYE's 200.
+		if req.Method == sip.BYE && c.ep.answerEndedBye(req, tx) {
+			return
+		}
 		c.ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -357,9 +363,13 @@ func (c *Call) finish(reason EndReason) {
 	c.releaseUnconfirmed()
 	c.endReason = reason
 	close(c.done)
+	// Even when CallEnded panics (and survive logs it): shutdown waits
+	// for every call's end to be reported.
+	defer func() {
+		close(c.released)
+		c.ep.ending.Add(-1)
+	}()
 	c.ep.handler.CallEnded(c, reason)
-	close(c.released)
-	c.ep.ending.Add(-1)
 }
 
 // byeRequest builds an in-dialog BYE; callers hold c.mu.
