@@ -55,9 +55,7 @@ func (ep *Endpoint) takeBye(g *gated) bool {
 	// sipgo's path or the read loop's, that finds it ended gets the 200.
 	ep.ended.add(dialogHash(raw.dialog), struct{}{}, time.Now())
 	c.remoteCSeq = raw.cseq
-	c.ended = true
-	ep.ending.Add(1)
-	c.endAckWaitsLocked() // no copy of our 200 after the 200 to the BYE
+	c.markEndedLocked()
 	c.mu.Unlock()
 	ep.dialogs.remove(c)
 	g.send(req, sip.NewResponseFromRequest(req, 200, "OK", nil))

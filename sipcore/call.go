@@ -303,9 +303,7 @@ func (c *Call) hangup(ctx context.Context, reason EndReason, cause Cause, why st
 		c.mu.Unlock()
 		return
 	}
-	c.ended = true
-	c.ep.ending.Add(1)
-	c.endAckWaitsLocked() // the call is over: its 200 is not resent beside the BYE
+	c.markEndedLocked()
 	bye := c.byeRequest(cause, why)
 	dest, udp := c.dialogPeer.udpDestination()
 	udp = udp && c.transport == "udp"
@@ -350,13 +348,20 @@ func (c *Call) end(reason EndReason) {
 		c.mu.Unlock()
 		return
 	}
-	c.ended = true
-	c.ep.ending.Add(1)
-	c.endAckWaitsLocked()
+	c.markEndedLocked()
 	c.mu.Unlock()
 	c.media.Close()
 	c.ep.dialogs.remove(c)
 	c.finish(reason)
+}
+
+// markEndedLocked marks the call ended, counted as ending until finish
+// reports it, and stops what waits for an ACK: the call is over, and its
+// 200 is not resent beside the BYE. c.mu held.
+func (c *Call) markEndedLocked() {
+	c.ended = true
+	c.ep.ending.Add(1)
+	c.endAckWaitsLocked()
 }
 
 func (c *Call) finish(reason EndReason) {
