@@ -52,14 +52,19 @@ func (p *Pool) run(f func()) {
 	var idle *time.Timer
 	for {
 		f()
-		if p.waiting.Add(1) > p.maxIdle {
-			p.waiting.Add(-1)
-			return
-		}
+		// The timer is armed before the goroutine counts itself waiting,
+		// so that between the count and the select there is next to
+		// nothing: a function handed over in that gap gets a goroutine
+		// of its own.
 		if idle == nil {
 			idle = time.NewTimer(p.idleFor)
 		} else {
 			idle.Reset(p.idleFor)
+		}
+		if p.waiting.Add(1) > p.maxIdle {
+			p.waiting.Add(-1)
+			idle.Stop()
+			return
 		}
 		select {
 		case f = <-p.work:

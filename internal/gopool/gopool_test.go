@@ -53,12 +53,15 @@ func TestPool(t *testing.T) {
 			for range 5 {
 				run(p, func() {})
 				waitUntil(t, "a goroutine waiting", func() bool { return p.Waiting() >= 1 })
+				// A goroutine counts itself waiting just before its
+				// select, and a function given in between gets a
+				// goroutine of its own. The test's goroutine, woken on
+				// another CPU the moment the count went up, landed in
+				// that gap all five times in one CI race run; the pause
+				// lets the waiting goroutine reach its select.
+				time.Sleep(5 * time.Millisecond)
 			}
-			// A new goroutine for each would leave five waiting. One
-			// more than the first is possible: a goroutine counts itself
-			// waiting just before it can take work, and a function given
-			// in between gets a goroutine of its own (seen once in CI's
-			// race run).
+			// A new goroutine for each would leave five waiting.
 			time.Sleep(20 * time.Millisecond)
 			if n := p.Waiting(); n >= 5 {
 				t.Fatalf("%d waiting after five functions one after another: one goroutine each", n)
