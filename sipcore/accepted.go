@@ -111,7 +111,7 @@ func (ep *Endpoint) isAnswered(req *sip.Request) bool {
 // it changes nothing). Only a datagram whose branch was answered is
 // parsed.
 func (ep *Endpoint) absorbCopy(g *gated, method sip.RequestMethod) bool {
-	branch := topViaBranch(g.data)
+	branch := g.viaBranch()
 	if !isRFC3261Branch(branch) {
 		return false
 	}

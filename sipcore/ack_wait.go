@@ -19,9 +19,14 @@ type ackWait struct {
 	c    *Call
 	cseq uint32
 
-	mu       sync.Mutex
-	over     bool // acknowledged, given up, or its call ended
-	res      *sip.Response
+	mu   sync.Mutex
+	over bool // acknowledged, given up, or its call ended
+	res  *sip.Response
+	// own is the INVITE's transaction when it was parkd's (invite_tx.go):
+	// the 2xx is resent the way it went, since sipgo's transport only
+	// knows the sources of what it read. data is res, once written.
+	own      *inviteTx
+	data     []byte
 	interval time.Duration
 	t2       time.Duration
 	resend   *time.Timer // nil over TCP, which delivers the 2xx itself
@@ -37,16 +42,16 @@ func (c *Call) expectAck(cseq uint32) *ackWait {
 	return w
 }
 
-// retransmitUntilAck starts resending res, the 200 sent for w's INVITE,
-// unless its ACK came already.
-func (c *Call) retransmitUntilAck(res *sip.Response, w *ackWait) {
+// retransmitUntilAck starts resending res, the 200 sent for w's INVITE
+// through tx, unless its ACK came already.
+func (c *Call) retransmitUntilAck(res *sip.Response, tx sip.ServerTransaction, w *ackWait) {
 	t1 := time.Duration(c.ep.answerT1.Load())
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.over {
 		return
 	}
-	w.res, w.interval, w.t2 = res, t1, time.Duration(c.ep.answerT2.Load())
+	w.res, w.own, w.interval, w.t2 = res, ownTx(tx), t1, time.Duration(c.ep.answerT2.Load())
 	if strings.EqualFold(c.transport, "udp") {
 		w.resend = time.AfterFunc(t1, w.again)
 	}
@@ -60,7 +65,16 @@ func (w *ackWait) again() {
 	if w.over {
 		return
 	}
-	if err := w.c.ep.ua.TransportLayer().WriteMsg(w.res); err != nil {
+	var err error
+	if w.own != nil {
+		if w.data == nil {
+			w.data = []byte(w.res.String())
+		}
+		err = w.own.send(w.data)
+	} else {
+		err = w.c.ep.ua.TransportLayer().WriteMsg(w.res)
+	}
+	if err != nil {
 		w.c.Logger().Debug("retransmitting 200 failed", "error", err)
 	}
 	w.interval = min(2*w.interval, w.t2)

@@ -281,7 +281,7 @@ func (c *Call) offerAnswer(req *sip.Request, tx sip.ServerTransaction) {
 	c.Logger().Info("media renegotiated", "method", req.Method, "direction", c.direction,
 		"codec", c.media.Format().Codec, "remote", c.media.Remote())
 	if ack != nil {
-		c.retransmitUntilAck(res, ack)
+		c.retransmitUntilAck(res, tx, ack)
 	}
 }
 

@@ -81,10 +81,14 @@ type Endpoint struct {
 	dialogs   dialogRegistry
 	ended     endedDialogs    // dialogs a BYE over UDP ended, for its retransmissions (ended.go)
 	answered  answeredInvites // INVITEs answered 2xx, for their retransmissions (accepted.go)
-	subs      subscriptionRegistry
-	notifier  notifier // UDP NOTIFY transactions, their timers and pacing
-	draining  atomic.Bool
-	wg        sync.WaitGroup
+	inviteTxs inviteTxTable   // parkd's own INVITE transactions over UDP (invite_tx.go)
+	// inviteChain is every INVITE's handler chain, as sipgo calls it
+	// (routes.go) and as parkd's own transactions do.
+	inviteChain func(*sip.Request, sip.ServerTransaction)
+	subs        subscriptionRegistry
+	notifier    notifier // UDP NOTIFY transactions, their timers and pacing
+	draining    atomic.Bool
+	wg          sync.WaitGroup
 
 	// answerT1 and answerT2 pace the 200 resent until its ACK (RFC 3261
 	// §13.3.1.4): sipgo's T1 and T2, in nanoseconds, unless a test

@@ -49,14 +49,14 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 	}
 	method := startMethod(data)
 	allowed := ep.allowedIP(src)
+	g := gated{ep: ep, info: info, data: data, src: src}
 	if method == sip.ACK {
 		// ACKs belong to transactions and calls; they are never limited.
-		if !allowed || ep.takeAck(data) {
-			return nil, nil // refused, or it acknowledged a 2xx (ack_raw.go)
+		if !allowed || ep.takeAck(data) || ep.matchInviteTx(&g, method) {
+			return nil, nil // refused, or it acknowledged a 2xx (ack_raw.go) or an error (invite_tx.go)
 		}
 		return data, nil
 	}
-	g := gated{ep: ep, info: info, data: data, src: src}
 	now := time.Now()
 	v := ep.live().limiter.take(src, now)
 	if !allowed {
@@ -97,8 +97,8 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
-	if (method == sip.INVITE || method == sip.CANCEL) && ep.absorbCopy(&g, method) {
-		return nil, nil // parkd answered that INVITE 2xx (accepted.go)
+	if (method == sip.INVITE || method == sip.CANCEL) && (ep.absorbCopy(&g, method) || ep.matchInviteTx(&g, method)) {
+		return nil, nil // parkd answered that INVITE 2xx (accepted.go), or its transaction is parkd's (invite_tx.go)
 	}
 	if ep.overTxCap() && method != "" && !(method == sip.BYE && g.inDialog()) {
 		ep.stats.txCapRefused.Add(1)
@@ -121,7 +121,10 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 	}
 	if method == sip.INVITE {
-		ep.noteInvite(data, ep.arrival(info.LocalAddr, now))
+		ep.noteInvite(&g, ep.arrival(info.LocalAddr, now))
+		if ep.startInviteTx(&g) {
+			return nil, nil // a new call, in parkd's own transaction (invite_tx.go)
+		}
 	}
 	return data, nil
 }
@@ -206,6 +209,9 @@ type gated struct {
 	src    netip.Addr
 	parsed bool
 	req    *sip.Request
+	// branch is the top Via branch, once branchRead.
+	branchRead bool
+	branch     []byte
 }
 
 // request parses the datagram; nil when it is no request sipgo could
@@ -243,10 +249,8 @@ func (g *gated) respond(req *sip.Request, code int, reason string, headers ...si
 	g.reply(req, res)
 }
 
-// reply sends a response without a transaction (RFC 3261 §8.2.7) from the
-// socket the request came in on, to its source IP: the Via port, or the
-// source port when the request asked for rport (RFC 3581). Never the Via
-// host: that would be an address the packet chose.
+// reply sends a response without a transaction (RFC 3261 §8.2.7), where
+// destination says.
 func (g *gated) reply(req *sip.Request, res *sip.Response) {
 	if to := res.To(); to != nil {
 		// Stateless, the tag must be the same for a retransmission.
@@ -259,14 +263,33 @@ func (g *gated) reply(req *sip.Request, res *sip.Response) {
 // send is reply for a response whose To tag is already right: the
 // dialog's, in a request that names it.
 func (g *gated) send(req *sip.Request, res *sip.Response) {
-	res.SipVersion = "SIP/2.0" // sipgo copies the request's, which may be "sip/2.0"
 	g.ep.stats.request(req.Method)
-	conn := g.ep.udpConn(g.info.LocalAddr)
-	srcPort := int(addrPort(g.info.RemoteAddr).Port())
-	if conn == nil || !g.src.IsValid() {
-		return
+	if g.write(req, res) {
+		g.ep.stats.response(req.Method, res.StatusCode)
 	}
-	port := srcPort
+}
+
+// write sends res to req's sender, uncounted; false when it could not.
+func (g *gated) write(req *sip.Request, res *sip.Response) bool {
+	res.SipVersion = "SIP/2.0" // sipgo copies the request's, which may be "sip/2.0"
+	conn, dst, ok := g.destination(req)
+	if !ok {
+		return false
+	}
+	_, err := conn.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(dst))
+	return err == nil
+}
+
+// destination is where a response to req goes, and the socket it leaves
+// from: the one it came in on, to its source IP and the Via port, or the
+// source port when it asked for rport (RFC 3581), as sipgo sends them.
+// Never the Via host: that would be an address the packet chose.
+func (g *gated) destination(req *sip.Request) (net.PacketConn, netip.AddrPort, bool) {
+	conn := g.ep.udpConn(g.info.LocalAddr)
+	if conn == nil || !g.src.IsValid() {
+		return nil, netip.AddrPort{}, false
+	}
+	port := int(addrPort(g.info.RemoteAddr).Port())
 	if via := req.Via(); via != nil {
 		if _, rport := via.Params.Get("rport"); !rport {
 			port = via.Port
@@ -275,11 +298,15 @@ func (g *gated) send(req *sip.Request, res *sip.Response) {
 			}
 		}
 	}
-	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(g.src, uint16(port)))
-	if _, err := conn.WriteTo([]byte(res.String()), dst); err != nil {
-		return
+	return conn, netip.AddrPortFrom(g.src, uint16(port)), true
+}
+
+// viaBranch is the datagram's top Via branch, read from its bytes once.
+func (g *gated) viaBranch() []byte {
+	if !g.branchRead {
+		g.branchRead, g.branch = true, topViaBranch(g.data)
 	}
-	g.ep.stats.response(req.Method, res.StatusCode)
+	return g.branch
 }
 
 // statelessTag is a To tag that is the same for every copy of a request.

@@ -365,7 +365,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	// the goroutine its Timer L of zero starts, where sipgo's two debug
 	// lines grew a fresh stack: 1-2 % of a park+retrieve pair's CPU.
 	inv.tx.Terminate()
-	c.retransmitUntilAck(res, ack)
+	c.retransmitUntilAck(res, inv.tx, ack)
 	inv.Log.Info("call answered", "from", inv.From.URI, "to", inv.Target,
 		"codec", c.media.Format().Codec, "rtp_local", sess.LocalAddr(), "transport", inv.Transport)
 	return c, nil

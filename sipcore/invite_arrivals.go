@@ -74,8 +74,8 @@ func (a *inviteArrivals) take(branch string) (time.Time, bool) {
 	return t, ok
 }
 
-// noteInvite is the read filter's part: data is an INVITE datagram that
+// noteInvite is the read filter's part: g is an INVITE datagram that
 // passed the gate, at when it arrived.
-func (ep *Endpoint) noteInvite(data []byte, at time.Time) {
-	ep.arrivals.note(topViaBranch(data), at)
+func (ep *Endpoint) noteInvite(g *gated, at time.Time) {
+	ep.arrivals.note(g.viaBranch(), at)
 }

@@ -39,7 +39,10 @@ func (ep *Endpoint) routes() {
 	on := func(m sip.RequestMethod, h func(*sip.Request, sip.ServerTransaction)) {
 		ep.server.OnRequest(m, ep.handlers.wrap(m, ep.countRequest(ep.gatedHandler(h))))
 	}
-	on(sip.INVITE, guard(ep.onInvite))
+	// The INVITEs parkd's own transactions take (invite_tx.go) start here,
+	// on the pool already, as new calls go first.
+	ep.inviteChain = ep.countRequest(ep.gatedHandler(guard(ep.onInvite)))
+	ep.server.OnRequest(sip.INVITE, ep.handlers.wrap(sip.INVITE, ep.inviteChain))
 	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {
 		defer ep.survive(req, nil)
 		if req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil && ep.allowed(req) {

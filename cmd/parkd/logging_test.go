@@ -87,8 +87,9 @@ func TestParseLogLevel(t *testing.T) {
 	}
 }
 
-// sipgo's per-transaction lines show at trace only; parkd's own debug
-// lines (a BYE from the caller) show at debug.
+// The SIP transactions' lines (parkd's own INVITE transactions', and
+// sipgo's) show at trace only; parkd's own debug lines (a BYE from the
+// caller) show at debug.
 func TestLogLevelTraceShowsSipgo(t *testing.T) {
 	for _, tt := range []struct {
 		level     string
@@ -125,8 +126,8 @@ func TestLogLevelTraceShowsSipgo(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			logs := stderr.String()
-			if got := strings.Contains(logs, "Server transaction"); got != tt.wantSipgo {
-				t.Errorf("sipgo \"Server transaction\" lines at --log-level %s: %v, want %v\n%s", tt.level, got, tt.wantSipgo, logs)
+			if got := strings.Contains(logs, "INVITE server transaction ended"); got != tt.wantSipgo {
+				t.Errorf("\"INVITE server transaction\" lines at --log-level %s: %v, want %v\n%s", tt.level, got, tt.wantSipgo, logs)
 			}
 			if tt.wantSipgo && !strings.Contains(logs, "level=TRACE") {
 				t.Errorf("sipgo's lines are not marked TRACE:\n%s", logs)

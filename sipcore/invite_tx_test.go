@@ -1,0 +1,143 @@
+package sipcore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// ackError acknowledges res, a final error to the INVITE sent by
+// p.invite with callID and branch: the same branch (RFC 3261 §17.1.1.3)
+// and the error's To tag.
+func (p *rawPeer) ackError(to, user, callID, branch string, res *sip.Response) {
+	p.send(to, "",
+		"ACK sip:"+user+"@"+to+" SIP/2.0",
+		p.via(branch),
+		"From: <sip:t@"+p.addr.String()+">;tag=f"+callID,
+		"To: "+res.To().Value(),
+		"Call-ID: "+callID,
+		"CSeq: 1 ACK")
+}
+
+// busyEndpoint answers every INVITE 486, with T1 and T2 as given for
+// the resends of that answer.
+func busyEndpoint(t *testing.T, t1, t2 time.Duration) (*Endpoint, string) {
+	ep, addr := newEndpointFor(t, inviteFunc(func(_ context.Context, inv *Invite) {
+		inv.Reject(486, "Busy Here", "")
+	}))
+	ep.answerT1.Store(int64(t1))
+	ep.answerT2.Store(int64(t2))
+	return ep, addr
+}
+
+// A new call's INVITE over UDP is parkd's own transaction's, not
+// sipgo's: while it rings, a copy of it gets the 180 again, and once it
+// is answered the transaction is gone.
+func TestACopyOfARingingInviteGetsItsRingingAgain(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.invite(addr, "hold", "ring-1", "ring1")
+	p.response(ctx, 180, sip.INVITE)
+	receive(t, h.ringing, "the ringing INVITE")
+	if n := ep.inviteTxs.len(); n != 1 {
+		t.Fatalf("%d INVITE transactions of parkd's own while one INVITE rings, want 1", n)
+	}
+
+	p.invite(addr, "hold", "ring-1", "ring1") // a copy: same branch
+	again, ok := p.next(ctx).(*sip.Response)
+	if !ok || again.StatusCode != 180 {
+		t.Fatalf("a copy of the ringing INVITE got %v, want its 180 again", again)
+	}
+	h.release <- struct{}{}
+	p.response(ctx, 200, sip.INVITE)
+	receive(t, h.calls, "the answered call")
+	waitFor(t, "the answered INVITE's transaction gone", func() bool { return ep.inviteTxs.len() == 0 })
+	waitFor(t, "no server transaction counted live", func() bool { return ep.liveTx.Load() == 0 })
+}
+
+// A final error is resent, T1 doubling to T2, until its ACK (RFC 3261
+// §17.2.1, Timer G); after the ACK neither a resend nor a copy of the
+// INVITE gets anything, and a CANCEL gets 200 and changes nothing.
+func TestAFinalErrorIsResentUntilItsAck(t *testing.T) {
+	t1 := 20 * time.Millisecond
+	ep, addr := busyEndpoint(t, t1, 4*t1)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.invite(addr, "busy", "err-1", "err1")
+	busy := p.final(ctx, sip.INVITE)
+	if busy.StatusCode != 486 {
+		t.Fatalf("INVITE answered %d, want 486", busy.StatusCode)
+	}
+	if again := p.final(ctx, sip.INVITE); again.String() != busy.String() {
+		t.Fatalf("the resent answer differs:\n%s\nfirst:\n%s", again, busy)
+	}
+
+	p.ackError(addr, "busy", "err-1", "err1", busy)
+	// Resends already on the way may still come; then none.
+	deadline := time.Now().Add(time.Second)
+	for quiet := false; !quiet; {
+		select {
+		case m := <-p.msgs:
+			if res, ok := m.(*sip.Response); !ok || res.StatusCode != 486 {
+				t.Fatalf("after the ACK, got:\n%s", m)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the 486 is still resent a second after its ACK")
+			}
+		case <-time.After(3 * t1):
+			quiet = true
+		}
+	}
+	p.invite(addr, "busy", "err-1", "err1") // a copy, in Confirmed
+	p.silent(8 * t1)                        // past two resends' worth of T2
+
+	p.cancel(addr, "busy", "err-1", "err1")
+	if res := p.final(ctx, sip.CANCEL); res.StatusCode != 200 {
+		t.Fatalf("a CANCEL after the final answer got %d, want 200", res.StatusCode)
+	}
+	p.silent(4 * t1) // and no 487
+	if n := ep.inviteTxs.len(); n != 1 {
+		t.Fatalf("%d INVITE transactions after the ACK, want 1 (absorbing ACKs for T4)", n)
+	}
+}
+
+// A final error never acknowledged is resent until 64·T1 (Timer H), and
+// then the transaction ends: no more resends, nothing kept.
+func TestAFinalErrorNeverAcknowledgedIsGivenUp(t *testing.T) {
+	t1 := 5 * time.Millisecond // 64·T1 = 320 ms
+	ep, addr := busyEndpoint(t, t1, 4*t1)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	start := time.Now()
+	p.invite(addr, "busy", "noack-1", "noack1")
+	p.final(ctx, sip.INVITE)
+	late := 20 * t1 // how late a timer may run on a loaded machine
+	copies, last := 0, time.Now()
+	for quiet := false; !quiet; {
+		select {
+		case m := <-p.msgs:
+			if res, ok := m.(*sip.Response); !ok || res.StatusCode != 486 {
+				t.Fatalf("while waiting for the resends to end, got:\n%s", m)
+			}
+			copies, last = copies+1, time.Now()
+			if last.Sub(start) > 64*t1+time.Second {
+				t.Fatalf("the 486 is still resent %v after the INVITE, 64·T1 being %v", last.Sub(start), 64*t1)
+			}
+		case <-time.After(late):
+			quiet = true
+		}
+	}
+	if given := last.Sub(start); given > 64*t1+late {
+		t.Errorf("the last resend came %v after the INVITE, past 64·T1 (%v)", given, 64*t1)
+	}
+	// Every T1 doubling to T2 (5, 10, 20, 20 ms ...) within 64·T1: some
+	// eighteen; far fewer would mean no resending, far more no doubling.
+	if copies < 8 || copies > 22 {
+		t.Errorf("%d resends of the 486, want about 18", copies)
+	}
+	waitFor(t, "the transaction gone", func() bool { return ep.inviteTxs.len() == 0 })
+	waitFor(t, "no server transaction counted live", func() bool { return ep.liveTx.Load() == 0 })
+}
