@@ -83,7 +83,7 @@ func isRFC3261Branch[T string | []byte](branch T) bool {
 }
 
 // noteAnswering remembers an INVITE before its 2xx is sent: once sent,
-// sipgo's transaction may end at any moment, and a retransmission that
+// its transaction (sipgo's, or parkd's own) may end at any moment, and a retransmission that
 // finds neither would be served as a new call. forget undoes it when the
 // 2xx could not be sent.
 func (ep *Endpoint) noteAnswering(req *sip.Request, res *sip.Response) (forget func()) {
@@ -105,9 +105,9 @@ func (ep *Endpoint) isAnswered(req *sip.Request) bool {
 
 // absorbCopy is the UDP read filter's part, for an INVITE or CANCEL
 // datagram: true when it copies or cancels an INVITE parkd answered 2xx.
-// A copy is dropped before sipgo makes it a transaction, since a CANCEL
-// would find that transaction still proceeding and be answered 487 with
-// a tag of sipgo's; the CANCEL gets 200 here, statelessly (RFC 3261 §9.2:
+// A copy is dropped before it starts a transaction (sipgo's, or parkd's
+// own), since a CANCEL would find that transaction still proceeding and
+// be answered 487; the CANCEL gets 200 here, statelessly (RFC 3261 §9.2:
 // it changes nothing). Only a datagram whose branch was answered is
 // parsed.
 func (ep *Endpoint) absorbCopy(g *gated, method sip.RequestMethod) bool {

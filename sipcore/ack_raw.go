@@ -13,7 +13,8 @@ import "github.com/emiago/sipgo/sip"
 // Only an ACK that a waiting 2xx is found for is taken, and only one in
 // the plain shape parseRawRequest reads. Anything else goes on to sipgo
 // as before: a copy or a reordered ACK, the ACK of an error response
-// (sipgo's INVITE transaction needs it to stop resending), an ACK with a
+// (its INVITE transaction needs it to stop resending: parkd's own takes
+// it in the read filter too, invite_tx_gate.go), an ACK with a
 // body (the answer to a late offer), folded or repeated headers, and
 // whatever is not plain. The read loop never waits for a call's lock: a
 // call busy answering something (over TCP, a write can block for

@@ -2,6 +2,8 @@ package sipcore
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -22,10 +24,12 @@ type ackWait struct {
 	mu   sync.Mutex
 	over bool // acknowledged, given up, or its call ended
 	res  *sip.Response
-	// own is the INVITE's transaction when it was parkd's (invite_tx.go):
-	// the 2xx is resent the way it went, since sipgo's transport only
-	// knows the sources of what it read. data is res, once written.
-	own      *inviteTx
+	// conn and dst are where the 2xx went when the INVITE's transaction
+	// was parkd's (invite_tx.go): it is resent the same way, since
+	// sipgo's transport only knows the sources of what sipgo read. data
+	// is res, once written.
+	conn     net.PacketConn
+	dst      netip.AddrPort
 	data     []byte
 	interval time.Duration
 	t2       time.Duration
@@ -51,7 +55,10 @@ func (c *Call) retransmitUntilAck(res *sip.Response, tx sip.ServerTransaction, w
 	if w.over {
 		return
 	}
-	w.res, w.own, w.interval, w.t2 = res, ownTx(tx), t1, time.Duration(c.ep.answerT2.Load())
+	w.res, w.interval, w.t2 = res, t1, time.Duration(c.ep.answerT2.Load())
+	if own := ownTx(tx); own != nil {
+		w.conn, w.dst = own.conn, own.dst
+	}
 	if strings.EqualFold(c.transport, "udp") {
 		w.resend = time.AfterFunc(t1, w.again)
 	}
@@ -66,11 +73,11 @@ func (w *ackWait) again() {
 		return
 	}
 	var err error
-	if w.own != nil {
+	if w.conn != nil {
 		if w.data == nil {
 			w.data = []byte(w.res.String())
 		}
-		err = w.own.send(w.data)
+		_, err = w.conn.WriteTo(w.data, net.UDPAddrFromAddrPort(w.dst))
 	} else {
 		err = w.c.ep.ua.TransportLayer().WriteMsg(w.res)
 	}

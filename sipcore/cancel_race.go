@@ -15,6 +15,10 @@ import (
 // saw. reply gives the transaction its 487 back (keep487), whatever the
 // response was; Answer also checks the cancellation once more right
 // before sending its 200.
+//
+// parkd's own INVITE transactions (invite_tx.go) order the two under
+// their lock too, but send nothing once the 487 is out and keep the 487
+// as the answer they resend; keep487 changes nothing there.
 
 // errCanceledBeforeAnswer is Answer's own error for a CANCEL seen just
 // before the 200 left; it never reaches a caller (Answer returns ErrCanceled).

@@ -364,7 +364,8 @@ func (ep *Endpoint) Shutdown(ctx context.Context) {
 	}
 	ep.closeListeners()
 	ep.notifier.abandon()
-	ep.ua.Close()
+	ep.ua.Close() // ends sipgo's transactions
+	ep.inviteTxs.terminateAll()
 	ep.awaitEndings(endingsGrace)
 	ep.awaitOriginated(endingsGrace)
 	ep.handlers.Close()

@@ -13,7 +13,9 @@ import (
 // park or a retrieve goes about 8 KiB deep: each INVITE grew its new
 // goroutine's 2 KiB stack three times, 4.7 % of a park+retrieve pair's
 // CPU. sipgo's goroutine waits for the handler, as before, since it ends
-// the transaction once the handler returns.
+// the transaction once the handler returns. A new call's INVITE over UDP
+// has no sipgo goroutine: the read filter hands it to the pool itself
+// (invite_tx_gate.go).
 
 // maxIdleHandlers bounds the goroutines kept waiting for a request:
 // enough for the requests in progress at a busy moment, while a burst's

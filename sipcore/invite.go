@@ -115,13 +115,14 @@ func splitHeaderValues(v string) []string {
 // Diversion, History-Info) as a Party.
 func ParseNameAddr(value string) (Party, bool) { return parseNameAddr(value) }
 
-// Canceled is closed when the caller sends CANCEL (sipgo has then already
-// answered 487) or the INVITE transaction ends before parkd answered.
+// Canceled is closed when the caller sends CANCEL (its transaction has
+// then already answered 487) or the INVITE transaction ends before parkd
+// answered.
 func (inv *Invite) Canceled() <-chan struct{} { return inv.canceled }
 
 // cancel closes Canceled and ends the handler's context. It may run on
-// sipgo's goroutines, from the transaction's callbacks: it only closes
-// channels.
+// sipgo's goroutines or the UDP read loop (invite_tx.go), from the
+// transaction's callbacks: it only closes channels, and must never block.
 func (inv *Invite) cancel() {
 	inv.once.Do(func() { close(inv.canceled) })
 	if end := inv.endHandler.Load(); end != nil {
@@ -130,9 +131,9 @@ func (inv *Invite) cancel() {
 }
 
 // cancelHook holds the INVITE transaction's CANCEL and termination
-// callbacks. sipgo keeps the transaction, and so the callbacks, for up
-// to 64*T1 after a final answer other than 2xx (Timers H and I; a 2xx
-// ends it at once, accepted.go); the hook lets go of the Invite, with
+// callbacks. The transaction, sipgo's or parkd's own (invite_tx.go),
+// keeps the callbacks for up to 64*T1 after a final answer other than
+// 2xx (Timers H and I; a 2xx ends it at once, accepted.go); the hook lets go of the Invite, with
 // its offer and logger, once the handler has answered, when neither can
 // change anything. At a few hundred calls a second, 32 s of Invites
 // kept this way were a tenth of the live heap the GC marks.
@@ -364,6 +365,7 @@ func (inv *Invite) Answer() (*Call, error) {
 	// The 2xx ends sipgo's transaction (accepted.go), here rather than on
 	// the goroutine its Timer L of zero starts, where sipgo's two debug
 	// lines grew a fresh stack: 1-2 % of a park+retrieve pair's CPU.
+	// parkd's own (invite_tx.go) has ended already: nothing to do.
 	inv.tx.Terminate()
 	c.retransmitUntilAck(res, inv.tx, ack)
 	inv.Log.Info("call answered", "from", inv.From.URI, "to", inv.Target,

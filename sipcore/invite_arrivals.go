@@ -6,7 +6,7 @@ import (
 )
 
 // When parkd falls behind, an INVITE's wait is mostly before its handler
-// runs: sipgo reads a datagram and hands it to a goroutine, and under
+// runs: sipgo reads a datagram and it is handed to a goroutine, and under
 // load that goroutine waits for a CPU behind thousands of others. The
 // pending-INVITE bound only counts INVITEs whose handler started, so it
 // cannot see that wait. The read filter, which sees each datagram as it

@@ -77,9 +77,6 @@ func newInviteTx(ep *Endpoint, req *sip.Request, key, full uint64, conn net.Pack
 // until its ACK (Timer G) or for 64*T1 (Timer H). After a CANCEL it sends
 // nothing and returns sip.ErrTransactionCanceled, as sipgo's does.
 func (t *inviteTx) Respond(res *sip.Response) error {
-	// For parkd's own resends of a 2xx (ack_wait.go), through sipgo's
-	// transport: where sipgo would have sent it.
-	res.SetDestination(t.dst.String())
 	data := []byte(res.String())
 	t.mu.Lock()
 	switch t.state {
@@ -207,6 +204,9 @@ func (t *inviteTx) canceled(cancel *sip.Request, reply func(*sip.Response) bool)
 	final := []byte(res.String())
 	t.send(final)
 	t.completeLocked(final)
+	// Counted here: a CANCEL read before the handler started finds no
+	// callback yet (countRequest registers none for this transaction).
+	t.ep.stats.canceled(cancel)
 	fns := t.onCancel
 	t.onCancel = nil
 	t.mu.Unlock()
@@ -373,6 +373,21 @@ func (tt *inviteTxTable) remove(t *inviteTx) {
 	defer tt.mu.Unlock()
 	if tt.m[t.key] == t {
 		delete(tt.m, t.key)
+	}
+}
+
+// terminateAll ends every transaction, as sipgo's Close ends its own:
+// an INVITE still being handled is canceled, and no error is resent
+// from a closed socket.
+func (tt *inviteTxTable) terminateAll() {
+	tt.mu.Lock()
+	all := make([]*inviteTx, 0, len(tt.m))
+	for _, t := range tt.m {
+		all = append(all, t)
+	}
+	tt.mu.Unlock()
+	for _, t := range all {
+		t.Terminate()
 	}
 }
 

@@ -58,6 +58,12 @@ func (ep *Endpoint) startInviteTx(g *gated) bool {
 		return false
 	}
 	key, full := answeredKeys(req)
+	if key != maphash.Bytes(rememberSeed, g.viaBranch()) {
+		// sipgo read another branch than the bytes say (";rport; branch=",
+		// "Branch="): copies and the CANCEL, looked up by the bytes,
+		// would miss this transaction. sipgo keys them all alike.
+		return false
+	}
 	t := newInviteTx(ep, req, key, full, conn, dst)
 	if !ep.inviteTxs.add(t) {
 		return false

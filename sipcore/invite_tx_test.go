@@ -2,6 +2,7 @@ package sipcore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -140,4 +141,86 @@ func TestAFinalErrorNeverAcknowledgedIsGivenUp(t *testing.T) {
 	}
 	waitFor(t, "the transaction gone", func() bool { return ep.inviteTxs.len() == 0 })
 	waitFor(t, "no server transaction counted live", func() bool { return ep.liveTx.Load() == 0 })
+}
+
+// A Via whose branch sipgo reads otherwise than the bytes say (a space
+// after the ';', legal in RFC 3261) stays with sipgo's transaction, which
+// keys the INVITE and its copies alike: a copy must never start a second
+// call.
+func TestAnInviteWithAnOddlySpelledBranchIsOneCall(t *testing.T) {
+	for _, via := range []string{
+		"Via: SIP/2.0/UDP %s;rport; branch=z9hG4bKodd1",
+		"Via: SIP/2.0/UDP %s;Branch=z9hG4bKodd2",
+	} {
+		t.Run(via, func(t *testing.T) {
+			ep, h, addr := newDoorEndpoint(t, nil)
+			ctx := testCtx(t)
+			p := newRawPeer(t, "127.0.0.1")
+			invite := func() {
+				p.send(addr, testSDP, "INVITE sip:hold@"+addr+" SIP/2.0", fmt.Sprintf(via, p.addr),
+					"From: <sip:t@"+p.addr.String()+">;tag=fodd", "To: <sip:hold@"+addr+">",
+					"Call-ID: odd", "CSeq: 1 INVITE", "Contact: <sip:t@"+p.addr.String()+">",
+					"Content-Type: application/sdp")
+			}
+			invite()
+			p.response(ctx, 180, sip.INVITE)
+			inv := receive(t, h.ringing, "the ringing INVITE")
+			invite() // a copy
+			p.response(ctx, 180, sip.INVITE)
+			select {
+			case <-h.ringing:
+				t.Fatal("a copy of the INVITE reached the handler as a second call")
+			case <-time.After(300 * time.Millisecond):
+			}
+			if n := ep.inviteTxs.len(); n != 0 {
+				t.Errorf("%d INVITE transactions of parkd's own, want 0 (sipgo's)", n)
+			}
+			inv.Reject(486, "Busy Here", "")
+		})
+	}
+}
+
+// A CANCEL of a ringing INVITE is counted once, with its 200 and the
+// INVITE's 487, by the transaction that answered them.
+func TestACancelOfARingingInviteIsCountedOnce(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.invite(addr, "hold", "count-1", "count1")
+	p.response(ctx, 180, sip.INVITE)
+	inv := receive(t, h.ringing, "the ringing INVITE")
+	p.cancel(addr, "hold", "count-1", "count1")
+	p.response(ctx, 200, sip.CANCEL)
+	if res := p.final(ctx, sip.INVITE); res.StatusCode != 487 {
+		t.Fatalf("the canceled INVITE got %d, want 487", res.StatusCode)
+	}
+	receive(t, inv.Canceled(), "the INVITE canceled")
+	waitFor(t, "the handler done", func() bool { return ep.PendingInvites() == 0 })
+	st := ep.Stats()
+	if got := requestCounts(st)["CANCEL"]; got != 1 {
+		t.Errorf("%d CANCELs counted, want 1", got)
+	}
+	res := responseCounts(st)
+	if res["CANCEL 200"] != 1 || res["INVITE 487"] != 1 {
+		t.Errorf("counted CANCEL 200 %d times and INVITE 487 %d times, want once each", res["CANCEL 200"], res["INVITE 487"])
+	}
+}
+
+// Shutting down ends an INVITE still ringing, as sipgo's Close ended its
+// transactions: the handler's context ends, and it does not ring on
+// through a closed endpoint.
+func TestShutdownEndsAnInviteStillRinging(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.invite(addr, "linger", "linger-1", "linger1")
+	p.response(ctx, 180, sip.INVITE)
+	receive(t, h.ringing, "the ringing INVITE")
+	handlerCtx := receive(t, h.holdCtx, "the handler's context")
+	shutdownInBackground(ep, 300*time.Millisecond)
+	select {
+	case <-handlerCtx.Done():
+	case <-time.After(3 * time.Second):
+		t.Fatal("the ringing INVITE's handler still runs 3 s after shutdown began")
+	}
 }

@@ -33,7 +33,7 @@ func YieldToNewCalls() { runtime.Gosched() }
 // goesFirst is whether requests of method m skip the yield: INVITE; ACK,
 // which a retrieve waits for before it bridges the calls; and REFER, a
 // transfer into a slot. (A CANCEL that matches an INVITE never reaches a
-// handler: sipgo's transaction answers it.)
+// handler: the INVITE's transaction answers it.)
 func goesFirst(m sip.RequestMethod) bool {
 	return m == sip.INVITE || m == sip.ACK || m == sip.REFER
 }

@@ -12,8 +12,9 @@ import (
 // any work, so the caller stops retransmitting, and once too many INVITEs
 // are in progress (received, not yet answered) a new one gets 503 with
 // Retry-After instead of joining the queue. INVITEs in progress is the
-// measure of falling behind: sipgo hands each request to its own
-// goroutine, so a daemon that cannot keep up does not queue requests in a
+// measure of falling behind: each request gets a goroutine of its own
+// (sipgo's, or the handler pool's for parkd's own INVITE transactions),
+// so a daemon that cannot keep up does not queue requests in a
 // channel but accumulates them half-handled, each waiting for a CPU or a
 // lock. By Little's law, the bound over the arrival rate is the wait a
 // caller can see before that 503: 200 at 1,000 INVITEs/s is 200 ms.

@@ -109,9 +109,10 @@ func (st *sipStats) response(m sip.RequestMethod, code int) {
 	st.responses[methodIndex(m)][codeIndex(code)].Add(1)
 }
 
-// canceled counts a CANCEL that sipgo matched to a pending INVITE and
+// canceled counts a CANCEL that an INVITE transaction still pending
 // answered itself: the CANCEL, its 200 and the INVITE's 487. Such a CANCEL
-// never reaches a handler; countRequest hooks this onto every INVITE.
+// never reaches a handler; countRequest hooks this onto every INVITE of
+// sipgo's, and parkd's own transactions call it (invite_tx.go).
 func (st *sipStats) canceled(*sip.Request) {
 	st.request(sip.CANCEL)
 	st.response(sip.CANCEL, 200)
@@ -137,14 +138,14 @@ type ResponseCount struct {
 type EndpointStats struct {
 	// Requests counts the requests that reached parkd's handlers, by method:
 	// one per transaction (sipgo absorbs retransmissions), ACKs to 2xx
-	// included, plus the CANCELs sipgo matches to a pending INVITE and the
+	// included, plus the CANCELs matched to a pending INVITE and the
 	// requests answered without a transaction (OPTIONS pings, refusals;
 	// a retransmission of one of those counts again). Only non-zero
 	// entries, in a fixed method order.
 	Requests []MethodCount
 	// Responses counts the final responses (2xx–6xx) parkd sent, by the
-	// request's method and status code, including the 200 and 487 sipgo
-	// sends for a matched CANCEL. A response whose send failed is not
+	// request's method and status code, including the 200 and 487 sent
+	// for a matched CANCEL. A response whose send failed is not
 	// counted. Only non-zero entries, by method then code.
 	Responses []ResponseCount
 	// Subscriptions is the number of live subscription dialogs.
@@ -216,10 +217,11 @@ func (ep *Endpoint) Stats() EndpointStats {
 func (ep *Endpoint) countRequest(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		ep.stats.request(req.Method)
-		if req.Method == sip.INVITE && tx != nil {
+		if _, own := tx.(*inviteTx); req.Method == sip.INVITE && tx != nil && !own {
 			// A CANCEL matching this INVITE is answered inside sipgo and
 			// never reaches a handler; this is the only place it shows.
 			// Registered first, before the handler can have answered.
+			// parkd's own transactions count theirs (invite_tx.go).
 			tx.OnCancel(ep.onCanceled)
 		}
 		h(req, tx)

@@ -66,8 +66,10 @@ func (t *tryingTx) stop() {
 }
 
 // sendTrying is the timer's: the 100, unless a response went out first.
-// A CANCEL is sipgo's to answer (487, outside Respond); when one slipped in
-// between the check and the send, reply puts the 487 back (keep487).
+// A CANCEL is the transaction's to answer (487, outside Respond): sipgo's
+// or parkd's own (invite_tx.go). When one slipped in between the check and
+// the send, sipgo's takes the 100 as what it resends and reply puts the 487
+// back (keep487); parkd's sends nothing after the 487.
 func (t *tryingTx) sendTrying() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
