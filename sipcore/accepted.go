@@ -51,6 +51,9 @@ func answeredKeys(req *sip.Request) (key, full uint64) {
 	if v := req.Via(); v != nil {
 		branch, _ = v.Params.Get("branch")
 		host, port = v.Host, v.Port
+		if port <= 0 {
+			port = sip.DefaultUdpPort // one sent-by, written with or without it (as sipgo keys it)
+		}
 	}
 	var seq uint32
 	if c := req.CSeq(); c != nil {

@@ -200,13 +200,20 @@ func (t *inviteTx) canceled(cancel *sip.Request, reply func(*sip.Response) bool)
 	res.SipVersion = "SIP/2.0"
 	t.err = sip.ErrTransactionCanceled
 	// The CANCEL's 200 first: its sender stops resending at once.
-	reply(ok)
+	okSent := reply(ok)
 	final := []byte(res.String())
-	t.send(final)
+	finalSent := t.send(final) == nil
 	t.completeLocked(final)
 	// Counted here: a CANCEL read before the handler started finds no
 	// callback yet (countRequest registers none for this transaction).
-	t.ep.stats.canceled(cancel)
+	// A response whose send failed is not counted.
+	t.ep.stats.request(sip.CANCEL)
+	if okSent {
+		t.ep.stats.response(sip.CANCEL, 200)
+	}
+	if finalSent {
+		t.ep.stats.response(sip.INVITE, sip.StatusRequestTerminated)
+	}
 	fns := t.onCancel
 	t.onCancel = nil
 	t.mu.Unlock()
@@ -343,8 +350,9 @@ func (t *inviteTx) Acks() <-chan *sip.Request { return nil }
 // of their branch. Its size is bounded by sip.max_transactions, which the
 // read filter checks before it starts one.
 type inviteTxTable struct {
-	mu sync.Mutex
-	m  map[uint64]*inviteTx
+	mu     sync.Mutex
+	m      map[uint64]*inviteTx
+	closed bool // by terminateAll: what the read loop still has goes to sipgo
 }
 
 // get is the transaction whose branch hashes to key, or nil.
@@ -354,10 +362,14 @@ func (tt *inviteTxTable) get(key uint64) *inviteTx {
 	return tt.m[key]
 }
 
-// add keeps t; false when another transaction has its key.
+// add keeps t; false when another transaction has its key, or the
+// endpoint shut down.
 func (tt *inviteTxTable) add(t *inviteTx) bool {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
+	if tt.closed {
+		return false
+	}
 	if tt.m == nil {
 		tt.m = make(map[uint64]*inviteTx)
 	}
@@ -381,6 +393,7 @@ func (tt *inviteTxTable) remove(t *inviteTx) {
 // from a closed socket.
 func (tt *inviteTxTable) terminateAll() {
 	tt.mu.Lock()
+	tt.closed = true
 	all := make([]*inviteTx, 0, len(tt.m))
 	for _, t := range tt.m {
 		all = append(all, t)

@@ -217,7 +217,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 func (ep *Endpoint) countRequest(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		ep.stats.request(req.Method)
-		if _, own := tx.(*inviteTx); req.Method == sip.INVITE && tx != nil && !own {
+		if req.Method == sip.INVITE && tx != nil && ownTx(tx) == nil {
 			// A CANCEL matching this INVITE is answered inside sipgo and
 			// never reaches a handler; this is the only place it shows.
 			// Registered first, before the handler can have answered.
