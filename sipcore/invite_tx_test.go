@@ -33,16 +33,23 @@ func busyEndpoint(t *testing.T, t1, t2 time.Duration) (*Endpoint, string) {
 	return ep, addr
 }
 
+// ringingInvite sends a door endpoint an INVITE for target from a new
+// raw peer, and waits for its 180 and for it at the handler.
+func ringingInvite(t *testing.T, target, callID, branch string) (*Endpoint, *doorHandler, string, *rawPeer, *Invite) {
+	t.Helper()
+	ep, h, addr := newDoorEndpoint(t, nil)
+	p := newRawPeer(t, "127.0.0.1")
+	p.invite(addr, target, callID, branch)
+	p.response(testCtx(t), 180, sip.INVITE)
+	return ep, h, addr, p, receive(t, h.ringing, "the ringing INVITE")
+}
+
 // A new call's INVITE over UDP is parkd's own transaction's, not
 // sipgo's: while it rings, a copy of it gets the 180 again, and once it
 // is answered the transaction is gone.
 func TestACopyOfARingingInviteGetsItsRingingAgain(t *testing.T) {
-	ep, h, addr := newDoorEndpoint(t, nil)
+	ep, h, addr, p, _ := ringingInvite(t, "hold", "ring-1", "ring1")
 	ctx := testCtx(t)
-	p := newRawPeer(t, "127.0.0.1")
-	p.invite(addr, "hold", "ring-1", "ring1")
-	p.response(ctx, 180, sip.INVITE)
-	receive(t, h.ringing, "the ringing INVITE")
 	if n := ep.inviteTxs.len(); n != 1 {
 		t.Fatalf("%d INVITE transactions of parkd's own while one INVITE rings, want 1", n)
 	}
@@ -183,12 +190,8 @@ func TestAnInviteWithAnOddlySpelledBranchIsOneCall(t *testing.T) {
 // A CANCEL of a ringing INVITE is counted once, with its 200 and the
 // INVITE's 487, by the transaction that answered them.
 func TestACancelOfARingingInviteIsCountedOnce(t *testing.T) {
-	ep, h, addr := newDoorEndpoint(t, nil)
+	ep, _, addr, p, inv := ringingInvite(t, "hold", "count-1", "count1")
 	ctx := testCtx(t)
-	p := newRawPeer(t, "127.0.0.1")
-	p.invite(addr, "hold", "count-1", "count1")
-	p.response(ctx, 180, sip.INVITE)
-	inv := receive(t, h.ringing, "the ringing INVITE")
 	p.cancel(addr, "hold", "count-1", "count1")
 	p.response(ctx, 200, sip.CANCEL)
 	if res := p.final(ctx, sip.INVITE); res.StatusCode != 487 {
@@ -210,12 +213,7 @@ func TestACancelOfARingingInviteIsCountedOnce(t *testing.T) {
 // transactions: the handler's context ends, and it does not ring on
 // through a closed endpoint.
 func TestShutdownEndsAnInviteStillRinging(t *testing.T) {
-	ep, h, addr := newDoorEndpoint(t, nil)
-	ctx := testCtx(t)
-	p := newRawPeer(t, "127.0.0.1")
-	p.invite(addr, "linger", "linger-1", "linger1")
-	p.response(ctx, 180, sip.INVITE)
-	receive(t, h.ringing, "the ringing INVITE")
+	ep, h, _, _, _ := ringingInvite(t, "linger", "linger-1", "linger1")
 	handlerCtx := receive(t, h.holdCtx, "the handler's context")
 	shutdownInBackground(ep, 300*time.Millisecond)
 	select {
