@@ -276,7 +276,9 @@ func (g *gated) write(req *sip.Request, res *sip.Response) bool {
 	if !ok {
 		return false
 	}
-	_, err := conn.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(dst))
+	wire := wireOf(res)
+	defer putWire(wire)
+	_, err := conn.WriteTo(wire.Bytes(), net.UDPAddrFromAddrPort(dst))
 	return err == nil
 }
 

@@ -1,6 +1,7 @@
 package sipcore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,9 @@ func newInviteTx(ep *Endpoint, req *sip.Request, key, full uint64, conn net.Pack
 // until its ACK (Timer G) or for 64*T1 (Timer H). After a CANCEL it sends
 // nothing and returns sip.ErrTransactionCanceled, as sipgo's does.
 func (t *inviteTx) Respond(res *sip.Response) error {
-	data := []byte(res.String())
+	wire := wireOf(res)
+	defer putWire(wire)
+	data := wire.Bytes() // kept only as a copy
 	t.mu.Lock()
 	switch t.state {
 	case txProceeding:
@@ -98,7 +101,7 @@ func (t *inviteTx) Respond(res *sip.Response) error {
 		if err := t.send(data); err != nil {
 			return t.failLocked(err)
 		}
-		t.last = data
+		t.last = bytes.Clone(data)
 		t.mu.Unlock()
 		return nil
 	case res.StatusCode < 300:
@@ -116,7 +119,7 @@ func (t *inviteTx) Respond(res *sip.Response) error {
 	if err := t.send(data); err != nil {
 		return t.failLocked(err)
 	}
-	t.completeLocked(data)
+	t.completeLocked(bytes.Clone(data))
 	t.mu.Unlock()
 	return nil
 }
