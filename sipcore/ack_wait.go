@@ -24,17 +24,20 @@ type ackWait struct {
 	mu   sync.Mutex
 	over bool // acknowledged, given up, or its call ended
 	res  *sip.Response
-	// conn and dst are where the 2xx went when the INVITE's transaction
-	// was parkd's (invite_tx.go): it is resent the same way, since
-	// sipgo's transport only knows the sources of what sipgo read. data
-	// is res, once written.
-	conn     net.PacketConn
-	dst      netip.AddrPort
-	data     []byte
-	interval time.Duration
-	t2       time.Duration
-	resend   *time.Timer // nil over TCP, which delivers the 2xx itself
-	deadline *time.Timer
+	// The 2xx is resent the way it went: conn and dst when the INVITE's
+	// transaction was parkd's (invite_tx.go), data being res once
+	// written; else sipgoConn, the sipgo transaction's socket, which
+	// writes to res's destination. Never through sipgo's transport: it
+	// looks the destination (the Via port) up among the addresses it
+	// read from, and a phone that sends from another port is not there.
+	conn      net.PacketConn
+	dst       netip.AddrPort
+	data      []byte
+	sipgoConn sip.Connection
+	interval  time.Duration
+	t2        time.Duration
+	resend    *time.Timer // nil over TCP, which delivers the 2xx itself
+	deadline  *time.Timer
 }
 
 // expectAck registers the INVITE CSeq whose ACK we wait for; it must run
@@ -58,6 +61,8 @@ func (c *Call) retransmitUntilAck(res *sip.Response, tx sip.ServerTransaction, w
 	w.res, w.interval, w.t2 = res, t1, time.Duration(c.ep.answerT2.Load())
 	if own := ownTx(tx); own != nil {
 		w.conn, w.dst = own.conn, own.dst
+	} else if stx, ok := unwrapTx(tx).(*sip.ServerTx); ok {
+		w.sipgoConn = stx.Connection()
 	}
 	if strings.EqualFold(c.transport, "udp") {
 		w.resend = time.AfterFunc(t1, w.again)
@@ -78,6 +83,8 @@ func (w *ackWait) again() {
 			w.data = []byte(w.res.String())
 		}
 		_, err = w.conn.WriteTo(w.data, net.UDPAddrFromAddrPort(w.dst))
+	} else if w.sipgoConn != nil {
+		err = w.sipgoConn.WriteMsg(w.res)
 	} else {
 		err = w.c.ep.ua.TransportLayer().WriteMsg(w.res)
 	}

@@ -132,3 +132,29 @@ func TestAnAnswerIsNotResentOnceTheCallEnds(t *testing.T) {
 		t.Errorf("the call ended for %q, want %q", got, EndRemoteBye)
 	}
 }
+
+// A re-INVITE's 200 is resent where the first copy went, the source IP
+// and the Via port, even when the phone sent from another port (no
+// rport): sipgo's transport only knows the addresses it read from, and
+// a resend through it never left.
+func TestAReInvitesAnswerIsResentToItsViaPort(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	t1 := 20 * time.Millisecond
+	ep.answerT1.Store(int64(t1))
+	ep.answerT2.Store(int64(4 * t1))
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	from, ok, c := answeredCall(t, p, h, addr, "reinvite")
+	sendAck(p, addr, from, ok, "reinvite")
+	receive(t, c.Confirmed(), "the ACK taken")
+
+	viaPort := newRawPeer(t, "127.0.0.1") // listens where the re-INVITE's Via says
+	p.send(addr, testSDP, "INVITE "+ok.Contact().Address.String()+" SIP/2.0",
+		"Via: SIP/2.0/UDP "+viaPort.addr.String()+";branch=z9hG4bKre-reinvite", from, "To: "+ok.To().Value(),
+		"Call-ID: reinvite", "CSeq: 2 INVITE", "Contact: <sip:caller@"+p.addr.String()+">", "Content-Type: application/sdp")
+	first := viaPort.response(ctx, 200, sip.INVITE)
+	again := viaPort.response(ctx, 200, sip.INVITE) // no ACK: resent after T1
+	if again.String() != first.String() {
+		t.Fatalf("the resent 200 differs:\n%s\nfirst:\n%s", again, first)
+	}
+}

@@ -238,14 +238,20 @@ func (t *inviteTx) handlerReturned() {
 
 // ownTx is the inviteTx under tx; nil when tx is sipgo's.
 func ownTx(tx sip.ServerTransaction) *inviteTx {
+	t, _ := unwrapTx(tx).(*inviteTx)
+	return t
+}
+
+// unwrapTx is the transaction under parkd's wrappers (trying.go, gate.go).
+func unwrapTx(tx sip.ServerTransaction) sip.ServerTransaction {
 	for {
 		switch t := tx.(type) {
-		case *inviteTx:
-			return t
 		case *tryingTx:
 			tx = t.ServerTransaction
+		case *refusalTx:
+			tx = t.ServerTransaction
 		default:
-			return nil
+			return tx
 		}
 	}
 }
