@@ -33,6 +33,14 @@ func sendAck(p *rawPeer, addr, from string, ok *sip.Response, callID string) {
 		"Call-ID: "+callID, "CSeq: 1 ACK")
 }
 
+// shortenT1 makes ep's T1 t1 and its T2 4·t1, for the answers it resends
+// (a 2xx until its ACK, a final error until its ACK); it returns t1.
+func shortenT1(ep *Endpoint, t1 time.Duration) time.Duration {
+	ep.answerT1.Store(int64(t1))
+	ep.answerT2.Store(int64(4 * t1))
+	return t1
+}
+
 // A 200 to an INVITE is resent over UDP until its ACK comes (RFC 3261
 // §13.3.1.4): a phone whose ACK was lost, or whose 200 was, hears the
 // same 200 again after T1, and once its ACK arrives, never again.
@@ -62,9 +70,7 @@ func TestTheAnswerIsResentUntilItsAck(t *testing.T) {
 // parkd ends the call with a BYE (RFC 3261 §13.3.1.4), and says why.
 func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, nil)
-	t1 := 20 * time.Millisecond // 64·T1 = 1.28 s
-	ep.answerT1.Store(int64(t1))
-	ep.answerT2.Store(int64(4 * t1))
+	t1 := shortenT1(ep, 20*time.Millisecond) // 64·T1 = 1.28 s
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	start := time.Now() // before the 200's deadline can be armed
@@ -109,9 +115,7 @@ func TestAnAnswerNeverAcknowledgedEndsTheCall(t *testing.T) {
 // its 200 at once.
 func TestAnAnswerIsNotResentOnceTheCallEnds(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, nil)
-	t1 := 20 * time.Millisecond
-	ep.answerT1.Store(int64(t1))
-	ep.answerT2.Store(int64(4 * t1))
+	t1 := shortenT1(ep, 20*time.Millisecond)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	from, first, c := answeredCall(t, p, h, addr, "byefirst")
@@ -139,9 +143,7 @@ func TestAnAnswerIsNotResentOnceTheCallEnds(t *testing.T) {
 // a resend through it never left.
 func TestAReInvitesAnswerIsResentToItsViaPort(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, nil)
-	t1 := 20 * time.Millisecond
-	ep.answerT1.Store(int64(t1))
-	ep.answerT2.Store(int64(4 * t1))
+	shortenT1(ep, 20*time.Millisecond) // the first resend due after 20 ms
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	from, ok, c := answeredCall(t, p, h, addr, "reinvite")

@@ -22,14 +22,13 @@ func (p *rawPeer) ackError(to, user, callID, branch string, res *sip.Response) {
 		"CSeq: 1 ACK")
 }
 
-// busyEndpoint answers every INVITE 486, with T1 and T2 as given for
-// the resends of that answer.
-func busyEndpoint(t *testing.T, t1, t2 time.Duration) (*Endpoint, string) {
+// busyEndpoint answers every INVITE 486, resending it from T1 = t1
+// (shortenT1).
+func busyEndpoint(t *testing.T, t1 time.Duration) (*Endpoint, string) {
 	ep, addr := newEndpointFor(t, inviteFunc(func(_ context.Context, inv *Invite) {
 		inv.Reject(486, "Busy Here", "")
 	}))
-	ep.answerT1.Store(int64(t1))
-	ep.answerT2.Store(int64(t2))
+	shortenT1(ep, t1)
 	return ep, addr
 }
 
@@ -71,7 +70,7 @@ func TestACopyOfARingingInviteGetsItsRingingAgain(t *testing.T) {
 // INVITE gets anything, and a CANCEL gets 200 and changes nothing.
 func TestAFinalErrorIsResentUntilItsAck(t *testing.T) {
 	t1 := 20 * time.Millisecond
-	ep, addr := busyEndpoint(t, t1, 4*t1)
+	ep, addr := busyEndpoint(t, t1)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	p.invite(addr, "busy", "err-1", "err1")
@@ -116,7 +115,7 @@ func TestAFinalErrorIsResentUntilItsAck(t *testing.T) {
 // then the transaction ends: no more resends, nothing kept.
 func TestAFinalErrorNeverAcknowledgedIsGivenUp(t *testing.T) {
 	t1 := 5 * time.Millisecond // 64·T1 = 320 ms
-	ep, addr := busyEndpoint(t, t1, 4*t1)
+	ep, addr := busyEndpoint(t, t1)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
 	start := time.Now()
