@@ -43,18 +43,14 @@ const maxAnsweredInvites = 1 << 17
 // is the hash of the branch alone when it is an RFC 3261 one (unique to
 // the transaction), else full.
 func answeredKeys(req *sip.Request) (key, full uint64) {
-	var fromTag, branch, host string
-	var port int
+	var fromTag, branch string
 	if f := req.From(); f != nil {
 		fromTag, _ = f.Params.Get("tag")
 	}
 	if v := req.Via(); v != nil {
 		branch, _ = v.Params.Get("branch")
-		host, port = v.Host, v.Port
-		if port <= 0 {
-			port = sip.DefaultUdpPort // one sent-by, written with or without it (as sipgo keys it)
-		}
 	}
+	by := viaSentBy(req)
 	var seq uint32
 	if c := req.CSeq(); c != nil {
 		seq = c.SeqNo
@@ -70,14 +66,34 @@ func answeredKeys(req *sip.Request) (key, full uint64) {
 	h.WriteByte(0)
 	h.WriteString(branch)
 	h.WriteByte(0)
-	h.WriteString(host)
+	h.WriteString(by.host)
 	h.WriteByte(0)
-	h.Write(strconv.AppendInt(num[:0], int64(port), 10))
+	h.Write(strconv.AppendInt(num[:0], int64(by.port), 10))
 	full = h.Sum64()
 	if !isRFC3261Branch(branch) {
 		return full, full
 	}
 	return maphash.String(rememberSeed, branch), full
+}
+
+// sentBy is a top Via's sent-by, with the port it names or implies.
+type sentBy struct {
+	host string
+	port int
+}
+
+// viaSentBy is req's top Via's sent-by. A port left out is 5060, as
+// sipgo keys it: one sent-by, written with or without it.
+func viaSentBy(req *sip.Request) sentBy {
+	v := req.Via()
+	if v == nil {
+		return sentBy{}
+	}
+	port := v.Port
+	if port <= 0 {
+		port = sip.DefaultUdpPort
+	}
+	return sentBy{v.Host, port}
 }
 
 func isRFC3261Branch[T string | []byte](branch T) bool {

@@ -46,12 +46,13 @@ var errAnsweredAlready = errors.New("sipcore: the INVITE transaction has its fin
 
 // inviteTx implements sip.ServerTransaction for one INVITE.
 type inviteTx struct {
-	ep        *Endpoint
-	req       *sip.Request
-	key, full uint64 // answeredKeys of req: the table's key, and the check
-	conn      net.PacketConn
-	dst       netip.AddrPort // where every response goes (gated.destination)
-	done      chan struct{}
+	ep     *Endpoint
+	req    *sip.Request
+	key    uint64 // the hash of req's branch: the table's key
+	sentBy sentBy // req's top Via's, which what matches it must share
+	conn   net.PacketConn
+	dst    netip.AddrPort // where every response goes (gated.destination)
+	done   chan struct{}
 
 	mu       sync.Mutex
 	state    inviteTxState
@@ -67,8 +68,8 @@ type inviteTx struct {
 	termBuf     [2]sip.FnTxTerminate
 }
 
-func newInviteTx(ep *Endpoint, req *sip.Request, key, full uint64, conn net.PacketConn, dst netip.AddrPort) *inviteTx {
-	t := &inviteTx{ep: ep, req: req, key: key, full: full, conn: conn, dst: dst, done: make(chan struct{})}
+func newInviteTx(ep *Endpoint, req *sip.Request, key uint64, conn net.PacketConn, dst netip.AddrPort) *inviteTx {
+	t := &inviteTx{ep: ep, req: req, key: key, sentBy: viaSentBy(req), conn: conn, dst: dst, done: make(chan struct{})}
 	t.onCancel, t.onTerminate = t.cancelBuf[:0], t.termBuf[:0]
 	return t
 }

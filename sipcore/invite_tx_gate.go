@@ -10,23 +10,13 @@ import (
 
 // matchInviteTx is the read filter's part for an INVITE, CANCEL or ACK
 // datagram: true when it belongs to one of parkd's INVITE transactions
-// and was dealt with there. Only a datagram whose branch names one is
-// parsed.
+// and was dealt with there. It matches as RFC 3261 §17.2.3 and sipgo do:
+// the top Via's branch and sent-by, and the method (an ACK or a CANCEL
+// matching an INVITE). Only a datagram whose branch names one is parsed.
 func (ep *Endpoint) matchInviteTx(g *gated, method sip.RequestMethod) bool {
-	branch := g.viaBranch()
-	if !isRFC3261Branch(branch) {
-		return false
-	}
-	t := ep.inviteTxs.get(maphash.Bytes(rememberSeed, branch))
+	t, req := ep.inviteTxOf(g, method)
 	if t == nil {
 		return false
-	}
-	req := g.request()
-	if req == nil || req.Method != method {
-		return false
-	}
-	if _, full := answeredKeys(req); full != t.full {
-		return false // the same branch in another transaction: sipgo's to judge
 	}
 	switch method {
 	case sip.INVITE:
@@ -37,6 +27,41 @@ func (ep *Endpoint) matchInviteTx(g *gated, method sip.RequestMethod) bool {
 		return t.acked()
 	}
 	return true
+}
+
+// inviteTxOf finds the transaction a datagram belongs to, and parses it.
+func (ep *Endpoint) inviteTxOf(g *gated, method sip.RequestMethod) (*inviteTx, *sip.Request) {
+	var t *inviteTx
+	var req *sip.Request
+	if branch := g.viaBranch(); isRFC3261Branch(branch) {
+		if t = ep.inviteTxs.get(maphash.Bytes(rememberSeed, branch)); t == nil {
+			return nil, nil
+		}
+		req = g.request()
+	} else {
+		// The byte scan reads a Via's first line only. A CANCEL or ACK
+		// whose Via is folded over lines (RFC 3261 §7.3.1), of an INVITE
+		// whose was not, would go to sipgo, which has no transaction for
+		// it: the CANCEL would get 481 and the call ring on. Rare enough
+		// to parse; an INVITE's copy is the INVITE's bytes again.
+		if method == sip.INVITE || ep.inviteTxs.len() == 0 {
+			return nil, nil
+		}
+		if req = g.request(); req == nil {
+			return nil, nil
+		}
+		key, full := answeredKeys(req)
+		if key == full {
+			return nil, nil // no RFC 3261 branch: never one of parkd's
+		}
+		if t = ep.inviteTxs.get(key); t == nil {
+			return nil, nil
+		}
+	}
+	if req == nil || req.Method != method || viaSentBy(req) != t.sentBy {
+		return nil, nil // the same branch from another sender: sipgo's to judge
+	}
+	return t, req
 }
 
 // startInviteTx is the read filter's part for an INVITE datagram that
@@ -57,14 +82,14 @@ func (ep *Endpoint) startInviteTx(g *gated) bool {
 	if !ok {
 		return false
 	}
-	key, full := answeredKeys(req)
+	key, _ := answeredKeys(req)
 	if key != maphash.Bytes(rememberSeed, g.viaBranch()) {
 		// sipgo read another branch than the bytes say (";rport; branch=",
 		// "Branch="): copies and the CANCEL, looked up by the bytes,
 		// would miss this transaction. sipgo keys them all alike.
 		return false
 	}
-	t := newInviteTx(ep, req, key, full, conn, dst)
+	t := newInviteTx(ep, req, key, conn, dst)
 	if !ep.inviteTxs.add(t) {
 		return false
 	}

@@ -83,21 +83,7 @@ func TestAFinalErrorIsResentUntilItsAck(t *testing.T) {
 	}
 
 	p.ackError(addr, "busy", "err-1", "err1", busy)
-	// Resends already on the way may still come; then none.
-	deadline := time.Now().Add(time.Second)
-	for quiet := false; !quiet; {
-		select {
-		case m := <-p.msgs:
-			if res, ok := m.(*sip.Response); !ok || res.StatusCode != 486 {
-				t.Fatalf("after the ACK, got:\n%s", m)
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the 486 is still resent a second after its ACK")
-			}
-		case <-time.After(3 * t1):
-			quiet = true
-		}
-	}
+	resendsStop(t, p, 486, t1)
 	p.invite(addr, "busy", "err-1", "err1") // a copy, in Confirmed
 	p.silent(8 * t1)                        // past two resends' worth of T2
 
@@ -219,5 +205,105 @@ func TestShutdownEndsAnInviteStillRinging(t *testing.T) {
 	case <-handlerCtx.Done():
 	case <-time.After(3 * time.Second):
 		t.Fatal("the ringing INVITE's handler still runs 3 s after shutdown began")
+	}
+}
+
+// A CANCEL matches its INVITE's transaction as RFC 3261 §17.2.3 says
+// (and sipgo matched it): by the top Via's branch and sent-by, however
+// the Via is spelled. One that matches ends the ringing INVITE with 487;
+// one from another sent-by is no CANCEL of it.
+func TestACancelMatchesItsInviteByBranchAndSentBy(t *testing.T) {
+	tests := []struct {
+		name     string
+		via      func(p *rawPeer, branch string) string
+		cseq     string
+		canceled bool
+	}{
+		{"the INVITE's Via", func(p *rawPeer, b string) string { return p.via(b) }, "1", true},
+		{"a Via folded over two lines", func(p *rawPeer, b string) string {
+			return fmt.Sprintf("Via: SIP/2.0/UDP %s;rport\r\n ;branch=z9hG4bK%s", p.addr, b)
+		}, "1", true},
+		{"the compact form", func(p *rawPeer, b string) string {
+			return fmt.Sprintf("v: SIP/2.0/UDP %s;branch=z9hG4bK%s", p.addr, b)
+		}, "1", true},
+		{"another CSeq number", func(p *rawPeer, b string) string { return p.via(b) }, "7", true},
+		{"another sent-by", func(p *rawPeer, b string) string {
+			return fmt.Sprintf("Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK%s", b)
+		}, "1", false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			callID, branch := fmt.Sprintf("match-%d", i), fmt.Sprintf("match%d", i)
+			_, _, addr, p, inv := ringingInvite(t, "hold", callID, branch)
+			ctx := testCtx(t)
+			p.send(addr, "",
+				"CANCEL sip:hold@"+addr+" SIP/2.0",
+				tt.via(p, branch),
+				"From: <sip:t@"+p.addr.String()+">;tag=f"+callID,
+				"To: <sip:hold@"+addr+">",
+				"Call-ID: "+callID,
+				"CSeq: "+tt.cseq+" CANCEL")
+			res := p.final(ctx, sip.CANCEL)
+			if !tt.canceled {
+				if res.StatusCode != 481 {
+					t.Fatalf("a CANCEL from another sent-by got %d, want 481", res.StatusCode)
+				}
+				select {
+				case <-inv.Canceled():
+					t.Fatal("a CANCEL from another sent-by canceled the INVITE")
+				case <-time.After(100 * time.Millisecond):
+				}
+				return
+			}
+			if res.StatusCode != 200 {
+				t.Fatalf("the CANCEL got %d, want 200", res.StatusCode)
+			}
+			if fin := p.final(ctx, sip.INVITE); fin.StatusCode != 487 {
+				t.Fatalf("the canceled INVITE got %d, want 487", fin.StatusCode)
+			}
+			receive(t, inv.Canceled(), "the INVITE canceled")
+		})
+	}
+}
+
+// The ACK of a final error stops its resends however its Via is spelled.
+func TestAFoldedAckStopsTheErrorsResends(t *testing.T) {
+	t1 := 20 * time.Millisecond
+	_, addr := busyEndpoint(t, t1)
+	ctx := testCtx(t)
+	p := newRawPeer(t, "127.0.0.1")
+	p.invite(addr, "busy", "fold-ack", "foldack")
+	busy := p.final(ctx, sip.INVITE)
+	p.send(addr, "",
+		"ACK sip:busy@"+addr+" SIP/2.0",
+		fmt.Sprintf("Via: SIP/2.0/UDP %s;rport\r\n ;branch=z9hG4bKfoldack", p.addr),
+		"From: <sip:t@"+p.addr.String()+">;tag=ffold-ack",
+		"To: "+busy.To().Value(),
+		"Call-ID: fold-ack",
+		"CSeq: 1 ACK")
+	if busy.StatusCode != 486 {
+		t.Fatalf("INVITE answered %d, want 486", busy.StatusCode)
+	}
+	resendsStop(t, p, 486, t1)
+}
+
+// resendsStop waits for the resends of a final error after its ACK to
+// stop: those already on the way may still come, then none for twice T2
+// (4*t1, shortenT1), the longest gap between two resends.
+func resendsStop(t *testing.T, p *rawPeer, code int, t1 time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		select {
+		case m := <-p.msgs:
+			if res, ok := m.(*sip.Response); !ok || res.StatusCode != code {
+				t.Fatalf("after the ACK, got:\n%s", m)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the %d is still resent a second after its ACK", code)
+			}
+		case <-time.After(8 * t1):
+			return
+		}
 	}
 }
