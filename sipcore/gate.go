@@ -68,8 +68,8 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
-	if v != admit && method == sip.BYE && g.inDialog() {
-		v = admit // a call that is up can always hang up
+	if v != admit && (method == sip.BYE && g.inDialog() || method == sip.CANCEL && ep.cancelsRinging(&g)) {
+		v = admit // a call that is up can always hang up, and one that rings be given up
 	}
 	switch v {
 	case drop:

@@ -284,3 +284,31 @@ func FuzzReadFilter(f *testing.F) {
 		}
 	})
 }
+
+// A source past its rate can still cancel a call that rings: otherwise
+// the call would be answered and parked after its caller had gone.
+func TestRateLimitLetsACancelThrough(t *testing.T) {
+	_, _, addr := newDoorEndpoint(t, func(c *Config) { c.RateLimit = RateLimit{PerSecond: 1, Burst: 5} })
+	ctx := testCtx(t)
+	flooder := newRawPeer(t, "127.0.0.2")
+	flooder.invite(addr, "hold", "flood-ring", "floodring")
+	flooder.response(ctx, 180, sip.INVITE)
+	for i := range 12 {
+		flooder.options(addr, fmt.Sprint("flood", i))
+	}
+	if got := flooder.collect(4+5, 200*time.Millisecond); len(got[503]) != 5 {
+		t.Fatalf("12 OPTIONS past a burst of 5 (1 spent) got %v, want 5×503", counts(got))
+	}
+
+	flooder.cancel(addr, "hold", "flood-ring", "floodring")
+	if res := flooder.final(ctx, sip.CANCEL); res.StatusCode != 200 {
+		t.Fatalf("the CANCEL of the ringing call got %d, want 200", res.StatusCode)
+	}
+	if res := flooder.final(ctx, sip.INVITE); res.StatusCode != 487 {
+		t.Fatalf("the canceled INVITE got %d, want 487", res.StatusCode)
+	}
+	// A copy of the CANCEL is no longer let through: it is dropped with
+	// the flood, where the transaction would have answered it 200.
+	flooder.cancel(addr, "hold", "flood-ring", "floodring")
+	flooder.silent(200 * time.Millisecond)
+}

@@ -226,13 +226,17 @@ func (t *inviteTx) canceled(cancel *sip.Request, reply func(*sip.Response) bool)
 	}
 }
 
+// proceeding reports whether the INVITE has no final answer yet.
+func (t *inviteTx) proceeding() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state == txProceeding
+}
+
 // handlerReturned is what sipgo does once an INVITE's handler returns
 // (TerminateGracefully): a transaction still without a final answer ends.
 func (t *inviteTx) handlerReturned() {
-	t.mu.Lock()
-	proceeding := t.state == txProceeding
-	t.mu.Unlock()
-	if proceeding {
+	if t.proceeding() {
 		t.Terminate()
 	}
 }

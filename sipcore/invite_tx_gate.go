@@ -29,6 +29,17 @@ func (ep *Endpoint) matchInviteTx(g *gated, method sip.RequestMethod) bool {
 	return true
 }
 
+// cancelsRinging reports whether a CANCEL datagram cancels one of parkd's
+// INVITE transactions that has no final answer yet. The rate limit lets
+// it through: a source past its rate (a PBX's trunk, say) whose caller
+// hangs up before the answer would otherwise have its call answered and
+// parked after the caller had gone. Only its first CANCEL passes; copies
+// find the transaction completed.
+func (ep *Endpoint) cancelsRinging(g *gated) bool {
+	t, _ := ep.inviteTxOf(g, sip.CANCEL)
+	return t != nil && t.proceeding()
+}
+
 // inviteTxOf finds the transaction a datagram belongs to, and parses it.
 func (ep *Endpoint) inviteTxOf(g *gated, method sip.RequestMethod) (*inviteTx, *sip.Request) {
 	var t *inviteTx
