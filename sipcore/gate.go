@@ -68,8 +68,15 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
-	if v != admit && (method == sip.BYE && g.inDialog() || method == sip.CANCEL && ep.cancelsRinging(&g)) {
-		v = admit // a call that is up can always hang up, and one that rings be given up
+	ok, rewrote := sip20(data)
+	if rewrote {
+		ep.recent.note(info.RemoteAddr, data) // the bytes sipgo will quote if it cannot parse them
+	}
+	// A call that is up can always hang up, and one that rings be given
+	// up; not with a request refused below anyway (505), which would
+	// turn a silenced source's flood into as many answers.
+	if v != admit && ok && (method == sip.BYE && g.inDialog() || method == sip.CANCEL && ep.cancelsRinging(&g)) {
+		v = admit
 	}
 	switch v {
 	case drop:
@@ -83,10 +90,6 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 				sip.NewHeader("Warning", `399 parkd "too many requests from this source"`))
 		}
 		return nil, nil
-	}
-	ok, rewrote := sip20(data)
-	if rewrote {
-		ep.recent.note(info.RemoteAddr, data) // the bytes sipgo will quote if it cannot parse them
 	}
 	if method != "" && !ok {
 		// Refused here, before sipgo: its own answers (a 400 for a bad

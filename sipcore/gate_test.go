@@ -285,30 +285,75 @@ func FuzzReadFilter(f *testing.F) {
 	})
 }
 
-// A source past its rate can still cancel a call that rings: otherwise
-// the call would be answered and parked after its caller had gone.
-func TestRateLimitLetsACancelThrough(t *testing.T) {
-	_, _, addr := newDoorEndpoint(t, func(c *Config) { c.RateLimit = RateLimit{PerSecond: 1, Burst: 5} })
-	ctx := testCtx(t)
+// silencedRinging rings an INVITE from a source, then floods the
+// endpoint with OPTIONS from it until it is past its rate and its burst,
+// where the rate limit drops what it sends without an answer.
+func silencedRinging(t *testing.T, callID string) (string, *rawPeer, *Invite) {
+	t.Helper()
+	_, h, addr := newDoorEndpoint(t, func(c *Config) { c.RateLimit = RateLimit{PerSecond: 0.001, Burst: 5} })
 	flooder := newRawPeer(t, "127.0.0.2")
-	flooder.invite(addr, "hold", "flood-ring", "floodring")
-	flooder.response(ctx, 180, sip.INVITE)
+	flooder.invite(addr, "hold", callID, callID)
+	flooder.response(testCtx(t), 180, sip.INVITE)
+	inv := receive(t, h.ringing, "the ringing INVITE")
 	for i := range 12 {
 		flooder.options(addr, fmt.Sprint("flood", i))
 	}
 	if got := flooder.collect(4+5, 200*time.Millisecond); len(got[503]) != 5 {
 		t.Fatalf("12 OPTIONS past a burst of 5 (1 spent) got %v, want 5×503", counts(got))
 	}
+	return addr, flooder, inv
+}
 
-	flooder.cancel(addr, "hold", "flood-ring", "floodring")
+// cancelFrom sends a CANCEL of the INVITE p.invite sent with callID as
+// its branch too, with its own Via and version.
+func (p *rawPeer) cancelFrom(to, callID, via, version string) {
+	p.send(to, "",
+		"CANCEL sip:hold@"+to+" "+version,
+		via,
+		"From: <sip:t@"+p.addr.String()+">;tag=f"+callID,
+		"To: <sip:hold@"+to+">",
+		"Call-ID: "+callID,
+		"CSeq: 1 CANCEL")
+}
+
+// A source past its rate can still cancel a call that rings: otherwise
+// the call would be answered and parked after its caller had gone. What
+// is let through is that CANCEL alone: not one from another sent-by, not
+// one another version, and not its copies once the call is canceled.
+func TestRateLimitLetsACancelThrough(t *testing.T) {
+	addr, flooder, inv := silencedRinging(t, "floodring")
+	ctx := testCtx(t)
+	flooder.cancelFrom(addr, "floodring", flooder.via("floodring"), "SIP/3.0")
+	flooder.cancelFrom(addr, "floodring", "Via: SIP/2.0/UDP 127.0.0.2:9;branch=z9hG4bKfloodring", "SIP/2.0")
+	flooder.silent(200 * time.Millisecond)
+
+	flooder.cancel(addr, "hold", "floodring", "floodring")
 	if res := flooder.final(ctx, sip.CANCEL); res.StatusCode != 200 {
 		t.Fatalf("the CANCEL of the ringing call got %d, want 200", res.StatusCode)
 	}
-	if res := flooder.final(ctx, sip.INVITE); res.StatusCode != 487 {
+	res := flooder.final(ctx, sip.INVITE)
+	if res.StatusCode != 487 {
 		t.Fatalf("the canceled INVITE got %d, want 487", res.StatusCode)
 	}
-	// A copy of the CANCEL is no longer let through: it is dropped with
-	// the flood, where the transaction would have answered it 200.
-	flooder.cancel(addr, "hold", "flood-ring", "floodring")
-	flooder.silent(200 * time.Millisecond)
+	receive(t, inv.Canceled(), "the INVITE canceled")
+	flooder.ackError(addr, "hold", "floodring", "floodring", res) // ACKs are never limited
+	flooder.cancel(addr, "hold", "floodring", "floodring")
+	flooder.silent(300 * time.Millisecond) // where the transaction would have answered it 200
+}
+
+// A flood of CANCELs naming a ringing call's branch costs a parse each
+// only up to a bound; past it, even the right CANCEL is dropped with
+// the rest of a silenced source's requests.
+func TestRateLimitLetsFewCancelsOfOneCallThrough(t *testing.T) {
+	addr, flooder, inv := silencedRinging(t, "floodmany")
+	for range maxCancelExemptions {
+		flooder.cancelFrom(addr, "floodmany", "Via: SIP/2.0/UDP 127.0.0.2:9;branch=z9hG4bKfloodmany", "SIP/2.0")
+	}
+	flooder.cancel(addr, "hold", "floodmany", "floodmany")
+	flooder.silent(300 * time.Millisecond)
+	select {
+	case <-inv.Canceled():
+		t.Fatal("a CANCEL past the bound canceled the ringing call")
+	default:
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -28,7 +29,9 @@ import (
 // dialog with an RFC 3261 branch, and hands the INVITE to the same
 // handlers sipgo would have called, on the handler pool. Copies of the
 // INVITE, its CANCEL and the ACK of a final error find it by the branch
-// and are answered here, never by sipgo. Re-INVITEs, INVITEs over TCP and
+// and sent-by, as sipgo's would, and are answered here: in the read
+// filter, or at the CANCEL and ACK handlers when a Via folded over lines
+// hid the branch from the byte scan. Re-INVITEs, INVITEs over TCP and
 // INVITEs with an RFC 2543 branch still go through sipgo.
 
 // inviteTxState is where an inviteTx is in RFC 3261 Figure 7.
@@ -46,13 +49,14 @@ var errAnsweredAlready = errors.New("sipcore: the INVITE transaction has its fin
 
 // inviteTx implements sip.ServerTransaction for one INVITE.
 type inviteTx struct {
-	ep     *Endpoint
-	req    *sip.Request
-	key    uint64 // the hash of req's branch: the table's key
-	sentBy sentBy // req's top Via's, which what matches it must share
-	conn   net.PacketConn
-	dst    netip.AddrPort // where every response goes (gated.destination)
-	done   chan struct{}
+	ep        *Endpoint
+	req       *sip.Request
+	key, full uint64 // answeredKeys of req: the table's key, and the match
+	conn      net.PacketConn
+	dst       netip.AddrPort // where every response goes (gated.destination)
+	done      chan struct{}
+
+	cancelExemptions atomic.Int32 // CANCELs let through a rate limit (cancelsRinging)
 
 	mu       sync.Mutex
 	state    inviteTxState
@@ -68,8 +72,8 @@ type inviteTx struct {
 	termBuf     [2]sip.FnTxTerminate
 }
 
-func newInviteTx(ep *Endpoint, req *sip.Request, key uint64, conn net.PacketConn, dst netip.AddrPort) *inviteTx {
-	t := &inviteTx{ep: ep, req: req, key: key, sentBy: viaSentBy(req), conn: conn, dst: dst, done: make(chan struct{})}
+func newInviteTx(ep *Endpoint, req *sip.Request, key, full uint64, conn net.PacketConn, dst netip.AddrPort) *inviteTx {
+	t := &inviteTx{ep: ep, req: req, key: key, full: full, conn: conn, dst: dst, done: make(chan struct{})}
 	t.onCancel, t.onTerminate = t.cancelBuf[:0], t.termBuf[:0]
 	return t
 }
@@ -189,8 +193,10 @@ func (t *inviteTx) acked() bool {
 
 // canceled is a CANCEL of this INVITE (RFC 3261 §9.2): 200 for it, and
 // while no final answer was sent, 487 for the INVITE and the
-// transaction's OnCancel callbacks. reply sends the CANCEL's 200.
-func (t *inviteTx) canceled(cancel *sip.Request, reply func(*sip.Response) bool) {
+// transaction's OnCancel callbacks. reply sends the CANCEL's 200 and
+// counts it; its caller counts the CANCEL, as only it knows whether a
+// handler did already.
+func (t *inviteTx) canceled(cancel *sip.Request, reply func(*sip.Response)) {
 	ok := sip.NewResponseFromRequest(cancel, 200, "OK", nil)
 	ok.SipVersion = "SIP/2.0"
 	t.mu.Lock()
@@ -204,17 +210,12 @@ func (t *inviteTx) canceled(cancel *sip.Request, reply func(*sip.Response) bool)
 	res.SipVersion = "SIP/2.0"
 	t.err = sip.ErrTransactionCanceled
 	// The CANCEL's 200 first: its sender stops resending at once.
-	okSent := reply(ok)
+	reply(ok)
 	final := []byte(res.String())
 	finalSent := t.send(final) == nil
 	t.completeLocked(final)
-	// Counted here: a CANCEL read before the handler started finds no
-	// callback yet (countRequest registers none for this transaction).
-	// A response whose send failed is not counted.
-	t.ep.stats.request(sip.CANCEL)
-	if okSent {
-		t.ep.stats.response(sip.CANCEL, 200)
-	}
+	// Counted here, if sent: the INVITE's handler, which may not have
+	// started yet, has no callback that would count it.
 	if finalSent {
 		t.ep.stats.response(sip.INVITE, sip.StatusRequestTerminated)
 	}

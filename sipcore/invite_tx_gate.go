@@ -2,6 +2,7 @@ package sipcore
 
 import (
 	"hash/maphash"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -10,9 +11,8 @@ import (
 
 // matchInviteTx is the read filter's part for an INVITE, CANCEL or ACK
 // datagram: true when it belongs to one of parkd's INVITE transactions
-// and was dealt with there. It matches as RFC 3261 §17.2.3 and sipgo do:
-// the top Via's branch and sent-by, and the method (an ACK or a CANCEL
-// matching an INVITE). Only a datagram whose branch names one is parsed.
+// and was dealt with there. Only a datagram whose branch names one is
+// parsed.
 func (ep *Endpoint) matchInviteTx(g *gated, method sip.RequestMethod) bool {
 	t, req := ep.inviteTxOf(g, method)
 	if t == nil {
@@ -22,57 +22,97 @@ func (ep *Endpoint) matchInviteTx(g *gated, method sip.RequestMethod) bool {
 	case sip.INVITE:
 		t.copied()
 	case sip.CANCEL:
-		t.canceled(req, func(res *sip.Response) bool { return g.write(req, res) })
+		// Counted as a stateless answer is: no handler counts it.
+		t.canceled(req, func(res *sip.Response) { g.send(req, res) })
 	case sip.ACK:
 		return t.acked()
 	}
 	return true
 }
 
+// inviteTxOf finds the transaction a datagram belongs to by the branch
+// its bytes show, and parses it to match it (inviteTx.matches).
+func (ep *Endpoint) inviteTxOf(g *gated, method sip.RequestMethod) (*inviteTx, *sip.Request) {
+	branch := g.viaBranch()
+	if !isRFC3261Branch(branch) {
+		return nil, nil
+	}
+	t := ep.inviteTxs.get(maphash.Bytes(rememberSeed, branch))
+	if t == nil {
+		return nil, nil
+	}
+	req := g.request()
+	if !t.matches(req, method) {
+		return nil, nil
+	}
+	return t, req
+}
+
+// matches reports whether req is a copy of t's INVITE, its CANCEL or
+// the ACK of its final error, as RFC 3261 §17.2.3 and sipgo match them:
+// the top Via's branch and sent-by (answeredKeys), and the method.
+func (t *inviteTx) matches(req *sip.Request, method sip.RequestMethod) bool {
+	if req == nil || req.Method != method {
+		return false
+	}
+	_, full := answeredKeys(req)
+	return full == t.full // else the same branch from another sender: sipgo's to judge
+}
+
+// ownInviteTx is the handlers' lookup, for a CANCEL or ACK over UDP that
+// sipgo parsed because the read filter could not match its bytes: the
+// byte scan reads a Via's first line only, and a Via folded over lines
+// (RFC 3261 §7.3.1) hides its branch. sipgo has no transaction for it,
+// and the CANCEL would get 481 while the call rang on.
+func (ep *Endpoint) ownInviteTx(req *sip.Request) *inviteTx {
+	if !strings.EqualFold(req.Transport(), "udp") {
+		return nil
+	}
+	key, full := answeredKeys(req)
+	if key == full {
+		return nil // no RFC 3261 branch: never one of parkd's
+	}
+	t := ep.inviteTxs.get(key)
+	if t == nil || !t.matches(req, req.Method) {
+		return nil
+	}
+	return t
+}
+
+// cancelOwnInviteTx is the CANCEL handler's part: true when req
+// canceled one of parkd's INVITE transactions and was answered there.
+func (ep *Endpoint) cancelOwnInviteTx(req *sip.Request, tx sip.ServerTransaction) bool {
+	t := ep.ownInviteTx(req)
+	if t == nil {
+		return false
+	}
+	// The 200 goes through sipgo's transaction for the CANCEL, which
+	// answers its copies.
+	t.canceled(req, func(res *sip.Response) { ep.reply(tx, req, res) })
+	return true
+}
+
+// maxCancelExemptions bounds the CANCELs of one ringing INVITE that pass
+// a source's rate limit: a caller's CANCEL and a copy or two, never a
+// flood that each costs a parse.
+const maxCancelExemptions = 4
+
 // cancelsRinging reports whether a CANCEL datagram cancels one of parkd's
 // INVITE transactions that has no final answer yet. The rate limit lets
 // it through: a source past its rate (a PBX's trunk, say) whose caller
 // hangs up before the answer would otherwise have its call answered and
-// parked after the caller had gone. Only its first CANCEL passes; copies
-// find the transaction completed.
+// parked after the caller had gone. Copies of it find the transaction
+// completed; at most maxCancelExemptions are let through for one.
 func (ep *Endpoint) cancelsRinging(g *gated) bool {
-	t, _ := ep.inviteTxOf(g, sip.CANCEL)
-	return t != nil && t.proceeding()
-}
-
-// inviteTxOf finds the transaction a datagram belongs to, and parses it.
-func (ep *Endpoint) inviteTxOf(g *gated, method sip.RequestMethod) (*inviteTx, *sip.Request) {
-	var t *inviteTx
-	var req *sip.Request
-	if branch := g.viaBranch(); isRFC3261Branch(branch) {
-		if t = ep.inviteTxs.get(maphash.Bytes(rememberSeed, branch)); t == nil {
-			return nil, nil
-		}
-		req = g.request()
-	} else {
-		// The byte scan reads a Via's first line only. A CANCEL or ACK
-		// whose Via is folded over lines (RFC 3261 §7.3.1), of an INVITE
-		// whose was not, would go to sipgo, which has no transaction for
-		// it: the CANCEL would get 481 and the call ring on. Rare enough
-		// to parse; an INVITE's copy is the INVITE's bytes again.
-		if method == sip.INVITE || ep.inviteTxs.len() == 0 {
-			return nil, nil
-		}
-		if req = g.request(); req == nil {
-			return nil, nil
-		}
-		key, full := answeredKeys(req)
-		if key == full {
-			return nil, nil // no RFC 3261 branch: never one of parkd's
-		}
-		if t = ep.inviteTxs.get(key); t == nil {
-			return nil, nil
-		}
+	branch := g.viaBranch()
+	if !isRFC3261Branch(branch) {
+		return false
 	}
-	if req == nil || req.Method != method || viaSentBy(req) != t.sentBy {
-		return nil, nil // the same branch from another sender: sipgo's to judge
+	t := ep.inviteTxs.get(maphash.Bytes(rememberSeed, branch))
+	if t == nil || !t.proceeding() || t.cancelExemptions.Add(1) > maxCancelExemptions {
+		return false
 	}
-	return t, req
+	return t.matches(g.request(), sip.CANCEL)
 }
 
 // startInviteTx is the read filter's part for an INVITE datagram that
@@ -93,14 +133,14 @@ func (ep *Endpoint) startInviteTx(g *gated) bool {
 	if !ok {
 		return false
 	}
-	key, _ := answeredKeys(req)
+	key, full := answeredKeys(req)
 	if key != maphash.Bytes(rememberSeed, g.viaBranch()) {
 		// sipgo read another branch than the bytes say (";rport; branch=",
 		// "Branch="): copies and the CANCEL, looked up by the bytes,
 		// would miss this transaction. sipgo keys them all alike.
 		return false
 	}
-	t := newInviteTx(ep, req, key, conn, dst)
+	t := newInviteTx(ep, req, key, full, conn, dst)
 	if !ep.inviteTxs.add(t) {
 		return false
 	}

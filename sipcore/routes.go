@@ -54,8 +54,10 @@ func (ep *Endpoint) routes() {
 	on(sip.INFO, guard(ep.inDialog))
 	on(sip.CANCEL, guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL that matched an INVITE transaction never reaches here
-		// (countRequest counts it through the INVITE's OnCancel).
-		if ep.cancelAnswered(req, tx) {
+		// (countRequest counts it through the INVITE's OnCancel), nor
+		// one the read filter matched to one of parkd's (invite_tx.go),
+		// unless its bytes hid its branch.
+		if ep.cancelOwnInviteTx(req, tx) || ep.cancelAnswered(req, tx) {
 			return
 		}
 		ep.respond(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -123,6 +125,10 @@ func (ep *Endpoint) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 func (ep *Endpoint) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := ep.dialogs.byRequest(req); c != nil {
 		c.handleAck(req)
+		return
+	}
+	if t := ep.ownInviteTx(req); t != nil {
+		t.acked() // of a final error, its Via folded (invite_tx_gate.go)
 	}
 }
 
