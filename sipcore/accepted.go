@@ -39,14 +39,19 @@ const maxAnsweredInvites = 1 << 17
 
 // answeredKeys names the INVITE transaction req belongs to: the INVITE,
 // its retransmissions, its CANCEL (RFC 3261 §9.2) and the ACK of its
-// final error. With an RFC 3261 branch they are matched as §17.2.3 and
-// sipgo match them: key hashes the branch alone, which a datagram shows
-// without being parsed, and full the branch and the top Via's sent-by.
-// Without one, both hash what an RFC 2543 peer's requests share: Call-ID,
-// From tag, CSeq number and the top Via.
+// final error share Call-ID, From tag, CSeq number and top Via (§9.1,
+// §17.2.3); full hashes them all. key is the hash of the branch alone
+// when it is an RFC 3261 one (unique to the transaction, and found in a
+// datagram without parsing it), else full. §17.2.3 and sipgo match by
+// the branch and sent-by alone; the rest costs a compliant peer nothing
+// and keeps another sender who learns or guesses a branch from
+// cancelling a call that is not its own.
 func answeredKeys(req *sip.Request) (key, full uint64) {
-	var branch, host string
+	var fromTag, branch, host string
 	var port int
+	if f := req.From(); f != nil {
+		fromTag, _ = f.Params.Get("tag")
+	}
 	if v := req.Via(); v != nil {
 		branch, _ = v.Params.Get("branch")
 		host, port = v.Host, v.Port
@@ -54,33 +59,29 @@ func answeredKeys(req *sip.Request) (key, full uint64) {
 			port = sip.DefaultPort(v.Transport) // one sent-by, written with or without it (as sipgo keys it)
 		}
 	}
-	var h maphash.Hash
-	var num [20]byte // the numbers written without a string each
-	h.SetSeed(rememberSeed)
-	h.WriteString(branch)
-	h.WriteByte(0)
-	h.WriteString(host)
-	h.WriteByte(0)
-	h.Write(strconv.AppendInt(num[:0], int64(port), 10))
-	if isRFC3261Branch(branch) {
-		return maphash.String(rememberSeed, branch), h.Sum64()
-	}
-	var fromTag string
-	if f := req.From(); f != nil {
-		fromTag, _ = f.Params.Get("tag")
-	}
 	var seq uint32
 	if c := req.CSeq(); c != nil {
 		seq = c.SeqNo
 	}
-	h.WriteByte(0)
+	var h maphash.Hash
+	var num [20]byte // the numbers written without a string each
+	h.SetSeed(rememberSeed)
 	h.WriteString(callID(req))
 	h.WriteByte(0)
 	h.WriteString(fromTag)
 	h.WriteByte(0)
 	h.Write(strconv.AppendUint(num[:0], uint64(seq), 10))
+	h.WriteByte(0)
+	h.WriteString(branch)
+	h.WriteByte(0)
+	h.WriteString(host)
+	h.WriteByte(0)
+	h.Write(strconv.AppendInt(num[:0], int64(port), 10))
 	full = h.Sum64()
-	return full, full
+	if !isRFC3261Branch(branch) {
+		return full, full
+	}
+	return maphash.String(rememberSeed, branch), full
 }
 
 func isRFC3261Branch[T string | []byte](branch T) bool {

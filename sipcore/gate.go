@@ -69,13 +69,10 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		return nil, nil
 	}
 	ok, rewrote := sip20(data)
-	if rewrote {
-		ep.recent.note(info.RemoteAddr, data) // the bytes sipgo will quote if it cannot parse them
-	}
 	// A call that is up can always hang up, and one that rings be given
 	// up; not with a request refused below anyway (505), which would
 	// turn a silenced source's flood into as many answers.
-	if v != admit && ok && (method == sip.BYE && g.inDialog() || method == sip.CANCEL && ep.cancelsRinging(&g)) {
+	if v != admit && ok && (method == sip.BYE && ep.hangsUp(g.request()) || method == sip.CANCEL && ep.cancelsRinging(&g)) {
 		v = admit
 	}
 	switch v {
@@ -91,6 +88,9 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 		}
 		return nil, nil
 	}
+	if rewrote {
+		ep.recent.note(info.RemoteAddr, data) // the bytes sipgo will quote if it cannot parse them
+	}
 	if method != "" && !ok {
 		// Refused here, before sipgo: its own answers (a 400 for a bad
 		// Via, say) would echo whatever version the peer spelled.
@@ -103,7 +103,7 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 	if (method == sip.INVITE || method == sip.CANCEL) && (ep.absorbCopy(&g, method) || ep.matchInviteTx(&g, method)) {
 		return nil, nil // parkd answered that INVITE 2xx (accepted.go), or its transaction is parkd's (invite_tx.go)
 	}
-	if ep.overTxCap() && method != "" && !(method == sip.BYE && g.inDialog()) {
+	if ep.overTxCap() && method != "" && !(method == sip.BYE && ep.hangsUp(g.request())) {
 		ep.stats.txCapRefused.Add(1)
 		if req := g.request(); req != nil {
 			ep.logShed(src, "transaction cap")
@@ -132,6 +132,23 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 	return data, nil
 }
 
+// hangsUp reports whether req is a BYE that ends one of parkd's calls:
+// its dialog is up and its CSeq is new. A copy, or a BYE out of CSeq
+// order (answered 500, and the call stays up), is not: a silenced
+// source could have each of a flood of them answered.
+func (ep *Endpoint) hangsUp(req *sip.Request) bool {
+	if req == nil || req.Method != sip.BYE {
+		return false
+	}
+	c := ep.dialogs.byRequest(req)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.ended && req.CSeq().SeqNo > c.remoteCSeq
+}
+
 // gatedHandler wraps every request handler: it counts the server
 // transaction as live until it ends (for sip.max_transactions) and, over
 // TCP, applies the rate limit and the transaction cap the read filter
@@ -157,9 +174,8 @@ func (ep *Endpoint) gatedHandler(h func(*sip.Request, sip.ServerTransaction)) fu
 			return
 		}
 		v := ep.live().limiter.take(sourceAddr(req.Source()), time.Now())
-		inDialog := req.Method == sip.BYE && ep.dialogs.byRequest(req) != nil
 		switch {
-		case inDialog:
+		case ep.hangsUp(req):
 		case v == drop:
 			ep.stats.rateDropped.Add(1)
 			return
@@ -236,12 +252,6 @@ func (g *gated) request() *sip.Request {
 	req.SetSource(g.info.RemoteAddr.String())
 	g.req = req
 	return req
-}
-
-// inDialog reports whether the datagram is a request in a call of parkd.
-func (g *gated) inDialog() bool {
-	req := g.request()
-	return req != nil && g.ep.dialogs.byRequest(req) != nil
 }
 
 func (g *gated) respond(req *sip.Request, code int, reason string, headers ...sip.Header) {

@@ -324,7 +324,7 @@ func TestRateLimitLetsACancelThrough(t *testing.T) {
 	addr, flooder, inv := silencedRinging(t, "floodring")
 	ctx := testCtx(t)
 	flooder.cancelFrom(addr, "floodring", flooder.via("floodring"), "SIP/3.0")
-	flooder.cancelFrom(addr, "floodring", "Via: SIP/2.0/UDP 127.0.0.2:9;branch=z9hG4bKfloodring", "SIP/2.0")
+	flooder.cancelFrom(addr, "floodring", "Via: SIP/2.0/UDP 127.0.0.2:9;rport;branch=z9hG4bKfloodring", "SIP/2.0")
 	flooder.silent(200 * time.Millisecond)
 
 	flooder.cancel(addr, "hold", "floodring", "floodring")
@@ -347,7 +347,7 @@ func TestRateLimitLetsACancelThrough(t *testing.T) {
 func TestRateLimitLetsFewCancelsOfOneCallThrough(t *testing.T) {
 	addr, flooder, inv := silencedRinging(t, "floodmany")
 	for range maxCancelExemptions {
-		flooder.cancelFrom(addr, "floodmany", "Via: SIP/2.0/UDP 127.0.0.2:9;branch=z9hG4bKfloodmany", "SIP/2.0")
+		flooder.cancelFrom(addr, "floodmany", "Via: SIP/2.0/UDP 127.0.0.2:9;rport;branch=z9hG4bKfloodmany", "SIP/2.0")
 	}
 	flooder.cancel(addr, "hold", "floodmany", "floodmany")
 	flooder.silent(300 * time.Millisecond)
@@ -356,4 +356,38 @@ func TestRateLimitLetsFewCancelsOfOneCallThrough(t *testing.T) {
 		t.Fatal("a CANCEL past the bound canceled the ringing call")
 	default:
 	}
+}
+
+// Past its rate and burst, a source can still hang up a call that is up,
+// but a BYE out of CSeq order, answered 500 while the call stays up, is
+// dropped with the rest: one answer per BYE would bypass the limit.
+func TestRateLimitLetsOnlyAHangUpThrough(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, func(c *Config) { c.RateLimit = RateLimit{PerSecond: 0.001, Burst: 5} })
+	ctx := testCtx(t)
+	flooder := newRawPeer(t, "127.0.0.2")
+	from := "From: <sip:flood@127.0.0.2>;tag=call"
+	flooder.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", flooder.via("inv"), from, "To: <sip:park@"+addr+">",
+		"Call-ID: hangup-call", "CSeq: 5 INVITE", "Contact: <sip:flood@"+flooder.addr.String()+">", "Content-Type: application/sdp")
+	ok := flooder.response(ctx, 200, sip.INVITE)
+	flooder.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", flooder.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: hangup-call", "CSeq: 5 ACK")
+	receive(t, h.calls, "the answered call")
+	for i := range 12 {
+		flooder.options(addr, fmt.Sprint("flood", i))
+	}
+	if got := flooder.collect(4+5, 200*time.Millisecond); len(got[503]) != 5 {
+		t.Fatalf("12 OPTIONS past a burst of 5 (1 spent) got %v, want 5×503", counts(got))
+	}
+
+	bye := func(cseq string) {
+		flooder.send(addr, "", "BYE sip:parkd@"+addr+" SIP/2.0", flooder.via("bye"+cseq), from, "To: "+ok.To().Value(),
+			"Call-ID: hangup-call", "CSeq: "+cseq+" BYE")
+	}
+	bye("4") // older than the INVITE's
+	flooder.silent(300 * time.Millisecond)
+	if ep.Calls() != 1 {
+		t.Fatal("a BYE out of CSeq order ended the call")
+	}
+	bye("6")
+	flooder.response(ctx, 200, sip.BYE)
+	waitFor(t, "the call to end", func() bool { return ep.Calls() == 0 })
 }

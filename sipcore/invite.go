@@ -121,8 +121,9 @@ func ParseNameAddr(value string) (Party, bool) { return parseNameAddr(value) }
 func (inv *Invite) Canceled() <-chan struct{} { return inv.canceled }
 
 // cancel closes Canceled and ends the handler's context. It may run on
-// sipgo's goroutines or the UDP read loop (invite_tx.go), from the
-// transaction's callbacks: it only closes channels, and must never block.
+// sipgo's goroutines, the UDP read loop or a CANCEL's handler
+// (invite_tx.go), from the transaction's callbacks: it only closes
+// channels, and must never block.
 func (inv *Invite) cancel() {
 	inv.once.Do(func() { close(inv.canceled) })
 	if end := inv.endHandler.Load(); end != nil {

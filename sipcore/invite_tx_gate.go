@@ -25,6 +25,8 @@ func (ep *Endpoint) matchInviteTx(g *gated, method sip.RequestMethod) bool {
 		// Counted as a stateless answer is: no handler counts it.
 		t.canceled(req, func(res *sip.Response) { g.send(req, res) })
 	case sip.ACK:
+		// Not counted: sipgo's transactions never passed the ACK of an
+		// error on to a handler (TestEndpointStats).
 		return t.acked()
 	}
 	return true
@@ -49,8 +51,7 @@ func (ep *Endpoint) inviteTxOf(g *gated, method sip.RequestMethod) (*inviteTx, *
 }
 
 // matches reports whether req is a copy of t's INVITE, its CANCEL or
-// the ACK of its final error, as RFC 3261 §17.2.3 and sipgo match them:
-// the top Via's branch and sent-by (answeredKeys), and the method.
+// the ACK of its final error: the method, and what answeredKeys hashes.
 func (t *inviteTx) matches(req *sip.Request, method sip.RequestMethod) bool {
 	if req == nil || req.Method != method {
 		return false
@@ -87,7 +88,8 @@ func (ep *Endpoint) cancelOwnInviteTx(req *sip.Request, tx sip.ServerTransaction
 		return false
 	}
 	// The 200 goes through sipgo's transaction for the CANCEL, which
-	// answers its copies.
+	// ends when the handler returns: a copy runs the handler again, and
+	// gets its 200 here or from cancelAnswered.
 	t.canceled(req, func(res *sip.Response) { ep.reply(tx, req, res) })
 	return true
 }
@@ -109,7 +111,10 @@ func (ep *Endpoint) cancelsRinging(g *gated) bool {
 		return false
 	}
 	t := ep.inviteTxs.get(maphash.Bytes(rememberSeed, branch))
-	if t == nil || !t.proceeding() || t.cancelExemptions.Add(1) > maxCancelExemptions {
+	if t == nil || !t.proceeding() || t.cancelExemptions.Load() >= maxCancelExemptions {
+		return false
+	}
+	if t.cancelExemptions.Add(1) > maxCancelExemptions {
 		return false
 	}
 	return t.matches(g.request(), sip.CANCEL)

@@ -208,11 +208,12 @@ func TestShutdownEndsAnInviteStillRinging(t *testing.T) {
 	}
 }
 
-// A CANCEL matches its INVITE's transaction as RFC 3261 §17.2.3 says
-// (and sipgo matched it): by the top Via's branch and sent-by, however
-// the Via is spelled. One that matches ends the ringing INVITE with 487;
-// one from another sent-by is no CANCEL of it.
-func TestACancelMatchesItsInviteByBranchAndSentBy(t *testing.T) {
+// A CANCEL matches its INVITE's transaction by the top Via's branch and
+// sent-by, with the Call-ID, From tag and CSeq number RFC 3261 §9.1 has
+// it copy, however its Via is spelled. One that matches ends the ringing
+// INVITE with 487; one from another sent-by, or with another CSeq, is no
+// CANCEL of it and gets 481.
+func TestACancelMatchesItsInvite(t *testing.T) {
 	tests := []struct {
 		name     string
 		via      func(p *rawPeer, branch string) string
@@ -226,7 +227,7 @@ func TestACancelMatchesItsInviteByBranchAndSentBy(t *testing.T) {
 		{"the compact form", func(p *rawPeer, b string) string {
 			return fmt.Sprintf("v: SIP/2.0/UDP %s;branch=z9hG4bK%s", p.addr, b)
 		}, "1", true},
-		{"another CSeq number", func(p *rawPeer, b string) string { return p.via(b) }, "7", true},
+		{"another CSeq number", func(p *rawPeer, b string) string { return p.via(b) }, "7", false},
 		{"another sent-by", func(p *rawPeer, b string) string {
 			return fmt.Sprintf("Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK%s", b)
 		}, "1", false},
@@ -246,11 +247,11 @@ func TestACancelMatchesItsInviteByBranchAndSentBy(t *testing.T) {
 			res := p.final(ctx, sip.CANCEL)
 			if !tt.canceled {
 				if res.StatusCode != 481 {
-					t.Fatalf("a CANCEL from another sent-by got %d, want 481", res.StatusCode)
+					t.Fatalf("the CANCEL got %d, want 481", res.StatusCode)
 				}
 				select {
 				case <-inv.Canceled():
-					t.Fatal("a CANCEL from another sent-by canceled the INVITE")
+					t.Fatal("the CANCEL canceled the INVITE")
 				case <-time.After(100 * time.Millisecond):
 				}
 				return
@@ -300,7 +301,7 @@ func TestAFoldedAckStopsTheErrorsResends(t *testing.T) {
 // (4*t1, shortenT1), the longest gap between two resends.
 func resendsStop(t *testing.T, p *rawPeer, code int, t1 time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(25 * t1) // well within Timer H (64*t1)
+	deadline := time.Now().Add(50 * t1) // within Timer H (64*t1)
 	for {
 		select {
 		case m := <-p.msgs:
@@ -308,7 +309,7 @@ func resendsStop(t *testing.T, p *rawPeer, code int, t1 time.Duration) {
 				t.Fatalf("after the ACK, got:\n%s", m)
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the %d is still resent %v after its ACK", code, 25*t1)
+				t.Fatalf("the %d is still resent %v after its ACK", code, 50*t1)
 			}
 		case <-time.After(8 * t1):
 			return

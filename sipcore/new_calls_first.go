@@ -32,8 +32,9 @@ func YieldToNewCalls() { runtime.Gosched() }
 
 // goesFirst is whether requests of method m skip the yield: INVITE; ACK,
 // which a retrieve waits for before it bridges the calls; and REFER, a
-// transfer into a slot. (A CANCEL that matches an INVITE never reaches a
-// handler: the INVITE's transaction answers it.)
+// transfer into a slot. (A CANCEL that matches an INVITE seldom reaches
+// a handler: the INVITE's transaction answers it, unless a folded Via
+// hid its branch from the read filter, invite_tx_gate.go.)
 func goesFirst(m sip.RequestMethod) bool {
 	return m == sip.INVITE || m == sip.ACK || m == sip.REFER
 }

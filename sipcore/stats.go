@@ -112,7 +112,8 @@ func (st *sipStats) response(m sip.RequestMethod, code int) {
 // canceled counts a CANCEL that an INVITE transaction still pending
 // answered itself: the CANCEL, its 200 and the INVITE's 487. Such a CANCEL
 // never reaches a handler; countRequest hooks this onto every INVITE of
-// sipgo's, and parkd's own transactions call it (invite_tx.go).
+// sipgo's. parkd's own transactions count theirs where they are
+// answered (invite_tx_gate.go).
 func (st *sipStats) canceled(*sip.Request) {
 	st.request(sip.CANCEL)
 	st.response(sip.CANCEL, 200)
