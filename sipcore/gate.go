@@ -135,7 +135,10 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 // hangsUp reports whether req is a BYE that ends one of parkd's calls:
 // its dialog is up and its CSeq is new. A copy, or a BYE out of CSeq
 // order (answered 500, and the call stays up), is not: a silenced
-// source could have each of a flood of them answered.
+// source could have each of a flood of them answered. A call whose lock
+// is held is given the benefit of the doubt: the read loop must not wait
+// for it (over TCP it is held across a write, for up to
+// sip.tcp.message_timeout).
 func (ep *Endpoint) hangsUp(req *sip.Request) bool {
 	if req == nil || req.Method != sip.BYE {
 		return false
@@ -144,7 +147,9 @@ func (ep *Endpoint) hangsUp(req *sip.Request) bool {
 	if c == nil {
 		return false
 	}
-	c.mu.Lock()
+	if !c.mu.TryLock() {
+		return true
+	}
 	defer c.mu.Unlock()
 	return !c.ended && req.CSeq().SeqNo > c.remoteCSeq
 }
