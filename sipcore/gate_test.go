@@ -56,12 +56,7 @@ func TestRateLimitSheds(t *testing.T) {
 	other := newRawPeer(t, "127.0.0.1")
 
 	// A call from the flooder first (one token), then the flood.
-	from := "From: <sip:flood@127.0.0.2>;tag=call"
-	flooder.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", flooder.via("inv"), from, "To: <sip:park@"+addr+">",
-		"Call-ID: flood-call", "CSeq: 1 INVITE", "Contact: <sip:flood@"+flooder.addr.String()+">", "Content-Type: application/sdp")
-	ok := flooder.response(ctx, 200, sip.INVITE)
-	flooder.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", flooder.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: flood-call", "CSeq: 1 ACK")
-	receive(t, h.calls, "the answered call")
+	ok, from := flooder.answeredCall(t, h, addr, "flood-call", 1)
 
 	for i := range 12 {
 		flooder.options(addr, fmt.Sprint("flood", i))
@@ -295,13 +290,34 @@ func silencedRinging(t *testing.T, callID string) (string, *rawPeer, *Invite) {
 	flooder.invite(addr, "hold", callID, callID)
 	flooder.response(testCtx(t), 180, sip.INVITE)
 	inv := receive(t, h.ringing, "the ringing INVITE")
+	flooder.silence(t, addr)
+	return addr, flooder, inv
+}
+
+// silence floods addr with OPTIONS from p, whose rate limit allows a
+// burst of 5 with one spent, until it is past its rate and its burst.
+func (p *rawPeer) silence(t *testing.T, addr string) {
+	t.Helper()
 	for i := range 12 {
-		flooder.options(addr, fmt.Sprint("flood", i))
+		p.options(addr, fmt.Sprint("flood", i))
 	}
-	if got := flooder.collect(4+5, 200*time.Millisecond); len(got[503]) != 5 {
+	if got := p.collect(4+5, 200*time.Millisecond); len(got[503]) != 5 {
 		t.Fatalf("12 OPTIONS past a burst of 5 (1 spent) got %v, want 5×503", counts(got))
 	}
-	return addr, flooder, inv
+}
+
+// answeredCall places a call from p to the door endpoint's "park" with
+// CSeq number cseq, ACKs its 200 and waits for it at the handler: the
+// 200, and the From line of the call's requests.
+func (p *rawPeer) answeredCall(t *testing.T, h *doorHandler, addr, callID string, cseq int) (*sip.Response, string) {
+	t.Helper()
+	from := "From: <sip:flood@" + p.addr.Addr().String() + ">;tag=call"
+	p.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", p.via("inv"), from, "To: <sip:park@"+addr+">",
+		"Call-ID: "+callID, fmt.Sprintf("CSeq: %d INVITE", cseq), "Contact: <sip:flood@"+p.addr.String()+">", "Content-Type: application/sdp")
+	ok := p.response(testCtx(t), 200, sip.INVITE)
+	p.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", p.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: "+callID, fmt.Sprintf("CSeq: %d ACK", cseq))
+	receive(t, h.calls, "the answered call")
+	return ok, from
 }
 
 // cancelFrom sends a CANCEL of the INVITE p.invite sent with callID as
@@ -365,18 +381,8 @@ func TestRateLimitLetsOnlyAHangUpThrough(t *testing.T) {
 	ep, h, addr := newDoorEndpoint(t, func(c *Config) { c.RateLimit = RateLimit{PerSecond: 0.001, Burst: 5} })
 	ctx := testCtx(t)
 	flooder := newRawPeer(t, "127.0.0.2")
-	from := "From: <sip:flood@127.0.0.2>;tag=call"
-	flooder.send(addr, testSDP, "INVITE sip:park@"+addr+" SIP/2.0", flooder.via("inv"), from, "To: <sip:park@"+addr+">",
-		"Call-ID: hangup-call", "CSeq: 5 INVITE", "Contact: <sip:flood@"+flooder.addr.String()+">", "Content-Type: application/sdp")
-	ok := flooder.response(ctx, 200, sip.INVITE)
-	flooder.send(addr, "", "ACK sip:parkd@"+addr+" SIP/2.0", flooder.via("ack"), from, "To: "+ok.To().Value(), "Call-ID: hangup-call", "CSeq: 5 ACK")
-	receive(t, h.calls, "the answered call")
-	for i := range 12 {
-		flooder.options(addr, fmt.Sprint("flood", i))
-	}
-	if got := flooder.collect(4+5, 200*time.Millisecond); len(got[503]) != 5 {
-		t.Fatalf("12 OPTIONS past a burst of 5 (1 spent) got %v, want 5×503", counts(got))
-	}
+	ok, from := flooder.answeredCall(t, h, addr, "hangup-call", 5)
+	flooder.silence(t, addr)
 
 	bye := func(cseq string) {
 		flooder.send(addr, "", "BYE sip:parkd@"+addr+" SIP/2.0", flooder.via("bye"+cseq), from, "To: "+ok.To().Value(),

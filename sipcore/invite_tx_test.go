@@ -22,6 +22,17 @@ func (p *rawPeer) ackError(to, user, callID, branch string, res *sip.Response) {
 		"CSeq: 1 ACK")
 }
 
+// busyInvite sends a busy endpoint an INVITE and returns its 486.
+func (p *rawPeer) busyInvite(addr, callID, branch string) *sip.Response {
+	p.t.Helper()
+	p.invite(addr, "busy", callID, branch)
+	busy := p.final(testCtx(p.t), sip.INVITE)
+	if busy.StatusCode != 486 {
+		p.t.Fatalf("INVITE answered %d, want 486", busy.StatusCode)
+	}
+	return busy
+}
+
 // busyEndpoint answers every INVITE 486, resending it from T1 = t1
 // (shortenT1).
 func busyEndpoint(t *testing.T, t1 time.Duration) (*Endpoint, string) {
@@ -73,11 +84,7 @@ func TestAFinalErrorIsResentUntilItsAck(t *testing.T) {
 	ep, addr := busyEndpoint(t, t1)
 	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	p.invite(addr, "busy", "err-1", "err1")
-	busy := p.final(ctx, sip.INVITE)
-	if busy.StatusCode != 486 {
-		t.Fatalf("INVITE answered %d, want 486", busy.StatusCode)
-	}
+	busy := p.busyInvite(addr, "err-1", "err1")
 	if again := p.final(ctx, sip.INVITE); again.String() != busy.String() {
 		t.Fatalf("the resent answer differs:\n%s\nfirst:\n%s", again, busy)
 	}
@@ -279,13 +286,8 @@ func TestACancelMatchesItsInvite(t *testing.T) {
 func TestAFoldedAckStopsTheErrorsResends(t *testing.T) {
 	t1 := 20 * time.Millisecond
 	_, addr := busyEndpoint(t, t1)
-	ctx := testCtx(t)
 	p := newRawPeer(t, "127.0.0.1")
-	p.invite(addr, "busy", "fold-ack", "foldack")
-	busy := p.final(ctx, sip.INVITE)
-	if busy.StatusCode != 486 {
-		t.Fatalf("INVITE answered %d, want 486", busy.StatusCode)
-	}
+	busy := p.busyInvite(addr, "fold-ack", "foldack")
 	p.send(addr, "",
 		"ACK sip:busy@"+addr+" SIP/2.0",
 		fmt.Sprintf("Via: SIP/2.0/UDP %s;rport\r\n ;branch=z9hG4bKfoldack", p.addr),
