@@ -74,7 +74,7 @@ func (ep *Endpoint) ownInviteTx(req *sip.Request) *inviteTx {
 		return nil // no RFC 3261 branch: never one of parkd's
 	}
 	t := ep.inviteTxs.get(key)
-	if t == nil || !t.matches(req, req.Method) {
+	if t == nil || t.full != full { // what matches would hash again
 		return nil
 	}
 	return t
