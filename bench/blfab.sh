@@ -17,6 +17,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=${WORK:-$(mktemp -d /tmp/parkd-blfab.XXXXXX)}
+mkdir -p "$WORK"
 export CHANGES=${CHANGES:-200}
 [[ $# -ge 2 && $1 =~ ^[0-9]+$ ]] || { sed -n '2,16p' "$0" >&2; exit 2; }
 rounds=$1
