@@ -248,20 +248,44 @@ func (ep *Endpoint) serveListeners() {
 					sc.pool, sc.addr = ep.ua.TransportLayer().Pool("udp"), sc.LocalAddr().String()
 				}
 			}
-			ep.serve(func() error {
-				for {
-					err := ep.server.ServeUDP(conn)
-					if stamped == nil || !stamped.restarted() {
-						return err
-					}
-					ep.log.Debug("SIP read loop restarted to let go of the sources it remembered", "listener", c.LocalAddr().String())
-				}
-			})
+			if stamped != nil {
+				stamped.serveInline(func() { ep.serveStamped(stamped, true) })
+				ep.serveStamped(stamped, false)
+			} else {
+				ep.serve(func() error { return ep.server.ServeUDP(conn) })
+			}
 			ep.waitServing("udp", c.LocalAddr().String())
 		case net.Listener:
 			ep.serve(func() error { return ep.server.ServeTCP(c) })
 		}
 	}
+}
+
+// serveStamped runs a read loop on a stamped listener, and the loops that
+// replace it when it is restarted (udp_restart.go). A loop that takes
+// over from one waiting in a handler (inline_invite.go) takes its place
+// in ep.wg too (counted already), so that Shutdown waits for the loops
+// reading, never for a handler.
+func (ep *Endpoint) serveStamped(sc *stampedConn, counted bool) {
+	if !counted {
+		ep.wg.Add(1)
+	}
+	go func() {
+		sc.loops.Add(1)
+		defer sc.loops.Add(-1)
+		for {
+			ep.server.ServeUDP(sc) // it returns nil: how the loop ended is sc's to say
+			again, retired := sc.loopEnded()
+			if again {
+				ep.log.Debug("SIP read loop restarted to let go of the sources it remembered", "listener", sc.LocalAddr().String())
+				continue
+			}
+			if !retired {
+				ep.wg.Done()
+			}
+			return
+		}
+	}()
 }
 
 func (ep *Endpoint) serve(run func() error) {

@@ -29,8 +29,9 @@ import (
 // about when Timer J lets the oldest of them go.
 const txCapRetryAfter = "5"
 
-// readFilter is sipgo's transport read filter. It must never return an
-// error: sipgo would stop reading the socket.
+// readFilter is sipgo's transport read filter. An error stops sipgo
+// reading the socket on this loop: it returns one only when another loop
+// reads it instead (inline_invite.go).
 func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
 	// sipgo's parse-failure lines do not name the source: remember it.
 	ep.recent.note(info.RemoteAddr, data)
@@ -125,8 +126,11 @@ func (ep *Endpoint) readFilter(info sip.TransportReadProps, data []byte) ([]byte
 	}
 	if method == sip.INVITE {
 		ep.noteInvite(&g, ep.arrival(info.LocalAddr, now))
-		if ep.startInviteTx(&g) {
-			return nil, nil // a new call, in parkd's own transaction (invite_tx.go)
+		if started, endLoop := ep.startInviteTx(&g); started {
+			// a new call, in parkd's own transaction (invite_tx.go); a
+			// loop taken over while it ran the handler ends (the one
+			// error this filter returns, inline_invite.go)
+			return nil, endLoop
 		}
 	}
 	return data, nil

@@ -14,8 +14,9 @@ import (
 // goroutine's 2 KiB stack three times, 4.7 % of a park+retrieve pair's
 // CPU. sipgo's goroutine waits for the handler, as before, since it ends
 // the transaction once the handler returns. A new call's INVITE over UDP
-// has no sipgo goroutine: the read filter hands it to the pool itself
-// (invite_tx_gate.go).
+// has no sipgo goroutine: the read filter runs it on the read loop, or
+// past that path's bounds hands it to the pool itself (invite_tx_gate.go,
+// inline_invite.go).
 
 // maxIdleHandlers bounds the goroutines kept waiting for a request:
 // enough for the requests in progress at a busy moment, while a burst's

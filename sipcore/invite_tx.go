@@ -27,7 +27,8 @@ import (
 //
 // The read filter starts it (invite_tx_gate.go) for an INVITE outside a
 // dialog with an RFC 3261 branch, and hands the INVITE to the same
-// handlers sipgo would have called, on the handler pool. Copies of the
+// handlers sipgo would have called, on the read loop (inline_invite.go)
+// or the handler pool. Copies of the
 // INVITE, its CANCEL and the ACK of a final error find it by the branch
 // (and Call-ID, From tag, CSeq number and sent-by: answeredKeys), and
 // are answered here: in the read filter, or at the CANCEL and ACK

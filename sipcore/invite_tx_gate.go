@@ -121,41 +121,53 @@ func (ep *Endpoint) cancelsRinging(g *gated) bool {
 }
 
 // startInviteTx is the read filter's part for an INVITE datagram that
-// passed the gate and no transaction claimed: true when it is a new
+// passed the gate and no transaction claimed: started when it is a new
 // call's INVITE that parkd's own transaction took, and its handler was
-// started. The rest go on to sipgo: a re-INVITE (its call's handlers
-// expect sipgo's ordering), one with an RFC 2543 branch (matched by more
-// than the branch), and what does not parse.
-func (ep *Endpoint) startInviteTx(g *gated) bool {
+// run or started; endLoop when the handler ran on the read loop, which
+// was taken over meanwhile and must end (inline_invite.go). The rest go
+// on to sipgo: a re-INVITE (its call's handlers expect sipgo's
+// ordering), one with an RFC 2543 branch (matched by more than the
+// branch), and what does not parse.
+func (ep *Endpoint) startInviteTx(g *gated) (started bool, endLoop error) {
 	if !isRFC3261Branch(g.viaBranch()) {
-		return false
+		return false, nil
 	}
 	req := g.request()
 	if req == nil || hasToTag(req) {
-		return false
+		return false, nil
 	}
 	conn, dst, ok := g.destination(req)
 	if !ok {
-		return false
+		return false, nil
 	}
 	key, full := answeredKeys(req)
 	if key != maphash.Bytes(rememberSeed, g.viaBranch()) {
 		// sipgo read another branch than the bytes say (";rport; branch=",
 		// "Branch="): copies and the CANCEL, looked up by the bytes,
 		// would miss this transaction. sipgo keys them all alike.
-		return false
+		return false, nil
 	}
 	t := newInviteTx(ep, req, key, full, conn, dst)
 	if !ep.inviteTxs.add(t) {
-		return false
+		return false, nil
 	}
 	t.trace("INVITE server transaction started", "source", dst.String())
-	ep.handlers.Go(t.handle)
-	return true
+	sc := ep.stampedAt(g.info.LocalAddr)
+	if sc == nil {
+		ep.handlers.Go(t.handle)
+		return true, nil
+	}
+	switch sc.handleInline(t.handle) {
+	case notInline:
+		ep.handlers.Go(t.handle)
+	case loopTakenOver:
+		return true, sc.retire()
+	}
+	return true, nil
 }
 
 // handle runs the INVITE's handlers, those sipgo would have called, on
-// the handler pool.
+// the read loop (inline_invite.go) or the handler pool.
 func (t *inviteTx) handle() {
 	t.ep.inviteChain(t.req, t)
 	t.handlerReturned()

@@ -16,7 +16,9 @@ import (
 // (sipgo's, or the handler pool's for parkd's own INVITE transactions),
 // so a daemon that cannot keep up does not queue requests in a
 // channel but accumulates them half-handled, each waiting for a CPU or a
-// lock. By Little's law, the bound over the arrival rate is the wait a
+// lock. (A new call's INVITE handled on the read loop, inline_invite.go,
+// waits in the socket instead, where its kernel stamp measures the wait.)
+// By Little's law, the bound over the arrival rate is the wait a
 // caller can see before that 503: 200 at 1,000 INVITEs/s is 200 ms.
 
 // DefaultMaxPendingInvites is Settings.MaxPendingInvites when left 0.

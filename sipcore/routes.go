@@ -40,7 +40,8 @@ func (ep *Endpoint) routes() {
 		ep.server.OnRequest(m, ep.handlers.wrap(m, ep.countRequest(ep.gatedHandler(h))))
 	}
 	// The INVITEs parkd's own transactions take (invite_tx.go) start here,
-	// on the pool already, as new calls go first.
+	// on the read loop or the pool already (inline_invite.go), as new
+	// calls go first.
 	ep.inviteChain = ep.countRequest(ep.gatedHandler(guard(ep.onInvite)))
 	ep.server.OnRequest(sip.INVITE, ep.handlers.wrap(sip.INVITE, ep.inviteChain))
 	on(sip.ACK, func(req *sip.Request, tx sip.ServerTransaction) {

@@ -2,6 +2,7 @@ package sipcore
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"log/slog"
 	"net"
@@ -58,6 +59,13 @@ func (h *sipgoLog) Enabled(ctx context.Context, level slog.Level) bool {
 
 func (h *sipgoLog) Handle(ctx context.Context, r slog.Record) error {
 	level := sipgoLevel(r.Level)
+	if endsTakenOverLoop(r) {
+		// parkd ended the loop itself (inline_invite.go): nothing to see.
+		if !h.next.Enabled(ctx, LevelTrace) {
+			return nil
+		}
+		level = LevelTrace
+	}
 	out := slog.NewRecord(r.Time, level, r.Message, r.PC)
 	var from netip.AddrPort
 	r.Attrs(func(a slog.Attr) bool {
@@ -84,6 +92,20 @@ func (h *sipgoLog) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(slog.Int("suppressed", suppressed))
 	}
 	return h.next.Handle(ctx, out)
+}
+
+// endsTakenOverLoop reports whether r is sipgo's line for a read loop
+// the read filter ended because another took over: it carries the
+// filter's error.
+func endsTakenOverLoop(r slog.Record) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Resolve().Any().(error); ok && errors.Is(err, errRetiredReadLoop) {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 func (h *sipgoLog) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -3,6 +3,7 @@ package sipcore
 import (
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -27,14 +28,14 @@ var readLoopRestartAfter = 8192
 var errRestartReadLoop = fmt.Errorf("sipcore: restarting the SIP read loop: %w", net.ErrClosed)
 
 // countSource notes a datagram's source; a new one may make a restart due.
-// Called from the read loop only.
+// Called with carryMu held.
 func (s *stampedConn) countSource(miss bool) {
 	if !miss || s.pool == nil {
 		return
 	}
 	if s.newSources++; s.newSources >= readLoopRestartAfter {
 		s.newSources = 0
-		s.restartDue = true
+		s.restartDue.Store(true)
 	}
 }
 
@@ -48,17 +49,29 @@ const restartCarry = 256
 // endLoopForRestart ends the read loop when a restart is due: ReadFrom
 // returns its error before reading the next datagram.
 func (s *stampedConn) endLoopForRestart() bool {
-	if !s.restartDue {
+	if !s.restartDue.Load() {
 		return false
 	}
-	s.restartDue, s.restarting = false, true
-	// The old loop's cleanup deletes every entry that names its own
-	// connection. A stand-in on the same socket takes over, first, the
-	// listener's own address (parkd's requests leave from it; without an
-	// entry sipgo would bind a second socket to it) and the sources of
-	// the last datagrams, whose requests may still be looking theirs up.
-	// The stand-in's entries from the restart before are dropped where
-	// nothing has replaced them since.
+	s.carryMu.Lock()
+	defer s.carryMu.Unlock()
+	s.restartDue.Store(false)
+	s.carryOver()
+	s.restartExits.Add(1)
+	return true
+}
+
+// carryOver is the ending loop's part before its cleanup runs. The old
+// loop's cleanup deletes every entry that names its own connection. A
+// stand-in on the same socket takes over, first, the listener's own
+// address (parkd's requests leave from it; without an entry sipgo would
+// bind a second socket to it) and the sources of the last datagrams,
+// whose requests may still be looking theirs up. The stand-in's entries
+// from the carry before are dropped where nothing has replaced them
+// since. Called with carryMu held.
+func (s *stampedConn) carryOver() {
+	if s.pool == nil {
+		return
+	}
 	for _, a := range s.carried {
 		s.pool.CloseAndDelete(s.standIn, a) // only where it still names the stand-in; closes nothing
 	}
@@ -71,7 +84,6 @@ func (s *stampedConn) endLoopForRestart() bool {
 			s.carried = append(s.carried, src.s)
 		}
 	}
-	return true
 }
 
 // noteRecent keeps the source of a datagram just read among the last
@@ -84,14 +96,33 @@ func (s *stampedConn) noteRecent(src *udpSource) {
 	s.recentNext = (s.recentNext + 1) % restartCarry
 }
 
-// restarted reports, once the read loop has returned, whether it ended for
-// a restart; false means the socket was closed. Called from the goroutine
-// that ran the loop.
-func (s *stampedConn) restarted() bool {
-	if !s.restarting {
-		return false
+// loopEnded says, once a read loop has returned, what its goroutine does
+// next: serve a new loop (again: a restart), or end; retired when the
+// loop was taken over (inline_invite.go), whose goroutine handed its
+// place among the listeners' to the loop that took over. Which loop's
+// ending a goroutine takes does not matter, only that each is taken
+// once: the loops left serving, and the goroutines counted, come out
+// the same.
+func (s *stampedConn) loopEnded() (again, retired bool) {
+	if takeOne(&s.retiredExits) {
+		return false, true
 	}
-	s.restarting = false
-	s.restarts.Add(1)
-	return true
+	if takeOne(&s.restartExits) {
+		s.restarts.Add(1)
+		return true, false
+	}
+	return false, false
+}
+
+// takeOne decrements n if it is above zero, and says whether it did.
+func takeOne(n *atomic.Int32) bool {
+	for {
+		v := n.Load()
+		if v <= 0 {
+			return false
+		}
+		if n.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
 }

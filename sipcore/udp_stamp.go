@@ -3,6 +3,7 @@ package sipcore
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,16 +34,27 @@ type stampedConn struct {
 
 	// sipgo's read loop is restarted now and then to let go of the
 	// sources it remembers (udp_restart.go). pool and addr are set before
-	// it serves; the rest belongs to the goroutine that runs the loop.
-	pool                   *sip.ConnectionPool
-	addr                   string // the listener's address as sipgo names it
-	newSources             int
-	restartDue, restarting bool
-	restarts               atomic.Uint64
-	recent                 [restartCarry]*udpSource // the last datagrams' sources
-	recentNext             int
-	standIn                *sip.UDPConnection // carries entries over the last restart
-	carried                []string           // the sources it carried
+	// it serves. The reader belongs to the loop reading; the fields under
+	// carryMu to it too, but for a loop taken over (inline_invite.go),
+	// which carries its sources over as it ends, while the next reads.
+	pool       *sip.ConnectionPool
+	addr       string // the listener's address as sipgo names it
+	carryMu    sync.Mutex
+	newSources int
+	restartDue atomic.Bool              // read without carryMu by the loop reading, on every read
+	recent     [restartCarry]*udpSource // the last datagrams' sources
+	recentNext int
+	standIn    *sip.UDPConnection // carries entries over the last loop's end
+	carried    []string           // the sources it carried
+
+	// How loops ended, for the goroutines that ran them (loopEnded), and
+	// how many goroutines run one; for a moment after a takeover, two.
+	restartExits, retiredExits atomic.Int32
+	restarts                   atomic.Uint64
+	loops                      atomic.Int32
+
+	// inline runs new calls' handlers on the loop (inline_invite.go).
+	inline inlineRuns
 }
 
 // readBatch is how many queued datagrams one read of the SIP socket
@@ -70,9 +82,9 @@ func newStampedConn(c *net.UDPConn) (*stampedConn, error) {
 	return &stampedConn{UDPConn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), reader: r, sources: newSourceCache()}, nil
 }
 
-// ReadFrom is net.PacketConn's, for sipgo's single read loop. The answers
-// to parkd's own NOTIFYs and BYEs are taken here and never returned: a
-// BLF fan-out brings a thousand of them, and each would otherwise cost a
+// ReadFrom is net.PacketConn's, for sipgo's read loop. The answers to
+// parkd's own NOTIFYs and BYEs are taken here and never returned: a BLF
+// fan-out brings a thousand of them, and each would otherwise cost a
 // source lookup, the read filter and a turn of sipgo's loop, in the
 // goroutine that a fan-out's last NOTIFYs may be waiting on.
 func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -95,25 +107,35 @@ func (s *stampedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 func (s *stampedConn) handOver(n int, from netip.AddrPort, at time.Time) (int, net.Addr, error) {
 	s.last.Store(at.UnixNano())
 	src, miss := s.sources.get(from)
+	s.carryMu.Lock()
 	s.countSource(miss)
 	s.noteRecent(src)
+	s.carryMu.Unlock()
 	return n, src, nil
 }
 
 // arrival is when the datagram the read filter is looking at reached the
 // UDP listener local; now when parkd has no such listener.
 func (ep *Endpoint) arrival(local net.Addr, now time.Time) time.Time {
+	if s := ep.stampedAt(local); s != nil {
+		if ns := s.last.Load(); ns != 0 {
+			return time.Unix(0, ns)
+		}
+	}
+	return now
+}
+
+// stampedAt is the stamped UDP listener at local, or nil.
+func (ep *Endpoint) stampedAt(local net.Addr) *stampedConn {
 	a, ok := local.(*net.UDPAddr)
 	if !ok {
-		return now
+		return nil
 	}
 	ap := a.AddrPort()
 	for _, s := range ep.stamped {
 		if s.local == ap {
-			if ns := s.last.Load(); ns != 0 {
-				return time.Unix(0, ns)
-			}
+			return s
 		}
 	}
-	return now
+	return nil
 }
