@@ -249,7 +249,10 @@ func (ep *Endpoint) serveListeners() {
 				}
 			}
 			if stamped != nil {
-				stamped.serveInline(func() { ep.serveStamped(stamped, true) })
+				stamped.serveInline(func() {
+					ep.serveStamped(stamped, true)
+					ep.log.Debug("SIP read loop taken over: a new call's handler ran past its time on the loop", "listener", stamped.addr)
+				})
 				ep.serveStamped(stamped, false)
 			} else {
 				ep.serve(func() error { return ep.server.ServeUDP(conn) })
@@ -277,7 +280,7 @@ func (ep *Endpoint) serveStamped(sc *stampedConn, counted bool) {
 			ep.server.ServeUDP(sc) // it returns nil: how the loop ended is sc's to say
 			again, retired := sc.loopEnded()
 			if again {
-				ep.log.Debug("SIP read loop restarted to let go of the sources it remembered", "listener", sc.LocalAddr().String())
+				ep.log.Debug("SIP read loop restarted, to let go of the sources it remembered or after a takeover", "listener", sc.addr)
 				continue
 			}
 			if !retired {

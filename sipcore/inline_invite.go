@@ -115,11 +115,14 @@ func (s *stampedConn) handleInline(handle func()) inlineOutcome {
 
 // retire is the read filter's part on a loop taken over: it carries the
 // loop's sources over before sipgo's cleanup drops them (udp_restart.go),
-// counts the loop's end for its goroutine (loopEnded), and returns the
-// error that ends it.
+// has the loop reading now restart at its next read (the carry may have
+// replaced entries that loop made, which it would not make again), counts
+// the loop's end for its goroutine (loopEnded), and returns the error
+// that ends it.
 func (s *stampedConn) retire() error {
 	s.carryMu.Lock()
 	s.carryOver()
+	s.restartDue.Store(true)
 	s.carryMu.Unlock()
 	s.retiredExits.Add(1)
 	return errRetiredReadLoop

@@ -3,6 +3,8 @@ package sipcore
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +42,14 @@ func TestAWaitingHandlerHandsTheSocketOver(t *testing.T) {
 					"To: <sip:"+target+"@"+addr+">", "Call-ID: "+id, "CSeq: 1 INVITE", "Contact: <sip:x@"+p.addr.String()+">",
 					"Content-Type: application/sdp")
 			}
+			// Let the handlers go whatever happens, or their loops would
+			// outlive the test.
+			released := false
+			t.Cleanup(func() {
+				if !released {
+					close(h.release)
+				}
+			})
 			held := make([]*rawPeer, tc.waiting)
 			for i := range held {
 				held[i] = newRawPeer(t, "127.0.0.1")
@@ -64,6 +74,7 @@ func TestAWaitingHandlerHandsTheSocketOver(t *testing.T) {
 			receive(t, h.calls, "the call behind")
 
 			close(h.release)
+			released = true
 			for i, q := range held {
 				if res := awaitFinal(t, q, fmt.Sprintf("held-%d", i)); res.StatusCode != 200 {
 					t.Fatalf("held call %d once let go: %d, want 200", i, res.StatusCode)
@@ -84,4 +95,97 @@ func TestAWaitingHandlerHandsTheSocketOver(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A loop that ends while another reads leaves every source its entry in
+// sipgo's pool, so that sipgo answers a source's next request from the
+// listener, not from a socket of its own that a phone behind NAT never
+// hears: sipgo makes a source's entry again only when it differs from the
+// last one its loop passed on. Two loops wait in handlers while a third
+// passes a watcher's SUBSCRIBE; the first ends, more datagrams than the
+// carried sources go by, the second ends, and the watcher asks again.
+func TestTakenOverLoopsLeaveSourcesTheirEntries(t *testing.T) {
+	ep, h, addr := newDoorEndpoint(t, nil)
+	sc := ep.stamped[0]
+	ctx := testCtx(t)
+	dst, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watcher.Close() })
+	subscribe := func(n int) {
+		t.Helper()
+		lines := []string{
+			"SUBSCRIBE sip:nothing@" + addr + " SIP/2.0",
+			fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bKentries%d", watcher.LocalAddr(), n),
+			"Max-Forwards: 70",
+			"From: <sip:w@127.0.0.2>;tag=w",
+			"To: <sip:nothing@127.0.0.1>",
+			fmt.Sprintf("Call-ID: entries-%d", n),
+			"CSeq: 1 SUBSCRIBE",
+			"Event: dialog",
+			"Contact: <sip:w@" + watcher.LocalAddr().String() + ">",
+			"Expires: 60",
+			"Content-Length: 0", "", "",
+		}
+		if _, err := watcher.WriteTo([]byte(strings.Join(lines, "\r\n")), dst); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		watcher.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			k, from, err := watcher.ReadFromUDP(buf)
+			if err != nil {
+				t.Fatalf("SUBSCRIBE %d: no final answer: %v", n, err)
+			}
+			if msg := string(buf[:k]); strings.HasPrefix(msg, "SIP/2.0 ") && msg[8] >= '2' {
+				if from.String() != addr {
+					t.Fatalf("SUBSCRIBE %d answered from %s, want the listener %s", n, from, addr)
+				}
+				return
+			}
+		}
+	}
+
+	waiting := []*rawPeer{newRawPeer(t, "127.0.0.1"), newRawPeer(t, "127.0.0.1")}
+	for i, p := range waiting {
+		p.invite(addr, "linger", fmt.Sprint("linger-", i), fmt.Sprint("linger", i))
+		p.response(ctx, 180, sip.INVITE)
+		receive(t, h.ringing, "the lingering call at its handler")
+		waitFor(t, "its loop taken over", func() bool { return sc.inline.takenOver.Load() == int32(i+1) })
+	}
+	subscribe(0)
+
+	end := func(i int) {
+		t.Helper()
+		waiting[i].cancel(addr, "linger", fmt.Sprint("linger-", i), fmt.Sprint("linger", i))
+		waiting[i].final(ctx, sip.INVITE)
+		waitFor(t, "its loop to end", func() bool { return sc.loops.Load() == int32(len(waiting)-i) })
+	}
+	end(0)
+	// Pings answered in the read filter: the sources carried over are
+	// theirs now, and the watcher's is not.
+	pinger, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pinger.Close() })
+	for i := range restartCarry + 44 {
+		ping := fmt.Sprintf("OPTIONS sip:parkd@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKping%d\r\n"+
+			"From: <sip:p@127.0.0.1>;tag=p\r\nTo: <sip:parkd@%s>\r\nCall-ID: ping-%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			addr, pinger.LocalAddr(), i, addr, i)
+		if _, err := pinger.WriteTo([]byte(ping), dst); err != nil {
+			t.Fatal(err)
+		}
+		if i%32 == 31 {
+			time.Sleep(5 * time.Millisecond) // within the socket's buffers
+		}
+	}
+	end(1)
+	subscribe(1)
+	subscribe(2)
 }

@@ -16,7 +16,9 @@ import (
 // the loop and starts a fresh one on the same socket: the old loop's
 // cleanup drops its map and the pool entries it made. A restart loses no
 // datagram (the socket's reader keeps what it has read ahead), and the
-// transactions under way keep the connection they were given.
+// transactions under way keep the connection they were given. A loop
+// taken over (inline_invite.go) ends the same way, and has the loop
+// reading restart after it.
 
 // readLoopRestartAfter is how many new sources (misses of the source
 // cache) a read loop serves before it is restarted: the most the loop
@@ -65,24 +67,31 @@ func (s *stampedConn) endLoopForRestart() bool {
 // stand-in on the same socket takes over, first, the listener's own
 // address (parkd's requests leave from it; without an entry sipgo would
 // bind a second socket to it) and the sources of the last datagrams,
-// whose requests may still be looking theirs up. The stand-in's entries
-// from the carry before are dropped where nothing has replaced them
-// since. Called with carryMu held.
+// whose requests may still be looking theirs up. Then the stand-in's
+// entries from the carry before are dropped where nothing has replaced
+// them since: after, so that a source in both never misses one. The
+// loop that reads next must start afresh (a restart), since sipgo adds
+// a source's entry only when it differs from the last one the loop
+// passed on: a loop reading on would not make again an entry this
+// replaced and a later carry drops. Called with carryMu held.
 func (s *stampedConn) carryOver() {
 	if s.pool == nil {
 		return
 	}
-	for _, a := range s.carried {
-		s.pool.CloseAndDelete(s.standIn, a) // only where it still names the stand-in; closes nothing
-	}
+	before, dropped := s.standIn, s.carried
 	s.standIn = &sip.UDPConnection{PacketConn: s, PacketAddr: s.addr, Listener: true}
-	s.carried = s.carried[:0]
+	s.carried = make([]string, 0, len(s.recent))
 	s.pool.Add(s.addr, s.standIn)
+	seen := make(map[string]bool, len(s.recent))
 	for _, src := range s.recent {
-		if src != nil {
+		if src != nil && !seen[src.s] {
+			seen[src.s] = true
 			s.pool.Add(src.s, s.standIn)
 			s.carried = append(s.carried, src.s)
 		}
+	}
+	for _, a := range dropped {
+		s.pool.CloseAndDelete(before, a) // only where it still names that stand-in; closes nothing
 	}
 }
 
