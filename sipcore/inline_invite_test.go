@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -119,35 +118,8 @@ func TestTakenOverLoopsLeaveSourcesTheirEntries(t *testing.T) {
 	t.Cleanup(func() { watcher.Close() })
 	subscribe := func(n int) {
 		t.Helper()
-		lines := []string{
-			"SUBSCRIBE sip:nothing@" + addr + " SIP/2.0",
-			fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bKentries%d", watcher.LocalAddr(), n),
-			"Max-Forwards: 70",
-			"From: <sip:w@127.0.0.2>;tag=w",
-			"To: <sip:nothing@127.0.0.1>",
-			fmt.Sprintf("Call-ID: entries-%d", n),
-			"CSeq: 1 SUBSCRIBE",
-			"Event: dialog",
-			"Contact: <sip:w@" + watcher.LocalAddr().String() + ">",
-			"Expires: 60",
-			"Content-Length: 0", "", "",
-		}
-		if _, err := watcher.WriteTo([]byte(strings.Join(lines, "\r\n")), dst); err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, 4096)
-		watcher.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for {
-			k, from, err := watcher.ReadFromUDP(buf)
-			if err != nil {
-				t.Fatalf("SUBSCRIBE %d: no final answer: %v", n, err)
-			}
-			if msg := string(buf[:k]); strings.HasPrefix(msg, "SIP/2.0 ") && msg[8] >= '2' {
-				if from.String() != addr {
-					t.Fatalf("SUBSCRIBE %d answered from %s, want the listener %s", n, from, addr)
-				}
-				return
-			}
+		if from := subscribeToNothing(t, watcher, dst, fmt.Sprint("entries-", n)); from.String() != addr {
+			t.Fatalf("SUBSCRIBE %d answered from %s, want the listener %s", n, from, addr)
 		}
 	}
 
