@@ -28,13 +28,12 @@ import (
 // The read filter starts it (invite_tx_gate.go) for an INVITE outside a
 // dialog with an RFC 3261 branch, and hands the INVITE to the same
 // handlers sipgo would have called, on the read loop (inline_invite.go)
-// or the handler pool. Copies of the
-// INVITE, its CANCEL and the ACK of a final error find it by the branch
-// (and Call-ID, From tag, CSeq number and sent-by: answeredKeys), and
-// are answered here: in the read filter, or at the CANCEL and ACK
-// handlers when a Via folded over lines hid the branch from the byte
-// scan. Re-INVITEs, INVITEs over TCP and INVITEs with an RFC 2543 branch
-// still go through sipgo.
+// or the handler pool. Copies of the INVITE, its CANCEL and the ACK of a
+// final error find it by the branch (and Call-ID, From tag, CSeq number
+// and sent-by: answeredKeys), and are answered here: in the read
+// filter, or at the CANCEL and ACK handlers when a Via folded over lines
+// hid the branch from the byte scan. Re-INVITEs, INVITEs over TCP and
+// INVITEs with an RFC 2543 branch still go through sipgo.
 
 // inviteTxState is where an inviteTx is in RFC 3261 Figure 7.
 type inviteTxState uint8
